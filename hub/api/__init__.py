@@ -1,0 +1,1 @@
+"""The hub's own partner API (FastAPI), for partners without a legacy protocol."""

@@ -1,0 +1,45 @@
+"""Response bodies of the partner API, as documented in the OpenAPI."""
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel
+
+
+class Accepted(BaseModel):
+    reference: str
+    hub_reference: str
+    status: Literal["accepted"] = "accepted"
+
+
+class RegistrationStatus(BaseModel):
+    reference: str
+    hub_reference: str
+    status: Literal["accepted", "recorded", "rejected"]
+    kpj: str | None = None
+    reason: str | None = None
+
+
+class InquiryResponse(BaseModel):
+    nik: str
+    name: str
+    programmes: list[str]
+    months: int
+    covers_from: date
+    covers_through: date
+    amount_due: int
+
+
+class FieldError(BaseModel):
+    field: str
+    reason: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    fields: list[FieldError] = []
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,210 @@
+"""The partner API: routes, signature checking and the mapping of errors to HTTP."""
+
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ValidationError
+
+from hub.api.answers import Accepted, ErrorResponse, InquiryResponse, RegistrationStatus
+from hub.api.signing import SignatureVerifier
+from hub.errors import (
+    BrokerUnavailable,
+    FieldProblem,
+    Forbidden,
+    HubError,
+    InvalidRequest,
+    NotFound,
+    ReferenceConflict,
+    Unauthenticated,
+)
+from hub.intake.requests import InquiryRequest, PaymentRequest, RegistrationRequest
+from hub.intake.service import IntakeService, Partner
+
+M = TypeVar("M", bound=BaseModel)
+
+_HTTP_STATUS: dict[type[HubError], int] = {
+    InvalidRequest: 422,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    ReferenceConflict: 409,
+    BrokerUnavailable: 503,
+}
+
+
+def _status_of(error: HubError) -> int:
+    for kind in type(error).__mro__:
+        if kind in _HTTP_STATUS:
+            return _HTTP_STATUS[kind]
+    return 500
+
+
+def error_response(error: HubError) -> JSONResponse:
+    problems = error.problems if isinstance(error, InvalidRequest) else []
+    body = {
+        "error": {
+            "code": error.code,
+            "message": error.message,
+            "fields": [{"field": p.field, "reason": p.reason} for p in problems],
+        }
+    }
+    headers = {}
+    if isinstance(error, BrokerUnavailable):
+        headers["Retry-After"] = str(error.retry_after_s)
+    if isinstance(error, Unauthenticated):
+        headers["WWW-Authenticate"] = 'HMAC realm="bpu-hub"'
+    return JSONResponse(body, status_code=_status_of(error), headers=headers)
+
+
+def parse(model: type[M], body: bytes) -> M:
+    """Validate a JSON body, turning pydantic's errors into field-by-field reasons."""
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        problems = [
+            FieldProblem(
+                ".".join(str(p) for p in err["loc"]) or "body",
+                err["msg"].removeprefix("Value error, "),
+            )
+            for err in exc.errors(include_url=False)
+        ]
+        summary = "; ".join(f"{p.field}: {p.reason}" for p in problems[:5])
+        raise InvalidRequest(f"invalid request: {summary}", problems) from None
+
+
+def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI for a body the route reads raw (it must, to check the signature)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": ErrorResponse,
+        "description": "Unknown partner, bad signature or stale timestamp",
+    },
+    422: {"model": ErrorResponse, "description": "Invalid input: each field and the reason"},
+}
+_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    409: {"model": ErrorResponse, "description": "Reference already used with different content"},
+    503: {"model": ErrorResponse, "description": "Broker did not acknowledge; retry (Retry-After)"},
+}
+
+
+def create_app(intake: IntakeService, verifier: SignatureVerifier) -> FastAPI:
+    """The partner API over an intake service and a signature verifier."""
+    app = FastAPI(
+        title="BPU Channel Hub: partner API",
+        version="1",
+        description=(
+            "Registrations and contributions of BPJS Ketenagakerjaan BPU members. Every request "
+            "is signed: `X-Partner-Id`, `X-Timestamp` (unix seconds) and `X-Signature` = lowercase "
+            "hex HMAC-SHA256(partner secret, X-Timestamp + '.' + raw body). `reference` is the "
+            "partner's idempotency key."
+        ),
+    )
+
+    @app.exception_handler(HubError)
+    async def _hub_error(_: Request, exc: HubError) -> JSONResponse:
+        return error_response(exc)
+
+    async def signed(
+        request: Request,
+        x_partner_id: Annotated[str | None, Header()] = None,
+        x_timestamp: Annotated[str | None, Header()] = None,
+        x_signature: Annotated[str | None, Header()] = None,
+    ) -> tuple[Partner, bytes]:
+        body = await request.body()
+        return verifier.verify(x_partner_id, x_timestamp, x_signature, body), body
+
+    Signed = Annotated[tuple[Partner, bytes], Depends(signed)]  # noqa: N806
+
+    @app.post(
+        "/v1/registrations",
+        status_code=202,
+        response_model=Accepted,
+        responses=_WRITE_ERRORS,
+        openapi_extra=_body_doc(RegistrationRequest),
+        summary="Submit a BPU registration",
+        tags=["registrations"],
+    )
+    async def submit_registration(signed: Signed) -> JSONResponse:
+        partner, body = signed
+        answer = await intake.submit_registration(partner, parse(RegistrationRequest, body))
+        return _accepted(answer.reference, answer.hub_reference)
+
+    @app.get(
+        "/v1/registrations/{reference}",
+        response_model=RegistrationStatus,
+        responses={**_ERRORS, 404: {"model": ErrorResponse}},
+        summary="Status of a registration you sent",
+        tags=["registrations"],
+    )
+    async def registration_status(reference: str, signed: Signed) -> JSONResponse:
+        partner, _ = signed
+        claimed = await intake.status(partner, "registration", reference)
+        return JSONResponse(
+            {
+                "reference": claimed.reference,
+                "hub_reference": claimed.hub_reference,
+                "status": claimed.status,
+                "kpj": claimed.kpj,
+                "reason": claimed.reason,
+            }
+        )
+
+    @app.post(
+        "/v1/payments/inquiry",
+        response_model=InquiryResponse,
+        responses={**_ERRORS, 404: {"model": ErrorResponse}},
+        openapi_extra=_body_doc(InquiryRequest),
+        summary="What a member owes for 1, 3, 6 or 12 months",
+        tags=["payments"],
+    )
+    async def inquiry(signed: Signed) -> JSONResponse:
+        _, body = signed
+        answer = await intake.inquiry(parse(InquiryRequest, body))
+        return JSONResponse(
+            {
+                "nik": answer.nik,
+                "name": answer.masked_name,
+                "programmes": list(answer.programmes),
+                "months": answer.months,
+                "covers_from": answer.covers_from.isoformat(),
+                "covers_through": answer.covers_through.isoformat(),
+                "amount_due": answer.amount_due,
+            }
+        )
+
+    @app.post(
+        "/v1/payments",
+        status_code=202,
+        response_model=Accepted,
+        responses={**_WRITE_ERRORS, 404: {"model": ErrorResponse}},
+        openapi_extra=_body_doc(PaymentRequest),
+        summary="Submit a contribution payment",
+        tags=["payments"],
+    )
+    async def submit_payment(signed: Signed) -> JSONResponse:
+        partner, body = signed
+        answer = await intake.submit_payment(partner, parse(PaymentRequest, body))
+        return _accepted(answer.reference, answer.hub_reference)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
+        return Response(b"ok", media_type="text/plain")
+
+    return app
+
+
+def _accepted(reference: str, hub_reference: str) -> JSONResponse:
+    return JSONResponse(
+        {"reference": reference, "hub_reference": hub_reference, "status": "accepted"},
+        status_code=202,
+    )

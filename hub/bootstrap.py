@@ -1,0 +1,144 @@
+"""The one place that wires the hub together: settings in, running components out."""
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.api.app import create_app
+from hub.api.signing import SignatureVerifier
+from hub.broker import EmbeddedBroker
+from hub.intake.service import IntakeService
+from hub.kafka.consumer import CoreConsumer
+from hub.kafka.publisher import KafkaEventPublisher
+from hub.membership.schedule import ContributionSchedule
+from hub.settings import REPO_ROOT, Settings
+from hub.store.database import create_engine
+from hub.store.ledger import SqlRequestLedger
+from hub.store.migrations import upgrade_to_head_async
+from hub.store.writer import MembershipWriter
+
+log = logging.getLogger("hub")
+
+
+def schedule_from(settings: Settings) -> ContributionSchedule:
+    s = settings.schedule
+    return ContributionSchedule(
+        jkk_rate_bp=s.jkk_rate_bp,
+        jkm_flat=s.jkm_flat,
+        jht_rate_bp=s.jht_rate_bp,
+        allowed_months=s.allowed_months,
+        income_brackets=s.income_brackets,
+    )
+
+
+@dataclass
+class Hub:
+    """Everything one hub process runs, built from settings."""
+
+    settings: Settings
+    bootstrap_servers: str
+    engine: AsyncEngine
+    publisher: KafkaEventPublisher
+    intake: IntakeService
+    app: FastAPI
+
+    def consumer(self) -> CoreConsumer:
+        writer = MembershipWriter(self.engine, schedule_from(self.settings))
+        return CoreConsumer(self.settings, self.bootstrap_servers, writer)
+
+
+def build(settings: Settings, bootstrap_servers: str) -> Hub:
+    engine = create_engine(settings.resolved_database_url, settings.database_pool_size)
+    publisher = KafkaEventPublisher(settings, bootstrap_servers)
+    intake = IntakeService(SqlRequestLedger(engine), publisher, schedule_from(settings))
+    verifier = SignatureVerifier(settings.partners, settings.signature_window_s)
+    return Hub(settings, bootstrap_servers, engine, publisher, intake, create_app(intake, verifier))
+
+
+@contextlib.asynccontextmanager
+async def kafka(settings: Settings) -> AsyncIterator[str]:
+    """Bootstrap servers: the configured cluster, or an embedded Tansu for this process."""
+    if not settings.embedded_broker:
+        yield settings.kafka_bootstrap_servers
+        return
+    (REPO_ROOT / "var").mkdir(exist_ok=True)
+    broker = EmbeddedBroker(log_file=REPO_ROOT / "var" / "tansu.log")
+    await broker.start()
+    log.info("embedded Tansu broker on %s", broker.bootstrap_servers)
+    try:
+        yield broker.bootstrap_servers
+    finally:
+        await broker.stop()
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the hub shuts everything down in order."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve(
+    settings: Settings,
+    *,
+    api: bool,
+    consume: bool,
+    host: str,
+    port: int,
+    on_ready: Callable[[str, int, str], None] | None = None,
+) -> None:
+    """Run the API and/or the core consumer until SIGINT or SIGTERM, then stop cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    await upgrade_to_head_async(settings.resolved_database_url)
+    async with kafka(settings) as bootstrap_servers:
+        hub = build(settings, bootstrap_servers)
+        await hub.publisher.start()
+        tasks: list[asyncio.Task[None]] = []
+        consumer = hub.consumer() if consume else None
+        server = None
+        try:
+            if consumer is not None:
+                await consumer.start()
+                tasks.append(asyncio.create_task(consumer.run(stop), name="core-consumer"))
+            if api:
+                config = uvicorn.Config(
+                    hub.app,
+                    host=host,
+                    port=port,
+                    log_level="warning",
+                    access_log=False,
+                    lifespan="off",
+                )
+                server = _QuietServer(config)
+                tasks.append(asyncio.create_task(server.serve(), name="api"))
+                while not server.started and not tasks[-1].done():  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
+            if on_ready is not None:
+                on_ready(host, port, bootstrap_servers)
+            waiter = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            stop.set()
+            for task in done:
+                if task is not waiter and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            stop.set()
+            if server is not None:
+                server.should_exit = True
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if consumer is not None:
+                await consumer.stop()
+            await hub.publisher.stop()
+            await hub.engine.dispose()

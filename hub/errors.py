@@ -1,0 +1,92 @@
+"""What can go wrong with a partner's request, as types.
+
+Each adapter maps these to its partner's own codes; the hub's JSON API maps them
+to HTTP statuses. Control flow never depends on a message string.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """One field of a request and why it was refused."""
+
+    field: str
+    reason: str
+
+
+class HubError(Exception):
+    """Base of every error a partner can be told about."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(HubError):
+    """The request cannot be accepted as it is; sending it again will not help."""
+
+    code = "invalid_request"
+
+    def __init__(self, message: str, problems: list[FieldProblem] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class AmountMismatch(InvalidRequest):
+    """The partner collected an amount that is not what the member owes."""
+
+    code = "amount_mismatch"
+
+    def __init__(self, amount: int, amount_due: int, months: int) -> None:
+        super().__init__(
+            f"amount {amount} does not match the amount due {amount_due} for {months} month(s)",
+            [FieldProblem("amount", f"must be {amount_due}")],
+        )
+        self.amount = amount
+        self.amount_due = amount_due
+
+
+class Unauthenticated(HubError):
+    """Unknown partner, bad signature or a timestamp outside the replay window."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(HubError):
+    """The partner is known but may not use this channel or see this record."""
+
+    code = "forbidden"
+
+
+class NotFound(HubError):
+    """No such member, bill or request (for this partner)."""
+
+    code = "not_found"
+
+
+class ReferenceConflict(HubError):
+    """The partner reused a reference for a request with different content."""
+
+    code = "reference_conflict"
+
+
+class BrokerUnavailable(HubError):
+    """The event could not be made durable in time; the partner should retry."""
+
+    code = "temporarily_unavailable"
+
+    def __init__(self, message: str, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why the core refused an event it received (recorded, never retried)."""
+
+    code: str
+    reason: str
+    details: dict[str, str] = field(default_factory=dict)

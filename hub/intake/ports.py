@@ -1,0 +1,81 @@
+"""What intake needs from the outside world; the store and Kafka implement these."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal, Protocol
+from uuid import UUID
+
+RequestKind = Literal["registration", "payment", "reversal"]
+RequestStatus = Literal["pending", "accepted", "recorded", "rejected"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedRequest:
+    """A partner request as the inbox holds it."""
+
+    partner_id: str
+    kind: RequestKind
+    reference: str
+    request_hash: str
+    event_id: UUID
+    hub_reference: str
+    member_key: str
+    status: RequestStatus
+    kpj: str | None
+    reason: str | None
+    event_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewRequest:
+    """A request about to be claimed: its event is already built, not yet published."""
+
+    partner_id: str
+    kind: RequestKind
+    reference: str
+    request_hash: str
+    event_id: UUID
+    hub_reference: str
+    member_key: str
+    event_json: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MemberTerms:
+    """What a member pays for: enough to compute an amount due and answer an inquiry."""
+
+    nik: str
+    full_name: str
+    programmes: tuple[str, ...]
+    declared_income: int
+    paid_through: date | None
+    kpj: str | None
+
+
+class RequestLedger(Protocol):
+    """The inbox of partner requests, unique by (partner, kind, reference)."""
+
+    async def claim(self, request: NewRequest) -> ClaimedRequest:
+        """Insert the request, or return the one already held under its reference."""
+        ...
+
+    async def mark_accepted(self, event_id: UUID, at: datetime) -> None:
+        """The broker acknowledged the event: pending becomes accepted."""
+        ...
+
+    async def find(
+        self, partner_id: str, kind: RequestKind, reference: str
+    ) -> ClaimedRequest | None: ...
+
+    async def member_terms(self, nik: str) -> MemberTerms | None:
+        """The member's terms, from the store or else from an accepted registration."""
+        ...
+
+
+class EventPublisher(Protocol):
+    """Puts an event on the member-events topic and returns once the broker acknowledged it."""
+
+    async def publish(self, key: str, value: bytes) -> None:
+        """Raise ``BrokerUnavailable`` when no acknowledgement came in time."""
+        ...

@@ -1,0 +1,1 @@
+"""Kafka: connection options, topic topology, the acknowledged publisher, the core consumer."""

@@ -1,0 +1,81 @@
+"""Publishes member events and waits, within a bound, for the broker's acknowledgement."""
+
+import asyncio
+import logging
+import time
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from hub.errors import BrokerUnavailable
+from hub.kafka.connection import client_options
+from hub.kafka.topics import ensure_topics
+from hub.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class KafkaEventPublisher:
+    """``EventPublisher`` on aiokafka with acks=all.
+
+    A partner is told "accepted" only after ``publish`` returns. When no ack comes
+    within ``kafka_ack_timeout_s`` it raises ``BrokerUnavailable`` (a 503), and the
+    next publish first re-checks the topics: a broker that came back empty (Tansu's
+    memory storage) gets them recreated with the configured partition count.
+    """
+
+    def __init__(self, settings: Settings, bootstrap_servers: str) -> None:
+        self._settings = settings
+        self._bootstrap = bootstrap_servers
+        self._topic = settings.kafka_member_events_topic
+        self._producer = AIOKafkaProducer(
+            **client_options(settings, bootstrap_servers),
+            acks="all",
+            enable_idempotence=settings.kafka_enable_idempotence,
+            linger_ms=settings.kafka_linger_ms,
+            request_timeout_ms=int(settings.kafka_ack_timeout_s * 1000),
+        )
+        self._topology_verified = False
+        self._topology_lock = asyncio.Lock()
+
+    async def start(self, within_s: float = 30.0) -> None:
+        """Connect, retrying with backoff while the broker comes up."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type((KafkaError, OSError)),
+            wait=wait_exponential(multiplier=0.1, max=2),
+            stop=stop_after_delay(within_s),
+            reraise=True,
+        ):
+            with attempt:
+                await ensure_topics(self._settings, self._bootstrap)
+        await self._producer.start()
+        self._topology_verified = True
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def publish(self, key: str, value: bytes) -> None:
+        deadline = time.monotonic() + self._settings.kafka_ack_timeout_s
+        try:
+            async with asyncio.timeout_at(_loop_deadline(deadline)):
+                if not self._topology_verified:
+                    await self._verify_topology()
+                await self._producer.send_and_wait(self._topic, value, key=key.encode())
+        except (TimeoutError, KafkaError, OSError) as exc:
+            self._topology_verified = False
+            log.warning("no broker acknowledgement for key %s: %r", key, exc)
+            raise BrokerUnavailable(
+                "the event store did not acknowledge in time; retry with the same reference"
+            ) from exc
+
+    async def _verify_topology(self) -> None:
+        async with self._topology_lock:
+            if not self._topology_verified:
+                await ensure_topics(self._settings, self._bootstrap)
+                self._topology_verified = True
+
+
+def _loop_deadline(monotonic_deadline: float) -> float:
+    loop = asyncio.get_running_loop()
+    return loop.time() + (monotonic_deadline - time.monotonic())

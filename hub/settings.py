@@ -1,0 +1,107 @@
+"""All configuration, read once: config/hub.toml, then config/<HUB_ENV>.toml, then HUB_* env vars.
+
+Nothing else in the hub reads the environment; ``hub.bootstrap`` takes a ``Settings``.
+"""
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = Path(os.environ.get("HUB_CONFIG_DIR", REPO_ROOT / "config"))
+
+
+class PartnerSettings(BaseModel):
+    """One partner's credentials. The secret signs every request it sends."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    secret: SecretStr
+    channel: str = "hub-api"
+    callback_url: str | None = None
+
+
+class ScheduleSettings(BaseModel):
+    """The BPU contribution schedule; every number of it lives in config."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    jkk_rate_bp: int = Field(gt=0)
+    jkm_flat: int = Field(gt=0)
+    jht_rate_bp: int = Field(gt=0)
+    allowed_months: tuple[int, ...]
+    income_brackets: tuple[int, ...] = Field(min_length=1)
+
+
+class Settings(BaseSettings):
+    """The hub's settings; see config/hub.toml for what each one means."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="forbid", frozen=True)
+
+    env: str = "dev"
+
+    kafka_bootstrap_servers: str = ""
+    kafka_member_events_topic: str = "bpu.member-events.v1"
+    kafka_dead_letter_topic: str = "bpu.member-events.dlq.v1"
+    kafka_partitions: int = Field(12, ge=1)
+    kafka_replication_factor: int = Field(1, ge=1)
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: str = ""
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    kafka_ssl_cafile: str = ""
+    kafka_enable_idempotence: bool = False
+    kafka_linger_ms: int = Field(2, ge=0)
+    kafka_ack_timeout_s: float = Field(5.0, gt=0)
+    kafka_consumer_group: str = "bpu-core-consumer"
+    kafka_consumer_max_batch: int = Field(2000, ge=1)
+    kafka_consumer_poll_ms: int = Field(200, ge=1)
+
+    database_url: str = ""
+    database_pool_size: int = Field(10, ge=1)
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=0, le=65535)
+    signature_window_s: int = Field(300, gt=0)
+
+    partners: dict[str, PartnerSettings] = Field(default_factory=dict)
+    schedule: ScheduleSettings
+
+    @property
+    def embedded_broker(self) -> bool:
+        """No bootstrap servers configured: `hub run` brings its own Tansu."""
+        return not self.kafka_bootstrap_servers.strip()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured database, or SQLite under var/ for the embedded default."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'hub.db'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        env_name = os.environ.get("HUB_ENV", "dev")
+        files = [CONFIG_DIR / "hub.toml", CONFIG_DIR / f"{env_name}.toml"]
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=[f for f in files if f.exists()])
+        return (init_settings, env_settings, toml)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings once; keyword overrides win over files and environment."""
+    return Settings(**overrides)  # type: ignore[arg-type]

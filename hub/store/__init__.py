@@ -1,0 +1,1 @@
+"""The membership store (PostgreSQL in production, SQLite for the embedded default)."""

@@ -1,0 +1,103 @@
+"""Tables of the membership store, in SQLAlchemy Core.
+
+Core rather than the ORM: the consumer writes in bulk, and the queries stay visible.
+Alembic migrations in ``hub/store/migrations`` create exactly these.
+"""
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Timestamp = sa.DateTime(timezone=True)
+
+partner_requests = sa.Table(
+    "partner_requests",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("partner_id", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("reference", sa.String(64), nullable=False),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("event_id", sa.Uuid(), nullable=False, unique=True),
+    sa.Column("hub_reference", sa.String(32), nullable=False),
+    sa.Column("member_key", sa.String(16), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("kpj", sa.String(20)),
+    sa.Column("reason", sa.Text()),
+    sa.Column("event_json", sa.Text(), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("partner_id", "kind", "reference"),
+)
+"""The inbox: one row per partner request, claimed before its event is published.
+
+Status goes pending -> accepted (the broker acknowledged the event) -> recorded
+or rejected (the core consumer applied it, or refused it with a reason).
+"""
+
+members = sa.Table(
+    "members",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=False),
+    sa.Column("nik", sa.String(16), nullable=False, unique=True),
+    sa.Column("kpj", sa.String(20), nullable=False, unique=True),
+    sa.Column("full_name", sa.String(100), nullable=False),
+    sa.Column("birth_date", sa.Date(), nullable=False),
+    sa.Column("sex", sa.String(1), nullable=False),
+    sa.Column("phone", sa.String(16), nullable=False),
+    sa.Column("address", sa.String(300), nullable=False),
+    sa.Column("occupation", sa.String(100), nullable=False),
+    sa.Column("declared_income", sa.BigInteger(), nullable=False),
+    sa.Column("programmes", sa.String(16), nullable=False),
+    sa.Column("paid_through", sa.Date()),
+    sa.Column("registered_month", sa.Date(), nullable=False),
+    sa.Column("registered_channel", sa.String(32), nullable=False),
+    sa.Column("registered_partner", sa.String(32), nullable=False),
+    sa.Column("registration_event_id", sa.Uuid(), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+"""One row per person (NIK), whichever channel registered them first."""
+
+contributions = sa.Table(
+    "contributions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.Uuid(), nullable=False, unique=True),
+    sa.Column("member_id", BigId, sa.ForeignKey("members.id"), nullable=False, index=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("partner_id", sa.String(32), nullable=False),
+    sa.Column("partner_ref", sa.String(64), nullable=False),
+    sa.Column("months", sa.SmallInteger(), nullable=False),
+    sa.Column("amount", sa.BigInteger(), nullable=False),
+    sa.Column("paid_at", Timestamp, nullable=False),
+    sa.Column("covers_from", sa.Date(), nullable=False),
+    sa.Column("covers_through", sa.Date(), nullable=False),
+    sa.Column("previous_paid_through", sa.Date()),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reversed_at", Timestamp),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("partner_id", "partner_ref"),
+)
+"""Each payment a partner collected, with the months it covers; reversed, never deleted."""
+
+processed_events = sa.Table(
+    "processed_events",
+    metadata,
+    sa.Column("event_id", sa.Uuid(), primary_key=True),
+    sa.Column("event_type", sa.String(32), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("kafka_partition", sa.Integer(), nullable=False),
+    sa.Column("kafka_offset", sa.BigInteger(), nullable=False),
+    sa.Column("processed_at", Timestamp, nullable=False),
+)
+"""Every event the core consumer has applied: a replay of one changes nothing."""

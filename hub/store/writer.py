@@ -1,0 +1,302 @@
+"""Writes a batch of canonical events to the membership store in one transaction.
+
+Idempotent on ``event_id``: events already in ``processed_events`` (or twice in
+the batch) are skipped, so a replayed partition changes nothing.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.membership.kpj import kpj_for
+from hub.membership.ledger import Batch, ContributionRecord, MemberRecord, apply_event
+from hub.membership.schedule import ContributionSchedule
+from hub.store.tables import contributions, members, partner_requests, processed_events
+from schemas.events import ContributionPaid, EventEnvelope, PaymentReversed
+
+T = TypeVar("T")
+
+# SQLite allows 32,766 bound parameters per statement; stay well below.
+_IN_CHUNK = 900
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingEvent:
+    """An event as read from Kafka, with where it came from."""
+
+    envelope: EventEnvelope
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    recorded: int
+    rejected: int
+    duplicates: int
+
+
+class MembershipWriter:
+    """Applies batches of events to members, contributions and the request inbox."""
+
+    def __init__(self, engine: AsyncEngine, schedule: ContributionSchedule) -> None:
+        self._engine = engine
+        self._schedule = schedule
+        self._postgres = engine.dialect.name == "postgresql"
+
+    async def apply(self, events: Sequence[IncomingEvent]) -> BatchResult:
+        async with self._engine.begin() as conn:
+            return await self._apply(conn, events)
+
+    async def _apply(self, conn: AsyncConnection, events: Sequence[IncomingEvent]) -> BatchResult:
+        already = await self._already_processed(conn, [e.envelope.event_id for e in events])
+        fresh: list[IncomingEvent] = []
+        for event in events:
+            if event.envelope.event_id not in already:
+                already.add(event.envelope.event_id)
+                fresh.append(event)
+        if not fresh:
+            return BatchResult(0, 0, len(events))
+
+        batch = Batch(
+            members=await self._load_members(conn, {e.envelope.member_key for e in fresh}),
+            contributions={},
+        )
+        batch.contributions = await self._load_contributions(conn, fresh, batch.members)
+        for event in fresh:
+            apply_event(batch, event.envelope, self._schedule)
+
+        now = datetime.now(UTC)
+        await self._insert_members(conn, batch.new_members, now)
+        await self._update_members(conn, batch, now)
+        await self._write_contributions(conn, batch, now)
+        await conn.execute(
+            processed_events.insert(),
+            [
+                {
+                    "event_id": e.envelope.event_id,
+                    "event_type": e.envelope.event_type,
+                    "outcome": o.status,
+                    "kafka_partition": e.partition,
+                    "kafka_offset": e.offset,
+                    "processed_at": now,
+                }
+                for e, o in zip(fresh, batch.outcomes, strict=True)
+            ],
+        )
+        await conn.execute(
+            partner_requests.update()
+            .where(partner_requests.c.event_id == sa.bindparam("b_event_id"))
+            .values(
+                status=sa.bindparam("b_status"),
+                kpj=sa.bindparam("b_kpj"),
+                reason=sa.bindparam("b_reason"),
+                updated_at=now,
+            ),
+            [
+                {
+                    "b_event_id": o.envelope.event_id,
+                    "b_status": o.status,
+                    "b_kpj": o.member.kpj if o.member and o.status == "recorded" else None,
+                    "b_reason": o.reason,
+                }
+                for o in batch.outcomes
+            ],
+        )
+        rejected = sum(1 for o in batch.outcomes if o.status == "rejected")
+        return BatchResult(len(fresh) - rejected, rejected, len(events) - len(fresh))
+
+    async def _already_processed(self, conn: AsyncConnection, ids: list[UUID]) -> set[UUID]:
+        seen: set[UUID] = set()
+        for chunk in _chunks(ids):
+            rows = await conn.execute(
+                sa.select(processed_events.c.event_id).where(processed_events.c.event_id.in_(chunk))
+            )
+            seen.update(r.event_id for r in rows)
+        return seen
+
+    async def _load_members(self, conn: AsyncConnection, niks: set[str]) -> dict[str, MemberRecord]:
+        loaded: dict[str, MemberRecord] = {}
+        for chunk in _chunks(sorted(niks)):
+            query = sa.select(members).where(members.c.nik.in_(chunk))
+            if self._postgres:
+                # Sorted NIKs: concurrent consumers during a rebalance lock in one order.
+                query = query.order_by(members.c.nik).with_for_update()
+            for row in await conn.execute(query):
+                loaded[row.nik] = MemberRecord(
+                    nik=row.nik,
+                    full_name=row.full_name,
+                    birth_date=row.birth_date,
+                    sex=row.sex,
+                    phone=row.phone,
+                    address=row.address,
+                    occupation=row.occupation,
+                    declared_income=row.declared_income,
+                    programmes=tuple(row.programmes.split(",")),
+                    paid_through=row.paid_through,
+                    registered_month=row.registered_month,
+                    registered_channel=row.registered_channel,
+                    registered_partner=row.registered_partner,
+                    registration_event_id=row.registration_event_id,
+                    member_id=row.id,
+                    kpj=row.kpj,
+                )
+        return loaded
+
+    async def _load_contributions(
+        self,
+        conn: AsyncConnection,
+        events: Sequence[IncomingEvent],
+        loaded_members: dict[str, MemberRecord],
+    ) -> dict[tuple[str, str], ContributionRecord]:
+        """Contributions a batch may touch: those its payments retry or its reversals name."""
+        wanted: set[tuple[str, str]] = set()
+        for e in events:
+            payload = e.envelope.payload
+            if isinstance(payload, PaymentReversed):
+                wanted.add((e.envelope.partner_id, payload.original_partner_ref))
+            elif isinstance(payload, ContributionPaid):
+                wanted.add((e.envelope.partner_id, e.envelope.partner_ref))
+        by_id = {m.member_id: m for m in loaded_members.values()}
+        found: dict[tuple[str, str], ContributionRecord] = {}
+        pairs = sorted(wanted)
+        for chunk in _chunks(pairs):
+            rows = await conn.execute(
+                sa.select(contributions).where(
+                    sa.tuple_(contributions.c.partner_id, contributions.c.partner_ref).in_(chunk)
+                )
+            )
+            for row in rows:
+                member = by_id.get(row.member_id)
+                if member is None:
+                    continue
+                found[(row.partner_id, row.partner_ref)] = ContributionRecord(
+                    event_id=row.event_id,
+                    member=member,
+                    channel=row.channel,
+                    partner_id=row.partner_id,
+                    partner_ref=row.partner_ref,
+                    months=row.months,
+                    amount=row.amount,
+                    paid_at=row.paid_at,
+                    covers_from=row.covers_from,
+                    covers_through=row.covers_through,
+                    previous_paid_through=row.previous_paid_through,
+                    status=row.status,
+                    reversed_at=row.reversed_at,
+                    contribution_id=row.id,
+                )
+        return found
+
+    async def _allocate_member_ids(self, conn: AsyncConnection, count: int) -> list[int]:
+        if self._postgres:
+            rows = await conn.execute(
+                sa.text("SELECT nextval('members_id_seq') FROM generate_series(1, :n)"),
+                {"n": count},
+            )
+            return [r[0] for r in rows]
+        # SQLite has a single writer per database, so max(id) is stable in this transaction.
+        top = (
+            await conn.execute(sa.select(sa.func.coalesce(sa.func.max(members.c.id), 0)))
+        ).scalar_one()
+        return list(range(top + 1, top + 1 + count))
+
+    async def _insert_members(
+        self, conn: AsyncConnection, new: list[MemberRecord], now: datetime
+    ) -> None:
+        if not new:
+            return
+        for member, member_id in zip(
+            new, await self._allocate_member_ids(conn, len(new)), strict=True
+        ):
+            member.member_id = member_id
+            member.kpj = kpj_for(member_id)
+        await conn.execute(members.insert(), [_member_row(m, now) for m in new])
+
+    async def _update_members(self, conn: AsyncConnection, batch: Batch, now: datetime) -> None:
+        new = {id(m) for m in batch.new_members}
+        changed = [m for m in batch.members.values() if m.dirty and id(m) not in new]
+        if not changed:
+            return
+        await conn.execute(
+            members.update()
+            .where(members.c.id == sa.bindparam("b_id"))
+            .values(paid_through=sa.bindparam("b_paid_through"), updated_at=now),
+            [{"b_id": m.member_id, "b_paid_through": m.paid_through} for m in changed],
+        )
+
+    async def _write_contributions(
+        self, conn: AsyncConnection, batch: Batch, now: datetime
+    ) -> None:
+        if batch.new_contributions:
+            await conn.execute(
+                contributions.insert(), [_contribution_row(c, now) for c in batch.new_contributions]
+            )
+        reversed_existing = [
+            c for c in batch.contributions.values() if c.dirty and c.contribution_id is not None
+        ]
+        if reversed_existing:
+            await conn.execute(
+                contributions.update()
+                .where(contributions.c.id == sa.bindparam("b_id"))
+                .values(status=sa.bindparam("b_status"), reversed_at=sa.bindparam("b_reversed_at")),
+                [
+                    {
+                        "b_id": c.contribution_id,
+                        "b_status": c.status,
+                        "b_reversed_at": c.reversed_at,
+                    }
+                    for c in reversed_existing
+                ],
+            )
+
+
+def _member_row(m: MemberRecord, now: datetime) -> dict[str, Any]:
+    return {
+        "id": m.member_id,
+        "nik": m.nik,
+        "kpj": m.kpj,
+        "full_name": m.full_name,
+        "birth_date": m.birth_date,
+        "sex": m.sex,
+        "phone": m.phone,
+        "address": m.address,
+        "occupation": m.occupation,
+        "declared_income": m.declared_income,
+        "programmes": ",".join(m.programmes),
+        "paid_through": m.paid_through,
+        "registered_month": m.registered_month,
+        "registered_channel": m.registered_channel,
+        "registered_partner": m.registered_partner,
+        "registration_event_id": m.registration_event_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _contribution_row(c: ContributionRecord, now: datetime) -> dict[str, Any]:
+    return {
+        "event_id": c.event_id,
+        "member_id": c.member.member_id,
+        "channel": c.channel,
+        "partner_id": c.partner_id,
+        "partner_ref": c.partner_ref,
+        "months": c.months,
+        "amount": c.amount,
+        "paid_at": c.paid_at,
+        "covers_from": c.covers_from,
+        "covers_through": c.covers_through,
+        "previous_paid_through": c.previous_paid_through,
+        "status": c.status,
+        "reversed_at": c.reversed_at,
+        "created_at": now,
+    }
+
+
+def _chunks(items: Sequence[T]) -> list[Sequence[T]]:
+    return [items[i : i + _IN_CHUNK] for i in range(0, len(items), _IN_CHUNK)]

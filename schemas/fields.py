@@ -1,0 +1,68 @@
+"""Field types shared by canonical events and partner-facing requests."""
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, Strict
+
+Sex = Literal["M", "F"]
+Programme = Literal["JKK", "JKM", "JHT"]
+Months = Literal[1, 3, 6, 12]
+
+Rupiah = Annotated[int, Strict(), Field(ge=0, le=10_000_000_000)]
+"""Money in whole rupiah. Strict: a float or a string is refused, not coerced."""
+
+_NAME_ALLOWED = re.compile(r"[A-Z][A-Z .,'\-]*")
+_SPACES = re.compile(r"\s+")
+
+
+def _normalise_name(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    return _SPACES.sub(" ", value).strip().upper()
+
+
+def _valid_name(value: str) -> str:
+    if not _NAME_ALLOWED.fullmatch(value):
+        raise ValueError("a name holds letters, spaces and . , ' - only, starting with a letter")
+    return value
+
+
+PersonName = Annotated[
+    str,
+    BeforeValidator(_normalise_name),
+    Field(min_length=1, max_length=100),
+    AfterValidator(_valid_name),
+]
+"""A person's name, trimmed, single-spaced and upper-cased as KTP cards print it."""
+
+_PHONE_NOISE = re.compile(r"[\s\-().]")
+_INDONESIAN_SUBSCRIBER = re.compile(r"[1-9]\d{7,11}")
+
+
+def _to_e164(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    digits = _PHONE_NOISE.sub("", value)
+    if digits.startswith("+62"):
+        national = digits[3:]
+    elif digits.startswith("62"):
+        national = digits[2:]
+    elif digits.startswith("0"):
+        national = digits[1:]
+    else:
+        raise ValueError("an Indonesian phone number starts with 0, 62 or +62")
+    if not _INDONESIAN_SUBSCRIBER.fullmatch(national):
+        raise ValueError("an Indonesian phone number has 8 to 12 digits after the 0 or +62")
+    return "+62" + national
+
+
+PhoneE164 = Annotated[str, BeforeValidator(_to_e164)]
+"""An Indonesian phone number normalised to E.164 (+62...)."""
+
+PartnerReference = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/\-]*$")
+]
+"""A partner's own reference for a request: its idempotency key."""
+
+Slug = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_\-]*$")]

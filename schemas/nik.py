@@ -1,0 +1,88 @@
+"""The NIK (Nomor Induk Kependudukan), Indonesia's 16-digit national ID number.
+
+Layout: PP RR DD ddmmyy SSSS, province, regency, district, birth date (40 added
+to the day for women) and a serial. There is no check digit, so the strongest
+checks available are structure, a known province and agreement with the birth
+date and sex the person states.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BeforeValidator
+
+from schemas.regions import PROVINCES, Region
+
+_SIXTEEN_DIGITS = re.compile(r"\d{16}")
+_FEMALE_DAY_OFFSET = 40
+
+
+@dataclass(frozen=True, slots=True)
+class NikInfo:
+    """What a NIK itself says about its holder."""
+
+    nik: str
+    region: Region
+    regency: str
+    district: str
+    birth_day: int
+    birth_month: int
+    birth_year_2: int
+    sex: Literal["M", "F"]
+    serial: str
+
+    def agrees_with(self, birth_date: date, sex: str) -> str | None:
+        """Return why the stated birth date or sex contradicts the NIK, or None."""
+        if sex != self.sex:
+            return (
+                f"sex {sex!r} does not match the NIK, which encodes {self.sex!r} "
+                f"(day {self.birth_day + (40 if self.sex == 'F' else 0):02d})"
+            )
+        stated = (birth_date.day, birth_date.month, birth_date.year % 100)
+        encoded = (self.birth_day, self.birth_month, self.birth_year_2)
+        if stated != encoded:
+            return (
+                f"birth date {birth_date.isoformat()} does not match the NIK, which encodes "
+                f"{self.birth_day:02d}-{self.birth_month:02d}-{self.birth_year_2:02d} (DD-MM-YY)"
+            )
+        return None
+
+
+def parse_nik(value: str) -> NikInfo:
+    """Parse a NIK, raising ValueError with the reason when it cannot be one."""
+    if not _SIXTEEN_DIGITS.fullmatch(value):
+        raise ValueError("a NIK is exactly 16 digits")
+    region = PROVINCES.get(value[0:2])
+    if region is None:
+        raise ValueError(f"unknown province code {value[0:2]!r} in NIK")
+    regency, district = value[2:4], value[4:6]
+    if regency == "00" or district == "00":
+        raise ValueError("regency and district codes in a NIK are never 00")
+    day, month, year2 = int(value[6:8]), int(value[8:10]), int(value[10:12])
+    sex: Literal["M", "F"] = "M"
+    if day > _FEMALE_DAY_OFFSET:
+        sex, day = "F", day - _FEMALE_DAY_OFFSET
+    # 2000 is a leap year, so 29 February passes here and is checked against the full date later.
+    try:
+        date(2000, month, day)
+    except ValueError:
+        raise ValueError(f"NIK birth date digits {value[6:12]!r} are not a calendar date") from None
+    serial = value[12:16]
+    if serial == "0000":
+        raise ValueError("the NIK serial is never 0000")
+    return NikInfo(value, region, regency, district, day, month, year2, sex, serial)
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _valid_nik(value: str) -> str:
+    parse_nik(value)
+    return value
+
+
+Nik = Annotated[str, BeforeValidator(_strip), AfterValidator(_valid_nik)]
+"""A structurally valid NIK with a known province code."""
