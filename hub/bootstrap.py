@@ -112,6 +112,10 @@ async def serve(
             if consumer is not None:
                 await consumer.start()
                 tasks.append(asyncio.create_task(consumer.run(stop), name="core-consumer"))
+                try:
+                    await consumer.wait_for_partitions()
+                except TimeoutError:
+                    log.warning("the core consumer has no partitions yet; it keeps trying")
             if api:
                 config = uvicorn.Config(
                     hub.app,

@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     kafka_consumer_group: str = "bpu-core-consumer"
     kafka_consumer_max_batch: int = Field(2000, ge=1)
     kafka_consumer_poll_ms: int = Field(200, ge=1)
+    kafka_consumer_session_timeout_ms: int = Field(10_000, ge=500)
 
     database_url: str = ""
     database_pool_size: int = Field(10, ge=1)

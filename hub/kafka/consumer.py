@@ -79,6 +79,8 @@ class CoreConsumer:
             max_poll_records=settings.kafka_consumer_max_batch,
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=8 * 1024 * 1024,
+            session_timeout_ms=settings.kafka_consumer_session_timeout_ms,
+            heartbeat_interval_ms=max(settings.kafka_consumer_session_timeout_ms // 4, 100),
         )
         self._dead_letters = AIOKafkaProducer(
             **options, acks="all", enable_idempotence=settings.kafka_enable_idempotence
@@ -94,6 +96,13 @@ class CoreConsumer:
             with attempt:
                 await self._dead_letters.start()
         await self._consumer.start()
+
+    async def wait_for_partitions(self, within_s: float = 30.0) -> bool:
+        """Wait until the group gave this consumer partitions (or the time is up)."""
+        async with asyncio.timeout(within_s):
+            while not self._consumer.assignment():  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        return True
 
     async def stop(self) -> None:
         await self._consumer.stop()

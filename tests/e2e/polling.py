@@ -1,0 +1,22 @@
+"""Waiting for the core consumer, bounded."""
+
+import asyncio
+import time
+from typing import Any
+
+from tests.support.partner import SignedClient
+
+
+async def wait_for_status(
+    client: SignedClient, path: str, wanted: str, within_s: float
+) -> tuple[dict[str, Any], float]:
+    """Poll a status path until it shows ``wanted``; return the body and seconds taken."""
+    started = time.monotonic()
+    body: dict[str, Any] = {}
+    while time.monotonic() - started < within_s:
+        response = await client.get(path)
+        body = response.json()
+        if response.status_code == 200 and body.get("status") == wanted:
+            return body, time.monotonic() - started
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{path} not {wanted!r} within {within_s} s; last answer {body}")

@@ -1,0 +1,64 @@
+"""With the broker down the hub says 503, never a false success; it recovers by itself."""
+
+import time
+import uuid
+from pathlib import Path
+
+from hub.broker import EmbeddedBroker
+from tests.e2e.polling import wait_for_status
+from tests.support.hubproc import running_hub
+from tests.support.partner import SignedClient
+from tests.support.people import applicant
+
+
+async def test_broker_down_gives_503_within_six_seconds_and_posts_succeed_again_when_it_is_back(
+    database_url: str, tmp_path: Path
+) -> None:
+    broker = EmbeddedBroker()
+    await broker.start()
+    suffix = uuid.uuid4().hex[:6]
+    env = {
+        "HUB_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        "HUB_DATABASE_URL": database_url,
+        "HUB_KAFKA_MEMBER_EVENTS_TOPIC": f"outage-{suffix}",
+        "HUB_KAFKA_DEAD_LETTER_TOPIC": f"outage-dlq-{suffix}",
+        "HUB_KAFKA_CONSUMER_GROUP": f"outage-core-{suffix}",
+    }
+    try:
+        async with running_hub(env, tmp_path / "hub.log") as url:
+            client = SignedClient(url)
+            before = applicant()
+            assert (await client.post("/v1/registrations", before)).status_code == 202
+
+            await broker.stop()
+            during = applicant()
+            for _ in range(2):
+                started = time.monotonic()
+                response = await client.post("/v1/registrations", during)
+                took = time.monotonic() - started
+                assert response.status_code == 503, response.text
+                assert took <= 6.0, f"503 took {took:.2f} s"
+                assert int(response.headers["Retry-After"]) > 0
+                assert response.json()["error"]["code"] == "temporarily_unavailable"
+            # Never acknowledged, so the partner cannot see it as accepted.
+            assert (await client.get(f"/v1/registrations/{during['reference']}")).status_code == 404
+
+            broker = EmbeddedBroker(port=broker.port)
+            await broker.start()
+            deadline = time.monotonic() + 30
+            while True:
+                response = await client.post("/v1/registrations", during)
+                if response.status_code == 202 or time.monotonic() > deadline:
+                    break
+                assert response.status_code == 503, response.text
+            assert response.status_code == 202, "posts did not succeed again within 30 s"
+
+            after = applicant()
+            assert (await client.post("/v1/registrations", after)).status_code == 202
+            for person in (during, after):
+                await wait_for_status(
+                    client, f"/v1/registrations/{person['reference']}", "recorded", 30.0
+                )
+            await client.aclose()
+    finally:
+        await broker.stop()

@@ -1,0 +1,54 @@
+"""`hub run` with nothing configured: spawns Tansu, uses SQLite, and serves the example."""
+
+import os
+import subprocess
+from pathlib import Path
+
+from tests.e2e.polling import wait_for_status
+from tests.support.hubproc import running_hub
+from tests.support.partner import SignedClient
+from tests.support.people import applicant
+
+
+async def test_hub_run_on_embedded_defaults_records_a_registration(tmp_path: Path) -> None:
+    env = {
+        "HUB_KAFKA_BOOTSTRAP_SERVERS": "",
+        "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+    }
+    async with running_hub(env, tmp_path / "hub.log") as url:
+        client = SignedClient(url)
+        person = applicant()
+        assert (await client.post("/v1/registrations", person)).status_code == 202
+        status, _ = await wait_for_status(
+            client, f"/v1/registrations/{person['reference']}", "recorded", 2.0
+        )
+        assert len(status["kpj"]) == 11
+        await client.aclose()
+    log = (tmp_path / "hub.log").read_text()
+    assert "embedded Tansu broker on 127.0.0.1:" in log
+
+
+async def test_the_printed_example_command_records_a_member(tmp_path: Path) -> None:
+    """The copy-paste command `hub run` prints works as printed (openssl + curl)."""
+    env = {
+        "HUB_KAFKA_BOOTSTRAP_SERVERS": "",
+        "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+        "COLUMNS": "400",
+    }
+    async with running_hub(env, tmp_path / "hub.log"):
+        lines = (tmp_path / "hub.log").read_text().splitlines()
+        start = next(i for i, line in enumerate(lines) if line.startswith("ref=DEMO"))
+        end = next(i for i in range(start, len(lines)) if not lines[i].strip())
+        script = "\n".join(lines[start:end])
+        result = subprocess.run(
+            ["bash", "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, "LC_ALL": "C"},
+        )
+    out = result.stdout.strip().splitlines()
+    assert result.returncode == 0, result.stderr
+    assert '"status":"accepted"' in out[0]
+    assert '"status":"recorded"' in out[1], out
+    assert '"kpj":"' in out[1]

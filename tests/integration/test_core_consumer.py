@@ -1,0 +1,221 @@
+"""The core consumer against the real Tansu broker and real PostgreSQL."""
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from hub.bootstrap import build
+from hub.kafka.consumer import CoreConsumer
+from hub.kafka.topics import ensure_topics
+from hub.settings import Settings
+from schemas.events import ContributionPaid, EventEnvelope, RegistrationSubmitted
+from tests.support.people import applicant
+
+
+def registration(body: dict[str, object], ref: str | None = None) -> EventEnvelope:
+    payload = RegistrationSubmitted.model_validate(
+        {k: v for k, v in body.items() if k != "reference"}
+        | {"programmes": tuple(body["programmes"])}  # type: ignore[arg-type]
+    )
+    now = datetime.now(UTC)
+    return EventEnvelope(
+        event_id=uuid.uuid4(),
+        event_type="RegistrationSubmitted",
+        channel="hub-api",
+        partner_id="demo",
+        partner_ref=ref or str(body["reference"]),
+        occurred_at=now,
+        received_at=now,
+        member_key=payload.nik,
+        payload=payload,
+    )
+
+
+def payment(nik: str, ref: str, amount: int = 16_800, months: int = 1) -> EventEnvelope:
+    now = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)
+    return EventEnvelope(
+        event_id=uuid.uuid4(),
+        event_type="ContributionPaid",
+        channel="hub-api",
+        partner_id="demo",
+        partner_ref=ref,
+        occurred_at=now,
+        received_at=now,
+        member_key=nik,
+        payload=ContributionPaid(nik=nik, months=months, amount=amount, paid_at=now),  # type: ignore[arg-type]
+    )
+
+
+async def produce(settings: Settings, messages: list[tuple[str, bytes]]) -> None:
+    await ensure_topics(settings, settings.kafka_bootstrap_servers)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=False
+    )
+    await producer.start()
+    try:
+        for key, value in messages:
+            await producer.send_and_wait(
+                settings.kafka_member_events_topic, value, key=key.encode()
+            )
+    finally:
+        await producer.stop()
+
+
+async def drain(consumer: CoreConsumer, until: Callable[[], bool], within_s: float = 20) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        async with asyncio.timeout(within_s):
+            while not until():
+                await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await task
+
+
+async def test_registration_then_payment_become_member_and_contribution(settings: Settings) -> None:
+    person = applicant()
+    reg = registration(person)
+    pay = payment(person["nik"], f"PAY-{uuid.uuid4().hex[:8]}")
+    await produce(
+        settings,
+        [
+            (reg.member_key, reg.model_dump_json().encode()),
+            (pay.member_key, pay.model_dump_json().encode()),
+        ],
+    )
+    hub = build(settings, settings.kafka_bootstrap_servers)
+    consumer = hub.consumer()
+    await consumer.start()
+    try:
+        await drain(consumer, lambda: consumer.stats.recorded >= 2)
+    finally:
+        await consumer.stop()
+
+    async with hub.engine.connect() as conn:
+        member = (
+            await conn.execute(
+                sa.text("SELECT kpj, full_name, paid_through FROM members WHERE nik = :nik"),
+                {"nik": person["nik"]},
+            )
+        ).one()
+        contribution = (
+            await conn.execute(
+                sa.text(
+                    "SELECT amount, months, covers_from, covers_through FROM contributions c "
+                    "JOIN members m ON m.id = c.member_id WHERE m.nik = :nik"
+                ),
+                {"nik": person["nik"]},
+            )
+        ).one()
+    await hub.engine.dispose()
+    assert len(member.kpj) == 11
+    assert member.full_name == person["full_name"].upper()
+    assert member.paid_through == date(2026, 11, 1)
+    assert (contribution.amount, contribution.months) == (16_800, 1)
+    assert contribution.covers_from == contribution.covers_through == date(2026, 11, 1)
+
+
+async def test_replayed_events_change_nothing(settings: Settings) -> None:
+    person = applicant()
+    reg = registration(person)
+    pay = payment(person["nik"], f"PAY-{uuid.uuid4().hex[:8]}")
+    messages = [(e.member_key, e.model_dump_json().encode()) for e in (reg, pay)]
+    await produce(settings, messages + messages + messages)
+    hub = build(settings, settings.kafka_bootstrap_servers)
+    consumer = hub.consumer()
+    await consumer.start()
+    try:
+        await drain(consumer, lambda: consumer.stats.recorded + consumer.stats.duplicates >= 6)
+    finally:
+        await consumer.stop()
+    async with hub.engine.connect() as conn:
+        members = (
+            await conn.execute(
+                sa.text("SELECT count(*) FROM members WHERE nik = :nik"), {"nik": person["nik"]}
+            )
+        ).scalar_one()
+        contributions = (
+            await conn.execute(
+                sa.text(
+                    "SELECT count(*), max(m.paid_through) FROM contributions c JOIN members m "
+                    "ON m.id = c.member_id WHERE m.nik = :nik"
+                ),
+                {"nik": person["nik"]},
+            )
+        ).one()
+    await hub.engine.dispose()
+    assert consumer.stats.recorded == 2
+    assert consumer.stats.duplicates == 4
+    assert members == 1
+    assert contributions[0] == 1
+    assert contributions[1] == date(2026, 11, 1)
+
+
+async def test_poison_message_goes_to_dead_letters_and_the_partition_moves_on(
+    settings: Settings,
+) -> None:
+    person = applicant()
+    reg = registration(person)
+    poison = b'{"event_type": "RegistrationSubmitted", "surprise": true}'
+    # Same key, so the valid event sits behind the poison one on the same partition.
+    await produce(
+        settings, [(reg.member_key, poison), (reg.member_key, reg.model_dump_json().encode())]
+    )
+    hub = build(settings, settings.kafka_bootstrap_servers)
+    consumer = hub.consumer()
+    await consumer.start()
+    try:
+        await drain(consumer, lambda: consumer.stats.recorded >= 1)
+    finally:
+        await consumer.stop()
+    await hub.engine.dispose()
+    assert consumer.stats.dead_lettered == 1
+
+    dlq = AIOKafkaConsumer(
+        settings.kafka_dead_letter_topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        group_id=f"dlq-reader-{uuid.uuid4().hex[:6]}",
+        session_timeout_ms=2000,
+        heartbeat_interval_ms=500,
+    )
+    await dlq.start()
+    try:
+        batch = await dlq.getmany(timeout_ms=5000)
+    finally:
+        await dlq.stop()
+    letters = [r for records in batch.values() for r in records]
+    assert [r.value for r in letters] == [poison]
+    headers = dict(letters[0].headers)
+    assert b"not a valid event envelope" in headers["error"]
+    assert headers["source-topic"] == settings.kafka_member_events_topic.encode()
+
+
+async def test_payment_for_unregistered_member_is_recorded_as_rejected_not_dead_lettered(
+    settings: Settings,
+) -> None:
+    person = applicant()
+    pay = payment(person["nik"], f"PAY-{uuid.uuid4().hex[:8]}")
+    await produce(settings, [(pay.member_key, pay.model_dump_json().encode())])
+    hub = build(settings, settings.kafka_bootstrap_servers)
+    consumer = hub.consumer()
+    await consumer.start()
+    try:
+        await drain(consumer, lambda: consumer.stats.rejected >= 1)
+    finally:
+        await consumer.stop()
+    async with hub.engine.connect() as conn:
+        outcome = (
+            await conn.execute(
+                sa.text("SELECT outcome FROM processed_events WHERE event_id = :id"),
+                {"id": pay.event_id},
+            )
+        ).scalar_one()
+    await hub.engine.dispose()
+    assert outcome == "rejected"
+    assert consumer.stats.dead_lettered == 0

@@ -1,0 +1,67 @@
+"""Runs the real hub (``python -m hub run``) as a subprocess, as an operator would."""
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+
+from hub.broker import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@asynccontextmanager
+async def running_hub(env: dict[str, str], log_path: Path) -> AsyncIterator[str]:
+    """Start the hub with extra ``env``; yield its base URL; stop it with SIGINT."""
+    port = free_port()
+    full_env = {**os.environ, "HUB_ENV": "test", "HUB_LOG_LEVEL": "INFO", **env}
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "hub",
+            "run",
+            "--port",
+            str(port),
+            cwd=REPO,
+            env=full_env,
+            stdout=log,
+            stderr=log,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            await _wait_healthy(url, process, log_path)
+            yield url
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    await asyncio.wait_for(process.wait(), 20)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
+                    raise AssertionError("hub did not stop on SIGINT within 20 s") from None
+    assert process.returncode == 0, (
+        f"hub exited {process.returncode}: {log_path.read_text()[-3000:]}"
+    )
+
+
+async def _wait_healthy(url: str, process: asyncio.subprocess.Process, log_path: Path) -> None:
+    deadline = time.monotonic() + 60
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            if process.returncode is not None:
+                raise AssertionError(f"hub exited early: {log_path.read_text()[-3000:]}")
+            try:
+                if (await client.get(f"{url}/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"hub not healthy in 60 s: {log_path.read_text()[-3000:]}")

@@ -1,0 +1,37 @@
+"""A partner's HTTP client: signs every request the way the hub's API requires."""
+
+import json
+import time
+from typing import Any
+
+import httpx
+
+from hub.api.signing import sign
+
+
+class SignedClient:
+    """Sends requests as one partner, signed with its secret."""
+
+    def __init__(self, base_url: str, partner_id: str = "demo", secret: str = "demo-secret"):
+        self.partner_id = partner_id
+        self._secret = secret
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+
+    def headers(self, body: bytes) -> dict[str, str]:
+        ts = str(int(time.time()))
+        return {
+            "Content-Type": "application/json",
+            "X-Partner-Id": self.partner_id,
+            "X-Timestamp": ts,
+            "X-Signature": sign(self._secret, ts, body),
+        }
+
+    async def post(self, path: str, payload: dict[str, Any]) -> httpx.Response:
+        body = json.dumps(payload).encode()
+        return await self.http.post(path, content=body, headers=self.headers(body))
+
+    async def get(self, path: str) -> httpx.Response:
+        return await self.http.get(path, headers=self.headers(b""))
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
