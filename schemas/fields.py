@@ -37,7 +37,7 @@ PersonName = Annotated[
 """A person's name, trimmed, single-spaced and upper-cased as KTP cards print it."""
 
 _PHONE_NOISE = re.compile(r"[\s\-().]")
-_INDONESIAN_SUBSCRIBER = re.compile(r"[1-9]\d{7,11}")
+_INDONESIAN_SUBSCRIBER = re.compile(r"[1-9][0-9]{7,11}")
 
 
 def _to_e164(value: object) -> object:

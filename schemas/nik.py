@@ -15,7 +15,9 @@ from pydantic import AfterValidator, BeforeValidator
 
 from schemas.regions import PROVINCES, Region
 
-_SIXTEEN_DIGITS = re.compile(r"\d{16}")
+# [0-9], not \d: \d also matches Arabic-Indic or fullwidth digits, which would let one
+# person register twice under two "different" NIKs.
+_SIXTEEN_DIGITS = re.compile(r"[0-9]{16}")
 _FEMALE_DAY_OFFSET = 40
 
 

@@ -47,7 +47,9 @@ class SignatureVerifier:
             raise Unauthenticated("X-Timestamp must be unix seconds") from None
         if abs((time.time() if now is None else now) - sent_at) > self.window_s:
             raise Unauthenticated(f"X-Timestamp is more than {self.window_s} s off the hub's clock")
-        expected = sign(partner.secret.get_secret_value(), timestamp, body)
-        if not hmac.compare_digest(expected, signature.strip().lower()):
+        expected = sign(partner.secret.get_secret_value(), timestamp, body).encode()
+        # Bytes, not str: a header with non-ASCII characters is a bad signature, not a crash.
+        given = signature.strip().lower().encode("utf-8", "replace")
+        if not hmac.compare_digest(expected, given):
             raise Unauthenticated("signature does not match")
         return Partner(partner_id=partner_id, channel=partner.channel)

@@ -1,9 +1,9 @@
 """The hub's own partner API requests (for partners without a legacy protocol)."""
 
-from datetime import date
+from datetime import UTC, date
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from schemas.fields import Months, PartnerReference, PersonName, PhoneE164, Programme, Rupiah, Sex
 from schemas.nik import Nik, parse_nik
@@ -54,5 +54,6 @@ class PaymentRequest(PartnerRequest):
     nik: Nik
     months: Months
     amount: Rupiah
-    paid_at: AwareDatetime
+    # In UTC, so a retry that writes the same instant with another offset is the same request.
+    paid_at: Annotated[AwareDatetime, AfterValidator(lambda t: t.astimezone(UTC))]
     outlet_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None

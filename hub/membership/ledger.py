@@ -164,7 +164,7 @@ def _pay(
 
 def _reverse(batch: Batch, envelope: EventEnvelope, rev: PaymentReversed) -> Outcome:
     contribution = batch.contributions.get((envelope.partner_id, rev.original_partner_ref))
-    if contribution is None:
+    if contribution is None or contribution.member.nik != rev.nik:
         return Outcome(envelope, "rejected", reason="no payment with that reference to reverse")
     if contribution.status == "reversed":
         return Outcome(envelope, "rejected", contribution.member, "payment already reversed")

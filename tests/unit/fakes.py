@@ -1,0 +1,202 @@
+"""Small hand-written fakes of intake's ports, plus helpers shared by the unit tests.
+
+The fakes honour the same contracts as the SQL ledger and the Kafka publisher:
+``claim`` inserts or returns what is already held under (partner, kind, reference),
+and ``publish`` either returns (acknowledged) or raises ``BrokerUnavailable``.
+"""
+
+import asyncio
+import functools
+import json
+import time
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+from hub.api.signing import sign
+from hub.bootstrap import schedule_from
+from hub.errors import BrokerUnavailable
+from hub.intake.ports import ClaimedRequest, MemberTerms, NewRequest, RequestKind
+from hub.membership.schedule import ContributionSchedule
+from hub.settings import PartnerSettings, load_settings
+from schemas.events import ContributionPaid, EventEnvelope, RegistrationSubmitted
+
+BALI_WOMAN_NIK = "5171044508900001"
+"""A woman (day 45 -> 05) born 1990-08-05 in Bali (province 51, WITA)."""
+JAKARTA_MAN_NIK = "3171011203850002"
+"""A man born 1985-03-12 in DKI Jakarta (province 31, WIB)."""
+
+DEMO_SECRET = "demo-secret"
+OTHER_SECRET = "other-secret"
+PARTNERS = {
+    "demo": PartnerSettings(secret=DEMO_SECRET),
+    "other": PartnerSettings(secret=OTHER_SECRET),
+}
+
+
+@functools.cache
+def configured_schedule() -> ContributionSchedule:
+    """The contribution schedule exactly as config/hub.toml declares it."""
+    return schedule_from(load_settings())
+
+
+class InMemoryRequestLedger:
+    """``RequestLedger`` in a dict, unique by (partner_id, kind, reference)."""
+
+    def __init__(self, members: dict[str, MemberTerms] | None = None) -> None:
+        self.requests: dict[tuple[str, str, str], ClaimedRequest] = {}
+        self.members: dict[str, MemberTerms] = dict(members or {})
+
+    async def claim(self, request: NewRequest) -> ClaimedRequest:
+        # Yield once, as a real database round trip would, so concurrent claims interleave.
+        await asyncio.sleep(0)
+        key = (request.partner_id, request.kind, request.reference)
+        held = self.requests.get(key)
+        if held is None:
+            held = ClaimedRequest(
+                partner_id=request.partner_id,
+                kind=request.kind,
+                reference=request.reference,
+                request_hash=request.request_hash,
+                event_id=request.event_id,
+                hub_reference=request.hub_reference,
+                member_key=request.member_key,
+                status="pending",
+                kpj=None,
+                reason=None,
+                event_json=request.event_json,
+            )
+            self.requests[key] = held
+        return held
+
+    async def mark_accepted(self, event_id: UUID, at: datetime) -> None:
+        for key, held in self.requests.items():
+            if held.event_id == event_id and held.status == "pending":
+                self.requests[key] = replace(held, status="accepted")
+
+    async def find(
+        self, partner_id: str, kind: RequestKind, reference: str
+    ) -> ClaimedRequest | None:
+        return self.requests.get((partner_id, kind, reference))
+
+    async def member_terms(self, nik: str) -> MemberTerms | None:
+        if nik in self.members:
+            return self.members[nik]
+        for held in self.requests.values():
+            if held.kind == "registration" and held.member_key == nik and held.status == "accepted":
+                registration = EventEnvelope.model_validate_json(held.event_json).payload
+                assert isinstance(registration, RegistrationSubmitted)
+                return MemberTerms(
+                    nik=nik,
+                    full_name=registration.full_name,
+                    programmes=registration.programmes,
+                    declared_income=registration.declared_income,
+                    paid_through=None,
+                    kpj=None,
+                )
+        return None
+
+    def statuses(self) -> list[str]:
+        return [held.status for held in self.requests.values()]
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    key: str
+    value: bytes
+
+    @property
+    def envelope(self) -> EventEnvelope:
+        return EventEnvelope.model_validate_json(self.value)
+
+
+class FakePublisher:
+    """``EventPublisher`` that records what the broker acknowledged; can be taken down."""
+
+    def __init__(self) -> None:
+        self.published: list[Published] = []
+        self.down = False
+
+    async def publish(self, key: str, value: bytes) -> None:
+        await asyncio.sleep(0)
+        if self.down:
+            raise BrokerUnavailable("fake broker is down", retry_after_s=7)
+        self.published.append(Published(key, value))
+
+
+def signed_headers(
+    body: bytes,
+    partner_id: str = "demo",
+    secret: str = DEMO_SECRET,
+    timestamp: int | None = None,
+) -> dict[str, str]:
+    """The three headers a partner sends with ``body``."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    return {
+        "X-Partner-Id": partner_id,
+        "X-Timestamp": stamp,
+        "X-Signature": sign(secret, stamp, body),
+        "Content-Type": "application/json",
+    }
+
+
+def to_json(data: dict[str, Any]) -> bytes:
+    return json.dumps(data).encode()
+
+
+def registration_body(reference: str = "REG-0001", **changes: Any) -> dict[str, Any]:
+    """A valid registration request of the Bali woman, as a partner sends it."""
+    body: dict[str, Any] = {
+        "reference": reference,
+        "nik": BALI_WOMAN_NIK,
+        "full_name": "Ni Made Sari",
+        "birth_date": "1990-08-05",
+        "sex": "F",
+        "phone": "0812-3456-7890",
+        "address": "Jl. Raya Ubud 1, Gianyar",
+        "occupation": "pedagang",
+        "declared_income": 1_000_000,
+        "programmes": ["JKK", "JKM"],
+    }
+    body.update(changes)
+    return body
+
+
+def registration_payload(nik: str = BALI_WOMAN_NIK, **changes: Any) -> RegistrationSubmitted:
+    fields: dict[str, Any] = {
+        "nik": nik,
+        "full_name": "NI MADE SARI",
+        "birth_date": date(1990, 8, 5),
+        "sex": "F",
+        "phone": "+6281234567890",
+        "address": "Jl. Raya Ubud 1, Gianyar",
+        "occupation": "pedagang",
+        "declared_income": 1_000_000,
+        "programmes": ("JKK", "JKM"),
+    }
+    if nik == JAKARTA_MAN_NIK:
+        fields.update(full_name="BUDI SANTOSO", birth_date=date(1985, 3, 12), sex="M")
+    fields.update(changes)
+    return RegistrationSubmitted(**fields)
+
+
+def envelope(
+    payload: RegistrationSubmitted | ContributionPaid | Any,
+    partner_ref: str = "REF-1",
+    at: datetime = datetime(2026, 1, 10, 3, 0, tzinfo=UTC),
+    partner_id: str = "demo",
+) -> EventEnvelope:
+    """An envelope around ``payload`` as the hub's own API channel would publish it."""
+    return EventEnvelope(
+        event_id=uuid.uuid4(),
+        event_type=payload.event_type,
+        channel="hub-api",
+        partner_id=partner_id,
+        partner_ref=partner_ref,
+        occurred_at=at,
+        received_at=at,
+        member_key=payload.nik,
+        payload=payload,
+    )

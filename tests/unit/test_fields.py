@@ -1,0 +1,73 @@
+"""Shared field types: names as KTP prints them, phones in E.164, strict rupiah."""
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from schemas.fields import PersonName, PhoneE164, Rupiah
+
+NAME = TypeAdapter(PersonName)
+PHONE = TypeAdapter(PhoneE164)
+RUPIAH = TypeAdapter(Rupiah)
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("i wayan sudiarta", "I WAYAN SUDIARTA"),
+        ("  Ni   Made\tSari ", "NI MADE SARI"),
+        ("siti nur'aini", "SITI NUR'AINI"),
+        ("a.  b-c", "A. B-C"),
+    ],
+)
+def test_person_name_is_trimmed_single_spaced_and_upper_cased(raw: str, stored: str) -> None:
+    assert NAME.validate_python(raw) == stored
+
+
+@pytest.mark.parametrize("bad", ["Budi 2", "R2D2", "", "   ", "-BUDI", "BUDI@", "X" * 101])
+def test_person_name_with_digits_symbols_or_nothing_is_refused(bad: str) -> None:
+    with pytest.raises(ValidationError):
+        NAME.validate_python(bad)
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        ("0812-3456-7890", "+6281234567890"),
+        ("628123456789", "+628123456789"),
+        ("+62 812 3456 789", "+628123456789"),
+        ("(0361) 234.567", "+62361234567"),
+    ],
+)
+def test_indonesian_phone_is_normalised_to_e164(raw: str, e164: str) -> None:
+    assert PHONE.validate_python(raw) == e164
+
+
+@pytest.mark.parametrize(
+    "bad", ["12345", "+6512345678", "0812", "08123456789012345", "0012345678", "+62 0812 3456"]
+)
+def test_phone_that_is_not_indonesian_is_refused(bad: str) -> None:
+    with pytest.raises(ValidationError):
+        PHONE.validate_python(bad)
+
+
+@pytest.mark.parametrize("good", [0, 16_800, 213_800, 10_000_000_000])
+def test_rupiah_takes_whole_rupiah(good: int) -> None:
+    assert RUPIAH.validate_python(good) == good
+    assert RUPIAH.validate_json(str(good)) == good
+
+
+@pytest.mark.parametrize("bad", [16800.5, 16800.0, "16800", True, -1, 10_000_000_001])
+def test_rupiah_refuses_fractions_strings_and_out_of_range(bad: object) -> None:
+    with pytest.raises(ValidationError):
+        RUPIAH.validate_python(bad)
+
+
+@pytest.mark.parametrize("bad", ["16800.5", '"16800"'])
+def test_rupiah_refuses_fractions_and_strings_in_json(bad: str) -> None:
+    with pytest.raises(ValidationError):
+        RUPIAH.validate_json(bad)
+
+
+def test_phone_with_non_ascii_digits_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        PHONE.validate_python("08１２34567890")

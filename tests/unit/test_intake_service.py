@@ -1,0 +1,295 @@
+"""Intake: validate, claim the partner's reference, publish once, answer the same every time."""
+
+import asyncio
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from hub.errors import (
+    AmountMismatch,
+    BrokerUnavailable,
+    InvalidRequest,
+    NotFound,
+    ReferenceConflict,
+)
+from hub.intake.ports import MemberTerms
+from hub.intake.requests import InquiryRequest, PaymentRequest, RegistrationRequest
+from hub.intake.service import Acceptance, IntakeService, Partner, event_id_for
+from schemas.events import ContributionPaid, RegistrationSubmitted
+from tests.unit.fakes import (
+    BALI_WOMAN_NIK,
+    JAKARTA_MAN_NIK,
+    FakePublisher,
+    InMemoryRequestLedger,
+    configured_schedule,
+    registration_body,
+)
+
+DEMO = Partner(partner_id="demo", channel="hub-api")
+OTHER = Partner(partner_id="other", channel="hub-api")
+NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def ledger() -> InMemoryRequestLedger:
+    return InMemoryRequestLedger()
+
+
+@pytest.fixture
+def publisher() -> FakePublisher:
+    return FakePublisher()
+
+
+@pytest.fixture
+def intake(ledger: InMemoryRequestLedger, publisher: FakePublisher) -> IntakeService:
+    return IntakeService(ledger, publisher, configured_schedule(), clock=lambda: NOW)
+
+
+def _registration(reference: str = "REG-0001", **changes: Any) -> RegistrationRequest:
+    return RegistrationRequest.model_validate(registration_body(reference, **changes))
+
+
+def _payment(
+    reference: str = "PAY-0001", months: int = 3, amount: int = 50_400, nik: str = BALI_WOMAN_NIK
+) -> PaymentRequest:
+    return PaymentRequest(reference=reference, nik=nik, months=months, amount=amount, paid_at=NOW)
+
+
+async def test_registration_is_accepted_once_the_broker_acknowledged_it(
+    intake: IntakeService, ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    answer = await intake.submit_registration(DEMO, _registration())
+
+    assert answer.reference == "REG-0001"
+    assert answer.hub_reference.startswith("REG-")
+    assert answer.status == "accepted"
+    assert ledger.statuses() == ["accepted"]
+    (published,) = publisher.published
+    assert published.key == BALI_WOMAN_NIK
+    event = published.envelope
+    assert event.event_id == event_id_for("demo", "registration", "REG-0001")
+    assert (event.partner_id, event.partner_ref, event.channel) == ("demo", "REG-0001", "hub-api")
+    assert isinstance(event.payload, RegistrationSubmitted)
+    assert event.payload.full_name == "NI MADE SARI"
+    assert event.payload.phone == "+6281234567890"
+
+
+async def test_retry_with_the_same_reference_and_body_gets_the_same_answer(
+    intake: IntakeService, ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    first = await intake.submit_registration(DEMO, _registration())
+
+    again = await intake.submit_registration(DEMO, _registration())
+
+    assert again == first
+    assert len(ledger.requests) == 1
+    assert len(publisher.published) == 1
+
+
+async def test_retry_that_only_spells_the_same_content_differently_is_not_a_conflict(
+    intake: IntakeService,
+) -> None:
+    first = await intake.submit_registration(DEMO, _registration())
+
+    again = await intake.submit_registration(
+        DEMO, _registration(full_name="  ni made   SARI ", phone="+62 812 3456 7890")
+    )
+
+    assert again == first
+
+
+async def test_five_concurrent_identical_submissions_get_one_answer_and_one_event_id(
+    intake: IntakeService, ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    answers = await asyncio.gather(
+        *(intake.submit_registration(DEMO, _registration()) for _ in range(5))
+    )
+
+    assert len(set(answers)) == 1
+    assert len(ledger.requests) == 1
+    assert ledger.statuses() == ["accepted"]
+    assert publisher.published
+    assert {p.envelope.event_id for p in publisher.published} == {
+        event_id_for("demo", "registration", "REG-0001")
+    }
+    assert {p.value for p in publisher.published} == {publisher.published[0].value}
+
+
+async def test_same_reference_with_a_different_body_is_a_conflict(
+    intake: IntakeService, ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    await intake.submit_registration(DEMO, _registration())
+
+    with pytest.raises(ReferenceConflict, match="REG-0001"):
+        await intake.submit_registration(DEMO, _registration(occupation="nelayan"))
+
+    assert len(publisher.published) == 1
+    (held,) = ledger.requests.values()
+    assert "pedagang" in held.event_json
+
+
+async def test_two_partners_may_use_the_same_reference(
+    intake: IntakeService, ledger: InMemoryRequestLedger
+) -> None:
+    mine = await intake.submit_registration(DEMO, _registration())
+    theirs = await intake.submit_registration(OTHER, _registration(occupation="nelayan"))
+
+    assert mine.hub_reference != theirs.hub_reference
+    assert len(ledger.requests) == 2
+
+
+async def test_broker_down_is_retryable_and_leaves_the_request_pending(
+    intake: IntakeService, ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    publisher.down = True
+
+    with pytest.raises(BrokerUnavailable):
+        await intake.submit_registration(DEMO, _registration())
+
+    assert ledger.statuses() == ["pending"]
+    assert publisher.published == []
+
+
+async def test_retry_after_the_broker_recovers_succeeds_with_the_same_hub_reference(
+    intake: IntakeService, ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    publisher.down = True
+    with pytest.raises(BrokerUnavailable):
+        await intake.submit_registration(DEMO, _registration())
+    (held,) = ledger.requests.values()
+
+    publisher.down = False
+    answer = await intake.submit_registration(DEMO, _registration())
+
+    assert answer == Acceptance(reference="REG-0001", hub_reference=held.hub_reference)
+    assert ledger.statuses() == ["accepted"]
+    (published,) = publisher.published
+    assert published.value == held.event_json.encode()
+
+
+async def test_registration_with_income_between_brackets_is_refused_before_claiming(
+    intake: IntakeService, ledger: InMemoryRequestLedger
+) -> None:
+    with pytest.raises(InvalidRequest, match=r"1\.000\.000 or 1\.500\.000"):
+        await intake.submit_registration(DEMO, _registration(declared_income=1_200_000))
+
+    assert ledger.requests == {}
+
+
+async def test_payment_after_an_accepted_registration_is_accepted(
+    intake: IntakeService, publisher: FakePublisher
+) -> None:
+    await intake.submit_registration(DEMO, _registration())
+
+    answer = await intake.submit_payment(DEMO, _payment())
+
+    assert answer.hub_reference.startswith("PAY-")
+    payment = publisher.published[-1].envelope
+    assert payment.member_key == BALI_WOMAN_NIK
+    assert isinstance(payment.payload, ContributionPaid)
+    assert (payment.payload.months, payment.payload.amount) == (3, 50_400)
+
+
+async def test_payment_of_the_wrong_amount_is_refused_and_nothing_is_published(
+    intake: IntakeService, ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    await intake.submit_registration(DEMO, _registration())
+    published_before = list(publisher.published)
+
+    with pytest.raises(AmountMismatch) as refused:
+        await intake.submit_payment(DEMO, _payment(amount=16_800))
+
+    assert refused.value.amount_due == 50_400
+    assert refused.value.problems[0].field == "amount"
+    assert publisher.published == published_before
+    assert len(ledger.requests) == 1
+
+
+async def test_payment_for_a_member_nobody_registered_is_not_found(
+    intake: IntakeService, publisher: FakePublisher
+) -> None:
+    with pytest.raises(NotFound):
+        await intake.submit_payment(DEMO, _payment())
+
+    assert publisher.published == []
+
+
+async def test_payment_for_a_registration_still_pending_is_not_found(
+    intake: IntakeService, publisher: FakePublisher
+) -> None:
+    publisher.down = True
+    with pytest.raises(BrokerUnavailable):
+        await intake.submit_registration(DEMO, _registration())
+    publisher.down = False
+
+    with pytest.raises(NotFound):
+        await intake.submit_payment(DEMO, _payment())
+
+
+async def test_inquiry_masks_the_name_and_tells_the_amount_due(intake: IntakeService) -> None:
+    await intake.submit_registration(DEMO, _registration())
+
+    answer = await intake.inquiry(InquiryRequest(nik=BALI_WOMAN_NIK, months=3))
+
+    assert answer.masked_name == "N* M*** S***"
+    assert answer.amount_due == 50_400
+    assert answer.programmes == ("JKK", "JKM")
+    assert (answer.covers_from, answer.covers_through) == (date(2026, 3, 1), date(2026, 5, 1))
+
+
+async def test_inquiry_for_a_member_paid_ahead_covers_the_months_after(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    ledger.members[JAKARTA_MAN_NIK] = MemberTerms(
+        nik=JAKARTA_MAN_NIK,
+        full_name="I WAYAN SUDIARTA",
+        programmes=("JKK", "JKM", "JHT"),
+        declared_income=1_000_000,
+        paid_through=date(2026, 6, 1),
+        kpj="00000000018",
+    )
+    intake = IntakeService(ledger, publisher, configured_schedule(), clock=lambda: NOW)
+
+    answer = await intake.inquiry(InquiryRequest(nik=JAKARTA_MAN_NIK, months=1))
+
+    assert answer.masked_name == "I W**** S*******"
+    assert answer.amount_due == 36_800
+    assert (answer.covers_from, answer.covers_through) == (date(2026, 7, 1), date(2026, 7, 1))
+
+
+async def test_inquiry_for_an_unknown_member_is_not_found(intake: IntakeService) -> None:
+    with pytest.raises(NotFound):
+        await intake.inquiry(InquiryRequest(nik=JAKARTA_MAN_NIK, months=1))
+
+
+async def test_status_of_an_accepted_registration_is_reported(intake: IntakeService) -> None:
+    answer = await intake.submit_registration(DEMO, _registration())
+
+    status = await intake.status(DEMO, "registration", "REG-0001")
+
+    assert status.status == "accepted"
+    assert status.hub_reference == answer.hub_reference
+
+
+async def test_status_of_a_request_still_pending_is_not_found(
+    intake: IntakeService, publisher: FakePublisher
+) -> None:
+    publisher.down = True
+    with pytest.raises(BrokerUnavailable):
+        await intake.submit_registration(DEMO, _registration())
+
+    with pytest.raises(NotFound):
+        await intake.status(DEMO, "registration", "REG-0001")
+
+
+async def test_a_partner_cannot_see_another_partners_request(intake: IntakeService) -> None:
+    await intake.submit_registration(DEMO, _registration())
+
+    with pytest.raises(NotFound):
+        await intake.status(OTHER, "registration", "REG-0001")
+
+
+async def test_status_of_an_unknown_reference_is_not_found(intake: IntakeService) -> None:
+    with pytest.raises(NotFound):
+        await intake.status(DEMO, "registration", "NOPE")
