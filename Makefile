@@ -34,6 +34,7 @@ pytest: $(STAMP) postgres
 test: lint typecheck pytest ## install, then lint, type-check and run every test
 
 bench: $(STAMP) postgres ## benchmarks against the real hub, broker and PostgreSQL
+	@bash scripts/ensure-wrk.sh
 	$(BIN)/python -m benchmarks.ingest
 	$(BIN)/python -m benchmarks.drain
 

@@ -6,6 +6,7 @@ checks available are structure, a known province and agreement with the birth
 date and sex the person states.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -52,8 +53,12 @@ class NikInfo:
         return None
 
 
+@functools.lru_cache(maxsize=65_536)
 def parse_nik(value: str) -> NikInfo:
-    """Parse a NIK, raising ValueError with the reason when it cannot be one."""
+    """Parse a NIK, raising ValueError with the reason when it cannot be one.
+
+    Cached: every event is checked several times (key, payload, birth date, zone).
+    """
     if not _SIXTEEN_DIGITS.fullmatch(value):
         raise ValueError("a NIK is exactly 16 digits")
     region = PROVINCES.get(value[0:2])

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.membership.kpj import kpj_for
@@ -75,8 +76,9 @@ class MembershipWriter:
         await self._insert_members(conn, batch.new_members, now)
         await self._update_members(conn, batch, now)
         await self._write_contributions(conn, batch, now)
-        await conn.execute(
-            processed_events.insert(),
+        await self._insert_rows(
+            conn,
+            processed_events,
             [
                 {
                     "event_id": e.envelope.event_id,
@@ -89,41 +91,35 @@ class MembershipWriter:
                 for e, o in zip(fresh, batch.outcomes, strict=True)
             ],
         )
-        await conn.execute(
-            partner_requests.update()
-            .where(partner_requests.c.event_id == sa.bindparam("b_event_id"))
-            .values(
-                status=sa.bindparam("b_status"),
-                kpj=sa.bindparam("b_kpj"),
-                reason=sa.bindparam("b_reason"),
-                updated_at=now,
-            ),
-            [
-                {
-                    "b_event_id": o.envelope.event_id,
-                    "b_status": o.status,
-                    "b_kpj": o.member.kpj if o.member and o.status == "recorded" else None,
-                    "b_reason": o.reason,
-                }
-                for o in batch.outcomes
-            ],
-        )
+        await self._record_statuses(conn, batch, now)
         rejected = sum(1 for o in batch.outcomes if o.status == "rejected")
         return BatchResult(len(fresh) - rejected, rejected, len(events) - len(fresh))
 
     async def _already_processed(self, conn: AsyncConnection, ids: list[UUID]) -> set[UUID]:
         seen: set[UUID] = set()
-        for chunk in _chunks(ids):
-            rows = await conn.execute(
-                sa.select(processed_events.c.event_id).where(processed_events.c.event_id.in_(chunk))
-            )
+        for where in self._one_of(processed_events.c.event_id, ids):
+            rows = await conn.execute(sa.select(processed_events.c.event_id).where(where))
             seen.update(r.event_id for r in rows)
         return seen
 
+    def _one_of(
+        self, column: sa.Column[Any], values: Sequence[Any]
+    ) -> list[sa.ColumnElement[bool]]:
+        """``column`` is one of ``values``, as few statements as the dialect allows.
+
+        PostgreSQL gets one array parameter (``= ANY($1)``): an IN list of hundreds of
+        parameters makes the planner fall back, after a few executions of the
+        prepared statement, to a generic plan that scans the whole table.
+        """
+        if self._postgres:
+            array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+            return [column == sa.any_(array)]
+        return [column.in_(chunk) for chunk in _chunks(values)]
+
     async def _load_members(self, conn: AsyncConnection, niks: set[str]) -> dict[str, MemberRecord]:
         loaded: dict[str, MemberRecord] = {}
-        for chunk in _chunks(sorted(niks)):
-            query = sa.select(members).where(members.c.nik.in_(chunk))
+        for where in self._one_of(members.c.nik, sorted(niks)):
+            query = sa.select(members).where(where)
             if self._postgres:
                 # Sorted NIKs: concurrent consumers during a rebalance lock in one order.
                 query = query.order_by(members.c.nik).with_for_update()
@@ -193,6 +189,64 @@ class MembershipWriter:
                 )
         return found
 
+    async def _insert_rows(
+        self, conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]]
+    ) -> None:
+        """Insert many rows. On PostgreSQL: one statement over column arrays (unnest),
+        which costs the driver a few arrays instead of thousands of parameter sets."""
+        if not rows:
+            return
+        if not self._postgres:
+            await conn.execute(table.insert(), rows)
+            return
+        names = list(rows[0])
+        dialect = conn.dialect
+        casts = ", ".join(
+            f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in names
+        )
+        columns = ", ".join(names)
+        await conn.execute(
+            sa.text(f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({casts})"),  # noqa: S608
+            {name: [row[name] for row in rows] for name in names},
+        )
+
+    async def _record_statuses(self, conn: AsyncConnection, batch: Batch, now: datetime) -> None:
+        """What became of each partner request: recorded (with the KPJ) or rejected (why)."""
+        rows = [
+            (
+                o.envelope.event_id,
+                o.status,
+                o.member.kpj if o.member and o.status == "recorded" else None,
+                o.reason,
+            )
+            for o in batch.outcomes
+        ]
+        if self._postgres:
+            # One statement for the whole batch instead of one round trip per request.
+            ids, statuses, kpjs, reasons = (list(column) for column in zip(*rows, strict=True))
+            await conn.execute(
+                sa.text(
+                    "UPDATE partner_requests AS r SET status = v.status, kpj = v.kpj, "
+                    "reason = v.reason, updated_at = :now FROM unnest("
+                    "CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:kpjs AS text[]), "
+                    "CAST(:reasons AS text[])) AS v(event_id, status, kpj, reason) "
+                    "WHERE r.event_id = v.event_id"
+                ),
+                {"ids": ids, "statuses": statuses, "kpjs": kpjs, "reasons": reasons, "now": now},
+            )
+            return
+        await conn.execute(
+            partner_requests.update()
+            .where(partner_requests.c.event_id == sa.bindparam("b_event_id"))
+            .values(
+                status=sa.bindparam("b_status"),
+                kpj=sa.bindparam("b_kpj"),
+                reason=sa.bindparam("b_reason"),
+                updated_at=now,
+            ),
+            [{"b_event_id": i, "b_status": st, "b_kpj": k, "b_reason": r} for i, st, k, r in rows],
+        )
+
     async def _allocate_member_ids(self, conn: AsyncConnection, count: int) -> list[int]:
         if self._postgres:
             rows = await conn.execute(
@@ -216,7 +270,7 @@ class MembershipWriter:
         ):
             member.member_id = member_id
             member.kpj = kpj_for(member_id)
-        await conn.execute(members.insert(), [_member_row(m, now) for m in new])
+        await self._insert_rows(conn, members, [_member_row(m, now) for m in new])
 
     async def _update_members(self, conn: AsyncConnection, batch: Batch, now: datetime) -> None:
         new = {id(m) for m in batch.new_members}
@@ -234,8 +288,8 @@ class MembershipWriter:
         self, conn: AsyncConnection, batch: Batch, now: datetime
     ) -> None:
         if batch.new_contributions:
-            await conn.execute(
-                contributions.insert(), [_contribution_row(c, now) for c in batch.new_contributions]
+            await self._insert_rows(
+                conn, contributions, [_contribution_row(c, now) for c in batch.new_contributions]
             )
         reversed_existing = [
             c for c in batch.contributions.values() if c.dirty and c.contribution_id is not None

@@ -1,0 +1,495 @@
+"""Drain: the core consumer's rate from Kafka into PostgreSQL, next to a raw asyncpg COPY.
+
+    python -m benchmarks.drain [--events 100000] [--profile DIR]
+
+1. Tansu (``hub.broker.EmbeddedBroker``) and two fresh PostgreSQL databases,
+   migrated to head.
+2. ``--events`` RegistrationSubmitted envelopes, built as intake builds them;
+   their ``partner_requests`` rows (status ``accepted``) are COPYed in first, so
+   the consumer's status updates hit real rows as in production; then the events
+   are produced to the member-events topic (acks=all).
+3. The consumer, built exactly as the hub builds it (``hub.bootstrap.build(...)
+   .consumer()``), is timed from ``start()`` until it has recorded every event.
+4. Baseline: asyncpg ``copy_records_to_table`` of the same ``members`` and
+   ``processed_events`` rows into the second database, in one transaction.
+
+Prints events/s, the COPY's rows/s and the ratio drain/COPY (events per second
+against the COPY's events-equivalent per second), and checks the members count.
+Tansu is stopped and both databases dropped however the run ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+from aiokafka import AIOKafkaProducer
+
+from benchmarks._common import (
+    Row,
+    asyncpg_dsn,
+    fmt_rate,
+    person,
+    print_table,
+    run_id,
+    sqlalchemy_url,
+    temporary_database,
+)
+from benchmarks._procs import (
+    Profile,
+    PySpy,
+    cpu_snapshot,
+    cpu_usage,
+    print_profile,
+    run_benchmark,
+)
+from hub.bootstrap import build
+from hub.broker import EmbeddedBroker
+from hub.intake.service import event_id_for, hub_reference_for
+from hub.kafka.topics import ensure_topics
+from hub.membership.coverage import local_month
+from hub.membership.kpj import kpj_for
+from hub.settings import Settings, load_settings
+from hub.store.migrations import upgrade_to_head_async
+from schemas.events import EventEnvelope, RegistrationSubmitted
+
+TARGET_EVENTS_PER_S = 20_000.0
+TARGET_RATIO = 0.25
+PROGRESS_EVERY_S = 10.0
+PARTNER_ID = "demo"
+CHANNEL = "hub-api"
+
+PARTNER_REQUEST_COLUMNS = (
+    "partner_id",
+    "kind",
+    "reference",
+    "request_hash",
+    "event_id",
+    "hub_reference",
+    "member_key",
+    "status",
+    "event_json",
+    "created_at",
+    "updated_at",
+)
+MEMBER_COLUMNS = (
+    "id",
+    "nik",
+    "kpj",
+    "full_name",
+    "birth_date",
+    "sex",
+    "phone",
+    "address",
+    "occupation",
+    "declared_income",
+    "programmes",
+    "paid_through",
+    "registered_month",
+    "registered_channel",
+    "registered_partner",
+    "registration_event_id",
+    "created_at",
+    "updated_at",
+)
+PROCESSED_EVENT_COLUMNS = (
+    "event_id",
+    "event_type",
+    "outcome",
+    "kafka_partition",
+    "kafka_offset",
+    "processed_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    envelope: EventEnvelope
+    value: bytes
+
+
+def build_events(count: int, rid: str, now: datetime) -> list[Event]:
+    """``count`` registrations as intake would publish them (one distinct person each)."""
+    events = []
+    for i in range(count):
+        p = person(i)
+        reference = f"DRAIN-{rid}-{i}"
+        envelope = EventEnvelope(
+            event_id=event_id_for(PARTNER_ID, "registration", reference),
+            event_type="RegistrationSubmitted",
+            channel=CHANNEL,
+            partner_id=PARTNER_ID,
+            partner_ref=reference,
+            occurred_at=now,
+            received_at=now,
+            member_key=p.nik,
+            payload=RegistrationSubmitted(
+                nik=p.nik,
+                full_name=p.full_name,
+                birth_date=p.birth_date,
+                sex=p.sex,
+                phone=p.phone,
+                address=p.address,
+                occupation=p.occupation,
+                declared_income=1_000_000,
+                programmes=("JKK", "JKM"),
+            ),
+        )
+        events.append(Event(envelope, envelope.model_dump_json().encode()))
+    return events
+
+
+def partner_request_rows(events: Sequence[Event], now: datetime) -> list[tuple[Any, ...]]:
+    rows = []
+    for e in events:
+        env = e.envelope
+        rows.append(
+            (
+                PARTNER_ID,
+                "registration",
+                env.partner_ref,
+                hashlib.sha256(env.partner_ref.encode()).hexdigest(),
+                env.event_id,
+                hub_reference_for("registration", env.event_id),
+                env.member_key,
+                "accepted",
+                e.value.decode(),
+                now,
+                now,
+            )
+        )
+    return rows
+
+
+def store_rows(
+    events: Sequence[Event], now: datetime, partitions: int
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The ``members`` and ``processed_events`` rows the consumer writes for these events."""
+    members: list[tuple[Any, ...]] = []
+    processed: list[tuple[Any, ...]] = []
+    for i, e in enumerate(events):
+        env = e.envelope
+        reg = env.payload
+        assert isinstance(reg, RegistrationSubmitted)
+        member_id = i + 1
+        month: date = local_month(reg.nik, env.occurred_at)
+        members.append(
+            (
+                member_id,
+                reg.nik,
+                kpj_for(member_id),
+                reg.full_name,
+                reg.birth_date,
+                reg.sex,
+                reg.phone,
+                reg.address,
+                reg.occupation,
+                reg.declared_income,
+                ",".join(reg.programmes),
+                None,
+                month,
+                env.channel,
+                env.partner_id,
+                env.event_id,
+                now,
+                now,
+            )
+        )
+        processed.append(
+            (env.event_id, env.event_type, "recorded", i % partitions, i // partitions, now)
+        )
+    return members, processed
+
+
+async def copy_partner_requests(database: str, rows: list[tuple[Any, ...]]) -> float:
+    conn = await asyncpg.connect(asyncpg_dsn(database))
+    try:
+        started = time.perf_counter()
+        await conn.copy_records_to_table(
+            "partner_requests", records=rows, columns=PARTNER_REQUEST_COLUMNS
+        )
+        await conn.execute("ANALYZE partner_requests")
+        return time.perf_counter() - started
+    finally:
+        await conn.close()
+
+
+async def produce(settings: Settings, servers: str, events: Sequence[Event]) -> float:
+    await ensure_topics(settings, servers)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=servers,
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+    )
+    await producer.start()
+    try:
+        started = time.perf_counter()
+        topic = settings.kafka_member_events_topic
+        pending = []
+        for e in events:
+            pending.append(await producer.send(topic, e.value, key=e.envelope.member_key.encode()))
+            if len(pending) >= 5_000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+        return time.perf_counter() - started
+    finally:
+        await producer.stop()
+
+
+@dataclass(frozen=True, slots=True)
+class Drain:
+    seconds: float  # until every event was recorded, or until the timeout
+    completed: bool
+    first_record_s: float | None
+    first_recorded: int
+    recorded: int
+    rejected: int
+    duplicates: int
+    dead_lettered: int
+    batches: int
+    progress: list[tuple[float, int]]  # (seconds since start, recorded)
+    cpu: list[tuple[str, float]]
+    profile: Profile | None
+
+
+async def drain(
+    settings: Settings, servers: str, expected: int, within_s: float, profile_dir: Path | None
+) -> Drain:
+    """Run the hub's consumer until it recorded ``expected`` events (or ``within_s`` passed)."""
+    hub = build(settings, servers)
+    consumer = hub.consumer()
+    stop = asyncio.Event()
+    task: asyncio.Task[None] | None = None
+    # The consumer runs in this very process: py-spy samples it here, for the whole drain.
+    spy = PySpy(os.getpid(), profile_dir / "consumer-drain.txt") if profile_dir else None
+    first: float | None = None
+    first_recorded = 0
+    progress: list[tuple[float, int]] = []
+    try:
+        if spy is not None:
+            await spy.start()
+        before = cpu_snapshot()
+        started = time.perf_counter()
+        await consumer.start()
+        task = asyncio.create_task(consumer.run(stop), name="core-consumer")
+        completed = False
+        next_report = started + PROGRESS_EVERY_S
+        while True:
+            now = time.perf_counter()
+            recorded = consumer.stats.recorded
+            if first is None and recorded > 0:
+                first, first_recorded = now - started, recorded
+            if recorded >= expected:
+                completed = True
+                break
+            if now >= next_report:
+                progress.append((now - started, recorded))
+                print(f"    {now - started:5.1f} s: {recorded:,} recorded", flush=True)
+                next_report += PROGRESS_EVERY_S
+            if now - started > within_s or task.done():
+                break
+            await asyncio.sleep(0.01)
+        seconds = time.perf_counter() - started
+        progress.append((seconds, consumer.stats.recorded))
+        cpu = cpu_usage(before, cpu_snapshot(), {os.getpid(): "consumer (python)"})
+        if task.done() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+    finally:
+        profile = await spy.stop() if spy is not None else None
+        stop.set()
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+        await consumer.stop()
+        await hub.publisher.stop()
+        await hub.engine.dispose()
+    s = consumer.stats
+    return Drain(
+        seconds=seconds,
+        completed=completed,
+        first_record_s=first,
+        first_recorded=first_recorded,
+        recorded=s.recorded,
+        rejected=s.rejected,
+        duplicates=s.duplicates,
+        dead_lettered=s.dead_lettered,
+        batches=s.batches,
+        progress=progress,
+        cpu=cpu,
+        profile=profile,
+    )
+
+
+async def copy_baseline(
+    database: str, members: list[tuple[Any, ...]], processed: list[tuple[Any, ...]]
+) -> float:
+    conn = await asyncpg.connect(asyncpg_dsn(database))
+    try:
+        started = time.perf_counter()
+        async with conn.transaction():
+            await conn.copy_records_to_table("members", records=members, columns=MEMBER_COLUMNS)
+            await conn.copy_records_to_table(
+                "processed_events", records=processed, columns=PROCESSED_EVENT_COLUMNS
+            )
+        seconds = time.perf_counter() - started
+        count = await conn.fetchval("SELECT count(*) FROM members")
+        assert count == len(members), f"COPY baseline holds {count} members"
+        return seconds
+    finally:
+        await conn.close()
+
+
+async def store_counts(database: str) -> dict[str, int]:
+    conn = await asyncpg.connect(asyncpg_dsn(database))
+    try:
+        row = await conn.fetchrow(
+            "SELECT (SELECT count(*) FROM members) AS members,"
+            " (SELECT count(DISTINCT kpj) FROM members) AS kpjs,"
+            " (SELECT count(*) FROM processed_events) AS processed,"
+            " (SELECT count(*) FROM partner_requests WHERE status = 'recorded'"
+            "   AND kpj IS NOT NULL) AS recorded"
+        )
+    finally:
+        await conn.close()
+    assert row is not None
+    return {k: int(v) for k, v in row.items()}
+
+
+async def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--timeout", type=float, default=140.0, help="bound on the drain (s)")
+    parser.add_argument(
+        "--strict", action="store_true", help="exit with 3 when a target is not met"
+    )
+    parser.add_argument("--profile", type=Path, help="py-spy the consumer during the drain")
+    args = parser.parse_args(argv)
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    n: int = args.events
+    rid = run_id()
+    now = datetime.now(UTC)
+
+    started = time.perf_counter()
+    events = build_events(n, rid, now)
+    print(f"drain: {n:,} envelopes built in {time.perf_counter() - started:.1f} s", flush=True)
+
+    broker = EmbeddedBroker()
+    await broker.start()
+    try:
+        async with (
+            temporary_database("hub_bench_drain") as drain_db,
+            temporary_database("hub_bench_copy") as copy_db,
+        ):
+            await upgrade_to_head_async(sqlalchemy_url(drain_db))
+            await upgrade_to_head_async(sqlalchemy_url(copy_db))
+            settings = load_settings(
+                kafka_bootstrap_servers=broker.bootstrap_servers,
+                database_url=sqlalchemy_url(drain_db),
+            )
+            copy_s = await copy_partner_requests(drain_db, partner_request_rows(events, now))
+            print(f"  partner_requests COPYed in {copy_s:.1f} s", flush=True)
+            produce_s = await produce(settings, broker.bootstrap_servers, events)
+            print(
+                f"  produced {n:,} events in {produce_s:.1f} s ({fmt_rate(n / produce_s)})",
+                flush=True,
+            )
+
+            result = await drain(settings, broker.bootstrap_servers, n, args.timeout, args.profile)
+            print(
+                f"  consumer: {result.recorded:,} recorded, {result.rejected:,} rejected, "
+                f"{result.duplicates:,} duplicates, {result.dead_lettered:,} dead-lettered, "
+                f"{result.batches:,} batches",
+                flush=True,
+            )
+            counts = await store_counts(drain_db)
+
+            members, processed = store_rows(events, now, settings.kafka_partitions)
+            baseline_s = await copy_baseline(copy_db, members, processed)
+            print(f"  COPY baseline: {len(members) + len(processed):,} rows in {baseline_s:.2f} s")
+    finally:
+        await broker.stop()
+
+    copy_events_per_s = n / baseline_s
+    drain_per_s = result.recorded / result.seconds
+    steady = (
+        (result.recorded - result.first_recorded) / (result.seconds - result.first_record_s)
+        if result.first_record_s is not None and result.seconds > result.first_record_s
+        else 0.0
+    )
+    ratio = drain_per_s / copy_events_per_s
+    correct = result.completed and all(v == n for v in counts.values())
+    rows = [
+        Row(
+            "drain: events/s (from consumer start)",
+            fmt_rate(drain_per_s),
+            f">= {TARGET_EVENTS_PER_S:,.0f}/s",
+            result.completed and drain_per_s >= TARGET_EVENTS_PER_S,
+        ),
+        Row(
+            "drain: time to drain",
+            f"{result.seconds:.2f} s"
+            if result.completed
+            else f"TIMED OUT after {result.seconds:.0f} s at {result.recorded:,}",
+        ),
+        Row(
+            "drain: first record after",
+            "-" if result.first_record_s is None else f"{result.first_record_s:.2f} s",
+        ),
+        Row("drain: events/s after first record", fmt_rate(steady)),
+        Row(
+            "drain: batches (avg events/batch)",
+            f"{result.batches:,} ({result.recorded / max(result.batches, 1):,.0f})",
+        ),
+        Row(
+            "COPY: rows/s (members + processed_events)",
+            fmt_rate((len(members) + len(processed)) / baseline_s),
+        ),
+        Row("COPY: events-equivalent/s", fmt_rate(copy_events_per_s)),
+        Row(
+            "ratio drain/COPY (events/s)",
+            f"{ratio:.3f}",
+            f">= {TARGET_RATIO}",
+            ratio >= TARGET_RATIO,
+        ),
+        Row(
+            "check: members / kpjs / processed / recorded reqs",
+            " / ".join(f"{counts[k]:,}" for k in ("members", "kpjs", "processed", "recorded")),
+            f"== {n:,}",
+            correct,
+        ),
+    ]
+    print_table(f"drain ({n:,} RegistrationSubmitted events; run {rid})", rows)
+    print("\ndrain rate by interval")
+    last_t, last_n = 0.0, 0
+    for t, recorded in result.progress:
+        if t > last_t:
+            print(
+                f"  {last_t:6.1f} .. {t:6.1f} s: {last_n:>8,} .. {recorded:>8,} recorded, "
+                f"{fmt_rate((recorded - last_n) / (t - last_t))}"
+            )
+        last_t, last_n = t, recorded
+    print("\nCPU during the drain (cores; the machine is shared)")
+    print("  " + ", ".join(f"{name} {cores:.2f}" for name, cores in result.cpu))
+    if result.profile is not None:
+        print_profile("consumer (this process) during the drain (py-spy)", result.profile)
+    if not correct:
+        return 1
+    missed = any(row.met is False for row in rows)
+    return 3 if args.strict and missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_benchmark(main))
