@@ -5,10 +5,12 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.intake.ports import ClaimedRequest, MemberTerms, NewRequest, RequestKind
+from hub.store.bulk import insert_rows
+from hub.store.group_commit import GroupCommitter
 from hub.store.tables import members, partner_requests
 from schemas.events import EventEnvelope, RegistrationSubmitted
 
@@ -25,6 +27,11 @@ _CLAIM_COLUMNS = (
     partner_requests.c.reason,
     partner_requests.c.event_json,
 )
+
+
+# Measured with benchmarks.ingest: 1 batch in flight 1,010 req/s, 3 in flight 1,091 req/s.
+IN_FLIGHT = 3
+_CLAIM_NAMES = tuple(c.name for c in _CLAIM_COLUMNS)
 
 
 def _claimed(row: Any) -> ClaimedRequest:
@@ -44,55 +51,81 @@ def _claimed(row: Any) -> ClaimedRequest:
 
 
 class SqlRequestLedger:
-    """``RequestLedger`` over the membership store's ``partner_requests`` table."""
+    """``RequestLedger`` over the membership store's ``partner_requests`` table.
+
+    Claims and acknowledgements of concurrent requests are group-committed: one
+    INSERT ... ON CONFLICT DO NOTHING for many claims, one UPDATE for many acks.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._postgres = engine.dialect.name == "postgresql"
+        self._claims: GroupCommitter[NewRequest, ClaimedRequest] = GroupCommitter(self._claim_batch)
+        self._acks: GroupCommitter[tuple[UUID, datetime], None] = GroupCommitter(self._ack_batch)
 
     async def claim(self, request: NewRequest) -> ClaimedRequest:
-        insert = (
-            self._insert(partner_requests)
-            .values(
-                partner_id=request.partner_id,
-                kind=request.kind,
-                reference=request.reference,
-                request_hash=request.request_hash,
-                event_id=request.event_id,
-                hub_reference=request.hub_reference,
-                member_key=request.member_key,
-                status="pending",
-                event_json=request.event_json,
-                created_at=request.received_at,
-                updated_at=request.received_at,
-            )
-            .on_conflict_do_nothing(index_elements=["partner_id", "kind", "reference"])
-            .returning(*_CLAIM_COLUMNS)
-        )
-        async with self._engine.begin() as conn:
-            row = (await conn.execute(insert)).first()
-            if row is None:
-                row = (
-                    await conn.execute(
-                        sa.select(*_CLAIM_COLUMNS).where(
-                            partner_requests.c.partner_id == request.partner_id,
-                            partner_requests.c.kind == request.kind,
-                            partner_requests.c.reference == request.reference,
-                        )
-                    )
-                ).one()
-        return _claimed(row)
+        return await self._claims.submit(request)
 
     async def mark_accepted(self, event_id: UUID, at: datetime) -> None:
+        await self._acks.submit((event_id, at))
+
+    async def _claim_batch(self, requests: list[NewRequest]) -> list[ClaimedRequest]:
+        rows = [
+            {
+                "partner_id": r.partner_id,
+                "kind": r.kind,
+                "reference": r.reference,
+                "request_hash": r.request_hash,
+                "event_id": r.event_id,
+                "hub_reference": r.hub_reference,
+                "member_key": r.member_key,
+                "status": "pending",
+                "event_json": r.event_json,
+                "created_at": r.received_at,
+                "updated_at": r.received_at,
+            }
+            for r in requests
+        ]
+        async with self._engine.begin() as conn:
+            inserted = await insert_rows(
+                conn,
+                partner_requests,
+                rows,
+                skip_conflicts_on=("partner_id", "kind", "reference"),
+                returning=_CLAIM_NAMES,
+            )
+            held = {(r.partner_id, r.kind, r.reference): _claimed(r) for r in inserted}
+            # Retries and concurrent twins: the reference is already held.
+            missing = sorted({(r.partner_id, r.kind, r.reference) for r in requests} - held.keys())
+            if missing:
+                existing = await conn.execute(
+                    sa.select(*_CLAIM_COLUMNS).where(
+                        sa.tuple_(
+                            partner_requests.c.partner_id,
+                            partner_requests.c.kind,
+                            partner_requests.c.reference,
+                        ).in_(missing)
+                    )
+                )
+                held.update({(r.partner_id, r.kind, r.reference): _claimed(r) for r in existing})
+        return [held[(r.partner_id, r.kind, r.reference)] for r in requests]
+
+    async def _ack_batch(self, acks: list[tuple[UUID, datetime]]) -> list[None]:
+        ids = [event_id for event_id, _ in acks]
+        at = max(when for _, when in acks)
+        if self._postgres:
+            matches = partner_requests.c.event_id == sa.any_(
+                sa.bindparam("ids", ids, type_=postgresql.ARRAY(sa.Uuid()))
+            )
+        else:
+            matches = partner_requests.c.event_id.in_(ids)
         async with self._engine.begin() as conn:
             await conn.execute(
                 partner_requests.update()
-                .where(
-                    partner_requests.c.event_id == event_id,
-                    partner_requests.c.status == "pending",
-                )
+                .where(matches, partner_requests.c.status == "pending")
                 .values(status="accepted", updated_at=at)
             )
+        return [None] * len(acks)
 
     async def find(
         self, partner_id: str, kind: RequestKind, reference: str

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hub.membership.kpj import kpj_for
 from hub.membership.ledger import Batch, ContributionRecord, MemberRecord, apply_event
 from hub.membership.schedule import ContributionSchedule
+from hub.store.bulk import insert_rows
 from hub.store.tables import contributions, members, partner_requests, processed_events
 from schemas.events import ContributionPaid, EventEnvelope, PaymentReversed
 
@@ -76,7 +77,7 @@ class MembershipWriter:
         await self._insert_members(conn, batch.new_members, now)
         await self._update_members(conn, batch, now)
         await self._write_contributions(conn, batch, now)
-        await self._insert_rows(
+        await insert_rows(
             conn,
             processed_events,
             [
@@ -189,27 +190,6 @@ class MembershipWriter:
                 )
         return found
 
-    async def _insert_rows(
-        self, conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]]
-    ) -> None:
-        """Insert many rows. On PostgreSQL: one statement over column arrays (unnest),
-        which costs the driver a few arrays instead of thousands of parameter sets."""
-        if not rows:
-            return
-        if not self._postgres:
-            await conn.execute(table.insert(), rows)
-            return
-        names = list(rows[0])
-        dialect = conn.dialect
-        casts = ", ".join(
-            f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in names
-        )
-        columns = ", ".join(names)
-        await conn.execute(
-            sa.text(f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({casts})"),  # noqa: S608
-            {name: [row[name] for row in rows] for name in names},
-        )
-
     async def _record_statuses(self, conn: AsyncConnection, batch: Batch, now: datetime) -> None:
         """What became of each partner request: recorded (with the KPJ) or rejected (why)."""
         rows = [
@@ -270,7 +250,7 @@ class MembershipWriter:
         ):
             member.member_id = member_id
             member.kpj = kpj_for(member_id)
-        await self._insert_rows(conn, members, [_member_row(m, now) for m in new])
+        await insert_rows(conn, members, [_member_row(m, now) for m in new])
 
     async def _update_members(self, conn: AsyncConnection, batch: Batch, now: datetime) -> None:
         new = {id(m) for m in batch.new_members}
@@ -288,7 +268,7 @@ class MembershipWriter:
         self, conn: AsyncConnection, batch: Batch, now: datetime
     ) -> None:
         if batch.new_contributions:
-            await self._insert_rows(
+            await insert_rows(
                 conn, contributions, [_contribution_row(c, now) for c in batch.new_contributions]
             )
         reversed_existing = [

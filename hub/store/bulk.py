@@ -1,0 +1,57 @@
+"""Many rows in one statement: PostgreSQL gets column arrays (unnest), others executemany."""
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+async def insert_rows(
+    conn: AsyncConnection,
+    table: sa.Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    skip_conflicts_on: tuple[str, ...] = (),
+    returning: tuple[str, ...] = (),
+) -> list[Any]:
+    """Insert ``rows`` (all with the same keys); return the ``returning`` columns of new rows.
+
+    With ``skip_conflicts_on``, a row clashing on that unique key is skipped, not an error.
+    """
+    if not rows:
+        return []
+    names = tuple(rows[0])
+    if conn.dialect.name == "postgresql":
+        statement = _unnest_insert(table, names, skip_conflicts_on, returning)
+        result = await conn.execute(statement, {n: [row[n] for row in rows] for n in names})
+    else:
+        insert = sqlite.insert(table)
+        if skip_conflicts_on:
+            insert = insert.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+        if returning:
+            insert = insert.returning(*(table.c[n] for n in returning))  # type: ignore[assignment]
+        result = await conn.execute(insert, list(rows))
+    return list(result) if returning else []
+
+
+@functools.lru_cache(maxsize=64)
+def _unnest_insert(
+    table: sa.Table,
+    names: tuple[str, ...],
+    skip_conflicts_on: tuple[str, ...],
+    returning: tuple[str, ...],
+) -> sa.TextClause:
+    # One SQL text per shape, so asyncpg prepares it once, whatever the batch size.
+    from sqlalchemy.dialects import postgresql
+
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    arrays = ", ".join(f"CAST(:{n} AS {table.c[n].type.compile(dialect=dialect)}[])" for n in names)
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays})"  # noqa: S608
+    if skip_conflicts_on:
+        sql += f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
+    if returning:
+        sql += f" RETURNING {', '.join(returning)}"
+    return sa.text(sql)

@@ -1,0 +1,61 @@
+"""Group commit: concurrent callers share one database round trip.
+
+Whatever arrives while a batch is in flight goes into the next batch, so an idle
+hub adds no latency and a busy one makes one statement for many requests.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class GroupCommitter(Generic[T, R]):
+    """Runs ``flush(items) -> results`` (same order, same length) on batches of calls."""
+
+    def __init__(
+        self,
+        flush: Callable[[list[T]], Awaitable[Sequence[R]]],
+        max_batch: int = 500,
+        in_flight: int = 1,
+    ) -> None:
+        self._flush = flush
+        self._max_batch = max_batch
+        self._in_flight = in_flight
+        self._queue: list[tuple[T, asyncio.Future[R]]] = []
+        self._workers: set[asyncio.Task[None]] = set()
+
+    async def submit(self, item: T) -> R:
+        """Queue ``item``; return its result once the batch it joined is flushed."""
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        if len(self._workers) < self._in_flight:
+            self._workers.add(asyncio.create_task(self._drain()))
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            await self._drain_queue()
+        finally:
+            # Synchronously with its last look at the queue (no await in between), so a
+            # call queued after that look always finds too few workers and starts one.
+            task = asyncio.current_task()
+            if task is not None:
+                self._workers.discard(task)
+
+    async def _drain_queue(self) -> None:
+        while self._queue:
+            batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+            try:
+                results = await self._flush([item for item, _ in batch])
+            except Exception as exc:  # noqa: BLE001 (each caller in the batch gets the failure)
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)

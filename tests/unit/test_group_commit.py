@@ -1,0 +1,48 @@
+"""Group commit: concurrent callers share a flush and each gets its own answer."""
+
+import asyncio
+
+import pytest
+
+from hub.store.group_commit import GroupCommitter
+
+
+async def test_concurrent_callers_share_one_flush_and_each_gets_its_own_result() -> None:
+    batches: list[list[int]] = []
+
+    async def flush(items: list[int]) -> list[int]:
+        batches.append(items)
+        await asyncio.sleep(0.01)
+        return [i * 10 for i in items]
+
+    committer: GroupCommitter[int, int] = GroupCommitter(flush)
+    results = await asyncio.gather(*(committer.submit(i) for i in range(50)))
+    assert results == [i * 10 for i in range(50)]
+    assert len(batches) < 50
+    assert sorted(i for batch in batches for i in batch) == list(range(50))
+
+
+async def test_a_failed_flush_fails_every_caller_in_that_batch_and_the_next_batch_still_runs() -> (
+    None
+):
+    calls = 0
+
+    async def flush(items: list[str]) -> list[str]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionError("store down")
+        return items
+
+    committer: GroupCommitter[str, str] = GroupCommitter(flush)
+    with pytest.raises(ConnectionError):
+        await committer.submit("first")
+    assert await committer.submit("second") == "second"
+
+
+async def test_an_idle_committer_flushes_a_lone_call_at_once() -> None:
+    async def flush(items: list[int]) -> list[int]:
+        return items
+
+    committer: GroupCommitter[int, int] = GroupCommitter(flush, in_flight=3)
+    assert await asyncio.wait_for(committer.submit(7), 0.5) == 7
