@@ -5,7 +5,7 @@ Kafka key, so that a payment never overtakes the registration it pays for.
 """
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -31,10 +31,9 @@ class CanonicalModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class RegistrationSubmitted(CanonicalModel):
-    """A partner collected a BPU registration form for one person."""
+class Applicant(CanonicalModel):
+    """A person as a BPU registration form describes them; the NIK must agree with it."""
 
-    event_type: Literal["RegistrationSubmitted"] = "RegistrationSubmitted"
     nik: Nik
     full_name: PersonName
     birth_date: date
@@ -43,11 +42,11 @@ class RegistrationSubmitted(CanonicalModel):
     address: Annotated[str, Field(min_length=1, max_length=300)]
     occupation: Annotated[str, Field(min_length=1, max_length=100)]
     declared_income: Rupiah
-    programmes: tuple[Programme, ...]
+    programmes: Annotated[tuple[Programme, ...], Field(max_length=3)]
     outlet_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
     @model_validator(mode="after")
-    def _nik_agrees_with_person(self) -> "RegistrationSubmitted":
+    def _nik_agrees_with_person(self) -> Self:
         reason = parse_nik(self.nik).agrees_with(self.birth_date, self.sex)
         if reason is not None:
             raise ValueError(reason)
@@ -56,6 +55,12 @@ class RegistrationSubmitted(CanonicalModel):
         if len(set(self.programmes)) != len(self.programmes):
             raise ValueError("a programme is listed twice")
         return self
+
+
+class RegistrationSubmitted(Applicant):
+    """A partner collected a BPU registration form for one person."""
+
+    event_type: Literal["RegistrationSubmitted"] = "RegistrationSubmitted"
 
 
 class ContributionPaid(CanonicalModel):

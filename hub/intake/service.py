@@ -101,18 +101,7 @@ class IntakeService:
         self, partner: Partner, request: RegistrationRequest
     ) -> Acceptance:
         self._schedule.check_declared_income(request.declared_income)
-        payload = RegistrationSubmitted(
-            nik=request.nik,
-            full_name=request.full_name,
-            birth_date=request.birth_date,
-            sex=request.sex,
-            phone=request.phone,
-            address=request.address,
-            occupation=request.occupation,
-            declared_income=request.declared_income,
-            programmes=tuple(request.programmes),
-            outlet_id=request.outlet_id,
-        )
+        payload = RegistrationSubmitted(**request.model_dump(exclude={"reference"}))
         now = self._clock()
         return await self._accept(partner, "registration", request, payload, occurred_at=now)
 
