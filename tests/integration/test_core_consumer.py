@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from hub.bootstrap import build
-from hub.kafka.consumer import CoreConsumer
+from hub.bootstrap import Hub, build
+from hub.kafka.consumer import ConsumerStats
 from hub.kafka.topics import ensure_topics
 from hub.settings import Settings
 from schemas.events import ContributionPaid, EventEnvelope, RegistrationSubmitted
@@ -65,16 +65,24 @@ async def produce(settings: Settings, messages: list[tuple[str, bytes]]) -> None
         await producer.stop()
 
 
-async def drain(consumer: CoreConsumer, until: Callable[[], bool], within_s: float = 20) -> None:
+async def consume(
+    settings: Settings, until: Callable[[ConsumerStats], bool], within_s: float = 20
+) -> tuple[Hub, ConsumerStats]:
+    """Run the core consumer, built as the hub builds it, until its stats say ``until``."""
+    hub = build(settings, settings.kafka_bootstrap_servers)
+    consumer = hub.consumer()
+    await consumer.start()
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
     try:
         async with asyncio.timeout(within_s):
-            while not until():
+            while not until(consumer.stats):
                 await asyncio.sleep(0.05)
     finally:
         stop.set()
         await task
+        await consumer.stop()
+    return hub, consumer.stats
 
 
 async def test_registration_then_payment_become_member_and_contribution(settings: Settings) -> None:
@@ -88,13 +96,7 @@ async def test_registration_then_payment_become_member_and_contribution(settings
             (pay.member_key, pay.model_dump_json().encode()),
         ],
     )
-    hub = build(settings, settings.kafka_bootstrap_servers)
-    consumer = hub.consumer()
-    await consumer.start()
-    try:
-        await drain(consumer, lambda: consumer.stats.recorded >= 2)
-    finally:
-        await consumer.stop()
+    hub, _ = await consume(settings, until=lambda stats: stats.recorded >= 2)
 
     async with hub.engine.connect() as conn:
         member = (
@@ -126,13 +128,7 @@ async def test_replayed_events_change_nothing(settings: Settings) -> None:
     pay = payment(person["nik"], f"PAY-{uuid.uuid4().hex[:8]}")
     messages = [(e.member_key, e.model_dump_json().encode()) for e in (reg, pay)]
     await produce(settings, messages + messages + messages)
-    hub = build(settings, settings.kafka_bootstrap_servers)
-    consumer = hub.consumer()
-    await consumer.start()
-    try:
-        await drain(consumer, lambda: consumer.stats.recorded + consumer.stats.duplicates >= 6)
-    finally:
-        await consumer.stop()
+    hub, stats = await consume(settings, until=lambda stats: stats.recorded + stats.duplicates >= 6)
     async with hub.engine.connect() as conn:
         members = (
             await conn.execute(
@@ -149,8 +145,8 @@ async def test_replayed_events_change_nothing(settings: Settings) -> None:
             )
         ).one()
     await hub.engine.dispose()
-    assert consumer.stats.recorded == 2
-    assert consumer.stats.duplicates == 4
+    assert stats.recorded == 2
+    assert stats.duplicates == 4
     assert members == 1
     assert contributions[0] == 1
     assert contributions[1] == date(2026, 11, 1)
@@ -166,15 +162,9 @@ async def test_poison_message_goes_to_dead_letters_and_the_partition_moves_on(
     await produce(
         settings, [(reg.member_key, poison), (reg.member_key, reg.model_dump_json().encode())]
     )
-    hub = build(settings, settings.kafka_bootstrap_servers)
-    consumer = hub.consumer()
-    await consumer.start()
-    try:
-        await drain(consumer, lambda: consumer.stats.recorded >= 1)
-    finally:
-        await consumer.stop()
+    hub, stats = await consume(settings, until=lambda stats: stats.recorded >= 1)
     await hub.engine.dispose()
-    assert consumer.stats.dead_lettered == 1
+    assert stats.dead_lettered == 1
 
     dlq = AIOKafkaConsumer(
         settings.kafka_dead_letter_topic,
@@ -202,13 +192,7 @@ async def test_payment_for_unregistered_member_is_recorded_as_rejected_not_dead_
     person = applicant()
     pay = payment(person["nik"], f"PAY-{uuid.uuid4().hex[:8]}")
     await produce(settings, [(pay.member_key, pay.model_dump_json().encode())])
-    hub = build(settings, settings.kafka_bootstrap_servers)
-    consumer = hub.consumer()
-    await consumer.start()
-    try:
-        await drain(consumer, lambda: consumer.stats.rejected >= 1)
-    finally:
-        await consumer.stop()
+    hub, stats = await consume(settings, until=lambda stats: stats.rejected >= 1)
     async with hub.engine.connect() as conn:
         outcome = (
             await conn.execute(
@@ -218,4 +202,4 @@ async def test_payment_for_unregistered_member_is_recorded_as_rejected_not_dead_
         ).scalar_one()
     await hub.engine.dispose()
     assert outcome == "rejected"
-    assert consumer.stats.dead_lettered == 0
+    assert stats.dead_lettered == 0

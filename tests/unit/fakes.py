@@ -35,6 +35,9 @@ PARTNERS = {
     "other": PartnerSettings(secret=OTHER_SECRET),
 }
 
+NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
+"""The unit tests' fixed clock: 10 March 2026, 09:00 WIB."""
+
 
 @functools.cache
 def configured_schedule() -> ContributionSchedule:

@@ -2,7 +2,6 @@
 
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -16,31 +15,14 @@ from tests.unit.fakes import (
     OTHER_SECRET,
     PARTNERS,
     FakePublisher,
-    InMemoryRequestLedger,
-    configured_schedule,
     registration_body,
     signed_headers,
     to_json,
 )
 
-NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
-
 
 @pytest.fixture
-def ledger() -> InMemoryRequestLedger:
-    return InMemoryRequestLedger()
-
-
-@pytest.fixture
-def publisher() -> FakePublisher:
-    return FakePublisher()
-
-
-@pytest.fixture
-async def client(
-    ledger: InMemoryRequestLedger, publisher: FakePublisher
-) -> AsyncIterator[httpx.AsyncClient]:
-    intake = IntakeService(ledger, publisher, configured_schedule(), clock=lambda: NOW)
+async def client(intake: IntakeService) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(intake, SignatureVerifier(PARTNERS, window_s=300))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:

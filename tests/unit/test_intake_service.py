@@ -1,7 +1,7 @@
 """Intake: validate, claim the partner's reference, publish once, answer the same every time."""
 
 import asyncio
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ from schemas.events import ContributionPaid, RegistrationSubmitted
 from tests.unit.fakes import (
     BALI_WOMAN_NIK,
     JAKARTA_MAN_NIK,
+    NOW,
     FakePublisher,
     InMemoryRequestLedger,
     configured_schedule,
@@ -28,22 +29,6 @@ from tests.unit.fakes import (
 
 DEMO = Partner(partner_id="demo", channel="hub-api")
 OTHER = Partner(partner_id="other", channel="hub-api")
-NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def ledger() -> InMemoryRequestLedger:
-    return InMemoryRequestLedger()
-
-
-@pytest.fixture
-def publisher() -> FakePublisher:
-    return FakePublisher()
-
-
-@pytest.fixture
-def intake(ledger: InMemoryRequestLedger, publisher: FakePublisher) -> IntakeService:
-    return IntakeService(ledger, publisher, configured_schedule(), clock=lambda: NOW)
 
 
 def _registration(reference: str = "REG-0001", **changes: Any) -> RegistrationRequest:
