@@ -4,7 +4,7 @@ Each adapter maps these to its partner's own codes; the hub's JSON API maps them
 to HTTP statuses. Control flow never depends on a message string.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +81,3 @@ class BrokerUnavailable(HubError):
     def __init__(self, message: str, retry_after_s: int = 5) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """Why the core refused an event it received (recorded, never retried)."""
-
-    code: str
-    reason: str
-    details: dict[str, str] = field(default_factory=dict)

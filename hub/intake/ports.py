@@ -5,6 +5,8 @@ from datetime import date, datetime
 from typing import Literal, Protocol
 from uuid import UUID
 
+from schemas.events import EventEnvelope, RegistrationSubmitted
+
 RequestKind = Literal["registration", "payment", "reversal"]
 RequestStatus = Literal["pending", "accepted", "recorded", "rejected"]
 
@@ -51,6 +53,21 @@ class MemberTerms:
     declared_income: int
     paid_through: date | None
     kpj: str | None
+
+    @classmethod
+    def of_accepted_registration(cls, event_json: str) -> "MemberTerms":
+        """Terms of a registration accepted but not yet recorded (payments queue behind it)."""
+        registration = EventEnvelope.model_validate_json(event_json).payload
+        if not isinstance(registration, RegistrationSubmitted):
+            raise TypeError(f"not a registration: {registration.event_type}")
+        return cls(
+            nik=registration.nik,
+            full_name=registration.full_name,
+            programmes=registration.programmes,
+            declared_income=registration.declared_income,
+            paid_through=None,
+            kpj=None,
+        )
 
 
 class RequestLedger(Protocol):

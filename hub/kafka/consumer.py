@@ -97,12 +97,11 @@ class CoreConsumer:
                 await self._dead_letters.start()
         await self._consumer.start()
 
-    async def wait_for_partitions(self, within_s: float = 30.0) -> bool:
-        """Wait until the group gave this consumer partitions (or the time is up)."""
+    async def wait_for_partitions(self, within_s: float = 30.0) -> None:
+        """Wait until the group gave this consumer partitions; TimeoutError if it did not."""
         async with asyncio.timeout(within_s):
             while not self._consumer.assignment():  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
-        return True
 
     async def stop(self) -> None:
         await self._consumer.stop()

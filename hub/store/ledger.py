@@ -12,7 +12,6 @@ from hub.intake.ports import ClaimedRequest, MemberTerms, NewRequest, RequestKin
 from hub.store.bulk import insert_rows
 from hub.store.group_commit import GroupCommitter
 from hub.store.tables import members, partner_requests
-from schemas.events import EventEnvelope, RegistrationSubmitted
 
 _CLAIM_COLUMNS = (
     partner_requests.c.partner_id,
@@ -180,13 +179,4 @@ class SqlRequestLedger:
             ).first()
         if pending is None:
             return None
-        registration = EventEnvelope.model_validate_json(pending.event_json).payload
-        assert isinstance(registration, RegistrationSubmitted)
-        return MemberTerms(
-            nik=nik,
-            full_name=registration.full_name,
-            programmes=registration.programmes,
-            declared_income=registration.declared_income,
-            paid_through=None,
-            kpj=None,
-        )
+        return MemberTerms.of_accepted_registration(pending.event_json)

@@ -89,16 +89,7 @@ class InMemoryRequestLedger:
             return self.members[nik]
         for held in self.requests.values():
             if held.kind == "registration" and held.member_key == nik and held.status == "accepted":
-                registration = EventEnvelope.model_validate_json(held.event_json).payload
-                assert isinstance(registration, RegistrationSubmitted)
-                return MemberTerms(
-                    nik=nik,
-                    full_name=registration.full_name,
-                    programmes=registration.programmes,
-                    declared_income=registration.declared_income,
-                    paid_through=None,
-                    kpj=None,
-                )
+                return MemberTerms.of_accepted_registration(held.event_json)
         return None
 
     def statuses(self) -> list[str]:
