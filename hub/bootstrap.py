@@ -5,23 +5,30 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.base import ChannelAdapter
 from hub.api.app import create_app
 from hub.api.signing import SignatureVerifier
 from hub.broker import EmbeddedBroker
+from hub.channels import load_channels
+from hub.intake.ports import NonceRegistry
 from hub.intake.service import IntakeService
 from hub.kafka.consumer import CoreConsumer
 from hub.kafka.publisher import KafkaEventPublisher
+from hub.membership.payment_code import PaymentCodes
 from hub.membership.schedule import ContributionSchedule
 from hub.settings import REPO_ROOT, Settings
 from hub.store.database import create_engine
 from hub.store.ledger import SqlRequestLedger
 from hub.store.migrations import upgrade_to_head_async
+from hub.store.nonces import SqlNonceRegistry
 from hub.store.writer import MembershipWriter
 
 log = logging.getLogger("hub")
@@ -35,6 +42,7 @@ def schedule_from(settings: Settings) -> ContributionSchedule:
         jht_rate_bp=s.jht_rate_bp,
         allowed_months=s.allowed_months,
         income_brackets=s.income_brackets,
+        max_months_ahead=s.max_months_ahead,
     )
 
 
@@ -48,6 +56,7 @@ class Hub:
     publisher: KafkaEventPublisher
     intake: IntakeService
     app: FastAPI
+    channels: list[ChannelAdapter[Any]] = field(default_factory=list)
 
     def consumer(self) -> CoreConsumer:
         writer = MembershipWriter(self.engine, schedule_from(self.settings))
@@ -57,9 +66,30 @@ class Hub:
 def build(settings: Settings, bootstrap_servers: str) -> Hub:
     engine = create_engine(settings.resolved_database_url, settings.database_pool_size)
     publisher = KafkaEventPublisher(settings, bootstrap_servers)
-    intake = IntakeService(SqlRequestLedger(engine), publisher, schedule_from(settings))
-    verifier = SignatureVerifier(settings.partners, settings.signature_window_s)
-    return Hub(settings, bootstrap_servers, engine, publisher, intake, create_app(intake, verifier))
+    intake = IntakeService(
+        SqlRequestLedger(engine),
+        publisher,
+        schedule_from(settings),
+        PaymentCodes(settings.payment_code_prefix),
+    )
+    app, channels = partner_app(
+        settings, intake, SqlNonceRegistry(engine), lambda: datetime.now(UTC)
+    )
+    return Hub(settings, bootstrap_servers, engine, publisher, intake, app, channels)
+
+
+def partner_app(
+    settings: Settings,
+    intake: IntakeService,
+    nonces: NonceRegistry,
+    clock: Callable[[], datetime],
+) -> tuple[FastAPI, list[ChannelAdapter[Any]]]:
+    """The partner-facing app: the hub's own JSON API plus every enabled channel."""
+    # The hub's own JSON API is a channel too: only its partners may use it.
+    own = {pid: p for pid, p in settings.partners.items() if p.channel == "hub-api"}
+    verifier = SignatureVerifier(own, settings.signature_window_s, lambda: clock().timestamp())
+    channels = load_channels(settings, intake, nonces, clock)
+    return create_app(intake, verifier, channels), channels
 
 
 @contextlib.asynccontextmanager
@@ -117,6 +147,8 @@ async def serve(
                 except TimeoutError:
                     log.warning("the core consumer has no partitions yet; it keeps trying")
             if api:
+                for channel in hub.channels:
+                    await channel.start()
                 config = uvicorn.Config(
                     hub.app,
                     host=host,
@@ -142,6 +174,8 @@ async def serve(
             if server is not None:
                 server.should_exit = True
             await asyncio.gather(*tasks, return_exceptions=True)
+            for channel in hub.channels:
+                await channel.stop()
             if consumer is not None:
                 await consumer.stop()
             await hub.publisher.stop()

@@ -5,14 +5,20 @@ to HTTP statuses. Control flow never depends on a message string.
 """
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
 class FieldProblem:
-    """One field of a request and why it was refused."""
+    """One field of a request and why it was refused: absent, or present but invalid.
+
+    Partner protocols tell the two apart (SNAP BI: "missing mandatory field" vs
+    "invalid field format"), so the distinction travels with the problem.
+    """
 
     field: str
     reason: str
+    kind: Literal["missing", "invalid"] = "invalid"
 
 
 class HubError(Exception):
@@ -71,6 +77,24 @@ class ReferenceConflict(HubError):
     """The partner reused a reference for a request with different content."""
 
     code = "reference_conflict"
+
+
+class AlreadyPaid(InvalidRequest):
+    """Paying would take the member's coverage further ahead than the schedule allows."""
+
+    code = "already_paid"
+
+
+class AlreadyReversed(ReferenceConflict):
+    """The payment was already reversed (by another reversal request)."""
+
+    code = "already_reversed"
+
+
+class NotReversible(InvalidRequest):
+    """The payment cannot be taken back: it was refused, or its business day was settled."""
+
+    code = "not_reversible"
 
 
 class BrokerUnavailable(HubError):

@@ -5,7 +5,7 @@ Nothing else in the hub reads the environment; ``hub.bootstrap`` takes a ``Setti
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import (
@@ -27,6 +27,12 @@ class PartnerSettings(BaseModel):
     secret: SecretStr
     channel: str = "hub-api"
     callback_url: str | None = None
+    timezone: str = "Asia/Jakarta"
+    """The partner's business day and settlement cut-off are kept in this zone."""
+    public_key: str | None = None
+    """PEM public key, for channels that sign with RSA (SNAP BI's B2B access token)."""
+    options: dict[str, str] = Field(default_factory=dict)
+    """Channel-specific identifiers (e.g. an ISO 8583 acquirer id); see docs/channels/."""
 
 
 class ScheduleSettings(BaseModel):
@@ -39,6 +45,7 @@ class ScheduleSettings(BaseModel):
     jht_rate_bp: int = Field(gt=0)
     allowed_months: tuple[int, ...]
     income_brackets: tuple[int, ...] = Field(min_length=1)
+    max_months_ahead: int = Field(12, ge=1)
 
 
 class Settings(BaseSettings):
@@ -75,6 +82,17 @@ class Settings(BaseSettings):
 
     partners: dict[str, PartnerSettings] = Field(default_factory=dict)
     schedule: ScheduleSettings
+    payment_code_prefix: str = Field("8866", pattern=r"^[0-9]{1,8}$")
+
+    channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Partner channels to mount, by slug (``adapters/<slug>.py``), with their options."""
+
+    callback_timeout_s: float = Field(10.0, gt=0)
+    callback_initial_backoff_s: float = Field(30.0, gt=0)
+    callback_max_backoff_s: float = Field(3600.0, gt=0)
+    callback_give_up_after_s: float = Field(86_400.0, gt=0)
+    callback_concurrency: int = Field(32, ge=1)
+    callback_poll_s: float = Field(1.0, gt=0)
 
     @property
     def embedded_broker(self) -> bool:
@@ -99,7 +117,9 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         env_name = os.environ.get("HUB_ENV", "dev")
         files = [CONFIG_DIR / "hub.toml", CONFIG_DIR / f"{env_name}.toml"]
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=[f for f in files if f.exists()])
+        toml = TomlConfigSettingsSource(
+            settings_cls, toml_file=[f for f in files if f.exists()], deep_merge=True
+        )
         return (init_settings, env_settings, toml)
 
 

@@ -20,11 +20,30 @@ class RegistrationStatus(BaseModel):
     reason: str | None = None
 
 
+class ReversalStatus(BaseModel):
+    hub_reference: str
+    status: Literal["accepted", "recorded", "rejected"]
+    reason: str | None = None
+
+
+class PaymentStatus(BaseModel):
+    reference: str
+    hub_reference: str
+    status: Literal["accepted", "recorded", "rejected"]
+    reason: str | None = None
+    reversal: ReversalStatus | None = None
+
+
 class InquiryResponse(BaseModel):
     nik: str
+    kpj: str | None = None
+    payment_code: str | None = None
     name: str
     programmes: list[str]
+    member_status: Literal["active", "inactive", "pending"]
+    paid_through: str | None = None
     months: int
+    monthly_amount: int
     covers_from: date
     covers_through: date
     amount_due: int

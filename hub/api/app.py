@@ -1,16 +1,24 @@
 """The partner API: routes, signature checking and the mapping of errors to HTTP."""
 
-from typing import Annotated, Any, TypeVar
+from collections.abc import Sequence
+from datetime import date
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from hub.api.answers import Accepted, ErrorResponse, InquiryResponse, RegistrationStatus
+from adapters.base import ChannelAdapter
+from hub.api.answers import (
+    Accepted,
+    ErrorResponse,
+    InquiryResponse,
+    PaymentStatus,
+    RegistrationStatus,
+)
 from hub.api.signing import SignatureVerifier
 from hub.errors import (
     BrokerUnavailable,
-    FieldProblem,
     Forbidden,
     HubError,
     InvalidRequest,
@@ -18,10 +26,15 @@ from hub.errors import (
     ReferenceConflict,
     Unauthenticated,
 )
-from hub.intake.requests import InquiryRequest, PaymentRequest, RegistrationRequest
+from hub.intake.parsing import parse_json
+from hub.intake.ports import ClaimedRequest
+from hub.intake.requests import (
+    InquiryRequest,
+    PaymentRequest,
+    RegistrationRequest,
+    ReversalRequest,
+)
 from hub.intake.service import IntakeService, Partner
-
-M = TypeVar("M", bound=BaseModel)
 
 _HTTP_STATUS: dict[type[HubError], int] = {
     InvalidRequest: 422,
@@ -57,20 +70,7 @@ def error_response(error: HubError) -> JSONResponse:
     return JSONResponse(body, status_code=_status_of(error), headers=headers)
 
 
-def parse(model: type[M], body: bytes) -> M:
-    """Validate a JSON body, turning pydantic's errors into field-by-field reasons."""
-    try:
-        return model.model_validate_json(body)
-    except ValidationError as exc:
-        problems = [
-            FieldProblem(
-                ".".join(str(p) for p in err["loc"]) or "body",
-                err["msg"].removeprefix("Value error, "),
-            )
-            for err in exc.errors(include_url=False)
-        ]
-        summary = "; ".join(f"{p.field}: {p.reason}" for p in problems[:5])
-        raise InvalidRequest(f"invalid request: {summary}", problems) from None
+parse = parse_json
 
 
 def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
@@ -97,8 +97,12 @@ _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(intake: IntakeService, verifier: SignatureVerifier) -> FastAPI:
-    """The partner API over an intake service and a signature verifier."""
+def create_app(
+    intake: IntakeService,
+    verifier: SignatureVerifier,
+    channels: Sequence[ChannelAdapter[Any]] = (),
+) -> FastAPI:
+    """The partner API over an intake service and a signature verifier, plus channel routes."""
     app = FastAPI(
         title="BPU Channel Hub: partner API",
         version="1",
@@ -149,15 +153,7 @@ def create_app(intake: IntakeService, verifier: SignatureVerifier) -> FastAPI:
     async def registration_status(reference: str, signed: Signed) -> JSONResponse:
         partner, _ = signed
         claimed = await intake.status(partner, "registration", reference)
-        return JSONResponse(
-            {
-                "reference": claimed.reference,
-                "hub_reference": claimed.hub_reference,
-                "status": claimed.status,
-                "kpj": claimed.kpj,
-                "reason": claimed.reason,
-            }
-        )
+        return JSONResponse({**_status(claimed), "kpj": claimed.kpj})
 
     @app.post(
         "/v1/payments/inquiry",
@@ -173,9 +169,14 @@ def create_app(intake: IntakeService, verifier: SignatureVerifier) -> FastAPI:
         return JSONResponse(
             {
                 "nik": answer.nik,
+                "kpj": answer.kpj,
+                "payment_code": answer.payment_code,
                 "name": answer.masked_name,
                 "programmes": list(answer.programmes),
+                "member_status": answer.member_status,
+                "paid_through": _month(answer.paid_through),
                 "months": answer.months,
+                "monthly_amount": answer.monthly_amount,
                 "covers_from": answer.covers_from.isoformat(),
                 "covers_through": answer.covers_through.isoformat(),
                 "amount_due": answer.amount_due,
@@ -196,11 +197,67 @@ def create_app(intake: IntakeService, verifier: SignatureVerifier) -> FastAPI:
         answer = await intake.submit_payment(partner, parse(PaymentRequest, body))
         return _accepted(answer.reference, answer.hub_reference)
 
+    @app.get(
+        "/v1/payments/{reference}",
+        response_model=PaymentStatus,
+        responses={**_ERRORS, 404: {"model": ErrorResponse}},
+        summary="Status of a payment you sent, and of its reversal if any",
+        tags=["payments"],
+    )
+    async def payment_status(reference: str, signed: Signed) -> JSONResponse:
+        partner, _ = signed
+        claimed = await intake.status(partner, "payment", reference)
+        reversal = await intake.reversal_of(partner, reference)
+        return JSONResponse(
+            {
+                **_status(claimed),
+                "reversal": None
+                if reversal is None
+                else {
+                    "hub_reference": reversal.hub_reference,
+                    "status": reversal.status,
+                    "reason": reversal.reason,
+                },
+            }
+        )
+
+    @app.post(
+        "/v1/reversals",
+        status_code=202,
+        response_model=Accepted,
+        responses={**_WRITE_ERRORS, 404: {"model": ErrorResponse}},
+        openapi_extra=_body_doc(ReversalRequest),
+        summary="Reverse a payment you sent (before its business day is settled)",
+        tags=["payments"],
+    )
+    async def submit_reversal(signed: Signed) -> JSONResponse:
+        partner, body = signed
+        answer = await intake.submit_reversal(partner, parse(ReversalRequest, body))
+        return _accepted(answer.reference, answer.hub_reference)
+
+    for channel in channels:
+        router = channel.router()
+        if router is not None:
+            app.include_router(router)
+
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
         return Response(b"ok", media_type="text/plain")
 
     return app
+
+
+def _status(claimed: ClaimedRequest) -> dict[str, Any]:
+    return {
+        "reference": claimed.reference,
+        "hub_reference": claimed.hub_reference,
+        "status": claimed.status,
+        "reason": claimed.reason,
+    }
+
+
+def _month(day: date | None) -> str | None:
+    return None if day is None else f"{day:%Y-%m}"
 
 
 def _accepted(reference: str, hub_reference: str) -> JSONResponse:

@@ -7,8 +7,8 @@ window is refused, so a captured request cannot be replayed later.
 import hashlib
 import hmac
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from hub.errors import Unauthenticated
 from hub.intake.service import Partner
@@ -27,6 +27,7 @@ class SignatureVerifier:
 
     partners: Mapping[str, PartnerSettings]
     window_s: int
+    clock: Callable[[], float] = field(default=time.time)
 
     def verify(
         self,
@@ -45,11 +46,11 @@ class SignatureVerifier:
             sent_at = int(timestamp)
         except ValueError:
             raise Unauthenticated("X-Timestamp must be unix seconds") from None
-        if abs((time.time() if now is None else now) - sent_at) > self.window_s:
+        if abs((self.clock() if now is None else now) - sent_at) > self.window_s:
             raise Unauthenticated(f"X-Timestamp is more than {self.window_s} s off the hub's clock")
         expected = sign(partner.secret.get_secret_value(), timestamp, body).encode()
         # Bytes, not str: a header with non-ASCII characters is a bad signature, not a crash.
         given = signature.strip().lower().encode("utf-8", "replace")
         if not hmac.compare_digest(expected, given):
             raise Unauthenticated("signature does not match")
-        return Partner(partner_id=partner_id, channel=partner.channel)
+        return Partner(partner_id, partner.channel, partner.timezone)

@@ -26,6 +26,7 @@ class ClaimedRequest:
     kpj: str | None
     reason: str | None
     event_json: str
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class MemberTerms:
     declared_income: int
     paid_through: date | None
     kpj: str | None
+    registered_month: date | None = None
 
     @classmethod
     def of_accepted_registration(cls, event_json: str) -> "MemberTerms":
@@ -89,10 +91,22 @@ class RequestLedger(Protocol):
         """The member's terms, from the store or else from an accepted registration."""
         ...
 
+    async def member_terms_by_kpj(self, kpj: str) -> MemberTerms | None:
+        """A recorded member's terms, found by KPJ number (payment codes carry it)."""
+        ...
+
 
 class EventPublisher(Protocol):
     """Puts an event on the member-events topic and returns once the broker acknowledged it."""
 
     async def publish(self, key: str, value: bytes) -> None:
         """Raise ``BrokerUnavailable`` when no acknowledgement came in time."""
+        ...
+
+
+class NonceRegistry(Protocol):
+    """Remembers request ids a partner may use only once per business day (SNAP X-EXTERNAL-ID)."""
+
+    async def first_use(self, partner_id: str, day: date, nonce: str) -> bool:
+        """True the first time (partner, day, nonce) is seen, False on every later use."""
         ...

@@ -12,10 +12,20 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from hub.errors import AmountMismatch, NotFound, ReferenceConflict
+from hub.errors import (
+    AlreadyPaid,
+    AlreadyReversed,
+    AmountMismatch,
+    FieldProblem,
+    NotFound,
+    NotReversible,
+    ReferenceConflict,
+)
 from hub.intake.ports import (
     ClaimedRequest,
     EventPublisher,
@@ -24,11 +34,24 @@ from hub.intake.ports import (
     RequestKind,
     RequestLedger,
 )
-from hub.intake.requests import InquiryRequest, PaymentRequest, RegistrationRequest
-from hub.membership.coverage import add_months, covers_from, local_month
+from hub.intake.requests import (
+    InquiryRequest,
+    PaymentRequest,
+    RegistrationRequest,
+    ReversalRequest,
+)
+from hub.membership.coverage import add_months, covers_from, is_active, local_month
 from hub.membership.masking import mask_name
+from hub.membership.payment_code import PaymentCodes
 from hub.membership.schedule import ContributionSchedule
-from schemas.events import ContributionPaid, EventEnvelope, EventPayload, RegistrationSubmitted
+from schemas.events import (
+    ContributionPaid,
+    EventEnvelope,
+    EventPayload,
+    PaymentReversed,
+    RegistrationSubmitted,
+)
+from schemas.nik import parse_nik
 
 _EVENT_NAMESPACE = uuid.UUID("6f1c7a52-3d0e-4f43-9c55-0b7e2f1b8a10")
 _HUB_REFERENCE_PREFIX: dict[RequestKind, str] = {
@@ -36,25 +59,36 @@ _HUB_REFERENCE_PREFIX: dict[RequestKind, str] = {
     "payment": "PAY",
     "reversal": "REV",
 }
+MemberStatus = Literal["active", "inactive", "pending"]
 
 
 @dataclass(frozen=True, slots=True)
 class Acceptance:
-    """The answer to an accepted request: the same for every retry of it."""
+    """The answer to an accepted request: the same for every retry of it.
+
+    ``kpj`` is set when the member was already recorded when the request came in
+    (a second registration of the same NIK answers with the first KPJ).
+    """
 
     reference: str
     hub_reference: str
     status: str = "accepted"
+    kpj: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class InquiryAnswer:
-    """What a cashier shows before taking cash."""
+    """What a cashier shows before taking cash: the member's bill for ``months`` months."""
 
     nik: str
+    kpj: str | None
+    payment_code: str | None
     masked_name: str
     programmes: tuple[str, ...]
+    member_status: MemberStatus
+    paid_through: date | None
     months: int
+    monthly_amount: int
     covers_from: date
     covers_through: date
     amount_due: int
@@ -62,10 +96,11 @@ class InquiryAnswer:
 
 @dataclass(frozen=True, slots=True)
 class Partner:
-    """An authenticated partner and the channel it sends through."""
+    """An authenticated partner, the channel it sends through and its business-day zone."""
 
     partner_id: str
     channel: str
+    timezone: str = "Asia/Jakarta"
 
 
 def event_id_for(partner_id: str, kind: RequestKind, reference: str) -> uuid.UUID:
@@ -82,6 +117,11 @@ def request_hash(request: BaseModel) -> str:
     return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
 
 
+def business_day(partner: Partner, moment: datetime) -> date:
+    """The partner's business day (in its own time zone) that ``moment`` falls in."""
+    return moment.astimezone(ZoneInfo(partner.timezone)).date()
+
+
 class IntakeService:
     """The use cases of the partner API; adapters of every channel call these."""
 
@@ -90,52 +130,108 @@ class IntakeService:
         ledger: RequestLedger,
         publisher: EventPublisher,
         schedule: ContributionSchedule,
+        payment_codes: PaymentCodes | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._ledger = ledger
         self._publisher = publisher
         self._schedule = schedule
+        self._codes = payment_codes or PaymentCodes("8866")
         self._clock = clock
+
+    @property
+    def payment_codes(self) -> PaymentCodes:
+        return self._codes
 
     async def submit_registration(
         self, partner: Partner, request: RegistrationRequest
     ) -> Acceptance:
         self._schedule.check_declared_income(request.declared_income)
         payload = RegistrationSubmitted(**request.model_dump(exclude={"reference"}))
-        now = self._clock()
-        return await self._accept(partner, "registration", request, payload, occurred_at=now)
+        return await self._accept(
+            partner,
+            "registration",
+            request.reference,
+            request_hash(request),
+            payload,
+            occurred_at=self._clock(),
+        )
 
     async def inquiry(self, request: InquiryRequest) -> InquiryAnswer:
-        terms = await self._terms(request.nik)
-        amount_due = self._schedule.amount_due(
-            terms.declared_income, terms.programmes, request.months
-        )
-        first = covers_from(terms.paid_through, local_month(request.nik, self._clock()))
-        return InquiryAnswer(
-            nik=request.nik,
-            masked_name=mask_name(terms.full_name),
-            programmes=terms.programmes,
-            months=request.months,
-            covers_from=first,
-            covers_through=add_months(first, request.months - 1),
-            amount_due=amount_due,
-        )
+        """The member's bill; refused if paying would go beyond the months allowed ahead."""
+        return self._bill(await self._member(request.nik, request.payment_code), request.months)
 
     async def submit_payment(self, partner: Partner, request: PaymentRequest) -> Acceptance:
-        terms = await self._terms(request.nik)
-        amount_due = self._schedule.amount_due(
-            terms.declared_income, terms.programmes, request.months
-        )
-        if request.amount != amount_due:
-            raise AmountMismatch(request.amount, amount_due, request.months)
+        fingerprint = request_hash(request)
+        # A retry of an accepted payment is answered as before, whatever happened to the
+        # member since (its own coverage moved on; the price may have changed).
+        held = await self._ledger.find(partner.partner_id, "payment", request.reference)
+        if held is not None and held.status != "pending":
+            if held.request_hash != fingerprint:
+                raise ReferenceConflict(
+                    f"reference {request.reference!r} was already used for a different payment"
+                )
+            return Acceptance(held.reference, held.hub_reference, kpj=held.kpj)
+        terms = await self._member(request.nik, request.payment_code)
+        bill = self._bill(terms, request.months)
+        if request.amount != bill.amount_due:
+            raise AmountMismatch(request.amount, bill.amount_due, request.months)
         payload = ContributionPaid(
-            nik=request.nik,
+            nik=terms.nik,
             months=request.months,
             amount=request.amount,
             paid_at=request.paid_at,
             outlet_id=request.outlet_id,
         )
-        return await self._accept(partner, "payment", request, payload, request.paid_at)
+        return await self._accept(
+            partner, "payment", request.reference, fingerprint, payload, request.paid_at
+        )
+
+    async def submit_reversal(self, partner: Partner, request: ReversalRequest) -> Acceptance:
+        """Take back a payment this partner sent, if its business day is not yet settled.
+
+        One reversal per payment: the inbox holds it under the payment's reference,
+        so a retried reversal is answered as before and a second, different reversal
+        of the same payment is refused as already reversed.
+        """
+        payment = await self._ledger.find(partner.partner_id, "payment", request.payment_reference)
+        if payment is None or payment.status == "pending":
+            raise NotFound(
+                f"no payment with reference {request.payment_reference!r} was received from you"
+            )
+        if payment.status == "rejected":
+            raise NotReversible(f"the payment was not applied: {payment.reason}")
+        now = self._clock()
+        if business_day(partner, now) > business_day(partner, payment.created_at):
+            raise NotReversible(
+                f"the payment's business day {business_day(partner, payment.created_at)} "
+                "is settled; it can no longer be reversed",
+                [FieldProblem("payment_reference", "settled")],
+            )
+        fingerprint = hashlib.sha256(
+            f"{request.reference}\x1f{request.payment_reference}".encode()
+        ).hexdigest()
+        payload = PaymentReversed(
+            nik=payment.member_key,
+            original_partner_ref=request.payment_reference,
+            reason=request.reason,
+            reversed_at=now,
+        )
+        try:
+            accepted = await self._accept(
+                partner,
+                "reversal",
+                request.payment_reference,
+                fingerprint,
+                payload,
+                occurred_at=now,
+                partner_ref=request.reference,
+            )
+        except ReferenceConflict:
+            raise AlreadyReversed(
+                f"payment {request.payment_reference!r} was already reversed"
+            ) from None
+        return Acceptance(request.reference, accepted.hub_reference)
 
     async def status(self, partner: Partner, kind: RequestKind, reference: str) -> ClaimedRequest:
         """A request's status, for the partner that sent it and no one else."""
@@ -144,54 +240,106 @@ class IntakeService:
             raise NotFound(f"no {kind} with reference {reference!r} was accepted from you")
         return claimed
 
-    async def _terms(self, nik: str) -> MemberTerms:
-        terms = await self._ledger.member_terms(nik)
+    async def reversal_of(self, partner: Partner, payment_reference: str) -> ClaimedRequest | None:
+        """The reversal of one of this partner's payments, if one was accepted."""
+        claimed = await self._ledger.find(partner.partner_id, "reversal", payment_reference)
+        return None if claimed is None or claimed.status == "pending" else claimed
+
+    async def _member(self, nik: str | None, payment_code: str | None) -> MemberTerms:
+        if nik is not None:
+            terms = await self._ledger.member_terms(nik)
+            if terms is None:
+                raise NotFound(f"no member or accepted registration for NIK {nik}")
+            return terms
+        kpj = self._codes.kpj_of(payment_code or "")
+        terms = None if kpj is None else await self._ledger.member_terms_by_kpj(kpj)
         if terms is None:
-            raise NotFound(f"no member or accepted registration for NIK {nik}")
+            raise NotFound(f"no member with payment code {payment_code}")
         return terms
+
+    def _bill(self, terms: MemberTerms, months: int) -> InquiryAnswer:
+        monthly = self._schedule.amount_due(terms.declared_income, terms.programmes, 1)
+        amount_due = self._schedule.amount_due(terms.declared_income, terms.programmes, months)
+        now = self._clock()
+        this_month = local_month(terms.nik, now)
+        first = covers_from(terms.paid_through, this_month)
+        through = add_months(first, months - 1)
+        limit = add_months(this_month, self._schedule.max_months_ahead)
+        if through > limit:
+            raise AlreadyPaid(
+                f"already paid through {terms.paid_through:%Y-%m}; {months} more month(s) would "
+                f"go beyond {limit:%Y-%m}, the furthest ahead a member may pay",
+                [FieldProblem("months", f"at most {_months_between(first, limit) + 1} now")],
+            )
+        return InquiryAnswer(
+            nik=terms.nik,
+            kpj=terms.kpj,
+            payment_code=None if terms.kpj is None else self._codes.for_kpj(terms.kpj),
+            masked_name=mask_name(terms.full_name),
+            programmes=terms.programmes,
+            member_status=_member_status(terms, now),
+            paid_through=terms.paid_through,
+            months=months,
+            monthly_amount=monthly,
+            covers_from=first,
+            covers_through=through,
+            amount_due=amount_due,
+        )
 
     async def _accept(
         self,
         partner: Partner,
         kind: RequestKind,
-        request: RegistrationRequest | PaymentRequest,
+        reference: str,
+        fingerprint: str,
         payload: EventPayload,
         occurred_at: datetime,
+        partner_ref: str | None = None,
     ) -> Acceptance:
-        fingerprint = request_hash(request)
-        event_id = event_id_for(partner.partner_id, kind, request.reference)
+        event_id = event_id_for(partner.partner_id, kind, reference)
         received_at = self._clock()
         envelope = EventEnvelope(
             event_id=event_id,
             event_type=payload.event_type,
             channel=partner.channel,
             partner_id=partner.partner_id,
-            partner_ref=request.reference,
+            partner_ref=partner_ref or reference,
             occurred_at=occurred_at,
             received_at=received_at,
-            member_key=request.nik,
+            member_key=payload.nik,
             payload=payload,
         )
         claimed = await self._ledger.claim(
             NewRequest(
                 partner_id=partner.partner_id,
                 kind=kind,
-                reference=request.reference,
+                reference=reference,
                 request_hash=fingerprint,
                 event_id=event_id,
                 hub_reference=hub_reference_for(kind, event_id),
-                member_key=request.nik,
+                member_key=payload.nik,
                 event_json=envelope.model_dump_json(),
                 received_at=received_at,
             )
         )
         if claimed.request_hash != fingerprint:
             raise ReferenceConflict(
-                f"reference {request.reference!r} was already used for a different {kind}"
+                f"reference {reference!r} was already used for a different {kind}"
             )
         if claimed.status == "pending":
             # First attempt, a concurrent twin, or a retry after a 503: (re)publish the
             # stored event. Same event id every time, so the consumer applies it once.
             await self._publisher.publish(claimed.member_key, claimed.event_json.encode())
             await self._ledger.mark_accepted(claimed.event_id, self._clock())
-        return Acceptance(reference=claimed.reference, hub_reference=claimed.hub_reference)
+        return Acceptance(claimed.reference, claimed.hub_reference, kpj=claimed.kpj)
+
+
+def _member_status(terms: MemberTerms, now: datetime) -> MemberStatus:
+    if terms.registered_month is None:
+        return "pending"
+    today = now.astimezone(parse_nik(terms.nik).region.tzinfo).date()
+    return "active" if is_active(terms.paid_through, terms.registered_month, today) else "inactive"
+
+
+def _months_between(start: date, end: date) -> int:
+    return (end.year - start.year) * 12 + end.month - start.month

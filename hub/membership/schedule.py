@@ -31,6 +31,8 @@ class ContributionSchedule:
     jht_rate_bp: int
     allowed_months: tuple[int, ...]
     income_brackets: tuple[int, ...]
+    max_months_ahead: int = 12
+    """How far beyond the current month a member may be paid through."""
 
     def __post_init__(self) -> None:
         if list(self.income_brackets) != sorted(set(self.income_brackets)):

@@ -6,7 +6,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.intake.ports import ClaimedRequest, MemberTerms, NewRequest, RequestKind
 from hub.store.bulk import insert_rows
@@ -25,6 +25,7 @@ _CLAIM_COLUMNS = (
     partner_requests.c.kpj,
     partner_requests.c.reason,
     partner_requests.c.event_json,
+    partner_requests.c.created_at,
 )
 
 
@@ -46,6 +47,30 @@ def _claimed(row: Any) -> ClaimedRequest:
         kpj=row.kpj,
         reason=row.reason,
         event_json=row.event_json,
+        created_at=row.created_at,
+    )
+
+
+_TERMS = sa.select(
+    members.c.nik,
+    members.c.full_name,
+    members.c.programmes,
+    members.c.declared_income,
+    members.c.paid_through,
+    members.c.kpj,
+    members.c.registered_month,
+)
+
+
+def _terms(row: Any) -> MemberTerms:
+    return MemberTerms(
+        nik=row.nik,
+        full_name=row.full_name,
+        programmes=tuple(row.programmes.split(",")),
+        declared_income=row.declared_income,
+        paid_through=row.paid_through,
+        kpj=row.kpj,
+        registered_month=row.registered_month,
     )
 
 
@@ -69,6 +94,28 @@ class SqlRequestLedger:
         await self._acks.submit((event_id, at))
 
     async def _claim_batch(self, requests: list[NewRequest]) -> list[ClaimedRequest]:
+        async with self._engine.begin() as conn:
+            known = await self._known_kpjs(
+                conn, sorted({r.member_key for r in requests if r.kind == "registration"})
+            )
+            return await self._insert_claims(conn, requests, known)
+
+    async def _known_kpjs(self, conn: AsyncConnection, niks: list[str]) -> dict[str, str]:
+        """KPJs of members already recorded: a second registration answers with the first."""
+        if not niks:
+            return {}
+        if self._postgres:
+            matches = members.c.nik == sa.any_(
+                sa.bindparam("niks", niks, type_=postgresql.ARRAY(sa.String()))
+            )
+        else:
+            matches = members.c.nik.in_(niks)
+        rows = await conn.execute(sa.select(members.c.nik, members.c.kpj).where(matches))
+        return {r.nik: r.kpj for r in rows}
+
+    async def _insert_claims(
+        self, conn: AsyncConnection, requests: list[NewRequest], known: dict[str, str]
+    ) -> list[ClaimedRequest]:
         rows = [
             {
                 "partner_id": r.partner_id,
@@ -79,34 +126,34 @@ class SqlRequestLedger:
                 "hub_reference": r.hub_reference,
                 "member_key": r.member_key,
                 "status": "pending",
+                "kpj": known.get(r.member_key) if r.kind == "registration" else None,
                 "event_json": r.event_json,
                 "created_at": r.received_at,
                 "updated_at": r.received_at,
             }
             for r in requests
         ]
-        async with self._engine.begin() as conn:
-            inserted = await insert_rows(
-                conn,
-                partner_requests,
-                rows,
-                skip_conflicts_on=("partner_id", "kind", "reference"),
-                returning=_CLAIM_NAMES,
-            )
-            held = {(r.partner_id, r.kind, r.reference): _claimed(r) for r in inserted}
-            # Retries and concurrent twins: the reference is already held.
-            missing = sorted({(r.partner_id, r.kind, r.reference) for r in requests} - held.keys())
-            if missing:
-                existing = await conn.execute(
-                    sa.select(*_CLAIM_COLUMNS).where(
-                        sa.tuple_(
-                            partner_requests.c.partner_id,
-                            partner_requests.c.kind,
-                            partner_requests.c.reference,
-                        ).in_(missing)
-                    )
+        inserted = await insert_rows(
+            conn,
+            partner_requests,
+            rows,
+            skip_conflicts_on=("partner_id", "kind", "reference"),
+            returning=_CLAIM_NAMES,
+        )
+        held = {(r.partner_id, r.kind, r.reference): _claimed(r) for r in inserted}
+        # Retries and concurrent twins: the reference is already held.
+        missing = sorted({(r.partner_id, r.kind, r.reference) for r in requests} - held.keys())
+        if missing:
+            existing = await conn.execute(
+                sa.select(*_CLAIM_COLUMNS).where(
+                    sa.tuple_(
+                        partner_requests.c.partner_id,
+                        partner_requests.c.kind,
+                        partner_requests.c.reference,
+                    ).in_(missing)
                 )
-                held.update({(r.partner_id, r.kind, r.reference): _claimed(r) for r in existing})
+            )
+            held.update({(r.partner_id, r.kind, r.reference): _claimed(r) for r in existing})
         return [held[(r.partner_id, r.kind, r.reference)] for r in requests]
 
     async def _ack_batch(self, acks: list[tuple[UUID, datetime]]) -> list[None]:
@@ -141,28 +188,16 @@ class SqlRequestLedger:
             ).first()
         return None if row is None else _claimed(row)
 
+    async def member_terms_by_kpj(self, kpj: str) -> MemberTerms | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(_TERMS.where(members.c.kpj == kpj))).first()
+        return None if row is None else _terms(row)
+
     async def member_terms(self, nik: str) -> MemberTerms | None:
         async with self._engine.connect() as conn:
-            member = (
-                await conn.execute(
-                    sa.select(
-                        members.c.full_name,
-                        members.c.programmes,
-                        members.c.declared_income,
-                        members.c.paid_through,
-                        members.c.kpj,
-                    ).where(members.c.nik == nik)
-                )
-            ).first()
+            member = (await conn.execute(_TERMS.where(members.c.nik == nik))).first()
             if member is not None:
-                return MemberTerms(
-                    nik=nik,
-                    full_name=member.full_name,
-                    programmes=tuple(member.programmes.split(",")),
-                    declared_income=member.declared_income,
-                    paid_through=member.paid_through,
-                    kpj=member.kpj,
-                )
+                return _terms(member)
             # Accepted but not yet recorded: the payment will queue behind the
             # registration on the member's Kafka key, so it can be priced now.
             pending = (

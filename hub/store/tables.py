@@ -101,3 +101,87 @@ processed_events = sa.Table(
     sa.Column("processed_at", Timestamp, nullable=False),
 )
 """Every event the core consumer has applied: a replay of one changes nothing."""
+
+member_changes = sa.Table(
+    "member_changes",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("member_id", BigId, sa.ForeignKey("members.id"), nullable=False, index=True),
+    sa.Column("event_id", sa.Uuid(), nullable=False),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("partner_id", sa.String(32), nullable=False),
+    sa.Column("partner_ref", sa.String(64), nullable=False),
+    sa.Column("field", sa.String(32), nullable=False),
+    sa.Column("current_value", sa.Text(), nullable=False),
+    sa.Column("proposed_value", sa.Text(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("reviewed_at", Timestamp),
+    sa.Column("reviewed_by", sa.String(64)),
+    sa.UniqueConstraint("event_id", "field"),
+)
+"""Personal data a later registration disagreed on: pending review, never applied silently."""
+
+member_history = sa.Table(
+    "member_history",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("member_id", BigId, sa.ForeignKey("members.id"), nullable=False, index=True),
+    sa.Column("field", sa.String(32), nullable=False),
+    sa.Column("old_value", sa.Text()),
+    sa.Column("new_value", sa.Text(), nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("changed_at", Timestamp, nullable=False),
+)
+"""Every change to a member's personal data, old and new value: the row is never overwritten
+without one. Coverage history lives in ``contributions`` (each with its previous paid-through)."""
+
+callback_deliveries = sa.Table(
+    "callback_deliveries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("notification_id", sa.Uuid(), nullable=False, unique=True),
+    sa.Column("partner_id", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("reference", sa.String(64), nullable=False),
+    sa.Column("event", sa.String(48), nullable=False),
+    sa.Column("url", sa.Text(), nullable=False),
+    sa.Column("body", sa.Text(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("next_attempt_at", Timestamp, nullable=False),
+    sa.Column("lease_until", Timestamp),
+    sa.Column("give_up_at", Timestamp, nullable=False),
+    sa.Column("delivered_at", Timestamp),
+    sa.Column("last_error", sa.Text()),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_callback_deliveries_due", "status", "next_attempt_at"),
+    sa.Index("ix_callback_deliveries_reference", "partner_id", "kind", "reference"),
+)
+"""The callback outbox: written in the consumer's transaction, delivered by the dispatcher.
+
+Status: pending -> delivered, or failed once ``give_up_at`` passes without a 2xx."""
+
+callback_attempts = sa.Table(
+    "callback_attempts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "delivery_id", BigId, sa.ForeignKey("callback_deliveries.id"), nullable=False, index=True
+    ),
+    sa.Column("attempt", sa.Integer(), nullable=False),
+    sa.Column("attempted_at", Timestamp, nullable=False),
+    sa.Column("duration_ms", sa.Integer(), nullable=False),
+    sa.Column("http_status", sa.Integer()),
+    sa.Column("error", sa.Text()),
+)
+"""Each delivery attempt and its outcome (HTTP status, or the transport error)."""
+
+partner_nonces = sa.Table(
+    "partner_nonces",
+    metadata,
+    sa.Column("partner_id", sa.String(32), primary_key=True),
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("nonce", sa.String(64), primary_key=True),
+)
+"""Request ids a partner may use once per business day (SNAP BI's X-EXTERNAL-ID)."""

@@ -70,6 +70,7 @@ class InMemoryRequestLedger:
                 kpj=None,
                 reason=None,
                 event_json=request.event_json,
+                created_at=request.received_at,
             )
             self.requests[key] = held
         return held
@@ -92,8 +93,25 @@ class InMemoryRequestLedger:
                 return MemberTerms.of_accepted_registration(held.event_json)
         return None
 
+    async def member_terms_by_kpj(self, kpj: str) -> MemberTerms | None:
+        return next((m for m in self.members.values() if m.kpj == kpj), None)
+
     def statuses(self) -> list[str]:
         return [held.status for held in self.requests.values()]
+
+
+class InMemoryNonces:
+    """``NonceRegistry`` in a set."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, date, str]] = set()
+
+    async def first_use(self, partner_id: str, day: date, nonce: str) -> bool:
+        key = (partner_id, day, nonce)
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -250,7 +250,9 @@ async def test_inquiry_for_an_unknown_member_is_404(client: httpx.AsyncClient) -
     assert response.status_code == 404
 
 
-async def test_openapi_lists_exactly_the_four_partner_paths(client: httpx.AsyncClient) -> None:
+async def test_openapi_lists_exactly_the_hub_api_partner_paths(
+    client: httpx.AsyncClient,
+) -> None:
     response = await client.get("/openapi.json")
 
     assert response.status_code == 200
@@ -259,6 +261,8 @@ async def test_openapi_lists_exactly_the_four_partner_paths(client: httpx.AsyncC
         "/v1/registrations/{reference}",
         "/v1/payments/inquiry",
         "/v1/payments",
+        "/v1/payments/{reference}",
+        "/v1/reversals",
     }
 
 

@@ -1,0 +1,116 @@
+"""What every partner channel adapter is: a slug, typed options, routes and/or a server.
+
+An adapter knows one partner protocol (wire format, authentication, response
+codes) and translates it to and from intake's requests. It never touches Kafka
+or the store: it calls ``IntakeService``, the path the hub's own API takes.
+
+Adding a channel is one file ``adapters/<slug>.py`` defining ``ADAPTER``, one
+``[channels.<slug>]`` table in config, and its partners (``channel = "<slug>"``).
+"""
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Generic, TypeVar
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict
+
+from hub.errors import HubError
+from hub.intake.ports import NonceRegistry
+from hub.intake.service import IntakeService, Partner
+from hub.settings import PartnerSettings
+
+log = logging.getLogger("hub.channels")
+
+
+class ChannelOptions(BaseModel):
+    """Options of a channel, from its ``[channels.<slug>]`` config table."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+
+
+OptionsT = TypeVar("OptionsT", bound=ChannelOptions)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelContext:
+    """What the hub hands an adapter: intake, this channel's partners, a nonce store, a clock."""
+
+    intake: IntakeService
+    partners: Mapping[str, PartnerSettings]
+    nonces: NonceRegistry
+    clock: Callable[[], datetime]
+
+    def partner(self, partner_id: str | None) -> tuple[Partner, PartnerSettings] | None:
+        """One of this channel's partners by id; a partner of another channel is unknown here."""
+        settings = self.partners.get(partner_id or "")
+        if settings is None or partner_id is None:
+            return None
+        return Partner(partner_id, settings.channel, settings.timezone), settings
+
+
+class ChannelAdapter(ABC, Generic[OptionsT]):
+    """Base of every channel adapter; subclasses set ``slug``, ``title`` and ``options_model``."""
+
+    slug: ClassVar[str]
+    title: ClassVar[str]
+    options_model: ClassVar[type[ChannelOptions]] = ChannelOptions
+
+    def __init__(self, context: ChannelContext, options: OptionsT) -> None:
+        self.context = context
+        self.options = options
+
+    @property
+    def intake(self) -> IntakeService:
+        return self.context.intake
+
+    def router(self) -> APIRouter | None:
+        """HTTP routes of this channel, mounted on the hub's app; None for non-HTTP channels."""
+        return None
+
+    async def start(self) -> None:
+        """Start what the channel runs besides routes (e.g. a TCP server)."""
+
+    async def stop(self) -> None:
+        """Stop it; pending requests are answered first."""
+
+    def http_router(self) -> APIRouter:
+        """A router whose every route answers any error in this partner's protocol."""
+        return APIRouter(route_class=_route_class(self), tags=[f"channel: {self.slug}"])
+
+
+class HttpChannelAdapter(ChannelAdapter[OptionsT]):
+    """A channel spoken over HTTP: each error is answered in the partner's own codes."""
+
+    @abstractmethod
+    def error_response(self, request: Request, error: Exception) -> Response:
+        """The partner's answer to ``error`` (a ``HubError``, or anything unexpected)."""
+
+
+def _route_class(adapter: ChannelAdapter[Any]) -> type[APIRoute]:
+    class ChannelRoute(APIRoute):
+        """Catches every error of a channel route and answers it in the partner's protocol."""
+
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def answer(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except Exception as exc:
+                    if not isinstance(exc, HubError):
+                        log.exception("%s: unexpected error on %s", adapter.slug, request.url.path)
+                    if not isinstance(adapter, HttpChannelAdapter):
+                        raise
+                    return adapter.error_response(request, exc)
+
+            return answer
+
+    return ChannelRoute

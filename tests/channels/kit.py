@@ -1,0 +1,241 @@
+"""What every channel's tests share: a hub over in-memory fakes, drivers, samples, doc examples.
+
+A *world* is the partner-facing app (hub API + enabled channels) over the unit
+fakes, with a fixed clock and two recorded members, so that documented examples
+and sample payloads give exactly the same answers every time.
+
+Each channel has a package ``tests/channels/<slug>/`` with:
+
+- ``driver.py`` defining ``DRIVER``: sends a wire payload the way the partner does
+  (signing it, framing it) and reads the partner's response code back;
+- ``samples/NN_<what>.json``: ``{"operation", "wire", "expect_code"}``, replayed in
+  order against one fresh world by ``test_every_channel.py``;
+- its own behaviour tests, including the replay of ``docs/channels/<slug>.md``.
+"""
+
+import json
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from adapters.base import ChannelAdapter
+from hub.bootstrap import partner_app, schedule_from
+from hub.intake.ports import MemberTerms
+from hub.intake.service import IntakeService
+from hub.membership.kpj import kpj_for
+from hub.membership.payment_code import PaymentCodes
+from hub.settings import Settings, load_settings
+from tests.unit.fakes import (
+    BALI_WOMAN_NIK,
+    JAKARTA_MAN_NIK,
+    FakePublisher,
+    InMemoryNonces,
+    InMemoryRequestLedger,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+DOCS = REPO / "docs" / "channels"
+
+WORLD_NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
+"""The worlds' fixed clock: 10 March 2026, 09:00 WIB (unix 1773108000)."""
+
+SARI = MemberTerms(
+    nik=BALI_WOMAN_NIK,
+    full_name="NI MADE SARI",
+    programmes=("JKK", "JKM"),
+    declared_income=1_000_000,
+    paid_through=date(2026, 2, 1),
+    kpj=kpj_for(1),
+    registered_month=date(2025, 1, 1),
+)
+"""Recorded, paid through February 2026: owes Rp16,800 a month from March (WITA)."""
+
+BUDI = MemberTerms(
+    nik=JAKARTA_MAN_NIK,
+    full_name="BUDI SANTOSO",
+    programmes=("JKK", "JKM", "JHT"),
+    declared_income=2_000_000,
+    paid_through=None,
+    kpj=kpj_for(2),
+    registered_month=date(2025, 6, 1),
+)
+"""Recorded, never paid (inactive): owes Rp66,800 a month (JKK 20,000, JKM 6,800, JHT 40,000)."""
+
+CODES = PaymentCodes("8866")
+SARI_PAYMENT_CODE = CODES.for_kpj(SARI.kpj or "")
+BUDI_PAYMENT_CODE = CODES.for_kpj(BUDI.kpj or "")
+UNKNOWN_NIK = "3201014101900003"
+"""A well-formed NIK (a woman born 1990-01-01 in Jawa Barat) of no member."""
+
+
+@dataclass
+class World:
+    """The partner-facing app over fakes; ``client`` talks to it in-process over ASGI."""
+
+    settings: Settings
+    ledger: InMemoryRequestLedger
+    publisher: FakePublisher
+    nonces: InMemoryNonces
+    intake: IntakeService
+    channels: dict[str, ChannelAdapter[Any]]
+    client: httpx.AsyncClient
+    clock: Callable[[], datetime]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@asynccontextmanager
+async def world(
+    now: datetime = WORLD_NOW, members: tuple[MemberTerms, ...] = (SARI, BUDI)
+) -> AsyncIterator[World]:
+    """A fresh world; channels that run servers (ISO 8583) are started and stopped."""
+    settings = load_settings()
+
+    def clock() -> datetime:
+        return now
+
+    ledger = InMemoryRequestLedger({m.nik: m for m in members})
+    publisher = FakePublisher()
+    nonces = InMemoryNonces()
+    codes = PaymentCodes(settings.payment_code_prefix)
+    intake = IntakeService(ledger, publisher, schedule_from(settings), codes, clock)
+    app, channels = partner_app(settings, intake, nonces, clock)
+    for channel in channels:
+        await channel.start()
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://hub.test"
+        ) as client:
+            yield World(
+                settings,
+                ledger,
+                publisher,
+                nonces,
+                intake,
+                {c.slug: c for c in channels},
+                client,
+                clock,
+            )
+    finally:
+        for channel in channels:
+            await channel.stop()
+
+
+@dataclass(frozen=True, slots=True)
+class WireAnswer:
+    """A partner-protocol answer: its response code, HTTP status (if HTTP) and decoded body."""
+
+    code: str
+    http_status: int | None
+    body: Any
+
+
+class ChannelDriver(Protocol):
+    """Talks to one channel as its partner does."""
+
+    slug: str
+    operations: tuple[str, ...]
+    """What ``send`` can do on this channel, e.g. registration, inquiry, payment, reversal."""
+    success_codes: frozenset[str]
+    error_codes: frozenset[str]
+    """Every code the partner's protocol uses for a refusal it understands."""
+    system_error_codes: frozenset[str]
+    """The partner's "system error" codes: never the answer to bad input."""
+
+    async def send(self, world: World, operation: str, wire: Any) -> WireAnswer:
+        """Sign/frame ``wire`` (the partner's own request fields) and send it as the partner."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    path: Path
+    operation: str
+    wire: Any
+    expect_code: str
+
+
+def samples(slug: str) -> list[Sample]:
+    """The channel's sample payloads, in file-name order."""
+    found = []
+    for path in sorted((REPO / "tests" / "channels" / slug / "samples").glob("*.json")):
+        data = json.loads(path.read_text())
+        found.append(Sample(path, data["operation"], data["wire"], data["expect_code"]))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class HttpExample:
+    """One documented HTTP exchange: the request as sent and the response as answered."""
+
+    title: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+    response_headers: dict[str, str]
+    response_body: Any
+
+
+_FENCE = re.compile(r"^```(http|json)?[ \t]*(request|response)?[ \t]*\n(.*?)^```", re.M | re.S)
+
+
+def http_examples(slug: str) -> list[HttpExample]:
+    """The ``http request`` / ``http response`` fenced pairs of docs/channels/<slug>.md.
+
+    A request block is ``METHOD /path``, header lines, a blank line and the raw
+    body exactly as sent. A response block is ``HTTP/1.1 <status>``, optional
+    headers, a blank line and the JSON body. The nearest heading above a pair
+    names the example.
+    """
+    text = (DOCS / f"{slug}.md").read_text()
+    examples: list[HttpExample] = []
+    pending: tuple[str, str, str, dict[str, str], bytes] | None = None
+    for match in _FENCE.finditer(text):
+        lang, role, content = match.groups()
+        if lang != "http" or role is None:
+            continue
+        head, _, body = content.partition("\n\n")
+        first, *header_lines = head.splitlines()
+        headers = dict(_header(line) for line in header_lines if line.strip())
+        if role == "request":
+            method, path = first.split()[:2]
+            heading = _heading_before(text, match.start())
+            pending = (heading, method, path, headers, body.rstrip("\n").encode())
+        else:
+            assert pending is not None, f"{slug}.md: a response block with no request before it"
+            status = int(first.split()[1])
+            stripped = body.strip()
+            examples.append(
+                HttpExample(
+                    *pending,
+                    status=status,
+                    response_headers=headers,
+                    response_body=json.loads(stripped) if stripped else None,
+                )
+            )
+            pending = None
+    return examples
+
+
+def _header(line: str) -> tuple[str, str]:
+    name, _, value = line.partition(":")
+    return name.strip(), value.strip()
+
+
+def _heading_before(text: str, position: int) -> str:
+    headings = re.findall(r"^#+ (.+)$", text[:position], re.M)
+    return headings[-1] if headings else "example"
+
+
+async def replay(world: World, example: HttpExample) -> httpx.Response:
+    """Send a documented request verbatim."""
+    return await world.client.request(
+        example.method, example.path, headers=example.headers, content=example.body
+    )

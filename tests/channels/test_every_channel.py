@@ -1,0 +1,88 @@
+"""What holds for every enabled channel: docs, samples, contract and garbage resistance."""
+
+import importlib
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hub.settings import load_settings
+from tests.channels.kit import DOCS, ChannelDriver, samples, world
+
+ENABLED = sorted(
+    slug for slug, options in load_settings().channels.items() if options.get("enabled", True)
+)
+
+
+def driver(slug: str) -> ChannelDriver:
+    return importlib.import_module(f"tests.channels.{slug}.driver").DRIVER  # type: ignore[no-any-return]
+
+
+def test_all_six_partner_channels_are_enabled_in_the_test_config() -> None:
+    assert ENABLED == ["alfamart", "bank", "bni46", "brilink", "indomaret", "pos"]
+
+
+@pytest.mark.parametrize("slug", ENABLED)
+def test_each_channel_has_its_page_its_driver_and_samples(slug: str) -> None:
+    assert (DOCS / f"{slug}.md").is_file()
+    assert driver(slug).slug == slug
+    operations = {s.operation for s in samples(slug)}
+    assert {"registration", "payment"} <= operations
+
+
+@pytest.mark.parametrize("slug", ENABLED)
+async def test_each_channel_answers_its_samples_with_the_expected_partner_codes(
+    slug: str,
+) -> None:
+    channel = driver(slug)
+    async with world() as w:
+        for sample in samples(slug):
+            answer = await channel.send(w, sample.operation, sample.wire)
+            assert answer.code == sample.expect_code, (sample.path.name, answer)
+
+
+_GARBAGE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True),
+    st.text(max_size=40),
+    st.text(min_size=2_000, max_size=5_000),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
+
+
+def _mutate(wire: Any, data: st.DataObject) -> Any:
+    """A valid wire payload with one field dropped, replaced by garbage, or one field added."""
+    if not isinstance(wire, dict) or not wire:
+        return data.draw(_GARBAGE)
+    mutated = dict(wire)
+    key = data.draw(st.sampled_from(sorted(mutated)))
+    how = data.draw(st.sampled_from(["drop", "garbage", "nested", "extra"]))
+    if how == "drop":
+        del mutated[key]
+    elif how == "garbage":
+        mutated[key] = data.draw(_GARBAGE)
+    elif how == "nested" and isinstance(mutated[key], dict):
+        mutated[key] = _mutate(mutated[key], data)
+    else:
+        mutated[data.draw(st.text(min_size=1, max_size=10))] = data.draw(_GARBAGE)
+    return mutated
+
+
+@pytest.mark.parametrize("slug", ENABLED)
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+async def test_garbage_missing_and_oversized_fields_get_the_partners_own_error_code(
+    slug: str, data: st.DataObject
+) -> None:
+    channel = driver(slug)
+    sample = data.draw(st.sampled_from(samples(slug)))
+    wire = _mutate(sample.wire, data)
+    async with world() as w:
+        answer = await channel.send(w, sample.operation, wire)
+    assert answer.code in channel.success_codes | channel.error_codes, answer
+    assert answer.code not in channel.system_error_codes, answer
+    assert answer.http_status != 500, answer
