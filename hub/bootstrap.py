@@ -6,7 +6,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import uvicorn
@@ -17,6 +17,8 @@ from adapters.base import ChannelAdapter
 from hub.api.app import create_app
 from hub.api.signing import SignatureVerifier
 from hub.broker import EmbeddedBroker
+from hub.callbacks.dispatcher import CallbackDispatcher, DeliveryPolicy
+from hub.callbacks.log import CallbackLog
 from hub.channels import load_channels
 from hub.intake.ports import NonceRegistry
 from hub.intake.service import IntakeService
@@ -29,7 +31,7 @@ from hub.store.database import create_engine
 from hub.store.ledger import SqlRequestLedger
 from hub.store.migrations import upgrade_to_head_async
 from hub.store.nonces import SqlNonceRegistry
-from hub.store.writer import MembershipWriter
+from hub.store.writer import CallbackPolicy, MembershipWriter
 
 log = logging.getLogger("hub")
 
@@ -46,6 +48,14 @@ def schedule_from(settings: Settings) -> ContributionSchedule:
     )
 
 
+def callback_policy(settings: Settings) -> CallbackPolicy:
+    """Partners with a callback URL, and how long a callback is retried."""
+    return CallbackPolicy(
+        {pid: p.callback_url for pid, p in settings.partners.items() if p.callback_url},
+        timedelta(seconds=settings.callback_give_up_after_s),
+    )
+
+
 @dataclass
 class Hub:
     """Everything one hub process runs, built from settings."""
@@ -59,8 +69,22 @@ class Hub:
     channels: list[ChannelAdapter[Any]] = field(default_factory=list)
 
     def consumer(self) -> CoreConsumer:
-        writer = MembershipWriter(self.engine, schedule_from(self.settings))
+        writer = MembershipWriter(
+            self.engine, schedule_from(self.settings), callback_policy(self.settings)
+        )
         return CoreConsumer(self.settings, self.bootstrap_servers, writer)
+
+    def dispatcher(self) -> CallbackDispatcher:
+        s = self.settings
+        secrets = {pid: p.secret.get_secret_value() for pid, p in s.partners.items()}
+        policy = DeliveryPolicy(
+            timeout_s=s.callback_timeout_s,
+            initial_backoff_s=s.callback_initial_backoff_s,
+            max_backoff_s=s.callback_max_backoff_s,
+            concurrency=s.callback_concurrency,
+            poll_s=s.callback_poll_s,
+        )
+        return CallbackDispatcher(self.engine, secrets, policy)
 
 
 def build(settings: Settings, bootstrap_servers: str) -> Hub:
@@ -73,7 +97,7 @@ def build(settings: Settings, bootstrap_servers: str) -> Hub:
         PaymentCodes(settings.payment_code_prefix),
     )
     app, channels = partner_app(
-        settings, intake, SqlNonceRegistry(engine), lambda: datetime.now(UTC)
+        settings, intake, SqlNonceRegistry(engine), lambda: datetime.now(UTC), CallbackLog(engine)
     )
     return Hub(settings, bootstrap_servers, engine, publisher, intake, app, channels)
 
@@ -83,13 +107,14 @@ def partner_app(
     intake: IntakeService,
     nonces: NonceRegistry,
     clock: Callable[[], datetime],
+    callbacks: CallbackLog | None = None,
 ) -> tuple[FastAPI, list[ChannelAdapter[Any]]]:
     """The partner-facing app: the hub's own JSON API plus every enabled channel."""
     # The hub's own JSON API is a channel too: only its partners may use it.
     own = {pid: p for pid, p in settings.partners.items() if p.channel == "hub-api"}
     verifier = SignatureVerifier(own, settings.signature_window_s, lambda: clock().timestamp())
     channels = load_channels(settings, intake, nonces, clock)
-    return create_app(intake, verifier, channels), channels
+    return create_app(intake, verifier, channels, callbacks), channels
 
 
 @contextlib.asynccontextmanager
@@ -142,6 +167,7 @@ async def serve(
             if consumer is not None:
                 await consumer.start()
                 tasks.append(asyncio.create_task(consumer.run(stop), name="core-consumer"))
+                tasks.append(asyncio.create_task(hub.dispatcher().run(stop), name="callbacks"))
                 try:
                     await consumer.wait_for_partitions()
                 except TimeoutError:

@@ -10,12 +10,14 @@ import typer
 from rich.console import Console
 
 from hub.bootstrap import serve
+from hub.review_cli import changes
 from hub.settings import Settings, load_settings
 
 app = typer.Typer(
     help="BPU Channel Hub: partner registrations and payments into the membership store."
 )
 console = Console()
+app.add_typer(changes, name="changes")
 
 Host = Annotated[str | None, typer.Option(help="Interface to listen on (default: config api_host)")]
 Port = Annotated[int | None, typer.Option(help="Port to listen on (default: config api_port)")]

@@ -1,6 +1,6 @@
 """Response bodies of the partner API, as documented in the OpenAPI."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel
@@ -10,6 +10,7 @@ class Accepted(BaseModel):
     reference: str
     hub_reference: str
     status: Literal["accepted"] = "accepted"
+    kpj: str | None = None
 
 
 class RegistrationStatus(BaseModel):
@@ -62,3 +63,24 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+class DeliveryAttempt(BaseModel):
+    attempt: int
+    attempted_at: datetime
+    duration_ms: int
+    http_status: int | None = None
+    error: str | None = None
+
+
+class Notification(BaseModel):
+    """A signed callback the hub sends to a partner, and how its delivery went."""
+
+    notification_id: str
+    event: str
+    url: str
+    status: Literal["pending", "delivered", "failed"]
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    give_up_at: datetime
+    attempts: list[DeliveryAttempt]

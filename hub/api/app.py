@@ -11,12 +11,15 @@ from pydantic import BaseModel
 from adapters.base import ChannelAdapter
 from hub.api.answers import (
     Accepted,
+    DeliveryAttempt,
     ErrorResponse,
     InquiryResponse,
+    Notification,
     PaymentStatus,
     RegistrationStatus,
 )
 from hub.api.signing import SignatureVerifier
+from hub.callbacks.log import CallbackLog
 from hub.errors import (
     BrokerUnavailable,
     Forbidden,
@@ -101,6 +104,7 @@ def create_app(
     intake: IntakeService,
     verifier: SignatureVerifier,
     channels: Sequence[ChannelAdapter[Any]] = (),
+    callbacks: CallbackLog | None = None,
 ) -> FastAPI:
     """The partner API over an intake service and a signature verifier, plus channel routes."""
     app = FastAPI(
@@ -141,7 +145,7 @@ def create_app(
     async def submit_registration(signed: Signed) -> JSONResponse:
         partner, body = signed
         answer = await intake.submit_registration(partner, parse(RegistrationRequest, body))
-        return _accepted(answer.reference, answer.hub_reference)
+        return _accepted(answer.reference, answer.hub_reference, answer.kpj)
 
     @app.get(
         "/v1/registrations/{reference}",
@@ -154,6 +158,46 @@ def create_app(
         partner, _ = signed
         claimed = await intake.status(partner, "registration", reference)
         return JSONResponse({**_status(claimed), "kpj": claimed.kpj})
+
+    @app.get(
+        "/v1/registrations/{reference}/notifications",
+        response_model=list[Notification],
+        responses={**_ERRORS, 404: {"model": ErrorResponse}},
+        summary="Callbacks sent to you about a registration, with every delivery attempt",
+        tags=["registrations"],
+    )
+    async def registration_notifications(reference: str, signed: Signed) -> JSONResponse:
+        partner, _ = signed
+        await intake.status(partner, "registration", reference)  # yours, or 404
+        records = (
+            []
+            if callbacks is None
+            else await callbacks.for_request(partner.partner_id, "registration", reference)
+        )
+        return JSONResponse(
+            [
+                Notification(
+                    notification_id=r.notification_id,
+                    event=r.event,
+                    url=r.url,
+                    status=r.status,
+                    next_attempt_at=r.next_attempt_at,
+                    delivered_at=r.delivered_at,
+                    give_up_at=r.give_up_at,
+                    attempts=[
+                        DeliveryAttempt(
+                            attempt=a.attempt,
+                            attempted_at=a.attempted_at,
+                            duration_ms=a.duration_ms,
+                            http_status=a.http_status,
+                            error=a.error,
+                        )
+                        for a in r.attempts
+                    ],
+                ).model_dump(mode="json")
+                for r in records
+            ]
+        )
 
     @app.post(
         "/v1/payments/inquiry",
@@ -260,8 +304,9 @@ def _month(day: date | None) -> str | None:
     return None if day is None else f"{day:%Y-%m}"
 
 
-def _accepted(reference: str, hub_reference: str) -> JSONResponse:
-    return JSONResponse(
-        {"reference": reference, "hub_reference": hub_reference, "status": "accepted"},
-        status_code=202,
-    )
+def _accepted(reference: str, hub_reference: str, kpj: str | None = None) -> JSONResponse:
+    body = {"reference": reference, "hub_reference": hub_reference, "status": "accepted"}
+    if kpj is not None:
+        # The NIK is already a member: this registration will be recorded under that KPJ.
+        body["kpj"] = kpj
+    return JSONResponse(body, status_code=202)

@@ -63,6 +63,39 @@ class ContributionRecord:
     dirty: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class PendingChange:
+    """Personal data a later registration disagrees on, kept for review instead of applied."""
+
+    member: MemberRecord
+    envelope: EventEnvelope
+    field: str
+    current_value: str
+    proposed_value: str
+
+
+REVIEWED_FIELDS = (
+    "full_name",
+    "birth_date",
+    "sex",
+    "phone",
+    "address",
+    "occupation",
+    "declared_income",
+    "programmes",
+)
+"""What a registration says about a person; a difference from the member row needs review."""
+
+
+def field_text(value: object) -> str:
+    """How a member field is written in review and history rows."""
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
 @dataclass(slots=True)
 class Outcome:
     """What became of one event: recorded (for a member) or rejected with a reason."""
@@ -81,6 +114,7 @@ class Batch:
     contributions: dict[tuple[str, str], ContributionRecord]
     new_members: list[MemberRecord] = field(default_factory=list)
     new_contributions: list[ContributionRecord] = field(default_factory=list)
+    pending_changes: list[PendingChange] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
 
 
@@ -88,7 +122,7 @@ def apply_event(batch: Batch, envelope: EventEnvelope, schedule: ContributionSch
     """Apply one event to the batch's working set and record its outcome."""
     payload = envelope.payload
     if isinstance(payload, RegistrationSubmitted):
-        outcome = _register(batch, envelope, payload)
+        outcome = _register(batch, envelope, payload, schedule)
     elif isinstance(payload, ContributionPaid):
         outcome = _pay(batch, envelope, payload, schedule)
     else:
@@ -97,11 +131,31 @@ def apply_event(batch: Batch, envelope: EventEnvelope, schedule: ContributionSch
     return outcome
 
 
-def _register(batch: Batch, envelope: EventEnvelope, reg: RegistrationSubmitted) -> Outcome:
+def _register(
+    batch: Batch,
+    envelope: EventEnvelope,
+    reg: RegistrationSubmitted,
+    schedule: ContributionSchedule,
+) -> Outcome:
     existing = batch.members.get(reg.nik)
     if existing is not None:
-        # One member per NIK across channels: the second registration gets the first KPJ.
+        # One member per NIK across channels: the second registration gets the first KPJ,
+        # and whatever it says differently waits for review; nothing is overwritten.
+        if existing.registration_event_id != envelope.event_id:
+            for name in REVIEWED_FIELDS:
+                current, proposed = getattr(existing, name), getattr(reg, name)
+                if current != proposed:
+                    batch.pending_changes.append(
+                        PendingChange(
+                            existing, envelope, name, field_text(current), field_text(proposed)
+                        )
+                    )
         return Outcome(envelope, "recorded", existing)
+    if reg.declared_income not in schedule.income_brackets:
+        # Intake checked it, but the bracket table may have changed since (config reload).
+        return Outcome(
+            envelope, "rejected", reason=f"declared income {reg.declared_income} is not a bracket"
+        )
     member = MemberRecord(
         nik=reg.nik,
         full_name=reg.full_name,

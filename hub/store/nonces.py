@@ -2,7 +2,6 @@
 
 from datetime import date, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.store.bulk import insert_rows

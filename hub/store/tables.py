@@ -130,7 +130,7 @@ member_history = sa.Table(
     sa.Column("field", sa.String(32), nullable=False),
     sa.Column("old_value", sa.Text()),
     sa.Column("new_value", sa.Text(), nullable=False),
-    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("source", sa.Text(), nullable=False),
     sa.Column("changed_at", Timestamp, nullable=False),
 )
 """Every change to a member's personal data, old and new value: the row is never overwritten

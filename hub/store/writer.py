@@ -4,9 +4,11 @@ Idempotent on ``event_id``: events already in ``processed_events`` (or twice in
 the batch) are skipped, so a replayed partition changes nothing.
 """
 
-from collections.abc import Sequence
+import json
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -14,17 +16,39 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.intake.service import hub_reference_for
 from hub.membership.kpj import kpj_for
-from hub.membership.ledger import Batch, ContributionRecord, MemberRecord, apply_event
+from hub.membership.ledger import Batch, ContributionRecord, MemberRecord, Outcome, apply_event
 from hub.membership.schedule import ContributionSchedule
 from hub.store.bulk import insert_rows
-from hub.store.tables import contributions, members, partner_requests, processed_events
-from schemas.events import ContributionPaid, EventEnvelope, PaymentReversed
+from hub.store.tables import (
+    callback_deliveries,
+    contributions,
+    member_changes,
+    members,
+    partner_requests,
+    processed_events,
+)
+from schemas.events import ContributionPaid, EventEnvelope, PaymentReversed, RegistrationSubmitted
 
 T = TypeVar("T")
 
 # SQLite allows 32,766 bound parameters per statement; stay well below.
 _IN_CHUNK = 900
+_NOTIFICATION_NAMESPACE = uuid.UUID("0b8e5d1e-7c44-4f5a-a1f4-93c2b0e6d7a2")
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackPolicy:
+    """Which partners get callbacks (partner id -> URL) and how long to keep trying."""
+
+    urls: Mapping[str, str]
+    give_up_after: timedelta = timedelta(hours=24)
+
+
+def notification_id_for(event_id: UUID) -> UUID:
+    """One notification per event: a partner de-duplicates redeliveries on it."""
+    return uuid.uuid5(_NOTIFICATION_NAMESPACE, str(event_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +70,15 @@ class BatchResult:
 class MembershipWriter:
     """Applies batches of events to members, contributions and the request inbox."""
 
-    def __init__(self, engine: AsyncEngine, schedule: ContributionSchedule) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        schedule: ContributionSchedule,
+        callbacks: CallbackPolicy | None = None,
+    ) -> None:
         self._engine = engine
         self._schedule = schedule
+        self._callbacks = callbacks or CallbackPolicy({})
         self._postgres = engine.dialect.name == "postgresql"
 
     async def apply(self, events: Sequence[IncomingEvent]) -> BatchResult:
@@ -93,6 +123,8 @@ class MembershipWriter:
             ],
         )
         await self._record_statuses(conn, batch, now)
+        await self._record_pending_changes(conn, batch, now)
+        await self._queue_callbacks(conn, batch, now)
         rejected = sum(1 for o in batch.outcomes if o.status == "rejected")
         return BatchResult(len(fresh) - rejected, rejected, len(events) - len(fresh))
 
@@ -227,6 +259,43 @@ class MembershipWriter:
             [{"b_event_id": i, "b_status": st, "b_kpj": k, "b_reason": r} for i, st, k, r in rows],
         )
 
+    async def _record_pending_changes(
+        self, conn: AsyncConnection, batch: Batch, now: datetime
+    ) -> None:
+        await insert_rows(
+            conn,
+            member_changes,
+            [
+                {
+                    "member_id": c.member.member_id,
+                    "event_id": c.envelope.event_id,
+                    "channel": c.envelope.channel,
+                    "partner_id": c.envelope.partner_id,
+                    "partner_ref": c.envelope.partner_ref,
+                    "field": c.field,
+                    "current_value": c.current_value,
+                    "proposed_value": c.proposed_value,
+                    "status": "pending",
+                    "created_at": now,
+                }
+                for c in batch.pending_changes
+            ],
+            skip_conflicts_on=("event_id", "field"),
+        )
+
+    async def _queue_callbacks(self, conn: AsyncConnection, batch: Batch, now: datetime) -> None:
+        """The callback outbox, in the same transaction as the outcome it reports."""
+        urls = self._callbacks.urls
+        if not urls:
+            return
+        rows = [
+            _callback_row(o, urls[o.envelope.partner_id], now, self._callbacks.give_up_after)
+            for o in batch.outcomes
+            if o.envelope.partner_id in urls
+            and isinstance(o.envelope.payload, RegistrationSubmitted)
+        ]
+        await insert_rows(conn, callback_deliveries, rows, skip_conflicts_on=("notification_id",))
+
     async def _allocate_member_ids(self, conn: AsyncConnection, count: int) -> list[int]:
         if self._postgres:
             rows = await conn.execute(
@@ -288,6 +357,38 @@ class MembershipWriter:
                     for c in reversed_existing
                 ],
             )
+
+
+def _callback_row(
+    outcome: Outcome, url: str, now: datetime, give_up_after: timedelta
+) -> dict[str, Any]:
+    envelope = outcome.envelope
+    notification_id = notification_id_for(envelope.event_id)
+    event = f"registration.{outcome.status}"
+    body = {
+        "notification_id": str(notification_id),
+        "event": event,
+        "reference": envelope.partner_ref,
+        "hub_reference": hub_reference_for("registration", envelope.event_id),
+        "status": outcome.status,
+        "kpj": outcome.member.kpj if outcome.member and outcome.status == "recorded" else None,
+        "reason": outcome.reason,
+        "occurred_at": now.isoformat(),
+    }
+    return {
+        "notification_id": notification_id,
+        "partner_id": envelope.partner_id,
+        "kind": "registration",
+        "reference": envelope.partner_ref,
+        "event": event,
+        "url": url,
+        "body": json.dumps(body, separators=(",", ":")),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "give_up_at": now + give_up_after,
+        "created_at": now,
+    }
 
 
 def _member_row(m: MemberRecord, now: datetime) -> dict[str, Any]:

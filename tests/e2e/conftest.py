@@ -3,11 +3,14 @@
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hub.broker import EmbeddedBroker, free_port
+from hub.channels import adapter_class
 from hub.settings import load_settings
+from tests.support.callback_server import CallbackServer, callback_server
 from tests.support.hubproc import running_hub
 from tests.support.partner import SignedClient
 
@@ -19,16 +22,40 @@ def bni46_port() -> int:
 
 
 @pytest.fixture(scope="session")
+async def partner_callbacks() -> AsyncIterator[CallbackServer]:
+    """The callback endpoint of partner ``callme`` (a hub-api partner with a callback URL)."""
+    async with callback_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 async def hub_url(
     broker: EmbeddedBroker,
     database_url: str,
     bni46_port: int,
+    partner_callbacks: CallbackServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[str]:
-    channels = load_settings().channels
-    channels["bni46"] = {**channels["bni46"], "port": bni46_port}
+    configured = load_settings()
+    channels = configured.channels
+    if "port" in adapter_class("bni46").options_model.model_fields:
+        channels["bni46"] = {**channels["bni46"], "port": bni46_port}
+    partners: dict[str, Any] = {
+        pid: {**p.model_dump(exclude={"secret"}), "secret": p.secret.get_secret_value()}
+        for pid, p in configured.partners.items()
+    }
+    partners["callme"] = {
+        "secret": CALLME_SECRET,
+        "channel": "hub-api",
+        "callback_url": partner_callbacks.url,
+    }
     env = {
         "HUB_CHANNELS": json.dumps(channels),
+        "HUB_PARTNERS": json.dumps(partners),
+        # Seconds, not minutes, between callback attempts, so a retried delivery is seen.
+        "HUB_CALLBACK_INITIAL_BACKOFF_S": "0.2",
+        "HUB_CALLBACK_MAX_BACKOFF_S": "1",
+        "HUB_CALLBACK_POLL_S": "0.05",
         "HUB_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
         "HUB_DATABASE_URL": database_url,
         "HUB_KAFKA_MEMBER_EVENTS_TOPIC": "e2e-member-events",
@@ -42,6 +69,24 @@ async def hub_url(
 @pytest.fixture
 async def demo(hub_url: str) -> AsyncIterator[SignedClient]:
     client = SignedClient(hub_url)
+    yield client
+    await client.aclose()
+
+
+CALLME_SECRET = "callme-secret"
+
+
+@pytest.fixture
+async def callme(hub_url: str) -> AsyncIterator[SignedClient]:
+    """A hub-api partner whose callback URL is the ``partner_callbacks`` server."""
+    client = SignedClient(hub_url, "callme", CALLME_SECRET)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def other(hub_url: str) -> AsyncIterator[SignedClient]:
+    client = SignedClient(hub_url, "other", "other-secret")
     yield client
     await client.aclose()
 

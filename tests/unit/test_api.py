@@ -259,6 +259,7 @@ async def test_openapi_lists_exactly_the_hub_api_partner_paths(
     assert set(response.json()["paths"]) == {
         "/v1/registrations",
         "/v1/registrations/{reference}",
+        "/v1/registrations/{reference}/notifications",
         "/v1/payments/inquiry",
         "/v1/payments",
         "/v1/payments/{reference}",

@@ -134,7 +134,7 @@ def upgrade() -> None:
         sa.Column("field", sa.String(length=32), nullable=False),
         sa.Column("old_value", sa.Text(), nullable=True),
         sa.Column("new_value", sa.Text(), nullable=False),
-        sa.Column("source", sa.String(length=64), nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["member_id"], ["members.id"], name=op.f("fk_member_history_member_id_members")

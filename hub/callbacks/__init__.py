@@ -1,0 +1,1 @@
+"""Partner callbacks: signed notifications of recorded or rejected registrations."""

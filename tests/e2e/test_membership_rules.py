@@ -1,0 +1,252 @@
+"""Membership rules through the running hub: ordering, one member per NIK, reversals, callbacks."""
+
+import asyncio
+import os
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from hub.api.signing import sign
+from tests.e2e.conftest import CALLME_SECRET
+from tests.e2e.polling import wait_for_status
+from tests.support.callback_server import CallbackServer
+from tests.support.hubproc import REPO
+from tests.support.partner import SignedClient
+from tests.support.people import applicant
+
+
+def _dsn(database_url: str) -> str:
+    return database_url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def _fetch(database_url: str, query: str, *args: Any) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(_dsn(database_url))
+    try:
+        return list(await conn.fetch(query, *args))
+    finally:
+        await conn.close()
+
+
+async def _pay(client: SignedClient, nik: str, reference: str, months: int) -> dict[str, Any]:
+    inquiry = await client.post("/v1/payments/inquiry", {"nik": nik, "months": months})
+    assert inquiry.status_code == 200, inquiry.text
+    body = {
+        "reference": reference,
+        "nik": nik,
+        "months": months,
+        "amount": inquiry.json()["amount_due"],
+        "paid_at": datetime.now(UTC).isoformat(),
+    }
+    response = await client.post("/v1/payments", body)
+    assert response.status_code == 202, response.text
+    status, _ = await wait_for_status(client, f"/v1/payments/{reference}", "recorded", 5.0)
+    return status
+
+
+async def test_payment_sent_right_after_its_registration_is_applied(
+    demo: SignedClient, database_url: str
+) -> None:
+    person = applicant()
+    assert (await demo.post("/v1/registrations", person)).status_code == 202
+    # No waiting: the registration is accepted, not yet recorded; the payment queues behind it.
+    await _pay(demo, person["nik"], f"PAY-{person['reference']}", months=3)
+
+    rows = await _fetch(
+        database_url,
+        "SELECT m.paid_through, c.months, c.amount FROM members m "
+        "JOIN contributions c ON c.member_id = m.id WHERE m.nik = $1",
+        person["nik"],
+    )
+    assert len(rows) == 1
+    assert rows[0]["months"] == 3
+    assert rows[0]["amount"] == 3 * 16_800
+
+
+async def test_second_registration_from_another_partner_gets_the_first_kpj_and_waits_for_review(
+    demo: SignedClient, other: SignedClient, database_url: str
+) -> None:
+    person = applicant()
+    assert (await demo.post("/v1/registrations", person)).status_code == 202
+    first, _ = await wait_for_status(
+        demo, f"/v1/registrations/{person['reference']}", "recorded", 5.0
+    )
+
+    again = {**person, "reference": f"OTHER-{person['reference']}", "phone": "081299998888"}
+    accepted = await other.post("/v1/registrations", again)
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["kpj"] == first["kpj"]
+    second, _ = await wait_for_status(
+        other, f"/v1/registrations/{again['reference']}", "recorded", 5.0
+    )
+    assert second["kpj"] == first["kpj"]
+
+    members = await _fetch(database_url, "SELECT phone FROM members WHERE nik = $1", person["nik"])
+    assert len(members) == 1
+    original_phone = members[0]["phone"]
+    assert original_phone != "+6281299998888"
+    changes = await _fetch(
+        database_url,
+        "SELECT c.id, c.field, c.current_value, c.proposed_value, c.status "
+        "FROM member_changes c JOIN members m ON m.id = c.member_id WHERE m.nik = $1",
+        person["nik"],
+    )
+    assert [(c["field"], c["proposed_value"], c["status"]) for c in changes] == [
+        ("phone", "+6281299998888", "pending")
+    ]
+
+    # An operator approves it: the member changes, and the change is a history row.
+    env = {**os.environ, "HUB_ENV": "test", "HUB_DATABASE_URL": database_url}
+    approve = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hub", "changes", "approve", str(changes[0]["id"]), "--by", "ops-1",
+        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await approve.communicate()
+    assert approve.returncode == 0, output.decode()
+    history = await _fetch(
+        database_url,
+        "SELECT h.field, h.old_value, h.new_value, h.source, m.phone "
+        "FROM member_history h JOIN members m ON m.id = h.member_id WHERE m.nik = $1",
+        person["nik"],
+    )
+    assert [(h["field"], h["old_value"], h["new_value"]) for h in history] == [
+        ("phone", original_phone, "+6281299998888")
+    ]
+    assert history[0]["phone"] == "+6281299998888"
+    assert "approved by ops-1" in history[0]["source"]
+
+
+async def test_reversal_restores_the_previous_coverage_and_cannot_be_repeated(
+    demo: SignedClient, database_url: str
+) -> None:
+    person = applicant()
+    assert (await demo.post("/v1/registrations", person)).status_code == 202
+    await _pay(demo, person["nik"], f"P1-{person['reference']}", months=1)
+    (before,) = await _fetch(
+        database_url, "SELECT paid_through FROM members WHERE nik = $1", person["nik"]
+    )
+    await _pay(demo, person["nik"], f"P3-{person['reference']}", months=3)
+    (extended,) = await _fetch(
+        database_url, "SELECT paid_through FROM members WHERE nik = $1", person["nik"]
+    )
+    assert extended["paid_through"] > before["paid_through"]
+
+    reversal = {
+        "reference": f"R-{person['reference']}",
+        "payment_reference": f"P3-{person['reference']}",
+        "reason": "store host timeout",
+    }
+    response = await demo.post("/v1/reversals", reversal)
+    assert response.status_code == 202, response.text
+    for _ in range(100):
+        status = (await demo.get(f"/v1/payments/P3-{person['reference']}")).json()
+        if status["reversal"] and status["reversal"]["status"] == "recorded":
+            break
+        await asyncio.sleep(0.05)
+    assert status["reversal"]["status"] == "recorded", status
+
+    (after,) = await _fetch(
+        database_url, "SELECT paid_through FROM members WHERE nik = $1", person["nik"]
+    )
+    assert after["paid_through"] == before["paid_through"]
+    statuses = await _fetch(
+        database_url,
+        "SELECT partner_ref, status FROM contributions WHERE partner_ref LIKE $1 ORDER BY id",
+        f"%{person['reference']}",
+    )
+    assert [s["status"] for s in statuses] == ["applied", "reversed"]
+
+    retried = await demo.post("/v1/reversals", reversal)
+    assert retried.status_code == 202
+    assert retried.json() == response.json()
+    another = await demo.post("/v1/reversals", {**reversal, "reference": "R-second"})
+    assert another.status_code == 409
+    assert another.json()["error"]["code"] == "already_reversed"
+    unknown = await demo.post(
+        "/v1/reversals", {**reversal, "reference": "R-x", "payment_reference": "NEVER-SENT"}
+    )
+    assert unknown.status_code == 404
+
+
+async def test_wrong_amount_for_a_payment_by_payment_code_is_refused_with_the_amount_due(
+    demo: SignedClient,
+) -> None:
+    person = applicant()
+    assert (await demo.post("/v1/registrations", person)).status_code == 202
+    await wait_for_status(demo, f"/v1/registrations/{person['reference']}", "recorded", 5.0)
+    inquiry = await demo.post("/v1/payments/inquiry", {"nik": person["nik"], "months": 1})
+    code = inquiry.json()["payment_code"]
+    assert code and code.startswith("8866")
+
+    by_code = await demo.post("/v1/payments/inquiry", {"payment_code": code, "months": 6})
+    assert by_code.status_code == 200
+    assert by_code.json()["amount_due"] == 6 * 16_800
+    wrong = await demo.post(
+        "/v1/payments",
+        {
+            "reference": f"PAY-{person['reference']}",
+            "payment_code": code,
+            "months": 6,
+            "amount": 16_800,
+            "paid_at": datetime.now(UTC).isoformat(),
+        },
+    )
+    assert wrong.status_code == 422
+    assert wrong.json()["error"]["code"] == "amount_mismatch"
+    assert "100800" in wrong.json()["error"]["message"]
+
+
+async def test_recorded_registration_is_called_back_signed_with_its_kpj(
+    callme: SignedClient, partner_callbacks: CallbackServer
+) -> None:
+    person = applicant()
+    assert (await callme.post("/v1/registrations", person)).status_code == 202
+    status, _ = await wait_for_status(
+        callme, f"/v1/registrations/{person['reference']}", "recorded", 5.0
+    )
+    delivered = await _delivered(callme, person["reference"])
+
+    (received,) = partner_callbacks.for_reference(person["reference"])
+    assert received.json["event"] == "registration.recorded"
+    assert received.json["kpj"] == status["kpj"]
+    assert received.headers["x-notification-id"] == received.json["notification_id"]
+    expected = sign(CALLME_SECRET, received.headers["x-timestamp"], received.body)
+    assert received.headers["x-signature"] == expected
+    assert [a["http_status"] for a in delivered["attempts"]] == [204]
+
+
+async def test_failing_callback_endpoint_is_retried_until_it_takes_the_notification(
+    callme: SignedClient, partner_callbacks: CallbackServer
+) -> None:
+    person = applicant()
+    partner_callbacks.fail(person["reference"], times=2)
+    assert (await callme.post("/v1/registrations", person)).status_code == 202
+
+    delivered = await _delivered(callme, person["reference"])
+
+    assert [a["http_status"] for a in delivered["attempts"]] == [500, 500, 204]
+    received = partner_callbacks.for_reference(person["reference"])
+    assert len(received) == 3
+    assert len({r.json["notification_id"] for r in received}) == 1
+    gaps = [
+        (
+            datetime.fromisoformat(b["attempted_at"]) - datetime.fromisoformat(a["attempted_at"])
+        ).total_seconds()
+        for a, b in zip(delivered["attempts"], delivered["attempts"][1:], strict=False)
+    ]
+    assert gaps[1] >= gaps[0] * 1.5, f"backoff should grow: {gaps}"
+    print(f"attempt gaps {gaps}")
+
+
+async def _delivered(client: SignedClient, reference: str) -> dict[str, Any]:
+    path = f"/v1/registrations/{reference}/notifications"
+    notifications: list[dict[str, Any]] = []
+    for _ in range(200):
+        response = await client.get(path)
+        if response.status_code == 200:
+            notifications = response.json()
+            if notifications and notifications[0]["status"] == "delivered":
+                return notifications[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no delivered notification for {reference}: {notifications}")
