@@ -1,0 +1,225 @@
+"""Intake's membership rules: payment codes, already paid, retried payments, reversals."""
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from hub.errors import (
+    AlreadyPaid,
+    AlreadyReversed,
+    AmountMismatch,
+    NotFound,
+    NotReversible,
+    ReferenceConflict,
+)
+from hub.intake.ports import MemberTerms
+from hub.intake.requests import InquiryRequest, PaymentRequest, ReversalRequest
+from hub.intake.service import IntakeService, Partner
+from hub.membership.kpj import kpj_for
+from hub.membership.payment_code import PaymentCodes
+from schemas.events import PaymentReversed
+from tests.unit.fakes import (
+    BALI_WOMAN_NIK,
+    NOW,
+    FakePublisher,
+    InMemoryRequestLedger,
+    configured_schedule,
+)
+
+DEMO = Partner("demo", "hub-api")
+SARI = MemberTerms(
+    nik=BALI_WOMAN_NIK,
+    full_name="NI MADE SARI",
+    programmes=("JKK", "JKM"),
+    declared_income=1_000_000,
+    paid_through=date(2026, 2, 1),
+    kpj=kpj_for(7),
+    registered_month=date(2025, 1, 1),
+)
+CODE = PaymentCodes("8866").for_kpj(kpj_for(7))
+
+
+def _intake(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher, now: datetime = NOW
+) -> IntakeService:
+    return IntakeService(
+        ledger, publisher, configured_schedule(), PaymentCodes("8866"), clock=lambda: now
+    )
+
+
+def _payment(reference: str = "PAY-1", months: int = 1, amount: int = 16_800) -> PaymentRequest:
+    return PaymentRequest(
+        reference=reference, payment_code=CODE, months=months, amount=amount, paid_at=NOW
+    )
+
+
+@pytest.fixture
+def ledger() -> InMemoryRequestLedger:
+    return InMemoryRequestLedger({BALI_WOMAN_NIK: SARI})
+
+
+async def test_inquiry_by_payment_code_finds_the_member_and_the_months_from_march(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    answer = await _intake(ledger, publisher).inquiry(InquiryRequest(payment_code=CODE, months=3))
+
+    assert answer.nik == BALI_WOMAN_NIK
+    assert answer.masked_name == "N* M*** S***"
+    assert (answer.covers_from, answer.covers_through) == (date(2026, 3, 1), date(2026, 5, 1))
+    assert (answer.monthly_amount, answer.amount_due) == (16_800, 50_400)
+    assert answer.payment_code == CODE
+    assert answer.member_status == "active"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "8866" + kpj_for(7)[:-1] + str((int(kpj_for(7)[-1]) + 1) % 10),  # bad check digit
+        "9999" + kpj_for(7),  # another biller's prefix
+        "8866" + kpj_for(8),  # a valid code of nobody
+    ],
+)
+async def test_inquiry_by_a_code_that_is_not_a_members_is_not_found(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher, code: str
+) -> None:
+    with pytest.raises(NotFound):
+        await _intake(ledger, publisher).inquiry(InquiryRequest(payment_code=code, months=1))
+
+
+def test_a_request_must_name_the_member_one_way_only() -> None:
+    with pytest.raises(ValueError, match="either nik or payment_code"):
+        InquiryRequest(months=1)
+    with pytest.raises(ValueError, match="either nik or payment_code"):
+        InquiryRequest(nik=BALI_WOMAN_NIK, payment_code=CODE, months=1)
+
+
+async def test_paying_beyond_twelve_months_ahead_is_already_paid(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    ledger.members[BALI_WOMAN_NIK] = replace(SARI, paid_through=date(2026, 12, 1))
+    intake = _intake(ledger, publisher)
+
+    await intake.inquiry(InquiryRequest(nik=BALI_WOMAN_NIK, months=3))  # through 2027-03: ok
+    with pytest.raises(AlreadyPaid, match="2027-03"):
+        await intake.inquiry(InquiryRequest(nik=BALI_WOMAN_NIK, months=6))
+    assert publisher.published == []
+
+
+async def test_a_retried_payment_is_answered_as_before_even_after_the_price_changed(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    intake = _intake(ledger, publisher)
+    first = await intake.submit_payment(DEMO, _payment())
+    # The member moved to a higher bracket since: repricing would refuse the retry.
+    ledger.members[BALI_WOMAN_NIK] = replace(SARI, declared_income=5_000_000)
+
+    again = await intake.submit_payment(DEMO, _payment())
+
+    assert again == first
+    assert len(publisher.published) == 1
+
+
+async def test_a_reference_reused_for_another_payment_is_a_conflict_not_a_reprice(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    intake = _intake(ledger, publisher)
+    await intake.submit_payment(DEMO, _payment())
+
+    with pytest.raises(ReferenceConflict):
+        await intake.submit_payment(DEMO, _payment(months=3, amount=50_400))
+
+
+async def test_wrong_amount_by_payment_code_is_refused_before_anything_is_published(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    with pytest.raises(AmountMismatch) as refused:
+        await _intake(ledger, publisher).submit_payment(DEMO, _payment(months=6, amount=16_800))
+
+    assert refused.value.amount_due == 100_800
+    assert publisher.published == []
+
+
+async def test_reversal_names_the_payment_and_publishes_it_on_the_members_key(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    intake = _intake(ledger, publisher)
+    await intake.submit_payment(DEMO, _payment())
+
+    answer = await intake.submit_reversal(
+        DEMO, ReversalRequest(reference="REV-1", payment_reference="PAY-1", reason="timeout")
+    )
+
+    assert answer.reference == "REV-1"
+    assert answer.hub_reference.startswith("REV-")
+    reversal = publisher.published[-1]
+    assert reversal.key == BALI_WOMAN_NIK
+    assert isinstance(reversal.envelope.payload, PaymentReversed)
+    assert reversal.envelope.payload.original_partner_ref == "PAY-1"
+    assert reversal.envelope.partner_ref == "REV-1"
+
+
+async def test_a_retried_reversal_is_answered_as_before_and_another_is_already_reversed(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    intake = _intake(ledger, publisher)
+    await intake.submit_payment(DEMO, _payment())
+    request = ReversalRequest(reference="REV-1", payment_reference="PAY-1")
+    first = await intake.submit_reversal(DEMO, request)
+
+    assert await intake.submit_reversal(DEMO, request) == first
+    with pytest.raises(AlreadyReversed):
+        await intake.submit_reversal(DEMO, request.model_copy(update={"reference": "REV-2"}))
+    assert len(publisher.published) == 2
+
+
+async def test_reversal_of_a_payment_never_received_is_not_found(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    with pytest.raises(NotFound, match="NEVER"):
+        await _intake(ledger, publisher).submit_reversal(
+            DEMO, ReversalRequest(reference="REV-1", payment_reference="NEVER")
+        )
+    assert publisher.published == []
+
+
+async def test_reversal_of_another_partners_payment_is_not_found(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    intake = _intake(ledger, publisher)
+    await intake.submit_payment(DEMO, _payment())
+
+    with pytest.raises(NotFound):
+        await intake.submit_reversal(
+            Partner("other", "hub-api"), ReversalRequest(reference="R", payment_reference="PAY-1")
+        )
+
+
+async def test_reversal_after_the_partners_business_day_closed_is_not_reversible(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    # NOW is 09:00 WIB on 10 March; the next WIB business day starts at 17:00 UTC.
+    await _intake(ledger, publisher).submit_payment(DEMO, _payment())
+    same_day = _intake(ledger, publisher, NOW + timedelta(hours=14, minutes=59))
+    next_day = _intake(ledger, publisher, datetime(2026, 3, 10, 17, 0, tzinfo=UTC))
+
+    with pytest.raises(NotReversible, match="settled"):
+        await next_day.submit_reversal(
+            DEMO, ReversalRequest(reference="REV-1", payment_reference="PAY-1")
+        )
+    await same_day.submit_reversal(
+        DEMO, ReversalRequest(reference="REV-1", payment_reference="PAY-1")
+    )
+
+
+async def test_a_partner_in_wita_settles_an_hour_earlier_in_utc(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    bali = Partner("demo", "hub-api", timezone="Asia/Makassar")
+    await _intake(ledger, publisher).submit_payment(bali, _payment())
+    at_midnight_wita = _intake(ledger, publisher, datetime(2026, 3, 10, 16, 0, tzinfo=UTC))
+
+    with pytest.raises(NotReversible):
+        await at_midnight_wita.submit_reversal(
+            bali, ReversalRequest(reference="REV-1", payment_reference="PAY-1")
+        )
