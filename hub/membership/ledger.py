@@ -112,6 +112,12 @@ class Batch:
 
     members: dict[str, MemberRecord]
     contributions: dict[tuple[str, str], ContributionRecord]
+    history: dict[str, list[ContributionRecord]] = field(default_factory=dict)
+    """Each member's contributions in the order they were applied (oldest first).
+
+    For a member the batch reverses a payment of, the store loads all of them, so that
+    the payments applied after the reversed one can be replayed without it.
+    """
     new_members: list[MemberRecord] = field(default_factory=list)
     new_contributions: list[ContributionRecord] = field(default_factory=list)
     pending_changes: list[PendingChange] = field(default_factory=list)
@@ -213,6 +219,7 @@ def _pay(
     member.dirty = True
     batch.contributions[key] = contribution
     batch.new_contributions.append(contribution)
+    batch.history.setdefault(pay.nik, []).append(contribution)
     return Outcome(envelope, "recorded", member)
 
 
@@ -223,12 +230,27 @@ def _reverse(batch: Batch, envelope: EventEnvelope, rev: PaymentReversed) -> Out
     if contribution.status == "reversed":
         return Outcome(envelope, "rejected", contribution.member, "payment already reversed")
     member = contribution.member
-    if member.paid_through == contribution.covers_through:
-        member.paid_through = contribution.previous_paid_through
-    elif member.paid_through is not None:
-        member.paid_through = add_months(member.paid_through, -contribution.months)
-    member.dirty = True
     contribution.status = "reversed"
     contribution.reversed_at = rev.reversed_at
     contribution.dirty = True
+    # Coverage as if the payment had never happened: start from where it started and
+    # replay the member's later payments, each from the month it was made in.
+    history = batch.history.get(member.nik, [])
+    position = next((i for i, c in enumerate(history) if c is contribution), len(history))
+    later = history[position + 1 :]
+    paid_through = contribution.previous_paid_through
+    for payment in later:
+        if payment.status != "applied":
+            continue
+        through = extend_coverage(
+            paid_through, local_month(member.nik, payment.paid_at), payment.months
+        )
+        if (payment.previous_paid_through, payment.covers_through) != (paid_through, through):
+            payment.previous_paid_through = paid_through
+            payment.covers_from = add_months(through, 1 - payment.months)
+            payment.covers_through = through
+            payment.dirty = True
+        paid_through = through
+    member.paid_through = paid_through
+    member.dirty = True
     return Outcome(envelope, "recorded", member)

@@ -99,7 +99,9 @@ class MembershipWriter:
             members=await self._load_members(conn, {e.envelope.member_key for e in fresh}),
             contributions={},
         )
-        batch.contributions = await self._load_contributions(conn, fresh, batch.members)
+        batch.contributions = await self._load_contributions(
+            conn, fresh, batch.members, batch.history
+        )
         for event in fresh:
             apply_event(batch, event.envelope, self._schedule)
 
@@ -182,44 +184,64 @@ class MembershipWriter:
         conn: AsyncConnection,
         events: Sequence[IncomingEvent],
         loaded_members: dict[str, MemberRecord],
+        history: dict[str, list[ContributionRecord]],
     ) -> dict[tuple[str, str], ContributionRecord]:
-        """Contributions a batch may touch: those its payments retry or its reversals name."""
+        """Contributions a batch may touch: those its payments retry or its reversals name.
+
+        For a member with a reversal in the batch, all their contributions, in the order
+        they were applied, go into ``history``: the reversal replays the later ones.
+        """
         wanted: set[tuple[str, str]] = set()
+        reversing: set[int] = set()
         for e in events:
             payload = e.envelope.payload
             if isinstance(payload, PaymentReversed):
                 wanted.add((e.envelope.partner_id, payload.original_partner_ref))
+                member = loaded_members.get(payload.nik)
+                if member is not None and member.member_id is not None:
+                    reversing.add(member.member_id)
             elif isinstance(payload, ContributionPaid):
                 wanted.add((e.envelope.partner_id, e.envelope.partner_ref))
         by_id = {m.member_id: m for m in loaded_members.values()}
         found: dict[tuple[str, str], ContributionRecord] = {}
-        pairs = sorted(wanted)
-        for chunk in _chunks(pairs):
+
+        def keep(row: Any) -> None:
+            member = by_id.get(row.member_id)
+            if member is None or (row.partner_id, row.partner_ref) in found:
+                return
+            record = ContributionRecord(
+                event_id=row.event_id,
+                member=member,
+                channel=row.channel,
+                partner_id=row.partner_id,
+                partner_ref=row.partner_ref,
+                months=row.months,
+                amount=row.amount,
+                paid_at=row.paid_at,
+                covers_from=row.covers_from,
+                covers_through=row.covers_through,
+                previous_paid_through=row.previous_paid_through,
+                status=row.status,
+                reversed_at=row.reversed_at,
+                contribution_id=row.id,
+            )
+            found[(row.partner_id, row.partner_ref)] = record
+            if row.member_id in reversing:
+                history.setdefault(member.nik, []).append(record)
+
+        for where in self._one_of(contributions.c.member_id, sorted(reversing)):
+            for row in await conn.execute(
+                sa.select(contributions).where(where).order_by(contributions.c.id)
+            ):
+                keep(row)
+        for chunk in _chunks(sorted(wanted - found.keys())):
             rows = await conn.execute(
                 sa.select(contributions).where(
                     sa.tuple_(contributions.c.partner_id, contributions.c.partner_ref).in_(chunk)
                 )
             )
             for row in rows:
-                member = by_id.get(row.member_id)
-                if member is None:
-                    continue
-                found[(row.partner_id, row.partner_ref)] = ContributionRecord(
-                    event_id=row.event_id,
-                    member=member,
-                    channel=row.channel,
-                    partner_id=row.partner_id,
-                    partner_ref=row.partner_ref,
-                    months=row.months,
-                    amount=row.amount,
-                    paid_at=row.paid_at,
-                    covers_from=row.covers_from,
-                    covers_through=row.covers_through,
-                    previous_paid_through=row.previous_paid_through,
-                    status=row.status,
-                    reversed_at=row.reversed_at,
-                    contribution_id=row.id,
-                )
+                keep(row)
         return found
 
     async def _record_statuses(self, conn: AsyncConnection, batch: Batch, now: datetime) -> None:
@@ -340,21 +362,31 @@ class MembershipWriter:
             await insert_rows(
                 conn, contributions, [_contribution_row(c, now) for c in batch.new_contributions]
             )
-        reversed_existing = [
+        # Reversed payments, and later payments whose months a reversal replayed.
+        changed = [
             c for c in batch.contributions.values() if c.dirty and c.contribution_id is not None
         ]
-        if reversed_existing:
+        if changed:
             await conn.execute(
                 contributions.update()
                 .where(contributions.c.id == sa.bindparam("b_id"))
-                .values(status=sa.bindparam("b_status"), reversed_at=sa.bindparam("b_reversed_at")),
+                .values(
+                    status=sa.bindparam("b_status"),
+                    reversed_at=sa.bindparam("b_reversed_at"),
+                    covers_from=sa.bindparam("b_covers_from"),
+                    covers_through=sa.bindparam("b_covers_through"),
+                    previous_paid_through=sa.bindparam("b_previous"),
+                ),
                 [
                     {
                         "b_id": c.contribution_id,
                         "b_status": c.status,
                         "b_reversed_at": c.reversed_at,
+                        "b_covers_from": c.covers_from,
+                        "b_covers_through": c.covers_through,
+                        "b_previous": c.previous_paid_through,
                     }
-                    for c in reversed_existing
+                    for c in changed
                 ],
             )
 

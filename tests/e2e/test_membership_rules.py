@@ -3,12 +3,13 @@
 import asyncio
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from hub.api.signing import sign
+from hub.membership.coverage import local_month
 from tests.e2e.conftest import CALLME_SECRET
 from tests.e2e.polling import wait_for_status
 from tests.support.callback_server import CallbackServer
@@ -250,3 +251,47 @@ async def _delivered(client: SignedClient, reference: str) -> dict[str, Any]:
                 return notifications[0]
         await asyncio.sleep(0.05)
     raise AssertionError(f"no delivered notification for {reference}: {notifications}")
+
+
+async def test_reversing_an_earlier_payment_replays_the_later_one_from_its_own_month(
+    demo: SignedClient, database_url: str
+) -> None:
+    person = applicant()
+    assert (await demo.post("/v1/registrations", person)).status_code == 202
+    now = datetime.now(UTC)
+    earlier = {
+        "reference": f"EARLY-{person['reference']}",
+        "nik": person["nik"],
+        "months": 1,
+        "amount": 16_800,
+        "paid_at": (now - timedelta(days=62)).isoformat(),
+    }
+    assert (await demo.post("/v1/payments", earlier)).status_code == 202
+    await wait_for_status(demo, f"/v1/payments/{earlier['reference']}", "recorded", 5.0)
+    later_status = await _pay(demo, person["nik"], f"LATE-{person['reference']}", months=1)
+    assert later_status["status"] == "recorded"
+
+    response = await demo.post(
+        "/v1/reversals",
+        {"reference": f"R-{person['reference']}", "payment_reference": earlier["reference"]},
+    )
+    assert response.status_code == 202, response.text
+    for _ in range(100):
+        status = (await demo.get(f"/v1/payments/{earlier['reference']}")).json()
+        if status["reversal"] and status["reversal"]["status"] == "recorded":
+            break
+        await asyncio.sleep(0.05)
+
+    rows = await _fetch(
+        database_url,
+        "SELECT m.paid_through, c.partner_ref, c.status, c.previous_paid_through, "
+        "c.covers_through FROM members m JOIN contributions c ON c.member_id = m.id "
+        "WHERE m.nik = $1 ORDER BY c.id",
+        person["nik"],
+    )
+    reversed_payment, kept = rows
+    assert reversed_payment["status"] == "reversed"
+    # As if only the later payment had been made: it covers its own month and nothing before.
+    assert kept["previous_paid_through"] is None
+    assert kept["paid_through"] == kept["covers_through"]
+    assert kept["covers_through"] == local_month(person["nik"], now)
