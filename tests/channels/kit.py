@@ -183,7 +183,9 @@ class HttpExample:
     response_body: Any
 
 
-_FENCE = re.compile(r"^```(http|json)?[ \t]*(request|response)?[ \t]*\n(.*?)^```", re.M | re.S)
+_FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```[ \t]*$", re.M | re.S)
+"""Every fenced block, whatever its info string, so one block's closing fence is never
+mistaken for the next block's opening."""
 
 
 def http_examples(slug: str) -> list[HttpExample]:
@@ -198,9 +200,11 @@ def http_examples(slug: str) -> list[HttpExample]:
     examples: list[HttpExample] = []
     pending: tuple[str, str, str, dict[str, str], bytes] | None = None
     for match in _FENCE.finditer(text):
-        lang, role, content = match.groups()
-        if lang != "http" or role is None:
+        info, content = match.groups()
+        words = info.split()
+        if len(words) != 2 or words[0] != "http" or words[1] not in ("request", "response"):
             continue
+        role = words[1]
         head, _, body = content.partition("\n\n")
         first, *header_lines = head.splitlines()
         headers = dict(_header(line) for line in header_lines if line.strip())

@@ -1,0 +1,267 @@
+"""The documented BRILink exchanges, produced by running the real adapter.
+
+``python -m tests.channels.brilink.examples`` sends each example below, in order,
+to one fresh ``kit.world()`` (fixed clock) and rewrites the generated parts of
+docs/channels/brilink.md: the worked signature and the request/response pairs.
+Answers are never typed by hand; ``test_brilink.py`` replays the page verbatim.
+"""
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http import HTTPStatus
+from typing import Any
+
+from tests.channels.brilink.driver import (
+    CLIENT_ID,
+    PATHS,
+    SECRET,
+    bri_timestamp,
+    signed_headers,
+)
+from tests.channels.kit import (
+    BUDI_PAYMENT_CODE,
+    DOCS,
+    UNKNOWN_NIK,
+    WORLD_NOW,
+    World,
+    world,
+)
+from tests.unit.fakes import BALI_WOMAN_NIK
+
+PAGE = DOCS / "brilink.md"
+NEW_MEMBER_NIK = "3273015506920001"
+"""A woman born 1992-06-15 in Kota Bandung (Jawa Barat); not a member yet."""
+
+REGISTRATION: dict[str, Any] = {
+    "journalSeq": "BRL-REG-20260310-0001",
+    "nik": NEW_MEMBER_NIK,
+    "fullName": "Siti Rahmawati",
+    "birthDate": "1992-06-15",
+    "gender": "F",
+    "phoneNo": "081234567891",
+    "address": "Jl. Dago 10, Bandung",
+    "occupation": "pedagang",
+    "declaredIncome": 1000000,
+    "programs": ["JKK", "JKM"],
+    "agentId": "BRILINK-3273-0042",
+}
+PAYMENT: dict[str, Any] = {
+    "journalSeq": "BRL-PAY-20260310-0001",
+    "nik": BALI_WOMAN_NIK,
+    "months": 1,
+    "amount": 16800,
+    "transactionDateTime": "2026-03-10T09:58:30+08:00",
+    "agentId": "BRILINK-5171-0007",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One documented exchange: a heading, what BRI's host sends, and how it signs it."""
+
+    title: str
+    operation: str
+    wire: dict[str, Any]
+    note: str = ""
+    at: datetime = WORLD_NOW
+    signing: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return PATHS[self.operation]
+
+    @property
+    def body(self) -> bytes:
+        # Indented for the reader; the signature covers these exact bytes.
+        return json.dumps(self.wire, indent=2).encode()
+
+    def headers(self) -> dict[str, str]:
+        return signed_headers(self.path, self.body, self.at, **self.signing)
+
+
+EXAMPLES = [
+    Example(
+        "Inquiry by NIK",
+        "inquiry",
+        {"nik": BALI_WOMAN_NIK, "months": 1},
+        "A member paid through February 2026 asks what one more month costs.",
+    ),
+    Example(
+        "Inquiry by brivaNo",
+        "inquiry",
+        {"brivaNo": BUDI_PAYMENT_CODE, "months": 3},
+        "The number on the member's card; this member never paid, so he is inactive.",
+    ),
+    Example("Registration approved", "registration", REGISTRATION),
+    Example(
+        "Registration status",
+        "registration_status",
+        {"journalSeq": REGISTRATION["journalSeq"]},
+        "`ACCEPTED` until the membership store records it; then `RECORDED` with `kpj` and "
+        "`brivaNo`, or `REJECTED` with a `reason`.",
+    ),
+    Example(
+        "Payment approved",
+        "payment",
+        PAYMENT,
+        "Sent after the inquiry, with the amount it returned (`transactionDateTime` is the "
+        "agent's local time, here WITA).",
+    ),
+    Example(
+        "Payment resent after a timeout",
+        "payment",
+        PAYMENT,
+        "The same message resent (new `BRI-Timestamp`, same `journalSeq` and content) is "
+        "answered exactly as the first time, and the contribution is counted once.",
+        at=WORLD_NOW + timedelta(seconds=45),
+    ),
+    Example("Payment status", "payment_status", {"journalSeq": PAYMENT["journalSeq"]}),
+    Example(
+        "Reversal approved",
+        "reversal",
+        {
+            "journalSeq": "BRL-REV-20260310-0001",
+            "origJournalSeq": PAYMENT["journalSeq"],
+            "remark": "cash returned to customer",
+        },
+    ),
+    Example(
+        "Payment status after its reversal",
+        "payment_status",
+        {"journalSeq": PAYMENT["journalSeq"]},
+    ),
+    Example(
+        "Second reversal of the same payment",
+        "reversal",
+        {"journalSeq": "BRL-REV-20260310-0002", "origJournalSeq": PAYMENT["journalSeq"]},
+        "Another `journalSeq` for a payment already reversed is refused with `95`; resending "
+        "the first reversal's own `journalSeq` would be answered `00` as before.",
+    ),
+    Example(
+        "Reversal of a payment the hub never received",
+        "reversal",
+        {"journalSeq": "BRL-REV-20260310-0003", "origJournalSeq": "BRL-PAY-20260310-0999"},
+        "After its own timeout the agent may reverse a payment that never arrived: `25` "
+        "means nothing was taken, so there is nothing to undo.",
+    ),
+    Example(
+        "Same journalSeq, different payment",
+        "payment",
+        {**PAYMENT, "months": 3, "amount": 50400},
+    ),
+    Example(
+        "Wrong amount",
+        "payment",
+        {**PAYMENT, "journalSeq": "BRL-PAY-20260310-0002", "amount": 15000},
+        "`data.amount` is the amount due.",
+    ),
+    Example("Unknown member", "inquiry", {"nik": UNKNOWN_NIK, "months": 1}),
+    Example(
+        "Missing mandatory field",
+        "payment",
+        {k: v for k, v in PAYMENT.items() if k != "amount"}
+        | {"journalSeq": "BRL-PAY-20260310-0003"},
+    ),
+    Example(
+        "Invalid field format",
+        "registration",
+        {**REGISTRATION, "journalSeq": "BRL-REG-20260310-0002", "gender": "P", "phoneNo": "12345"},
+        "Each bad field is listed with the reason.",
+    ),
+    Example(
+        "Bad signature",
+        "inquiry",
+        {"nik": BALI_WOMAN_NIK, "months": 1},
+        "Signed with another secret.",
+        signing={"secret": "not-the-bri-secret"},
+    ),
+    Example(
+        "Timestamp outside the window",
+        "inquiry",
+        {"nik": BALI_WOMAN_NIK, "months": 1},
+        "Signed correctly, ten minutes ago.",
+        at=WORLD_NOW - timedelta(minutes=10),
+    ),
+]
+
+WORKED = EXAMPLES[4]
+"""The example whose signature the page works through step by step."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+async def exchange(w: World, example: Example) -> Answer:
+    response = await w.client.post(example.path, content=example.body, headers=example.headers())
+    shown = {
+        name: response.headers[name]
+        for name in ("Content-Type", "Retry-After")
+        if name in response.headers
+    }
+    return Answer(response.status_code, shown, response.json())
+
+
+def request_block(example: Example) -> str:
+    headers = "\n".join(f"{k}: {v}" for k, v in example.headers().items())
+    return f"```http request\nPOST {example.path}\n{headers}\n\n{example.body.decode()}\n```"
+
+
+def response_block(answer: Answer) -> str:
+    status = HTTPStatus(answer.status)
+    headers = "".join(f"{k}: {v}\n" for k, v in answer.headers.items())
+    body = json.dumps(answer.body, indent=2)
+    return f"```http response\nHTTP/1.1 {status.value} {status.phrase}\n{headers}\n{body}\n```"
+
+
+def worked_signature() -> str:
+    # Tilde fences: kit.http_examples reads backtick fences only, and pairs them in order.
+    ts = bri_timestamp(WORKED.at)
+    to_sign = (
+        f"path={WORKED.path}&verb=POST&clientId={CLIENT_ID}&timestamp={ts}&body="
+        + WORKED.body.decode()
+    )
+    return (
+        f'With secret `{SECRET}`, BRI\'s host signs the "{WORKED.title}" example below. '
+        "The string to sign is exactly:\n\n"
+        f"~~~text\n{to_sign}\n~~~\n\n"
+        "and its signature (base64 of the 32-byte HMAC-SHA256) is:\n\n"
+        f"~~~text\n{WORKED.headers()['BRI-Signature']}\n~~~"
+    )
+
+
+async def examples_markdown() -> str:
+    parts: list[str] = []
+    async with world() as w:
+        for example in EXAMPLES:
+            answer = await exchange(w, example)
+            note = f"{example.note}\n\n" if example.note else ""
+            parts.append(
+                f"### {example.title}\n\n{note}{request_block(example)}\n\n{response_block(answer)}"
+            )
+    return "\n\n".join(parts)
+
+
+def _replace(text: str, name: str, content: str) -> str:
+    pattern = re.compile(rf"(<!-- {name}: generated[^\n]*-->).*?(<!-- /{name} -->)", re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"{PAGE}: no <!-- {name}: generated ... --> section")
+    return pattern.sub(lambda m: f"{m.group(1)}\n{content}\n{m.group(2)}", text)
+
+
+def main() -> None:
+    text = PAGE.read_text()
+    text = _replace(text, "signature", worked_signature())
+    text = _replace(text, "examples", asyncio.run(examples_markdown()))
+    PAGE.write_text(text)
+    print(f"rewrote {PAGE}")
+
+
+if __name__ == "__main__":
+    main()
