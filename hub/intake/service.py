@@ -171,6 +171,9 @@ class IntakeService:
                 raise ReferenceConflict(
                     f"reference {request.reference!r} was already used for a different payment"
                 )
+            if await self.reversal_of(partner, request.reference) is not None:
+                # An advice after the host's own reversal: the payment does not stand.
+                raise AlreadyReversed(f"payment {request.reference!r} was reversed")
             return Acceptance(held.reference, held.hub_reference, kpj=held.kpj)
         terms = await self._member(request.nik, request.payment_code)
         bill = self._bill(terms, request.months)

@@ -223,3 +223,17 @@ async def test_a_partner_in_wita_settles_an_hour_earlier_in_utc(
         await at_midnight_wita.submit_reversal(
             bali, ReversalRequest(reference="REV-1", payment_reference="PAY-1")
         )
+
+
+async def test_a_payment_retried_after_its_reversal_is_already_reversed_not_a_success(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    intake = _intake(ledger, publisher)
+    await intake.submit_payment(DEMO, _payment())
+    await intake.submit_reversal(
+        DEMO, ReversalRequest(reference="REV-1", payment_reference="PAY-1")
+    )
+
+    with pytest.raises(AlreadyReversed):
+        await intake.submit_payment(DEMO, _payment())
+    assert len(publisher.published) == 2

@@ -1,0 +1,328 @@
+"""The documented Alfamart exchanges, produced by running the real adapter.
+
+``HUB_ENV=test python -m tests.channels.alfamart.examples`` sends each example
+below, in order, to one fresh ``kit.world()`` (fixed clock) and rewrites the
+generated parts of docs/channels/alfamart.md: the worked signature and the
+request/response pairs. Answers are never typed by hand: ``test_alfamart.py``
+replays the page verbatim and expects exactly what it shows.
+"""
+
+import asyncio
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http import HTTPStatus
+from typing import Any
+
+from tests.channels.alfamart.driver import (
+    PARTNER_ID,
+    SECRET,
+    signature,
+    signed_headers,
+    store_time,
+)
+from tests.channels.kit import (
+    BUDI_PAYMENT_CODE,
+    DOCS,
+    SARI_PAYMENT_CODE,
+    WORLD_NOW,
+    World,
+    world,
+)
+from tests.unit.fakes import JAKARTA_MAN_NIK
+
+PAGE = DOCS / "alfamart.md"
+NEW_MEMBER_NIK = "3273011708880004"
+"""A man born 1988-08-17 in Kota Bandung; not a member yet."""
+UNKNOWN_PAYMENT_CODE = "886600000000034"
+"""A well-formed payment code (valid KPJ check digit) that no member holds."""
+
+REGISTRATION = {
+    "trx_id": "ALF-REG-20260310-0001",
+    "store_code": "A0123",
+    "nik": NEW_MEMBER_NIK,
+    "name": "Agus Setiawan",
+    "birth_date": "1988-08-17",
+    "gender": "M",
+    "phone": "+6285712345678",
+    "address": "Jl. Dago 45, Bandung",
+    "occupation": "ojek",
+    "income": 1500000,
+    "programs": ["JKK", "JKM", "JHT"],
+}
+PAYMENT = {
+    "trx_id": "ALF-PAY-20260310-0001",
+    "store_code": "A0456",
+    "payment_code": SARI_PAYMENT_CODE,
+    "months": 1,
+    "amount": 16800,
+    "datetime": "2026-03-10T09:59:30+08:00",
+}
+PAYMENT_BY_NIK = {
+    "trx_id": "ALF-PAY-20260310-0002",
+    "store_code": "A0123",
+    "payment_code": JAKARTA_MAN_NIK,
+    "months": 3,
+    "amount": 200400,
+    "datetime": "2026-03-10T08:59:45+07:00",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One documented exchange: a heading, what Alfamart's host sends, and how it signs it."""
+
+    title: str
+    operation: str
+    wire: dict[str, Any]
+    note: str = ""
+    at: datetime = WORLD_NOW
+    signing: dict[str, str] = field(default_factory=dict)
+    compact: bool = False
+
+    @property
+    def path(self) -> str:
+        return f"/alfamart/v1/{self.operation}"
+
+    @property
+    def body(self) -> bytes:
+        # Indented for the reader unless compact; the signature covers these exact bytes.
+        if self.compact:
+            return json.dumps(self.wire, separators=(",", ":")).encode()
+        return json.dumps(self.wire, indent=2).encode()
+
+    def headers(self) -> dict[str, str]:
+        return signed_headers(self.path, self.body, self.at, **self.signing)
+
+
+SIGNATURE_EXAMPLE = Example(
+    "Inquiry by payment code",
+    "inquiry",
+    {"payment_code": SARI_PAYMENT_CODE, "months": 1},
+    "The cashier scanned or typed the code on the member's card. The answer is what to show "
+    "and collect: the masked name, the months covered and `amount`.",
+    compact=True,
+)
+
+EXAMPLES = [
+    SIGNATURE_EXAMPLE,
+    Example(
+        "Inquiry by NIK",
+        "inquiry",
+        {
+            "trx_id": "ALF-INQ-20260310-0002",
+            "store_code": "A0123",
+            "payment_code": JAKARTA_MAN_NIK,
+            "months": 3,
+        },
+        "The cashier typed a NIK instead. This member never paid, so he is `INACTIVE`; "
+        "`member_payment_code` is his payment code, worth printing on the receipt.",
+    ),
+    Example("Registration", "registration", REGISTRATION),
+    Example(
+        "Registration status",
+        "status",
+        {"trx_id": REGISTRATION["trx_id"], "trx_type": "registration"},
+        "`ACCEPTED` until the membership store records it; then `RECORDED` with `kpj` and "
+        "`member_payment_code`, or `REJECTED` with a `reason`.",
+    ),
+    Example(
+        "Payment",
+        "payment",
+        PAYMENT,
+        "Sent after the inquiry, with the `amount` it returned; `datetime` is the store's "
+        "local time (here WITA, +08:00).",
+    ),
+    Example(
+        "Advice after a timeout",
+        "advice",
+        PAYMENT,
+        "The host's timeout fired, so it repeats the payment as an advice (new timestamp, "
+        "same `trx_id` and content): answered exactly as the payment, with the original "
+        "`ref_no`, and the contribution is counted once.",
+        at=WORLD_NOW + timedelta(seconds=45),
+    ),
+    Example(
+        "Payment status",
+        "status",
+        {"trx_id": PAYMENT["trx_id"], "trx_type": "payment"},
+    ),
+    Example(
+        "Reversal",
+        "reversal",
+        {
+            "trx_id": "ALF-REV-20260310-0001",
+            "original_trx_id": PAYMENT["trx_id"],
+            "store_code": PAYMENT["store_code"],
+            "amount": PAYMENT["amount"],
+            "reason": "store timeout",
+        },
+        "Takes the payment back (the same business day); a repeat with the same `trx_id` gets "
+        "the same answer.",
+        at=WORLD_NOW + timedelta(seconds=90),
+    ),
+    Example(
+        "Payment status after the reversal",
+        "status",
+        {"trx_id": PAYMENT["trx_id"], "trx_type": "payment"},
+        "`reversal` shows it.",
+    ),
+    Example(
+        "A second reversal of a reversed payment",
+        "reversal",
+        {
+            "trx_id": "ALF-REV-20260310-0002",
+            "original_trx_id": PAYMENT["trx_id"],
+            "amount": PAYMENT["amount"],
+        },
+        "Another `trx_id` for a payment already taken back: refused, nothing changes.",
+    ),
+    Example(
+        "Reversal of a payment never received",
+        "reversal",
+        {
+            "trx_id": "ALF-REV-20260310-0003",
+            "original_trx_id": "ALF-PAY-20260310-0099",
+            "store_code": "A0456",
+            "amount": 16800,
+        },
+        "The payment's request never reached the hub, so nothing was collected on our side "
+        "and nothing is taken back: `0104`. The host can close the transaction.",
+    ),
+    Example("Payment by NIK", "payment", PAYMENT_BY_NIK),
+    Example(
+        "Wrong amount",
+        "payment",
+        {
+            "trx_id": "ALF-PAY-20260310-0003",
+            "store_code": "A0123",
+            "payment_code": BUDI_PAYMENT_CODE,
+            "months": 1,
+            "amount": 16800,
+            "datetime": "2026-03-10T08:59:50+07:00",
+        },
+        "`amount_due` is what the member owes for `months`.",
+    ),
+    Example(
+        "Unknown payment code",
+        "inquiry",
+        {"payment_code": UNKNOWN_PAYMENT_CODE, "months": 1},
+    ),
+    Example(
+        "trx_id reused for another payment",
+        "payment",
+        {**PAYMENT_BY_NIK, "months": 1, "amount": 66800},
+        "Same `trx_id` as an earlier payment, different content: refused, nothing changes.",
+    ),
+    Example(
+        "Missing field",
+        "payment",
+        {k: v for k, v in PAYMENT_BY_NIK.items() if k != "amount"} | {"trx_id": "ALF-PAY-X1"},
+    ),
+    Example(
+        "Invalid field",
+        "registration",
+        {**REGISTRATION, "trx_id": "ALF-REG-20260310-0002", "birth_date": "17-08-1988"},
+        "`errors` names each field and the reason.",
+    ),
+    Example(
+        "Bad signature",
+        "inquiry",
+        {"payment_code": SARI_PAYMENT_CODE, "months": 1},
+        "Signed with the wrong secret.",
+        signing={"secret": "not-the-secret"},
+    ),
+    Example(
+        "Another channel's partner",
+        "inquiry",
+        {"payment_code": SARI_PAYMENT_CODE, "months": 1},
+        "Indomaret's credentials, correctly signed, are unknown on the Alfamart channel.",
+        signing={"partner_id": "indomaret", "secret": "indomaret-secret"},
+    ),
+]
+
+
+def render_request(example: Example) -> str:
+    headers = "\n".join(f"{k}: {v}" for k, v in example.headers().items())
+    return f"```http request\nPOST {example.path}\n{headers}\n\n{example.body.decode()}\n```"
+
+
+def render_response(status: int, headers: dict[str, str], body: Any) -> str:
+    lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    head = "\n".join(lines)
+    return f"```http response\n{head}\n\n{json.dumps(body, indent=2)}\n```"
+
+
+async def exchanges() -> list[str]:
+    """Each example as a documented section, answered by the real adapter in one world."""
+    sections = []
+    async with world() as w:
+        for example in EXAMPLES:
+            sections.append(await _exchange(w, example))
+    return sections
+
+
+async def _exchange(w: World, example: Example) -> str:
+    response = await w.client.post(example.path, content=example.body, headers=example.headers())
+    # Only the headers that tell the host something; the rest is HTTP's own business.
+    told = {
+        k: response.headers[k] for k in ("WWW-Authenticate", "Retry-After") if k in response.headers
+    }
+    parts = [f"### {example.title}"]
+    if example.note:
+        parts.append(example.note)
+    parts += [
+        render_request(example),
+        render_response(response.status_code, told, response.json()),
+    ]
+    return "\n\n".join(parts)
+
+
+def worked_signature() -> str:
+    """How the first example's signature is computed, step by step, from its real values."""
+    example = SIGNATURE_EXAMPLE
+    timestamp = store_time(example.at)
+    digest = hashlib.sha256(example.body).hexdigest()
+    return "\n".join(
+        [
+            f"- secret: `{SECRET}` (the test partner `{PARTNER_ID}`)",
+            f"- raw body: `{example.body.decode()}`",
+            f"- SHA-256 of the body, lowercase hex: `{digest}`",
+            f"- `X-Alfa-Timestamp`: `{timestamp}`",
+            "- string to sign (four lines joined by `\\n`, no trailing newline):",
+            "",
+            "  ```text",
+            "  POST",
+            f"  {example.path}",
+            f"  {timestamp}",
+            f"  {digest}",
+            "  ```",
+            "",
+            "- base64 HMAC-SHA512(secret, string to sign): "
+            f"`{signature(SECRET, example.path, timestamp, example.body)}`",
+            f"- so `Authorization: ALFA {PARTNER_ID}:"
+            f"{signature(SECRET, example.path, timestamp, example.body)}`",
+            "",
+            "The first example below is this very request.",
+        ]
+    )
+
+
+def _replace(text: str, name: str, content: str) -> str:
+    pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.S)
+    assert pattern.search(text), f"markers for {name!r} missing in {PAGE.name}"
+    return pattern.sub(lambda m: m.group(1) + content + "\n" + m.group(2), text)
+
+
+def main() -> None:
+    text = PAGE.read_text()
+    text = _replace(text, "signature", worked_signature())
+    text = _replace(text, "examples", "\n\n".join(asyncio.run(exchanges())))
+    PAGE.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

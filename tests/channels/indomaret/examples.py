@@ -1,0 +1,279 @@
+"""The documented Indomaret exchanges, produced by running the real adapter.
+
+``HUB_ENV=test python -m tests.channels.indomaret.examples`` sends each example
+below, in order, to one fresh ``kit.world()`` (fixed clock) and rewrites the
+generated parts of docs/channels/indomaret.md: the worked signature and the
+request/response pairs. Answers are never typed by hand: ``test_indomaret.py``
+replays the page verbatim and expects exactly what it shows.
+"""
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http import HTTPStatus
+from typing import Any
+
+from tests.channels.indomaret.driver import (
+    CLIENT_ID,
+    SECRET,
+    host_time,
+    signature,
+    signed_headers,
+)
+from tests.channels.kit import (
+    BUDI_PAYMENT_CODE,
+    DOCS,
+    SARI_PAYMENT_CODE,
+    WORLD_NOW,
+    World,
+    world,
+)
+from tests.unit.fakes import JAKARTA_MAN_NIK
+
+PAGE = DOCS / "indomaret.md"
+NEW_MEMBER_NIK = "3174015506920003"
+"""A woman born 1992-06-15 in Jakarta Barat; not a member yet."""
+UNKNOWN_PAYMENT_CODE = "886600000000034"
+"""A well-formed payment code (valid KPJ check digit) that no member holds."""
+
+REGISTRATION = {
+    "NoTransaksi": "IDM-REG-20260310-0001",
+    "KodeToko": "TJKT01",
+    "NIK": NEW_MEMBER_NIK,
+    "NamaLengkap": "Siti Rahmawati",
+    "TglLahir": "15-06-1992",
+    "JenisKelamin": "P",
+    "NoHP": "081298765432",
+    "Alamat": "Jl. Kebon Jeruk 7, Jakarta Barat",
+    "Pekerjaan": "pedagang",
+    "Penghasilan": 1000000,
+    "Program": "JKK,JKM",
+}
+PAYMENT = {
+    "NoTransaksi": "IDM-PAY-20260310-0001",
+    "KodeBayar": SARI_PAYMENT_CODE,
+    "KodeToko": "TDPS07",
+    "JumlahBulan": 1,
+    "Nominal": 16800,
+    "TglTransaksi": "20260310085930",
+}
+PAYMENT_BY_NIK = {
+    "NoTransaksi": "IDM-PAY-20260310-0002",
+    "KodeBayar": JAKARTA_MAN_NIK,
+    "KodeToko": "TJKT01",
+    "JumlahBulan": 3,
+    "Nominal": 200400,
+    "TglTransaksi": "20260310085945",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One documented exchange: a heading, what Indomaret's host sends, and how it signs it."""
+
+    title: str
+    operation: str
+    wire: dict[str, Any]
+    note: str = ""
+    at: datetime = WORLD_NOW
+    signing: dict[str, str] = field(default_factory=dict)
+    compact: bool = False
+
+    @property
+    def path(self) -> str:
+        return f"/indomaret/v1/{self.operation}"
+
+    @property
+    def body(self) -> bytes:
+        # Indented for the reader unless compact; the signature covers these exact bytes.
+        if self.compact:
+            return json.dumps(self.wire, separators=(",", ":")).encode()
+        return json.dumps(self.wire, indent=2).encode()
+
+    def headers(self) -> dict[str, str]:
+        return signed_headers(self.body, self.at, **self.signing)
+
+
+SIGNATURE_EXAMPLE = Example(
+    "Inquiry by payment code",
+    "inquiry",
+    {"KodeBayar": SARI_PAYMENT_CODE, "JumlahBulan": 1},
+    "The cashier typed the code on the member's card. The answer is what to show and "
+    "collect: the masked name, the months covered and `Nominal`.",
+    compact=True,
+)
+
+EXAMPLES = [
+    SIGNATURE_EXAMPLE,
+    Example(
+        "Inquiry by NIK",
+        "inquiry",
+        {"NoTransaksi": "IDM-INQ-20260310-0002", "KodeBayar": JAKARTA_MAN_NIK, "JumlahBulan": 3},
+        "The cashier typed a NIK instead. This member never paid, so he is `TIDAK AKTIF`; "
+        "`KodeBayarPeserta` is his payment code, worth printing on the receipt.",
+    ),
+    Example("Registration", "registration", REGISTRATION),
+    Example(
+        "Registration status",
+        "status",
+        {"NoTransaksi": REGISTRATION["NoTransaksi"], "JenisTransaksi": "REGISTRASI"},
+        "`DITERIMA` until the membership store records it; then `TERCATAT` with `NoKPJ` and "
+        "`KodeBayarPeserta`, or `DITOLAK` with an `Alasan`.",
+    ),
+    Example(
+        "Payment",
+        "payment",
+        PAYMENT,
+        "Sent after the inquiry, with the `Nominal` it returned.",
+    ),
+    Example(
+        "Advice after a timeout",
+        "advice",
+        PAYMENT,
+        "The host's timeout fired, so it repeats the payment as an advice (new timestamp, "
+        "same `NoTransaksi` and content): answered exactly as the payment, with the original "
+        "`NoReferensi`, and the contribution is counted once.",
+        at=WORLD_NOW + timedelta(seconds=45),
+    ),
+    Example(
+        "Payment status",
+        "status",
+        {"NoTransaksi": PAYMENT["NoTransaksi"], "JenisTransaksi": "PEMBAYARAN"},
+    ),
+    Example(
+        "Reversal",
+        "reversal",
+        {
+            "NoTransaksi": PAYMENT["NoTransaksi"],
+            "KodeToko": PAYMENT["KodeToko"],
+            "Nominal": PAYMENT["Nominal"],
+            "Alasan": "timeout di kasir",
+        },
+        "Takes the payment back (the same business day); a repeat gets the same answer.",
+        at=WORLD_NOW + timedelta(seconds=90),
+    ),
+    Example(
+        "Payment status after the reversal",
+        "status",
+        {"NoTransaksi": PAYMENT["NoTransaksi"], "JenisTransaksi": "PEMBAYARAN"},
+        "`Pembatalan` shows the reversal.",
+    ),
+    Example(
+        "Reversal of a payment never received",
+        "reversal",
+        {"NoTransaksi": "IDM-PAY-20260310-0099", "KodeToko": "TDPS07", "Nominal": 16800},
+        "The payment's request never reached the hub, so nothing was collected on our side "
+        "and nothing is taken back: RC `25`. The host can close the transaction.",
+    ),
+    Example("Payment by NIK", "payment", PAYMENT_BY_NIK),
+    Example(
+        "Wrong amount",
+        "payment",
+        {
+            "NoTransaksi": "IDM-PAY-20260310-0003",
+            "KodeBayar": BUDI_PAYMENT_CODE,
+            "KodeToko": "TJKT01",
+            "JumlahBulan": 1,
+            "Nominal": 16800,
+            "TglTransaksi": "20260310085950",
+        },
+        "`NominalTagihan` is what the member owes for `JumlahBulan`.",
+    ),
+    Example(
+        "Unknown payment code",
+        "inquiry",
+        {"KodeBayar": UNKNOWN_PAYMENT_CODE, "JumlahBulan": 1},
+    ),
+    Example(
+        "NoTransaksi reused for another payment",
+        "payment",
+        {**PAYMENT_BY_NIK, "JumlahBulan": 1, "Nominal": 66800},
+        "Same `NoTransaksi` as an earlier payment, different content: refused, nothing changes.",
+    ),
+    Example(
+        "Malformed message",
+        "registration",
+        {**REGISTRATION, "NoTransaksi": "IDM-REG-20260310-0002", "TglLahir": "1992-06-15"},
+        "`Detail` names the field and the reason.",
+    ),
+    Example(
+        "Bad signature",
+        "inquiry",
+        {"KodeBayar": SARI_PAYMENT_CODE, "JumlahBulan": 1},
+        "Signed with the wrong secret.",
+        signing={"secret": "not-the-secret"},
+    ),
+    Example(
+        "Another channel's partner",
+        "inquiry",
+        {"KodeBayar": SARI_PAYMENT_CODE, "JumlahBulan": 1},
+        "Alfamart's credentials, correctly signed, are unknown on the Indomaret channel.",
+        signing={"client_id": "alfamart", "secret": "alfamart-secret"},
+    ),
+]
+
+
+def render_request(example: Example) -> str:
+    headers = "\n".join(f"{k}: {v}" for k, v in example.headers().items())
+    return f"```http request\nPOST {example.path}\n{headers}\n\n{example.body.decode()}\n```"
+
+
+def render_response(status: int, body: Any) -> str:
+    reason = HTTPStatus(status).phrase
+    return f"```http response\nHTTP/1.1 {status} {reason}\n\n{json.dumps(body, indent=2)}\n```"
+
+
+async def exchanges() -> list[str]:
+    """Each example as a documented section, answered by the real adapter in one world."""
+    sections = []
+    async with world() as w:
+        for example in EXAMPLES:
+            sections.append(await _exchange(w, example))
+    return sections
+
+
+async def _exchange(w: World, example: Example) -> str:
+    response = await w.client.post(example.path, content=example.body, headers=example.headers())
+    parts = [f"### {example.title}"]
+    if example.note:
+        parts.append(example.note)
+    parts += [render_request(example), render_response(response.status_code, response.json())]
+    return "\n\n".join(parts)
+
+
+def worked_signature() -> str:
+    """How the first example's signature is computed, step by step, from its real values."""
+    example = SIGNATURE_EXAMPLE
+    timestamp = host_time(example.at)
+    message = example.body.decode() + timestamp
+    return "\n".join(
+        [
+            f"- secret: `{SECRET}` (the test partner `{CLIENT_ID}`)",
+            f"- raw body: `{example.body.decode()}`",
+            f"- `X-Indomaret-Timestamp`: `{timestamp}` (09:00:00 WIB, 10 March 2026)",
+            f"- message = body + timestamp: `{message}`",
+            f"- `X-Indomaret-Signature` = hex HMAC-SHA256(secret, message): "
+            f"`{signature(SECRET, example.body, timestamp)}`",
+            "",
+            "The first example below is this very request.",
+        ]
+    )
+
+
+def _replace(text: str, name: str, content: str) -> str:
+    pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.S)
+    assert pattern.search(text), f"markers for {name!r} missing in {PAGE.name}"
+    return pattern.sub(lambda m: m.group(1) + content + "\n" + m.group(2), text)
+
+
+def main() -> None:
+    text = PAGE.read_text()
+    text = _replace(text, "signature", worked_signature())
+    text = _replace(text, "examples", "\n\n".join(asyncio.run(exchanges())))
+    PAGE.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
