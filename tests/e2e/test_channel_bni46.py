@@ -1,0 +1,191 @@
+"""BNI 46 against the real hub: JSON registration, then ISO 8583 over a real TCP socket.
+
+The running hub (Tansu + PostgreSQL, test config) listens for ISO 8583 on the
+``bni46_port`` fixture; what BNI sends must end as rows in ``members`` and
+``contributions``.
+"""
+
+import asyncio
+import contextlib
+import json
+import random
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+
+from adapters import bni46_iso as iso
+from tests.channels.bni46 import driver
+from tests.support.people import applicant
+
+WIB = ZoneInfo("Asia/Jakarta")
+
+
+def _dsn(database_url: str) -> str:
+    return database_url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+def bni_registration(person: dict[str, Any]) -> dict[str, Any]:
+    """``applicant()`` in BNI's field names."""
+    return {
+        "trx_id": person["reference"],
+        "nik": person["nik"],
+        "customer_name": person["full_name"],
+        "birth_date": person["birth_date"],
+        "gender": "L" if person["sex"] == "M" else "P",
+        "customer_phone": person["phone"],
+        "customer_address": person["address"],
+        "occupation": person["occupation"],
+        "monthly_income": person["declared_income"],
+        "programs": person["programmes"],
+        "agent_id": "AGEN-BNI-E2E",
+    }
+
+
+async def bni_request(hub_url: str, method: str, path: str, body: bytes = b"") -> httpx.Response:
+    headers = driver.signed_headers(body, int(time.time()))
+    async with httpx.AsyncClient(base_url=hub_url, timeout=30) as client:
+        return await client.request(method, path, content=body, headers=headers)
+
+
+def now_fields(stan: str, rrn: str) -> dict[str, str]:
+    """Fields 7, 11, 12, 13, 32, 37, 41, 42 as the switch fills them right now."""
+    utc = datetime.now(UTC)
+    local = utc.astimezone(WIB)
+    return {
+        "7": f"{utc:%m%d%H%M%S}",
+        "11": stan,
+        "12": f"{local:%H%M%S}",
+        "13": f"{local:%m%d}",
+        "32": driver.ACQUIRER,
+        "37": rrn,
+        "41": "E2ETERM1",
+        "42": "AGEN-BNI-E2E   ",
+    }
+
+
+class Link:
+    """One persistent connection to the hub's ISO 8583 port."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def ask(self, fields: dict[str, str]) -> dict[str, str]:
+        self.writer.write(iso.frame(iso.encode(fields)))
+        await self.writer.drain()
+        answer = await driver.read_answer(self.reader)
+        assert answer.body is not None, answer.code
+        return dict(answer.body)
+
+
+@contextlib.asynccontextmanager
+async def link(port: int) -> AsyncIterator[Link]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        yield Link(reader, writer)
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError, OSError):
+            await writer.wait_closed()
+
+
+async def wait_for_row(database_url: str, query: str, *args: object) -> asyncpg.Record:
+    conn = await asyncpg.connect(_dsn(database_url))
+    try:
+        for _ in range(200):
+            row = await conn.fetchrow(query, *args)
+            if row is not None:
+                return row
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+    raise AssertionError(f"no row within 10 s for {query} {args}")
+
+
+async def test_bni_registration_then_iso_payment_and_reversal_end_as_rows_in_postgresql(
+    hub_url: str, bni46_port: int, database_url: str
+) -> None:
+    person = applicant()
+    body = json.dumps(bni_registration(person)).encode()
+    response = await bni_request(hub_url, "POST", driver.REGISTRATIONS, body)
+    assert response.status_code == 200, response.text
+    assert response.json()["response_code"] == "00"
+
+    rrn = f"{random.randrange(10**11, 10**12)}"
+    bill = person["nik"].ljust(20) + "01"
+    async with link(bni46_port) as switch:
+        echo = await switch.ask({"t": "0800", **now_fields("000001", rrn), "70": "301"})
+        assert echo["39"] == "00"
+
+        inquiry = {"t": "0200", "3": iso.INQUIRY, **now_fields("000002", rrn), "48": bill}
+        due = await switch.ask(inquiry)
+        assert due["39"] == "00", due
+        assert due["4"] == iso.amount_field(16_800)
+
+        payment = {
+            "t": "0200",
+            "3": iso.PAYMENT,
+            "4": due["4"],
+            **now_fields("000003", rrn),
+            "48": bill,
+        }
+        paid = await switch.ask(payment)
+        assert (paid["39"], paid["11"], paid["37"]) == ("00", "000003", rrn)
+        receipt = paid["48"][22:].strip()
+
+        # The switch missed the answer and retransmits: same receipt, one contribution.
+        again = await switch.ask({**payment, "11": "000004"})
+        assert (again["39"], again["48"][22:].strip()) == ("00", receipt)
+
+    member = await wait_for_row(
+        database_url, "SELECT id, kpj, registered_channel FROM members WHERE nik=$1", person["nik"]
+    )
+    assert member["registered_channel"] == "bni46"
+    contribution = await wait_for_row(
+        database_url,
+        "SELECT amount, months, channel, partner_ref, status FROM contributions WHERE member_id=$1",
+        member["id"],
+    )
+    assert dict(contribution) == {
+        "amount": 16_800,
+        "months": 1,
+        "channel": "bni46",
+        "partner_ref": rrn,
+        "status": "applied",
+    }
+
+    status = await bni_request(hub_url, "GET", f"{driver.REGISTRATIONS}/{person['reference']}")
+    assert status.json()["kpj"] == member["kpj"]
+
+    original = payment["7"]
+    async with link(bni46_port) as switch:
+        reversal = {
+            "t": "0400",
+            "3": iso.PAYMENT,
+            "4": payment["4"],
+            **now_fields("000005", rrn),
+            "90": "0200000003" + original + driver.ACQUIRER.rjust(11, "0") + "0" * 11,
+        }
+        assert (await switch.ask(reversal))["39"] == "00"
+    reversed_ = await wait_for_row(
+        database_url,
+        "SELECT status FROM contributions WHERE member_id=$1 AND status='reversed'",
+        member["id"],
+    )
+    assert reversed_["status"] == "reversed"
+
+
+async def test_the_real_server_survives_garbage_and_keeps_serving(bni46_port: int) -> None:
+    for garbage in (b"\xff\xff" + b"x" * 64, b"\x00\x05\x80\x81\x82\x83\x84", b"\x00\x00"):
+        reader, writer = await asyncio.open_connection("127.0.0.1", bni46_port)
+        writer.write(garbage)
+        await writer.drain()
+        assert await asyncio.wait_for(reader.read(1), 10) == b""
+        writer.close()
+    async with link(bni46_port) as switch:
+        echo = await switch.ask({"t": "0800", "7": "0310020000", "11": "424242", "70": "301"})
+    assert (echo["39"], echo["11"]) == ("00", "424242")
