@@ -6,7 +6,10 @@ production points ``HUB_KAFKA_BOOTSTRAP_SERVERS`` at a real cluster instead.
 
 import asyncio
 import contextlib
+import ctypes
+import signal
 import socket
+import sys
 from pathlib import Path
 
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_fixed
@@ -30,6 +33,18 @@ def tansu_command(host: str, port: int) -> list[str]:
     return [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url]
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, get SIGTERM if the hub dies without stopping us."""
+    if sys.platform != "linux":
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 class EmbeddedBroker:
     """A Tansu process on a loopback port, started and stopped with the hub."""
 
@@ -48,8 +63,14 @@ class EmbeddedBroker:
     async def start(self, within_s: float = 15.0) -> None:
         # The log file is opened once at start-up and handed to the child process.
         log = open(self._log_file, "ab") if self._log_file else asyncio.subprocess.DEVNULL  # noqa: SIM115, ASYNC230
+        # Its own process group: Ctrl-C in a terminal signals the whole foreground group,
+        # and the broker must outlive the hub's orderly shutdown (consumer, producer, then it).
         self._process = await asyncio.create_subprocess_exec(
-            *tansu_command(self.host, self.port), stdout=log, stderr=log
+            *tansu_command(self.host, self.port),
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(OSError),
