@@ -4,6 +4,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -135,6 +136,114 @@ def migrate() -> None:
     settings = _settings()
     upgrade_to_head(settings.resolved_database_url)
     console.print(f"migrated {settings.resolved_database_url.split('@')[-1]}")
+
+
+@app.command()
+def upload(
+    channel: Annotated[str, typer.Argument(help="The channel whose batch format FILE is in: pos")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="The agent's CSV file of registrations"
+        ),
+    ],
+    partner: Annotated[
+        str, typer.Option(envvar="HUB_UPLOAD_PARTNER", help="Your agent id (X-Pos-Agent-Id)")
+    ],
+    secret: Annotated[
+        str,
+        typer.Option(
+            envvar="HUB_UPLOAD_SECRET",
+            help="Your secret; better given in the environment than on the command line",
+            show_default=False,
+        ),
+    ],
+    url: Annotated[
+        str, typer.Option(envvar="HUB_UPLOAD_URL", help="The hub's base URL")
+    ] = "http://127.0.0.1:8000",
+    answer: Annotated[
+        Path | None,
+        typer.Option(dir_okay=False, help="Write the hub's whole JSON answer to this file"),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the hub's answer once the file is sent")
+    ] = 600.0,
+) -> None:
+    """Upload an agent's batch file of registrations and show which rows were accepted.
+
+    Exit status: 0 every row accepted, 1 some rows rejected, 2 the file was refused or
+    the hub could not be reached. The format: docs/channels/pos.md.
+    """
+    if channel != "pos":
+        console.print(f"[red]only the pos channel takes batch files, not {channel!r}[/]")
+        raise typer.Exit(2)
+    import httpx
+    from rich.markup import escape
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TransferSpeedColumn,
+    )
+    from rich.table import Table
+    from rich.text import Text
+
+    from adapters.pos import upload_file
+
+    size = file.stat().st_size
+    columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeElapsedColumn())
+    with Progress(TextColumn("{task.description}"), *columns, console=console) as progress:
+        sending = progress.add_task(f"uploading {file.name}", total=size)
+        sent_bytes = 0
+
+        def sent(n: int) -> None:
+            nonlocal sent_bytes
+            sent_bytes += n
+            progress.advance(sending, n)
+            if sent_bytes >= size:
+                # The hub checks the signature over the whole file, then submits the rows.
+                progress.add_task("the hub is submitting the rows", total=None)
+
+        try:
+            response = upload_file(url, partner, secret, file, on_sent=sent, timeout_s=timeout)
+        except httpx.HTTPError as exc:
+            console.print(f"[red]could not upload to {escape(url)}: {escape(str(exc))}[/]")
+            raise typer.Exit(2) from None
+    if answer is not None:
+        answer.write_bytes(response.content)
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or "kodeRespon" not in body:
+        console.print(f"[red]HTTP {response.status_code}, not a pos answer:[/]")
+        console.print(Text(response.text[:500]))
+        raise typer.Exit(2)
+    if body["kodeRespon"] != "00":
+        console.print(
+            f"[red]file refused: {escape(str(body['kodeRespon']))} {escape(str(body['pesan']))}[/]"
+        )
+        console.print(Text(str(body.get("keterangan", ""))))
+        raise typer.Exit(2)
+    console.print(
+        f"{body['jumlahBaris']:,} rows: [green]{body['jumlahDiterima']:,} accepted[/], "
+        f"[red]{body['jumlahDitolak']:,} rejected[/]"
+    )
+    rejected = body["ditolak"]
+    if rejected:
+        table = Table("baris", "noReferensi", "kodeRespon", "alasan")
+        for row in rejected[:50]:
+            table.add_row(
+                *(Text(str(row[k])) for k in ("baris", "noReferensi", "kodeRespon", "alasan"))
+            )
+        console.print(table)
+        if len(rejected) > 50:
+            console.print(
+                f"... and {len(rejected) - 50:,} more rows (--answer FILE keeps them all)"
+            )
+        raise typer.Exit(1)
 
 
 def _require_cluster(settings: Settings) -> None:
