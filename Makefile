@@ -37,6 +37,7 @@ bench: $(STAMP) postgres ## benchmarks against the real hub, broker and PostgreS
 	@bash scripts/ensure-wrk.sh
 	$(BIN)/python -m benchmarks.ingest
 	$(BIN)/python -m benchmarks.drain
+	$(BIN)/python -m benchmarks.pos_upload --cold
 
 schemas: $(STAMP) ## regenerate docs/schemas from the canonical models
 	$(BIN)/python -m schemas.export docs/schemas
