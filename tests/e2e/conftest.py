@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from hub.broker import EmbeddedBroker, free_port
-from hub.channels import adapter_class
 from hub.settings import load_settings
 from tests.support.callback_server import CallbackServer, callback_server
 from tests.support.hubproc import running_hub
@@ -38,8 +37,7 @@ async def hub_url(
 ) -> AsyncIterator[str]:
     configured = load_settings()
     channels = configured.channels
-    if "port" in adapter_class("bni46").options_model.model_fields:
-        channels["bni46"] = {**channels["bni46"], "port": bni46_port}
+    channels["bni46"] = {**channels["bni46"], "port": bni46_port}
     partners: dict[str, Any] = {
         pid: {**p.model_dump(exclude={"secret"}), "secret": p.secret.get_secret_value()}
         for pid, p in configured.partners.items()

@@ -1,7 +1,9 @@
 """`hub run` with nothing configured: spawns Tansu, uses SQLite, and serves the example."""
 
+import asyncio
 import os
 import subprocess
+import time
 from pathlib import Path
 
 from tests.e2e.polling import wait_for_status
@@ -36,7 +38,8 @@ async def test_the_printed_example_command_records_a_member(tmp_path: Path) -> N
         "COLUMNS": "400",
     }
     async with running_hub(env, tmp_path / "hub.log"):
-        lines = (tmp_path / "hub.log").read_text().splitlines()
+        # /healthz answers as soon as the server is up; the example is printed just after.
+        lines = await _printed_example(tmp_path / "hub.log")
         start = next(i for i, line in enumerate(lines) if line.startswith("ref=DEMO"))
         end = next(i for i in range(start, len(lines)) if not lines[i].strip())
         script = "\n".join(lines[start:end])
@@ -52,3 +55,13 @@ async def test_the_printed_example_command_records_a_member(tmp_path: Path) -> N
     assert '"status":"accepted"' in out[0]
     assert '"status":"recorded"' in out[1], out
     assert '"kpj":"' in out[1]
+
+
+async def _printed_example(log: Path, within_s: float = 10.0) -> list[str]:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        lines = log.read_text().splitlines()
+        if any(line.startswith("Ctrl-C stops the hub") for line in lines):
+            return lines
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no example printed within {within_s} s: {log.read_text()[-2000:]}")
