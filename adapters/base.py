@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from hub.errors import HubError
 from hub.intake.ports import NonceRegistry
 from hub.intake.service import IntakeService, Partner
+from hub.reconciliation.lines import SettlementReader
 from hub.settings import PartnerSettings
 
 log = logging.getLogger("hub.channels")
@@ -53,7 +54,10 @@ class ChannelContext:
         settings = self.partners.get(partner_id or "")
         if settings is None or partner_id is None:
             return None
-        return Partner(partner_id, settings.channel, settings.timezone), settings
+        partner = Partner(
+            partner_id, settings.channel, settings.timezone, settings.settlement_cutoff
+        )
+        return partner, settings
 
 
 class ChannelAdapter(ABC, Generic[OptionsT]):
@@ -62,6 +66,8 @@ class ChannelAdapter(ABC, Generic[OptionsT]):
     slug: ClassVar[str]
     title: ClassVar[str]
     options_model: ClassVar[type[ChannelOptions]] = ChannelOptions
+    settlement_reader: ClassVar[SettlementReader | None] = None
+    """Reader of this partner's daily settlement file (``hub reconcile``), if it has one."""
 
     def __init__(self, context: ChannelContext, options: OptionsT) -> None:
         self.context = context

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from adapters.base import ChannelContext, ChannelOptions, HttpChannelAdapter
+from adapters.indomaret_settlement import IndomaretDailyFile
 from adapters.retail import (
     RetailCounter,
     ReversalMismatch,
@@ -198,6 +199,8 @@ class IndomaretOptions(ChannelOptions):
 
 class IndomaretAdapter(HttpChannelAdapter[IndomaretOptions]):
     """Indomaret's host: registration, inquiry, payment, advice, reversal and status."""
+
+    settlement_reader = IndomaretDailyFile()
 
     slug = "indomaret"
     title = "Indomaret"

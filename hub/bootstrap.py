@@ -15,18 +15,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.base import ChannelAdapter
 from hub.api.app import create_app
+from hub.api.settlements import statement_router
 from hub.api.signing import SignatureVerifier
 from hub.broker import EmbeddedBroker
 from hub.callbacks.dispatcher import CallbackDispatcher, DeliveryPolicy
 from hub.callbacks.log import CallbackLog
 from hub.channels import load_channels
 from hub.intake.ports import NonceRegistry
-from hub.intake.service import IntakeService
+from hub.intake.service import IntakeService, Partner
 from hub.kafka.consumer import CoreConsumer
 from hub.kafka.publisher import KafkaEventPublisher
 from hub.membership.payment_code import PaymentCodes
 from hub.membership.schedule import ContributionSchedule
+from hub.reconciliation.ops_api import reconciliation_ops_router
+from hub.reconciliation.service import Reconciler
+from hub.reconciliation.store import ReconciliationStore
 from hub.settings import REPO_ROOT, Settings
+from hub.settlement.book import SettlementBook
 from hub.store.database import create_engine
 from hub.store.ledger import SqlRequestLedger
 from hub.store.migrations import upgrade_to_head_async
@@ -53,6 +58,35 @@ def callback_policy(settings: Settings) -> CallbackPolicy:
     return CallbackPolicy(
         {pid: p.callback_url for pid, p in settings.partners.items() if p.callback_url},
         timedelta(seconds=settings.callback_give_up_after_s),
+    )
+
+
+def partners_of(settings: Settings) -> dict[str, Partner]:
+    """Every configured partner as intake knows it: channel, zone, cut-off."""
+    return {
+        pid: Partner(pid, p.channel, p.timezone, p.settlement_cutoff)
+        for pid, p in settings.partners.items()
+    }
+
+
+def reconciler(settings: Settings, engine: AsyncEngine) -> Reconciler:
+    return Reconciler(
+        ReconciliationStore(engine),
+        SettlementBook(engine),
+        settings.reconciliation_root,
+        lambda: datetime.now(UTC),
+        settings.reconciliation_time_tolerance_s,
+    )
+
+
+def intake_for(
+    settings: Settings, engine: AsyncEngine, publisher: KafkaEventPublisher
+) -> IntakeService:
+    return IntakeService(
+        SqlRequestLedger(engine),
+        publisher,
+        schedule_from(settings),
+        PaymentCodes(settings.payment_code_prefix),
     )
 
 
@@ -90,14 +124,14 @@ class Hub:
 def build(settings: Settings, bootstrap_servers: str) -> Hub:
     engine = create_engine(settings.resolved_database_url, settings.database_pool_size)
     publisher = KafkaEventPublisher(settings, bootstrap_servers)
-    intake = IntakeService(
-        SqlRequestLedger(engine),
-        publisher,
-        schedule_from(settings),
-        PaymentCodes(settings.payment_code_prefix),
-    )
+    intake = intake_for(settings, engine, publisher)
     app, channels = partner_app(
-        settings, intake, SqlNonceRegistry(engine), lambda: datetime.now(UTC), CallbackLog(engine)
+        settings,
+        intake,
+        SqlNonceRegistry(engine),
+        lambda: datetime.now(UTC),
+        CallbackLog(engine),
+        engine,
     )
     return Hub(settings, bootstrap_servers, engine, publisher, intake, app, channels)
 
@@ -108,13 +142,33 @@ def partner_app(
     nonces: NonceRegistry,
     clock: Callable[[], datetime],
     callbacks: CallbackLog | None = None,
+    engine: AsyncEngine | None = None,
 ) -> tuple[FastAPI, list[ChannelAdapter[Any]]]:
-    """The partner-facing app: the hub's own JSON API plus every enabled channel."""
+    """The partner-facing app: the hub's own JSON API plus every enabled channel.
+
+    With a store ``engine``: also every partner's statement (``/v1/settlements``) and the
+    operators' reconciliation API (``/ops/v1/reconciliations``).
+    """
     # The hub's own JSON API is a channel too: only its partners may use it.
     own = {pid: p for pid, p in settings.partners.items() if p.channel == "hub-api"}
     verifier = SignatureVerifier(own, settings.signature_window_s, lambda: clock().timestamp())
     channels = load_channels(settings, intake, nonces, clock)
-    return create_app(intake, verifier, channels, callbacks), channels
+    app = create_app(intake, verifier, channels, callbacks)
+    if engine is not None:
+        # Statements are fetched by every partner, whatever its channel, signed the hub's way.
+        anyone = SignatureVerifier(
+            settings.partners, settings.signature_window_s, lambda: clock().timestamp()
+        )
+        app.include_router(statement_router(SettlementBook(engine), anyone))
+        app.include_router(
+            reconciliation_ops_router(
+                reconciler(settings, engine),
+                ReconciliationStore(engine),
+                partners_of(settings),
+                {name: t.get_secret_value() for name, t in settings.ops_tokens.items()},
+            )
+        )
+    return app, channels
 
 
 @contextlib.asynccontextmanager

@@ -8,6 +8,8 @@ from typing import Any
 from adapters.base import ChannelAdapter, ChannelContext
 from hub.intake.ports import NonceRegistry
 from hub.intake.service import IntakeService
+from hub.reconciliation.canonical import CanonicalCsv
+from hub.reconciliation.lines import SettlementReader
 from hub.settings import Settings
 
 
@@ -44,3 +46,16 @@ def load_channels(
         partners = {pid: p for pid, p in settings.partners.items() if p.channel == slug}
         channels.append(cls(ChannelContext(intake, partners, nonces, clock), options))
     return channels
+
+
+def settlement_reader(channel: str) -> SettlementReader:
+    """The reader of a channel's daily settlement file, found by the channel's slug.
+
+    Partners on the hub's own API send the canonical CSV (the statement's columns).
+    """
+    if channel == "hub-api":
+        return CanonicalCsv()
+    reader = adapter_class(channel).settlement_reader
+    if reader is None:
+        raise UnknownChannel(f"channel {channel!r} defines no settlement file format")
+    return reader

@@ -13,12 +13,15 @@ from rich.console import Console
 from hub.bootstrap import serve
 from hub.review_cli import changes
 from hub.settings import Settings, load_settings
+from hub.settlement_cli import reconcile, settle
 
 app = typer.Typer(
     help="BPU Channel Hub: partner registrations and payments into the membership store."
 )
 console = Console()
 app.add_typer(changes, name="changes")
+app.add_typer(settle, name="settle")
+app.add_typer(reconcile, name="reconcile")
 
 Host = Annotated[str | None, typer.Option(help="Interface to listen on (default: config api_host)")]
 Port = Annotated[int | None, typer.Option(help="Port to listen on (default: config api_port)")]

@@ -4,6 +4,7 @@ Nothing else in the hub reads the environment; ``hub.bootstrap`` takes a ``Setti
 """
 
 import os
+from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,6 +30,9 @@ class PartnerSettings(BaseModel):
     callback_url: str | None = None
     timezone: str = "Asia/Jakarta"
     """The partner's business day and settlement cut-off are kept in this zone."""
+    settlement_cutoff: time | None = None
+    """Wall-clock time (its zone) from which a payment belongs to the next business day,
+    e.g. "23:00"; unset or "00:00": the day ends at midnight."""
     public_key: str | None = None
     """PEM public key, for channels that sign with RSA (SNAP BI's B2B access token)."""
     options: dict[str, str] = Field(default_factory=dict)
@@ -93,6 +97,17 @@ class Settings(BaseSettings):
     callback_give_up_after_s: float = Field(86_400.0, gt=0)
     callback_concurrency: int = Field(32, ge=1)
     callback_poll_s: float = Field(1.0, gt=0)
+
+    reconciliation_output_dir: str = ""
+    """Where runs write summary.json, exceptions.csv, report.html; empty = var/reconciliation."""
+    reconciliation_time_tolerance_s: int = Field(900, ge=0)
+    """Lines without a reference match a hub payment of the same member and amount this close."""
+    ops_tokens: dict[str, SecretStr] = Field(default_factory=dict)
+    """Operators of the /ops API by name, each with a bearer token (from the environment)."""
+
+    @property
+    def reconciliation_root(self) -> Path:
+        return Path(self.reconciliation_output_dir or REPO_ROOT / "var" / "reconciliation")
 
     @property
     def embedded_broker(self) -> bool:

@@ -53,4 +53,4 @@ class SignatureVerifier:
         given = signature.strip().lower().encode("utf-8", "replace")
         if not hmac.compare_digest(expected, given):
             raise Unauthenticated("signature does not match")
-        return Partner(partner_id, partner.channel, partner.timezone)
+        return Partner(partner_id, partner.channel, partner.timezone, partner.settlement_cutoff)

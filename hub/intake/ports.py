@@ -27,6 +27,28 @@ class ClaimedRequest:
     reason: str | None
     event_json: str
     created_at: datetime
+    business_date: date | None = None
+    """The partner's business day of an accepted payment or reversal (None for registrations)."""
+    after_close: bool = False
+    """Its business day was already closed when it came: it was dated the next open day."""
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementFacts:
+    """What settlement needs of an accepted payment or reversal, stored with its inbox row.
+
+    ``business_date`` is the day intake computed (partner zone, cut-off); the store moves it
+    to the next open day if that day is closed. Money fields are set for payments only;
+    ``jkk``/``jkm``/``jht`` split ``amount`` by programme as it was priced.
+    """
+
+    business_date: date
+    amount: int | None = None
+    months: int | None = None
+    paid_at: datetime | None = None
+    jkk: int | None = None
+    jkm: int | None = None
+    jht: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +64,7 @@ class NewRequest:
     member_key: str
     event_json: str
     received_at: datetime
+    settlement: SettlementFacts | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +116,10 @@ class RequestLedger(Protocol):
 
     async def member_terms_by_kpj(self, kpj: str) -> MemberTerms | None:
         """A recorded member's terms, found by KPJ number (payment codes carry it)."""
+        ...
+
+    async def is_closed(self, partner_id: str, day: date) -> bool:
+        """Whether the partner's business day ``day`` was closed (``hub settle close``)."""
         ...
 
 

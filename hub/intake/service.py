@@ -11,9 +11,8 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
@@ -33,6 +32,7 @@ from hub.intake.ports import (
     NewRequest,
     RequestKind,
     RequestLedger,
+    SettlementFacts,
 )
 from hub.intake.requests import (
     InquiryRequest,
@@ -44,6 +44,7 @@ from hub.membership.coverage import add_months, covers_from, is_active, local_mo
 from hub.membership.masking import mask_name
 from hub.membership.payment_code import PaymentCodes
 from hub.membership.schedule import ContributionSchedule
+from hub.settlement.business_day import business_date
 from schemas.events import (
     ContributionPaid,
     EventEnvelope,
@@ -96,11 +97,12 @@ class InquiryAnswer:
 
 @dataclass(frozen=True, slots=True)
 class Partner:
-    """An authenticated partner, the channel it sends through and its business-day zone."""
+    """An authenticated partner, the channel it sends through, its business-day zone and cut-off."""
 
     partner_id: str
     channel: str
     timezone: str = "Asia/Jakarta"
+    settlement_cutoff: time | None = None
 
 
 def event_id_for(partner_id: str, kind: RequestKind, reference: str) -> uuid.UUID:
@@ -118,8 +120,8 @@ def request_hash(request: BaseModel) -> str:
 
 
 def business_day(partner: Partner, moment: datetime) -> date:
-    """The partner's business day (in its own time zone) that ``moment`` falls in."""
-    return moment.astimezone(ZoneInfo(partner.timezone)).date()
+    """The partner's business day (its own time zone and cut-off) that ``moment`` falls in."""
+    return business_date(moment, partner.timezone, partner.settlement_cutoff)
 
 
 class IntakeService:
@@ -186,8 +188,26 @@ class IntakeService:
             paid_at=request.paid_at,
             outlet_id=request.outlet_id,
         )
+        received_at = self._clock()
+        monthly = self._schedule.monthly(terms.declared_income, terms.programmes)
+        settlement = SettlementFacts(
+            business_date=business_day(partner, received_at),
+            amount=request.amount,
+            months=request.months,
+            paid_at=request.paid_at,
+            jkk=monthly.jkk * request.months,
+            jkm=monthly.jkm * request.months,
+            jht=monthly.jht * request.months,
+        )
         return await self._accept(
-            partner, "payment", request.reference, fingerprint, payload, request.paid_at
+            partner,
+            "payment",
+            request.reference,
+            fingerprint,
+            payload,
+            request.paid_at,
+            received_at=received_at,
+            settlement=settlement,
         )
 
     async def submit_reversal(self, partner: Partner, request: ReversalRequest) -> Acceptance:
@@ -205,10 +225,12 @@ class IntakeService:
         if payment.status == "rejected":
             raise NotReversible(f"the payment was not applied: {payment.reason}")
         now = self._clock()
-        if business_day(partner, now) > business_day(partner, payment.created_at):
+        # The day the payment was dated when accepted (never re-computed: a partner's zone
+        # or cut-off may have changed since), and whether the partner's day was closed.
+        paid_day = payment.business_date or business_day(partner, payment.created_at)
+        if await self._ledger.is_closed(partner.partner_id, paid_day):
             raise NotReversible(
-                f"the payment's business day {business_day(partner, payment.created_at)} "
-                "is settled; it can no longer be reversed",
+                f"the payment's business day {paid_day} is settled; it can no longer be reversed",
                 [FieldProblem("payment_reference", "settled")],
             )
         fingerprint = hashlib.sha256(
@@ -229,6 +251,8 @@ class IntakeService:
                 payload,
                 occurred_at=now,
                 partner_ref=request.reference,
+                received_at=now,
+                settlement=SettlementFacts(business_date=business_day(partner, now)),
             )
         except ReferenceConflict:
             raise AlreadyReversed(
@@ -298,9 +322,11 @@ class IntakeService:
         payload: EventPayload,
         occurred_at: datetime,
         partner_ref: str | None = None,
+        received_at: datetime | None = None,
+        settlement: SettlementFacts | None = None,
     ) -> Acceptance:
         event_id = event_id_for(partner.partner_id, kind, reference)
-        received_at = self._clock()
+        received_at = received_at or self._clock()
         envelope = EventEnvelope(
             event_id=event_id,
             event_type=payload.event_type,
@@ -323,6 +349,7 @@ class IntakeService:
                 member_key=payload.nik,
                 event_json=envelope.model_dump_json(),
                 received_at=received_at,
+                settlement=settlement,
             )
         )
         if claimed.request_hash != fingerprint:

@@ -1,7 +1,9 @@
 """The inbox of partner requests, in SQL: claim, mark accepted, find, member terms."""
 
+from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -10,9 +12,10 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.intake.ports import ClaimedRequest, MemberTerms, NewRequest, RequestKind
+from hub.settlement.business_day import first_open_day
 from hub.store.bulk import insert_rows
 from hub.store.group_commit import GroupCommitter
-from hub.store.tables import members, partner_requests
+from hub.store.tables import members, partner_requests, settlement_days
 
 _CLAIM_COLUMNS = (
     partner_requests.c.partner_id,
@@ -27,6 +30,8 @@ _CLAIM_COLUMNS = (
     partner_requests.c.reason,
     partner_requests.c.event_json,
     partner_requests.c.created_at,
+    partner_requests.c.business_date,
+    partner_requests.c.after_close,
 )
 
 
@@ -49,6 +54,8 @@ def _claimed(row: Any) -> ClaimedRequest:
         reason=row.reason,
         event_json=row.event_json,
         created_at=row.created_at,
+        business_date=row.business_date,
+        after_close=row.after_close,
     )
 
 
@@ -101,6 +108,56 @@ class SqlRequestLedger:
             )
             return await self._insert_claims(conn, requests, known)
 
+    async def is_closed(self, partner_id: str, day: date) -> bool:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(settlement_days.c.partner_id).where(
+                        settlement_days.c.partner_id == partner_id,
+                        settlement_days.c.business_date == day,
+                    )
+                )
+            ).first()
+        return row is not None
+
+    async def _date_after_close(
+        self, conn: AsyncConnection, inserted: list[ClaimedRequest]
+    ) -> list[ClaimedRequest]:
+        """Move new rows dated on a closed day to the partner's next open day, flagged.
+
+        Runs after the INSERT in the same transaction, so it holds the lock a close waits
+        for (``hub settle close`` takes SHARE on the inbox): a close never misses a row
+        that is being dated on its day, and a row never lands on a day already closed.
+        """
+        dated = [c for c in inserted if c.business_date is not None]
+        if not dated:
+            return inserted
+        earliest = min(c.business_date for c in dated if c.business_date is not None)
+        closed: dict[str, set[date]] = defaultdict(set)
+        rows = await conn.execute(
+            sa.select(settlement_days.c.partner_id, settlement_days.c.business_date).where(
+                settlement_days.c.partner_id.in_(sorted({c.partner_id for c in dated})),
+                settlement_days.c.business_date >= earliest,
+            )
+        )
+        for row in rows:
+            closed[row.partner_id].add(row.business_date)
+        if not closed:
+            return inserted
+        moved: dict[UUID, ClaimedRequest] = {}
+        for claim in dated:
+            day = claim.business_date
+            if day is not None and day in closed[claim.partner_id]:
+                open_day = first_open_day(day, closed[claim.partner_id])
+                moved[claim.event_id] = replace(claim, business_date=open_day, after_close=True)
+        for claim in moved.values():
+            await conn.execute(
+                partner_requests.update()
+                .where(partner_requests.c.event_id == claim.event_id)
+                .values(business_date=claim.business_date, after_close=True)
+            )
+        return [moved.get(c.event_id, c) for c in inserted]
+
     async def _known_kpjs(self, conn: AsyncConnection, niks: list[str]) -> dict[str, str]:
         """KPJs of members already recorded: a second registration answers with the first."""
         if not niks:
@@ -139,6 +196,7 @@ class SqlRequestLedger:
                 "event_json": r.event_json,
                 "created_at": r.received_at,
                 "updated_at": r.received_at,
+                **_settlement_columns(r),
             }
             for r in requests
         ]
@@ -149,7 +207,8 @@ class SqlRequestLedger:
             skip_conflicts_on=("partner_id", "kind", "reference"),
             returning=_CLAIM_NAMES,
         )
-        held = {(r.partner_id, r.kind, r.reference): _claimed(r) for r in inserted}
+        new_claims = await self._date_after_close(conn, [_claimed(r) for r in inserted])
+        held = {(c.partner_id, c.kind, c.reference): c for c in new_claims}
         # Retries and concurrent twins: the reference is already held.
         missing = sorted({(r.partner_id, r.kind, r.reference) for r in requests} - held.keys())
         if missing:
@@ -247,3 +306,30 @@ class SqlRequestLedger:
         if pending is None:
             return None
         return MemberTerms.of_accepted_registration(pending.event_json)
+
+
+def _settlement_columns(request: NewRequest) -> dict[str, Any]:
+    """The settlement columns of an inbox row; every row of a batch has all of them."""
+    facts = request.settlement
+    if facts is None:
+        return dict.fromkeys(
+            (
+                "business_date",
+                "amount",
+                "months",
+                "paid_at",
+                "amount_jkk",
+                "amount_jkm",
+                "amount_jht",
+            )
+        ) | {"after_close": False}
+    return {
+        "business_date": facts.business_date,
+        "amount": facts.amount,
+        "months": facts.months,
+        "paid_at": facts.paid_at,
+        "amount_jkk": facts.jkk,
+        "amount_jkm": facts.jkm,
+        "amount_jht": facts.jht,
+        "after_close": False,
+    }

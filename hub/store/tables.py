@@ -36,12 +36,24 @@ partner_requests = sa.Table(
     sa.Column("event_json", sa.Text(), nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("business_date", sa.Date()),
+    sa.Column("after_close", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("amount", sa.BigInteger()),
+    sa.Column("months", sa.SmallInteger()),
+    sa.Column("paid_at", Timestamp),
+    sa.Column("amount_jkk", sa.BigInteger()),
+    sa.Column("amount_jkm", sa.BigInteger()),
+    sa.Column("amount_jht", sa.BigInteger()),
     sa.UniqueConstraint("partner_id", "kind", "reference"),
+    sa.Index("ix_partner_requests_partner_id_business_date", "partner_id", "business_date"),
 )
 """The inbox: one row per partner request, claimed before its event is published.
 
 Status goes pending -> accepted (the broker acknowledged the event) -> recorded
 or rejected (the core consumer applied it, or refused it with a reason).
+Payments and reversals also carry their partner's ``business_date`` (fixed when
+accepted; ``after_close`` when their own day was already closed) and, for payments,
+the money settlement needs: amount, months, paid_at and the split by programme.
 """
 
 members = sa.Table(
@@ -185,3 +197,75 @@ partner_nonces = sa.Table(
     sa.Column("nonce", sa.String(64), primary_key=True),
 )
 """Request ids a partner may use once per business day (SNAP BI's X-EXTERNAL-ID)."""
+
+settlement_days = sa.Table(
+    "settlement_days",
+    metadata,
+    sa.Column("partner_id", sa.String(32), primary_key=True),
+    sa.Column("business_date", sa.Date(), primary_key=True),
+    sa.Column("closed_at", Timestamp, nullable=False),
+    sa.Column("closed_by", sa.String(64), nullable=False),
+    sa.Column("payments", sa.BigInteger(), nullable=False),
+    sa.Column("payments_amount", sa.BigInteger(), nullable=False),
+    sa.Column("reversals", sa.BigInteger(), nullable=False),
+    sa.Column("reversals_amount", sa.BigInteger(), nullable=False),
+    sa.Column("totals_json", sa.Text(), nullable=False),
+)
+"""A partner's closed business day, with the hub's view of it frozen: counts and rupiah
+totals per programme. Nothing is added to a closed day; late events go to the next open one."""
+
+reconciliation_runs = sa.Table(
+    "reconciliation_runs",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("partner_id", sa.String(32), nullable=False),
+    sa.Column("business_date", sa.Date(), nullable=False),
+    sa.Column("file_name", sa.String(255), nullable=False),
+    sa.Column("file_sha256", sa.String(64), nullable=False),
+    sa.Column("file_format", sa.String(32), nullable=False),
+    sa.Column("started_by", sa.String(64), nullable=False),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("finished_at", Timestamp),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("output_dir", sa.Text(), nullable=False),
+    sa.Column("summary_json", sa.Text()),
+    sa.Index("ix_reconciliation_runs_partner_id_business_date", "partner_id", "business_date"),
+)
+"""One matching of a partner's settlement file against the hub's rows of that day."""
+
+reconciliation_exceptions = sa.Table(
+    "reconciliation_exceptions",
+    metadata,
+    sa.Column("run_id", BigId, sa.ForeignKey("reconciliation_runs.id"), primary_key=True),
+    sa.Column("line", sa.String(16), primary_key=True),
+    sa.Column("category", sa.String(24), nullable=False),
+    sa.Column("reference", sa.String(64)),
+    sa.Column("nik", sa.String(16)),
+    sa.Column("payment_code", sa.String(20)),
+    sa.Column("months", sa.SmallInteger()),
+    sa.Column("amount", sa.BigInteger()),
+    sa.Column("paid_at", Timestamp),
+    sa.Column("hub_reference", sa.String(32)),
+    sa.Column("hub_amount", sa.BigInteger()),
+    sa.Column("hub_paid_at", Timestamp),
+    sa.Column("hub_business_date", sa.Date()),
+    sa.Column("detail", sa.Text(), nullable=False),
+)
+"""Every line of a run that did not match, with both sides: what resolution works from."""
+
+reconciliation_decisions = sa.Table(
+    "reconciliation_decisions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("run_id", BigId, sa.ForeignKey("reconciliation_runs.id"), nullable=False),
+    sa.Column("line", sa.String(16), nullable=False),
+    sa.Column("category", sa.String(24), nullable=False),
+    sa.Column("decision", sa.String(32), nullable=False),
+    sa.Column("decided_by", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("decided_at", Timestamp, nullable=False),
+    sa.Column("payment_reference", sa.String(64)),
+    sa.Column("hub_reference", sa.String(32)),
+    sa.UniqueConstraint("run_id", "line"),
+)
+"""The audit of reconciliation: who decided what about an exception, when and why."""

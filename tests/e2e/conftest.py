@@ -27,19 +27,26 @@ async def partner_callbacks() -> AsyncIterator[CallbackServer]:
         yield server
 
 
+OPS_TOKEN = "e2e-finance-token"
+
+
 @pytest.fixture(scope="session")
-async def hub_url(
+def hub_env(
     broker: EmbeddedBroker,
     database_url: str,
     bni46_port: int,
     partner_callbacks: CallbackServer,
     tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[str]:
+) -> dict[str, str]:
+    """The environment of the e2e hub; ``hub`` commands run with it see the same hub."""
     configured = load_settings()
     channels = configured.channels
     channels["bni46"] = {**channels["bni46"], "port": bni46_port}
     partners: dict[str, Any] = {
-        pid: {**p.model_dump(exclude={"secret"}), "secret": p.secret.get_secret_value()}
+        pid: {
+            **p.model_dump(mode="json", exclude={"secret"}),
+            "secret": p.secret.get_secret_value(),
+        }
         for pid, p in configured.partners.items()
     }
     partners["callme"] = {
@@ -59,8 +66,17 @@ async def hub_url(
         "HUB_KAFKA_MEMBER_EVENTS_TOPIC": "e2e-member-events",
         "HUB_KAFKA_DEAD_LETTER_TOPIC": "e2e-member-events-dlq",
         "HUB_KAFKA_CONSUMER_GROUP": "e2e-core",
+        "HUB_RECONCILIATION_OUTPUT_DIR": str(tmp_path_factory.mktemp("reconciliation")),
+        "HUB_OPS_TOKENS": json.dumps({"finance": OPS_TOKEN}),
     }
-    async with running_hub(env, tmp_path_factory.mktemp("hub") / "hub.log") as url:
+    return env
+
+
+@pytest.fixture(scope="session")
+async def hub_url(
+    hub_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    async with running_hub(hub_env, tmp_path_factory.mktemp("hub") / "hub.log") as url:
         yield url
 
 

@@ -11,7 +11,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -51,6 +51,8 @@ class InMemoryRequestLedger:
     def __init__(self, members: dict[str, MemberTerms] | None = None) -> None:
         self.requests: dict[tuple[str, str, str], ClaimedRequest] = {}
         self.members: dict[str, MemberTerms] = dict(members or {})
+        self.closed: set[tuple[str, date]] = set()
+        """Closed business days, (partner, day), as ``hub settle close`` leaves them."""
 
     async def claim(self, request: NewRequest) -> ClaimedRequest:
         # Yield once, as a real database round trip would, so concurrent claims interleave.
@@ -58,6 +60,10 @@ class InMemoryRequestLedger:
         key = (request.partner_id, request.kind, request.reference)
         held = self.requests.get(key)
         if held is None:
+            day = None if request.settlement is None else request.settlement.business_date
+            after_close = False
+            while day is not None and (request.partner_id, day) in self.closed:
+                day, after_close = day + timedelta(days=1), True
             held = ClaimedRequest(
                 partner_id=request.partner_id,
                 kind=request.kind,
@@ -71,6 +77,8 @@ class InMemoryRequestLedger:
                 reason=None,
                 event_json=request.event_json,
                 created_at=request.received_at,
+                business_date=day,
+                after_close=after_close,
             )
             self.requests[key] = held
         return held
@@ -95,6 +103,15 @@ class InMemoryRequestLedger:
 
     async def member_terms_by_kpj(self, kpj: str) -> MemberTerms | None:
         return next((m for m in self.members.values() if m.kpj == kpj), None)
+
+    async def is_closed(self, partner_id: str, day: date) -> bool:
+        return (partner_id, day) in self.closed
+
+    def close_day_of(self, partner_id: str, reference: str) -> None:
+        """Close the business day of one of the partner's payments."""
+        day = self.requests[(partner_id, "payment", reference)].business_date
+        assert day is not None
+        self.closed.add((partner_id, day))
 
     def statuses(self) -> list[str]:
         return [held.status for held in self.requests.values()]

@@ -1,7 +1,7 @@
 """Intake's membership rules: payment codes, already paid, retried payments, reversals."""
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time
 
 import pytest
 
@@ -195,34 +195,55 @@ async def test_reversal_of_another_partners_payment_is_not_found(
         )
 
 
-async def test_reversal_after_the_partners_business_day_closed_is_not_reversible(
+async def test_reversal_of_a_payment_whose_business_day_is_closed_is_not_reversible(
     ledger: InMemoryRequestLedger, publisher: FakePublisher
 ) -> None:
-    # NOW is 09:00 WIB on 10 March; the next WIB business day starts at 17:00 UTC.
-    await _intake(ledger, publisher).submit_payment(DEMO, _payment())
-    same_day = _intake(ledger, publisher, NOW + timedelta(hours=14, minutes=59))
-    next_day = _intake(ledger, publisher, datetime(2026, 3, 10, 17, 0, tzinfo=UTC))
+    intake = _intake(ledger, publisher)
+    await intake.submit_payment(DEMO, _payment())
+    await intake.submit_payment(DEMO, _payment("PAY-2"))
+    ledger.closed.add(("demo", date(2026, 3, 10)))
 
     with pytest.raises(NotReversible, match="settled"):
-        await next_day.submit_reversal(
+        await intake.submit_reversal(
             DEMO, ReversalRequest(reference="REV-1", payment_reference="PAY-1")
         )
-    await same_day.submit_reversal(
-        DEMO, ReversalRequest(reference="REV-1", payment_reference="PAY-1")
-    )
 
 
-async def test_a_partner_in_wita_settles_an_hour_earlier_in_utc(
+async def test_a_day_that_has_passed_but_is_not_closed_still_takes_reversals(
     ledger: InMemoryRequestLedger, publisher: FakePublisher
 ) -> None:
-    bali = Partner("demo", "hub-api", timezone="Asia/Makassar")
-    await _intake(ledger, publisher).submit_payment(bali, _payment())
-    at_midnight_wita = _intake(ledger, publisher, datetime(2026, 3, 10, 16, 0, tzinfo=UTC))
+    await _intake(ledger, publisher).submit_payment(DEMO, _payment())
+    next_day = _intake(ledger, publisher, datetime(2026, 3, 11, 3, 0, tzinfo=UTC))
 
-    with pytest.raises(NotReversible):
-        await at_midnight_wita.submit_reversal(
-            bali, ReversalRequest(reference="REV-1", payment_reference="PAY-1")
-        )
+    await next_day.submit_reversal(
+        DEMO, ReversalRequest(reference="REV-1", payment_reference="PAY-1")
+    )
+    reversal = ledger.requests[("demo", "reversal", "PAY-1")]
+    assert reversal.business_date == date(2026, 3, 11)
+
+
+async def test_a_payment_is_dated_by_its_partners_zone_and_cutoff(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    # 22:59 and 23:00 WITA on 10 March; the Bali partner's cut-off is 23:00.
+    bali = Partner("demo", "hub-api", timezone="Asia/Makassar", settlement_cutoff=time(23, 0))
+    before = _intake(ledger, publisher, datetime(2026, 3, 10, 14, 59, tzinfo=UTC))
+    at_cutoff = _intake(ledger, publisher, datetime(2026, 3, 10, 15, 0, tzinfo=UTC))
+    await before.submit_payment(bali, _payment("PAY-1"))
+    await at_cutoff.submit_payment(bali, _payment("PAY-2"))
+
+    assert ledger.requests[("demo", "payment", "PAY-1")].business_date == date(2026, 3, 10)
+    assert ledger.requests[("demo", "payment", "PAY-2")].business_date == date(2026, 3, 11)
+
+
+async def test_a_payment_on_a_closed_day_goes_to_the_next_open_day_flagged_after_close(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    ledger.closed.update({("demo", date(2026, 3, 10)), ("demo", date(2026, 3, 11))})
+    await _intake(ledger, publisher).submit_payment(DEMO, _payment())
+
+    held = ledger.requests[("demo", "payment", "PAY-1")]
+    assert (held.business_date, held.after_close) == (date(2026, 3, 12), True)
 
 
 async def test_a_payment_retried_after_its_reversal_is_already_reversed_not_a_success(

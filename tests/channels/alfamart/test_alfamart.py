@@ -2,7 +2,7 @@
 
 import dataclasses
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -226,14 +226,10 @@ async def test_reversal_with_another_amount_is_0103_and_reverses_nothing() -> No
     assert answer.body["errors"][0]["field"] == "amount"
 
 
-async def test_reversal_after_the_payments_business_day_is_0105() -> None:
+async def test_reversal_after_the_payments_business_day_is_closed_is_0105() -> None:
     async with world() as w:
         await send(w, "payment", PAYMENT)
-        key = ("alfamart", "payment", PAYMENT["trx_id"])
-        held = w.ledger.requests[key]
-        w.ledger.requests[key] = dataclasses.replace(
-            held, created_at=held.created_at - timedelta(days=1)
-        )
+        w.ledger.close_day_of("alfamart", PAYMENT["trx_id"])
         answer = await send(w, "reversal", REVERSAL)
     assert answer.code == "0105"
     assert answer.body["errors"] == [{"field": "original_trx_id", "reason": "settled"}]

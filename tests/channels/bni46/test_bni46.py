@@ -460,15 +460,12 @@ async def test_reversal_of_a_payment_never_received_is_25(w: World) -> None:
     assert events(w, PaymentReversed) == []
 
 
-async def test_reversal_after_the_payments_business_day_or_of_a_refused_payment_is_12(
+async def test_reversal_after_the_payments_business_day_closed_or_of_a_refused_payment_is_12(
     w: World,
 ) -> None:
     await ask(w, payment(SARI.nik, 16_800, stan="000201", rrn="606902000201"))
     await ask(w, payment(BUDI.nik, 66_800, stan="000202", rrn="606902000202"))
-    key = ("bni", "payment", "606902000201")
-    w.ledger.requests[key] = replace(
-        w.ledger.requests[key], created_at=datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
-    )
+    w.ledger.close_day_of("bni", "606902000201")
     key = ("bni", "payment", "606902000202")
     w.ledger.requests[key] = replace(
         w.ledger.requests[key], status="rejected", reason="member unknown"

@@ -417,12 +417,10 @@ async def test_a_second_reversal_is_already_reversed_and_a_resent_one_is_approve
     assert (second.code, second.http_status) == ("95", 409)
 
 
-async def test_a_reversal_after_the_business_day_is_settled_is_not_reversible() -> None:
+async def test_a_reversal_after_the_business_day_is_closed_is_not_reversible() -> None:
     async with world() as w:
         await post(w.client, "payment", PAYMENT, WORLD_NOW)
-        key = ("bri", "payment", PAYMENT["journalSeq"])
-        yesterday = WORLD_NOW - timedelta(days=1)
-        w.ledger.requests[key] = dataclasses.replace(w.ledger.requests[key], created_at=yesterday)
+        w.ledger.close_day_of("bri", PAYMENT["journalSeq"])
         answer = await post(w.client, "reversal", REVERSAL, WORLD_NOW)
     assert (answer.code, answer.http_status) == ("12", 400)
     assert answer.body["errorDetails"] == [{"field": "origJournalSeq", "reason": "settled"}]

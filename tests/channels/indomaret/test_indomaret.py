@@ -2,7 +2,7 @@
 
 import dataclasses
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -224,14 +224,10 @@ async def test_reversal_with_another_amount_is_13_and_reverses_nothing() -> None
     assert answer.body["NominalTransaksiAsal"] == 16800
 
 
-async def test_reversal_after_the_payments_business_day_is_12() -> None:
+async def test_reversal_after_the_payments_business_day_is_closed_is_12() -> None:
     async with world() as w:
         await send(w, "payment", PAYMENT)
-        key = ("indomaret", "payment", PAYMENT["NoTransaksi"])
-        held = w.ledger.requests[key]
-        w.ledger.requests[key] = dataclasses.replace(
-            held, created_at=held.created_at - timedelta(days=1)
-        )
+        w.ledger.close_day_of("indomaret", PAYMENT["NoTransaksi"])
         answer = await send(w, "reversal", REVERSAL)
     assert answer.code == "12"
 

@@ -286,9 +286,7 @@ async def test_one_reversal_per_payment_retried_alike_a_second_one_refused() -> 
 async def test_a_payment_of_a_settled_business_day_cannot_be_reversed() -> None:
     async with world() as w:
         await DRIVER.send(w, "payment", _sari_payment("PAY-1"))
-        key = (AGENT, "payment", "PAY-1")
-        held = w.ledger.requests[key]
-        w.ledger.requests[key] = replace(held, created_at=held.created_at - timedelta(days=1))
+        w.ledger.close_day_of(AGENT, "PAY-1")
         answer = await DRIVER.send(
             w, "reversal", {"noReferensi": "REV-1", "noReferensiBayar": "PAY-1"}
         )

@@ -1,0 +1,131 @@
+"""The hub against itself: nothing acknowledged may be lost.
+
+For the requests received on a day (UTC): every accepted request was recorded (or
+refused with a reason) and its event id is in ``processed_events``; every recorded
+registration is a member and every recorded payment a contribution; and each member's
+paid-through month is the last month their applied contributions cover.
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.store.tables import contributions, members, partner_requests, processed_events
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    check: str
+    partner_id: str
+    kind: str
+    reference: str
+    detail: str
+
+
+@dataclass(slots=True)
+class InternalReport:
+    day: date
+    checked: dict[str, int] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+
+async def check_day(engine: AsyncEngine, day: date, settle_s: float = 60.0) -> InternalReport:
+    """Run every check over the requests received on ``day`` (UTC).
+
+    Requests accepted less than ``settle_s`` ago may still be on their way through the
+    consumer; they are not reported as lost.
+    """
+    start = datetime.combine(day, time(0), UTC)
+    end = start + timedelta(days=1)
+    settled_before = datetime.now(UTC) - timedelta(seconds=settle_s)
+    r = partner_requests
+    received = sa.and_(r.c.created_at >= start, r.c.created_at < end)
+    report = InternalReport(day)
+    async with engine.connect() as conn:
+        report.checked["requests"] = int(
+            (await conn.execute(sa.select(sa.func.count()).where(received))).scalar_one()
+        )
+        stuck = await conn.execute(
+            sa.select(r.c.partner_id, r.c.kind, r.c.reference).where(
+                received, r.c.status == "accepted", r.c.updated_at < settled_before
+            )
+        )
+        report.findings += [
+            Finding("accepted_never_recorded", *row, "accepted but the consumer never applied it")
+            for row in stuck
+        ]
+        unprocessed = await conn.execute(
+            sa.select(r.c.partner_id, r.c.kind, r.c.reference).where(
+                received,
+                r.c.status.in_(("recorded", "rejected")),
+                ~sa.exists().where(processed_events.c.event_id == r.c.event_id),
+            )
+        )
+        report.findings += [
+            Finding("event_not_processed", *row, "its event id is not in processed_events")
+            for row in unprocessed
+        ]
+        no_member = await conn.execute(
+            sa.select(r.c.partner_id, r.c.kind, r.c.reference).where(
+                received,
+                r.c.kind == "registration",
+                r.c.status == "recorded",
+                ~sa.exists().where(members.c.nik == r.c.member_key),
+            )
+        )
+        report.findings += [
+            Finding("registration_without_member", *row, "recorded, but no member has its NIK")
+            for row in no_member
+        ]
+        no_contribution = await conn.execute(
+            sa.select(r.c.partner_id, r.c.kind, r.c.reference).where(
+                received,
+                r.c.kind == "payment",
+                r.c.status == "recorded",
+                ~sa.exists().where(
+                    contributions.c.partner_id == r.c.partner_id,
+                    contributions.c.partner_ref == r.c.reference,
+                ),
+            )
+        )
+        report.findings += [
+            Finding("payment_without_contribution", *row, "recorded, but no contribution row")
+            for row in no_contribution
+        ]
+        last_covered = (
+            sa.select(
+                contributions.c.member_id,
+                sa.func.max(contributions.c.covers_through).label("through"),
+            )
+            .where(contributions.c.status == "applied")
+            .group_by(contributions.c.member_id)
+            .subquery()
+        )
+        drift = await conn.execute(
+            sa.select(members.c.kpj, members.c.paid_through, last_covered.c.through)
+            .select_from(members.outerjoin(last_covered, last_covered.c.member_id == members.c.id))
+            .where(
+                sa.or_(
+                    members.c.paid_through != last_covered.c.through,
+                    sa.and_(members.c.paid_through.is_(None), last_covered.c.through.isnot(None)),
+                    sa.and_(members.c.paid_through.isnot(None), last_covered.c.through.is_(None)),
+                )
+            )
+        )
+        report.findings += [
+            Finding(
+                "paid_through_disagrees",
+                "",
+                "member",
+                row.kpj,
+                f"paid through {row.paid_through}, contributions cover through {row.through}",
+            )
+            for row in drift
+        ]
+    return report

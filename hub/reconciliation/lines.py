@@ -1,0 +1,101 @@
+"""A settlement file as the matcher sees it: one ``SettlementLine`` per line, streamed.
+
+Each channel's own file format has a reader in its adapter (``adapters/<slug>_settlement.py``);
+the hub finds it by the channel's slug. A reader yields lines one at a time, so a file of
+a million lines is never held in memory.
+"""
+
+import codecs
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO, Protocol
+from zoneinfo import ZoneInfo
+
+
+class SettlementFileError(ValueError):
+    """The file cannot be read as this format: which line, and what is wrong with it."""
+
+    def __init__(self, line_no: int, message: str) -> None:
+        super().__init__(f"line {line_no}: {message}")
+        self.line_no = line_no
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementLine:
+    """One transaction the partner settled, in the hub's terms.
+
+    ``reference`` is the partner's own reference of the payment (what it sent the hub);
+    None when its file does not carry one, then it is matched by (member, amount, time).
+    ``paid_at`` is aware (the partner's wall clock in its zone).
+    """
+
+    line_no: int
+    reference: str | None
+    amount: int
+    nik: str | None = None
+    payment_code: str | None = None
+    months: int | None = None
+    paid_at: datetime | None = None
+    outlet: str | None = None
+
+
+class SettlementReader(Protocol):
+    """Reads one channel's daily settlement file."""
+
+    format_name: str
+    """How the format is named in summaries, e.g. ``indomaret-rekap-harian``."""
+
+    def read(self, stream: BinaryIO, timezone: ZoneInfo) -> Iterator[SettlementLine]:
+        """The file's transaction lines, in file order; ``SettlementFileError`` if malformed."""
+        ...
+
+
+def text_lines(stream: BinaryIO, encoding: str = "utf-8-sig") -> Iterator[str]:
+    """Decoded lines of a binary stream, read in chunks (a BOM is dropped)."""
+    return codecs.getreader(encoding)(stream)
+
+
+def csv_rows(
+    stream: BinaryIO, delimiter: str, required: Iterable[str]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row by header name) of a CSV with a header row naming its columns."""
+    reader = csv.reader(text_lines(stream), delimiter=delimiter)
+    header = next(reader, None)
+    if header is None:
+        raise SettlementFileError(1, "the file is empty; expected a header row")
+    names = [h.strip() for h in header]
+    missing = [c for c in required if c not in names]
+    if missing:
+        raise SettlementFileError(1, f"header lacks column(s) {', '.join(missing)}")
+    width = len(names)
+    for row in reader:
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) != width:
+            raise SettlementFileError(
+                reader.line_num, f"{len(row)} fields where the header names {width}"
+            )
+        yield reader.line_num, dict(zip(names, row, strict=True))
+
+
+def whole_rupiah(line_no: int, text: str, name: str) -> int:
+    """A whole-rupiah amount; ``1.500`` style thousands separators are not accepted."""
+    value = text.strip()
+    if not value.isdigit():
+        raise SettlementFileError(line_no, f"{name} {text!r} is not a whole number of rupiah")
+    return int(value)
+
+
+def optional(text: str | None) -> str | None:
+    value = (text or "").strip()
+    return value or None
+
+
+def local_time(line_no: int, text: str, fmt: str, timezone: ZoneInfo, name: str) -> datetime:
+    """A wall-clock time in the partner's zone, written as ``fmt``."""
+    try:
+        return datetime.strptime(text.strip(), fmt).replace(tzinfo=timezone)
+    except ValueError:
+        raise SettlementFileError(line_no, f"{name} {text!r} is not a time like {fmt}") from None

@@ -1,0 +1,336 @@
+"""Reconciliation in the membership store: the hub's side of a day, runs, exceptions, decisions."""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.reconciliation.matcher import ExceptionLine, HubDay, HubPayment
+from hub.store.bulk import insert_rows
+from hub.store.tables import (
+    partner_requests,
+    reconciliation_decisions,
+    reconciliation_exceptions,
+    reconciliation_runs,
+)
+
+_COUNTED = ("accepted", "recorded")
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    id: int
+    partner_id: str
+    business_date: date
+    file_name: str
+    file_sha256: str
+    file_format: str
+    started_by: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    output_dir: str
+    summary: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredException:
+    run_id: int
+    line: str
+    category: str
+    reference: str | None
+    nik: str | None
+    payment_code: str | None
+    months: int | None
+    amount: int | None
+    paid_at: datetime | None
+    hub_reference: str | None
+    hub_amount: int | None
+    hub_paid_at: datetime | None
+    hub_business_date: date | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    run_id: int
+    line: str
+    category: str
+    decision: str
+    decided_by: str
+    reason: str
+    decided_at: datetime
+    payment_reference: str | None
+    hub_reference: str | None
+
+
+def _reversed_exists(p: Any) -> Any:
+    r = partner_requests.alias("r")
+    return sa.exists().where(
+        r.c.partner_id == p.c.partner_id,
+        r.c.kind == "reversal",
+        r.c.reference == p.c.reference,
+        r.c.status.in_(_COUNTED),
+    )
+
+
+class ReconciliationStore:
+    """Reads the hub's side of a partner-day and keeps runs, exceptions and decisions."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+
+    async def load_day(self, partner_id: str, day: date, keep_members: bool) -> HubDay:
+        """The partner's payments dated ``day``, streamed into a compact ``HubDay``."""
+        p = partner_requests.alias("p")
+        query = sa.select(
+            p.c.reference,
+            p.c.amount,
+            p.c.paid_at,
+            _reversed_exists(p).label("reversed"),
+            p.c.member_key,
+        ).where(
+            p.c.partner_id == partner_id,
+            p.c.business_date == day,
+            p.c.kind == "payment",
+            p.c.status.in_(_COUNTED),
+        )
+        hub = HubDay(keep_members=keep_members)
+        add = hub.add
+        async with self._engine.connect() as conn:
+            result = await conn.stream(query.execution_options(yield_per=20_000))
+            async for rows in result.partitions():
+                for reference, amount, paid_at, reversed_, nik in rows:
+                    add(reference, amount, paid_at, bool(reversed_), nik)
+        return hub
+
+    async def payments(self, partner_id: str, references: Sequence[str]) -> dict[str, HubPayment]:
+        """The partner's accepted payments under these references, whatever their day."""
+        found: dict[str, HubPayment] = {}
+        p = partner_requests.alias("p")
+        for start in range(0, len(references), 5000):
+            chunk = list(references[start : start + 5000])
+            if self._postgres:
+                among = p.c.reference == sa.any_(
+                    sa.bindparam("refs", chunk, type_=postgresql.ARRAY(sa.String()))
+                )
+            else:
+                among = p.c.reference.in_(chunk)
+            query = sa.select(
+                p.c.reference,
+                p.c.hub_reference,
+                p.c.member_key,
+                p.c.amount,
+                p.c.paid_at,
+                p.c.business_date,
+                p.c.after_close,
+                _reversed_exists(p).label("reversed"),
+            ).where(
+                p.c.partner_id == partner_id,
+                p.c.kind == "payment",
+                p.c.status.in_(_COUNTED),
+                among,
+            )
+            async with self._engine.connect() as conn:
+                for row in await conn.execute(query):
+                    found[row.reference] = HubPayment(
+                        reference=row.reference,
+                        hub_reference=row.hub_reference,
+                        nik=row.member_key,
+                        amount=row.amount,
+                        paid_at=row.paid_at,
+                        business_date=row.business_date,
+                        reversed=bool(row.reversed),
+                        after_close=bool(row.after_close),
+                    )
+        return found
+
+    async def start_run(
+        self,
+        partner_id: str,
+        day: date,
+        file_name: str,
+        file_format: str,
+        by: str,
+        now: datetime,
+        output_dir: str,
+    ) -> int:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                reconciliation_runs.insert()
+                .values(
+                    partner_id=partner_id,
+                    business_date=day,
+                    file_name=file_name[:255],
+                    file_sha256="",
+                    file_format=file_format,
+                    started_by=by,
+                    started_at=now,
+                    status="running",
+                    output_dir=output_dir,
+                )
+                .returning(reconciliation_runs.c.id)
+            )
+            return int(result.scalar_one())
+
+    async def finish_run(
+        self,
+        run_id: int,
+        sha256: str,
+        summary: dict[str, Any],
+        exceptions: Sequence[ExceptionLine],
+        now: datetime,
+    ) -> None:
+        rows = [_exception_row(run_id, e) for e in exceptions]
+        async with self._engine.begin() as conn:
+            for start in range(0, len(rows), 2000):
+                await insert_rows(conn, reconciliation_exceptions, rows[start : start + 2000])
+            await conn.execute(
+                reconciliation_runs.update()
+                .where(reconciliation_runs.c.id == run_id)
+                .values(
+                    file_sha256=sha256,
+                    summary_json=json.dumps(summary),
+                    status="exceptions" if exceptions else "matched",
+                    finished_at=now,
+                )
+            )
+
+    async def fail_run(self, run_id: int, error: str, now: datetime) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                reconciliation_runs.update()
+                .where(reconciliation_runs.c.id == run_id)
+                .values(status="failed", summary_json=json.dumps({"error": error}), finished_at=now)
+            )
+
+    async def run(self, run_id: int) -> RunRecord | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(reconciliation_runs).where(reconciliation_runs.c.id == run_id)
+                )
+            ).first()
+        return None if row is None else _run(row)
+
+    async def recent_runs(self, limit: int = 50) -> list[RunRecord]:
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(reconciliation_runs)
+                .order_by(reconciliation_runs.c.id.desc())
+                .limit(limit)
+            )
+            return [_run(r) for r in rows]
+
+    async def exceptions(self, run_id: int, limit: int = 1000) -> list[StoredException]:
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(reconciliation_exceptions)
+                .where(reconciliation_exceptions.c.run_id == run_id)
+                .limit(limit)
+            )
+            return [StoredException(**r._mapping) for r in rows]
+
+    async def exception(self, run_id: int, line: str) -> StoredException | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(reconciliation_exceptions).where(
+                        reconciliation_exceptions.c.run_id == run_id,
+                        reconciliation_exceptions.c.line == line,
+                    )
+                )
+            ).first()
+        return None if row is None else StoredException(**row._mapping)
+
+    async def decide(self, decision: Decision) -> Decision:
+        """Record a decision on a line; a line has one, so a repeat returns the first."""
+        async with self._engine.begin() as conn:
+            await insert_rows(
+                conn,
+                reconciliation_decisions,
+                [
+                    {
+                        "run_id": decision.run_id,
+                        "line": decision.line,
+                        "category": decision.category,
+                        "decision": decision.decision,
+                        "decided_by": decision.decided_by,
+                        "reason": decision.reason,
+                        "decided_at": decision.decided_at,
+                        "payment_reference": decision.payment_reference,
+                        "hub_reference": decision.hub_reference,
+                    }
+                ],
+                skip_conflicts_on=("run_id", "line"),
+            )
+        held = await self.decision(decision.run_id, decision.line)
+        assert held is not None
+        return held
+
+    async def decision(self, run_id: int, line: str) -> Decision | None:
+        columns = [c for c in reconciliation_decisions.c if c.name != "id"]
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(*columns).where(
+                        reconciliation_decisions.c.run_id == run_id,
+                        reconciliation_decisions.c.line == line,
+                    )
+                )
+            ).first()
+        return None if row is None else Decision(**row._mapping)
+
+    async def decisions(self, run_id: int) -> list[Decision]:
+        columns = [c for c in reconciliation_decisions.c if c.name != "id"]
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(*columns)
+                .where(reconciliation_decisions.c.run_id == run_id)
+                .order_by(reconciliation_decisions.c.id)
+            )
+            return [Decision(**r._mapping) for r in rows]
+
+
+def _run(row: Any) -> RunRecord:
+    return RunRecord(
+        id=row.id,
+        partner_id=row.partner_id,
+        business_date=row.business_date,
+        file_name=row.file_name,
+        file_sha256=row.file_sha256,
+        file_format=row.file_format,
+        started_by=row.started_by,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        status=row.status,
+        output_dir=row.output_dir,
+        summary=None if row.summary_json is None else json.loads(row.summary_json),
+    )
+
+
+def _exception_row(run_id: int, e: ExceptionLine) -> dict[str, Any]:
+    line = e.partner
+    hub = e.hub
+    return {
+        "run_id": run_id,
+        "line": e.line,
+        "category": e.category,
+        "reference": e.reference,
+        "nik": (line.nik if line else None) or (hub.nik if hub else None),
+        "payment_code": line.payment_code if line else None,
+        "months": line.months if line else None,
+        "amount": line.amount if line else None,
+        "paid_at": line.paid_at if line else None,
+        "hub_reference": hub.hub_reference if hub else None,
+        "hub_amount": e.hub_amount,
+        "hub_paid_at": hub.paid_at if hub else None,
+        "hub_business_date": hub.business_date if hub else None,
+        "detail": e.detail,
+    }

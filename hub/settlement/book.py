@@ -1,0 +1,177 @@
+"""Settlement in the store: closing a partner's day, its totals, its statement lines."""
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.settlement.statement import DayTotals, StatementLine
+from hub.store.tables import partner_requests, settlement_days
+
+_COUNTED = ("accepted", "recorded")
+"""Inbox statuses of requests the hub stands behind (pending was never acknowledged;
+rejected was refused by the membership rules)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedDay:
+    """A closed business day and the totals frozen when it was closed."""
+
+    partner_id: str
+    business_date: date
+    closed_at: datetime
+    closed_by: str
+    totals: DayTotals
+    newly_closed: bool
+
+
+def _day_rows(partner_id: str, day: date) -> sa.Select[Any]:
+    """Payments dated ``day`` for the partner, each with whether it was reversed."""
+    p = partner_requests.alias("p")
+    r = partner_requests.alias("r")
+    reversed_ = sa.exists().where(
+        r.c.partner_id == p.c.partner_id,
+        r.c.kind == "reversal",
+        r.c.reference == p.c.reference,
+        r.c.status.in_(_COUNTED),
+    )
+    return sa.select(
+        p.c.reference,
+        p.c.hub_reference,
+        p.c.member_key,
+        p.c.months,
+        p.c.amount,
+        p.c.paid_at,
+        p.c.business_date,
+        p.c.after_close,
+        p.c.amount_jkk,
+        p.c.amount_jkm,
+        p.c.amount_jht,
+        reversed_.label("reversed"),
+    ).where(
+        p.c.partner_id == partner_id,
+        p.c.business_date == day,
+        p.c.kind == "payment",
+        p.c.status.in_(_COUNTED),
+    )
+
+
+class SettlementBook:
+    """Closed days and statements over the membership store."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def close(self, partner_id: str, day: date, by: str, now: datetime) -> ClosedDay:
+        """Close the partner's day: freeze its totals. Closing again changes nothing."""
+        async with self._engine.begin() as conn:
+            held = await self._closed(conn, partner_id, day)
+            if held is not None:
+                return held
+            if conn.dialect.name == "postgresql":
+                # Waits for intake transactions dating rows right now and holds new ones
+                # back until the close commits; they then see the day closed (store/ledger).
+                await conn.execute(sa.text("LOCK TABLE partner_requests IN SHARE MODE"))
+                held = await self._closed(conn, partner_id, day)
+                if held is not None:
+                    return held
+            totals = await self._totals(conn, partner_id, day)
+            await conn.execute(
+                settlement_days.insert().values(
+                    partner_id=partner_id,
+                    business_date=day,
+                    closed_at=now,
+                    closed_by=by,
+                    payments=totals.payments,
+                    payments_amount=totals.payments_amount,
+                    reversals=totals.reversed,
+                    reversals_amount=totals.reversed_amount,
+                    totals_json=json.dumps(totals.as_json()),
+                )
+            )
+        return ClosedDay(partner_id, day, now, by, totals, newly_closed=True)
+
+    async def closed_day(self, partner_id: str, day: date) -> ClosedDay | None:
+        async with self._engine.connect() as conn:
+            return await self._closed(conn, partner_id, day)
+
+    async def totals(self, partner_id: str, day: date) -> DayTotals:
+        """The day's totals now (for a closed day, equal to the frozen ones)."""
+        async with self._engine.connect() as conn:
+            return await self._totals(conn, partner_id, day)
+
+    async def lines(self, partner_id: str, day: date) -> AsyncIterator[StatementLine]:
+        """The day's payments, streamed in the order they were accepted."""
+        query = _day_rows(partner_id, day).order_by(sa.text("reference"))
+        async with self._engine.connect() as conn:
+            result = await conn.stream(query.execution_options(yield_per=2000))
+            async for row in result:
+                yield StatementLine(
+                    reference=row.reference,
+                    hub_reference=row.hub_reference,
+                    nik=row.member_key,
+                    months=row.months,
+                    amount=row.amount,
+                    paid_at=row.paid_at,
+                    business_date=row.business_date,
+                    reversed=bool(row.reversed),
+                    after_close=bool(row.after_close),
+                )
+
+    async def _closed(self, conn: AsyncConnection, partner_id: str, day: date) -> ClosedDay | None:
+        row = (
+            await conn.execute(
+                sa.select(settlement_days).where(
+                    settlement_days.c.partner_id == partner_id,
+                    settlement_days.c.business_date == day,
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        data = json.loads(row.totals_json)
+        totals = DayTotals(
+            payments=data["payments"],
+            payments_amount=data["payments_amount"],
+            reversed=data["reversed"],
+            reversed_amount=data["reversed_amount"],
+            after_close=data["after_close"],
+            programmes=data["programmes"],
+        )
+        return ClosedDay(partner_id, day, row.closed_at, row.closed_by, totals, newly_closed=False)
+
+    async def _totals(self, conn: AsyncConnection, partner_id: str, day: date) -> DayTotals:
+        rows = _day_rows(partner_id, day).subquery()
+        one = sa.literal(1)
+        zero = sa.literal(0)
+        rev = rows.c.reversed
+        query = sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(rows.c.amount), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((rev, one), else_=zero)), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((rev, rows.c.amount), else_=zero)), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((rows.c.after_close, one), else_=zero)), 0),
+            *(
+                sa.func.coalesce(sa.func.sum(sa.case((rev, zero), else_=column)), 0)
+                for column in (rows.c.amount_jkk, rows.c.amount_jkm, rows.c.amount_jht)
+            ),
+            *(
+                sa.func.coalesce(sa.func.sum(sa.case((rev, column), else_=zero)), 0)
+                for column in (rows.c.amount_jkk, rows.c.amount_jkm, rows.c.amount_jht)
+            ),
+        )
+        values = [int(v) for v in (await conn.execute(query)).one()]
+        count, amount, reversed_count, reversed_amount, after_close = values[:5]
+        net, taken_back = values[5:8], values[8:11]
+        totals = DayTotals(count, amount, reversed_count, reversed_amount, after_close)
+        for i, programme in enumerate(("JKK", "JKM", "JHT")):
+            totals.programmes[programme] = {
+                "payments": net[i] + taken_back[i],
+                "reversed": taken_back[i],
+                "net": net[i],
+            }
+        return totals
