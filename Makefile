@@ -38,6 +38,7 @@ bench: $(STAMP) postgres ## benchmarks against the real hub, broker and PostgreS
 	$(BIN)/python -m benchmarks.ingest
 	$(BIN)/python -m benchmarks.drain
 	$(BIN)/python -m benchmarks.pos_upload --cold
+	$(BIN)/python -m benchmarks.reconcile
 
 schemas: $(STAMP) ## regenerate docs/schemas from the canonical models
 	$(BIN)/python -m schemas.export docs/schemas

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from adapters.alfamart_settlement import AlfamartDailyFile
 from adapters.base import ChannelContext, ChannelOptions, HttpChannelAdapter
 from adapters.retail import (
     RetailCounter,
@@ -186,6 +187,8 @@ class AlfamartOptions(ChannelOptions):
 
 class AlfamartAdapter(HttpChannelAdapter[AlfamartOptions]):
     """Alfamart's host: registration, inquiry, payment, advice, reversal and status."""
+
+    settlement_reader = AlfamartDailyFile()
 
     slug = "alfamart"
     title = "Alfamart"

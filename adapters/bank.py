@@ -39,6 +39,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from adapters.bank_settlement import SnapVaTransactionReport
 from adapters.base import ChannelContext, ChannelOptions, HttpChannelAdapter
 from adapters.snap import (
     AccessTokens,
@@ -219,6 +220,7 @@ class _RegistrationBody(_Wire):
 
 class BankAdapter(HttpChannelAdapter[BankOptions]):
     slug = "bank"
+    settlement_reader = SnapVaTransactionReport()
     title = "Banks (SNAP BI)"
     options_model = BankOptions
 

@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, Va
 from adapters import bni46_iso as iso
 from adapters.base import ChannelContext, ChannelOptions, HttpChannelAdapter
 from adapters.bni46_iso import ResponseCode
+from adapters.bni46_settlement import Bni46SettlementFile
 from hub.api.signing import SignatureVerifier
 from hub.errors import (
     AlreadyPaid,
@@ -296,6 +297,8 @@ class _HangUp(Exception):
 
 class Bni46Adapter(HttpChannelAdapter[Bni46Options]):
     """BNI's switch over ISO 8583 (a TCP server of its own) and BNI agents over JSON."""
+
+    settlement_reader = Bni46SettlementFile()
 
     slug = "bni46"
     title = "Agen BNI 46"

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from adapters.base import ChannelOptions, HttpChannelAdapter
+from adapters.brilink_settlement import BrilinkSettlementReport
 from hub.errors import (
     AlreadyPaid,
     AlreadyReversed,
@@ -298,6 +299,8 @@ def _body_doc(message: type[_Wire]) -> dict[str, Any]:
 
 class BrilinkAdapter(HttpChannelAdapter[BrilinkOptions]):
     """BRI's host-to-host JSON: registration, inquiry, payment, reversal and status."""
+
+    settlement_reader = BrilinkSettlementReport()
 
     slug = "brilink"
     title = "Agen BRILink"

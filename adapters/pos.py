@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.background import BackgroundTask
 
 from adapters.base import ChannelOptions, HttpChannelAdapter
+from adapters.pos_settlement import PosDailyReport
 from hub.errors import (
     AlreadyPaid,
     AmountMismatch,
@@ -531,6 +532,7 @@ class UploadAnswer:
 
 class PosAdapter(HttpChannelAdapter[PosOptions]):
     slug = "pos"
+    settlement_reader = PosDailyReport()
     title = "Kantor Pos / Agen Pos"
     options_model = PosOptions
 

@@ -13,8 +13,7 @@ from zoneinfo import ZoneInfo
 from hub.reconciliation.lines import (
     SettlementFileError,
     SettlementLine,
-    csv_rows,
-    optional,
+    csv_table,
     whole_rupiah,
 )
 from hub.settlement.statement import STATEMENT_COLUMNS
@@ -27,17 +26,26 @@ class CanonicalCsv:
     columns = STATEMENT_COLUMNS
 
     def read(self, stream: BinaryIO, timezone: ZoneInfo) -> Iterator[SettlementLine]:
-        for line_no, row in csv_rows(stream, ",", ("reference", "amount")):
-            if (row.get("status") or "").strip() == "reversed":
+        at, rows = csv_table(stream, ",", ("reference", "amount"))
+        reference, amount = at["reference"], at["amount"]
+        nik, months, paid_at, status = (at.get(c) for c in ("nik", "months", "paid_at", "status"))
+        for line_no, row in rows:
+            if status is not None and row[status] == "reversed":
                 continue
-            months = optional(row.get("months"))
+            value = row[amount]
+            if not value.isdigit():
+                value = str(whole_rupiah(line_no, value, "amount"))
+            count = None if months is None else row[months] or None
+            if count is not None and not count.isdigit():
+                whole_rupiah(line_no, count, "months")  # raises: not a whole number
             yield SettlementLine(
-                line_no=line_no,
-                reference=optional(row["reference"]),
-                amount=whole_rupiah(line_no, row["amount"], "amount"),
-                nik=optional(row.get("nik")),
-                months=None if months is None else whole_rupiah(line_no, months, "months"),
-                paid_at=_time(line_no, optional(row.get("paid_at")), timezone),
+                line_no,
+                row[reference] or None,
+                int(value),
+                None if nik is None else row[nik] or None,
+                None,
+                None if count is None else int(count),
+                None if paid_at is None else _time(line_no, row[paid_at] or None, timezone),
             )
 
 

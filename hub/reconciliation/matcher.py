@@ -54,12 +54,11 @@ class HubDay:
         self.flags = bytearray()
         self.members: list[str] | None = [] if keep_members else None
 
-    def add(
-        self, reference: str, amount: int, paid_at: datetime, reversed_: bool, nik: str
-    ) -> None:
+    def add(self, reference: str, amount: int, paid_at: int, reversed_: bool, nik: str) -> None:
+        """One payment of the day; ``paid_at`` in unix seconds."""
         self.index[reference] = len(self.amounts)
         self.amounts.append(amount)
-        self.paid_at.append(int(paid_at.timestamp()))
+        self.paid_at.append(paid_at)
         self.flags.append(_REVERSED if reversed_ else 0)
         if self.members is not None:
             self.members.append(nik)
@@ -142,6 +141,10 @@ class Matcher:
         self._deferred: list[SettlementLine] = []
         self._unknown_seen: set[str] = set()
         self._by_member: dict[tuple[str, int], list[int]] | None = None
+        # The chart buckets by the partner's hour; Indonesia's zones keep one offset all
+        # year, so the hour of a unix time is plain arithmetic (no zone lookup per line).
+        offset = datetime.now(timezone).utcoffset()
+        self._offset_s = 0 if offset is None else int(offset.total_seconds())
         self.result = Result()
 
     def feed(self, line: SettlementLine) -> None:
@@ -185,7 +188,7 @@ class Matcher:
             tally.count += 1
             tally.partner_amount += line.amount
             tally.hub_amount += hub_amount
-            hour = self._hour(line.paid_at, hub.paid_at[position])
+            hour = (hub.paid_at[position] + self._offset_s) // 3600 % 24
             self.result.hours[hour].matched += 1
             self.result.hours[hour].matched_amount += line.amount
 

@@ -86,6 +86,11 @@ def _rp(amount: int) -> str:
     return "Rp" + f"{amount:,}".replace(",", ".")
 
 
+def _when(iso: str) -> str:
+    """An ISO 8601 instant as finance reads it: to the second, with its offset."""
+    return f"{iso[:19].replace('T', ' ')} {iso[26:] if len(iso) > 26 else iso[19:]}".strip()
+
+
 def _chart(hours: Sequence[dict[str, int]]) -> str:
     """An inline SVG: lines per hour of the partner's day, matched and exceptions stacked."""
     width, height, left, bottom = 760, 220, 40, 30
@@ -160,7 +165,7 @@ def write_html(path: Path, summary: dict[str, Any], exceptions: Sequence[Excepti
     file_ = summary["file"]
     closed = summary.get("closed")
     closed_text = (
-        f"closed {e(closed['closed_at'])} by {e(closed['closed_by'])}"
+        f"closed {e(_when(closed['closed_at']))} by {e(closed['closed_by'])}"
         if closed
         else "not closed yet"
     )
@@ -186,7 +191,7 @@ td,th{{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left}} .n{{text-
  net {_rp(hub["net_amount"])}</td></tr>
 <tr><td>Day</td><td>{closed_text} (zone {e(summary["timezone"])})</td></tr>
 <tr><td>Run</td><td>#{summary["run_id"]} by {e(summary["started_by"])} at
- {e(summary["started_at"])}, {summary["seconds"]:.2f} s</td></tr>
+ {e(_when(summary["started_at"]))}, {summary["seconds"]:.2f} s</td></tr>
 </table>
 <h2>Totals per category</h2>
 <table><tr><th>category</th><th class="n">lines</th><th class="n">partner amount</th>

@@ -83,7 +83,18 @@ class Reconciler:
             partner_id, day, file_name, reader.format_name, by, started_at, str(out)
         )
         try:
-            phase = on_phase or (lambda _: None)
+            timings: dict[str, float] = {}
+            mark, current = time.perf_counter(), "starting"
+
+            def phase(text: str) -> None:
+                """Report the next phase; what the last one took goes into the summary."""
+                nonlocal mark, current
+                now = time.perf_counter()
+                timings[current] = round(now - mark, 3)
+                mark, current = now, text
+                if on_phase is not None:
+                    on_phase(text)
+
             phase("loading the hub's rows of the day")
             keep_members = bool(getattr(reader, "references_optional", False))
             hub = await self._store.load_day(partner_id, day, keep_members)
@@ -103,6 +114,7 @@ class Reconciler:
             elsewhere = await self._store.payments(partner_id, deferred)
             result = matcher.finish(elsewhere)
             await self._attach_hub_side(partner_id, result)
+            phase("the hub's totals of the day")
             totals = await self._book.totals(partner_id, day)
             closed = await self._book.closed_day(partner_id, day)
             summary = {
@@ -146,6 +158,7 @@ class Reconciler:
                 "seconds": round(time.perf_counter() - started, 3),
             }
             phase("writing the outputs")
+            summary["phase_seconds"] = timings
             out.mkdir(parents=True, exist_ok=True)
             write_summary(out / "summary.json", summary)
             write_exceptions(out / "exceptions.csv", result.exceptions, zone)

@@ -3,7 +3,7 @@
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.reconciliation.matcher import ExceptionLine, HubDay, HubPayment
+from hub.settlement.book import with_reversal
 from hub.store.bulk import insert_rows
 from hub.store.tables import (
     partner_requests,
@@ -69,14 +70,17 @@ class Decision:
     hub_reference: str | None
 
 
-def _reversed_exists(p: Any) -> Any:
-    r = partner_requests.alias("r")
-    return sa.exists().where(
-        r.c.partner_id == p.c.partner_id,
-        r.c.kind == "reversal",
-        r.c.reference == p.c.reference,
-        r.c.status.in_(_COUNTED),
-    )
+_DAY_SQL = """
+SELECT p.reference, p.amount, CAST(EXTRACT(EPOCH FROM p.paid_at) AS bigint),
+       r.id IS NOT NULL, p.member_key
+FROM partner_requests p
+LEFT JOIN partner_requests r
+  ON r.partner_id = p.partner_id AND r.kind = 'reversal' AND r.reference = p.reference
+ AND r.status IN ('accepted', 'recorded')
+WHERE p.partner_id = $1 AND p.business_date = $2 AND p.kind = 'payment'
+  AND p.status IN ('accepted', 'recorded')
+"""
+"""The hub's side of a partner-day, for asyncpg's cursor (the fast path on PostgreSQL)."""
 
 
 class ReconciliationStore:
@@ -88,26 +92,32 @@ class ReconciliationStore:
 
     async def load_day(self, partner_id: str, day: date, keep_members: bool) -> HubDay:
         """The partner's payments dated ``day``, streamed into a compact ``HubDay``."""
-        p = partner_requests.alias("p")
-        query = sa.select(
-            p.c.reference,
-            p.c.amount,
-            p.c.paid_at,
-            _reversed_exists(p).label("reversed"),
-            p.c.member_key,
-        ).where(
-            p.c.partner_id == partner_id,
-            p.c.business_date == day,
-            p.c.kind == "payment",
-            p.c.status.in_(_COUNTED),
-        )
         hub = HubDay(keep_members=keep_members)
         add = hub.add
         async with self._engine.connect() as conn:
-            result = await conn.stream(query.execution_options(yield_per=20_000))
-            async for rows in result.partitions():
-                for reference, amount, paid_at, reversed_, nik in rows:
-                    add(reference, amount, paid_at, bool(reversed_), nik)
+            if self._postgres:
+                # asyncpg's own cursor: a million rows without building a Row object each.
+                raw = await conn.get_raw_connection()
+                driver: Any = raw.driver_connection
+                async with driver.transaction():
+                    async for record in driver.cursor(_DAY_SQL, partner_id, day, prefetch=20_000):
+                        add(record[0], record[1], record[2], record[3], record[4])
+                return hub
+            p = partner_requests.alias("p")
+            joined, reversed_ = with_reversal(p)
+            query = (
+                sa.select(p.c.reference, p.c.amount, p.c.paid_at, reversed_, p.c.member_key)
+                .select_from(joined)
+                .where(
+                    p.c.partner_id == partner_id,
+                    p.c.business_date == day,
+                    p.c.kind == "payment",
+                    p.c.status.in_(_COUNTED),
+                )
+            )
+            for reference, amount, paid_at, was_reversed, nik in await conn.execute(query):
+                moment = paid_at if paid_at.tzinfo else paid_at.replace(tzinfo=UTC)
+                add(reference, amount, int(moment.timestamp()), bool(was_reversed), nik)
         return hub
 
     async def payments(self, partner_id: str, references: Sequence[str]) -> dict[str, HubPayment]:
@@ -122,20 +132,25 @@ class ReconciliationStore:
                 )
             else:
                 among = p.c.reference.in_(chunk)
-            query = sa.select(
-                p.c.reference,
-                p.c.hub_reference,
-                p.c.member_key,
-                p.c.amount,
-                p.c.paid_at,
-                p.c.business_date,
-                p.c.after_close,
-                _reversed_exists(p).label("reversed"),
-            ).where(
-                p.c.partner_id == partner_id,
-                p.c.kind == "payment",
-                p.c.status.in_(_COUNTED),
-                among,
+            joined, reversed_ = with_reversal(p)
+            query = (
+                sa.select(
+                    p.c.reference,
+                    p.c.hub_reference,
+                    p.c.member_key,
+                    p.c.amount,
+                    p.c.paid_at,
+                    p.c.business_date,
+                    p.c.after_close,
+                    reversed_.label("reversed"),
+                )
+                .select_from(joined)
+                .where(
+                    p.c.partner_id == partner_id,
+                    p.c.kind == "payment",
+                    p.c.status.in_(_COUNTED),
+                    among,
+                )
             )
             async with self._engine.connect() as conn:
                 for row in await conn.execute(query):

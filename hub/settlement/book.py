@@ -29,34 +29,51 @@ class ClosedDay:
     newly_closed: bool
 
 
+def with_reversal(payments: Any) -> tuple[Any, sa.ColumnElement[bool]]:
+    """``payments`` (an alias of the inbox) outer-joined to each one's reversal, if any.
+
+    (partner, kind, reference) is unique, so a payment has at most one reversal row: a
+    join, not a per-row subquery, so PostgreSQL hashes it once for a whole day.
+    """
+    r = partner_requests.alias("r")
+    joined = payments.outerjoin(
+        r,
+        sa.and_(
+            r.c.partner_id == payments.c.partner_id,
+            r.c.kind == "reversal",
+            r.c.reference == payments.c.reference,
+            r.c.status.in_(_COUNTED),
+        ),
+    )
+    return joined, r.c.id.isnot(None)
+
+
 def _day_rows(partner_id: str, day: date) -> sa.Select[Any]:
     """Payments dated ``day`` for the partner, each with whether it was reversed."""
     p = partner_requests.alias("p")
-    r = partner_requests.alias("r")
-    reversed_ = sa.exists().where(
-        r.c.partner_id == p.c.partner_id,
-        r.c.kind == "reversal",
-        r.c.reference == p.c.reference,
-        r.c.status.in_(_COUNTED),
-    )
-    return sa.select(
-        p.c.reference,
-        p.c.hub_reference,
-        p.c.member_key,
-        p.c.months,
-        p.c.amount,
-        p.c.paid_at,
-        p.c.business_date,
-        p.c.after_close,
-        p.c.amount_jkk,
-        p.c.amount_jkm,
-        p.c.amount_jht,
-        reversed_.label("reversed"),
-    ).where(
-        p.c.partner_id == partner_id,
-        p.c.business_date == day,
-        p.c.kind == "payment",
-        p.c.status.in_(_COUNTED),
+    joined, reversed_ = with_reversal(p)
+    return (
+        sa.select(
+            p.c.reference,
+            p.c.hub_reference,
+            p.c.member_key,
+            p.c.months,
+            p.c.amount,
+            p.c.paid_at,
+            p.c.business_date,
+            p.c.after_close,
+            p.c.amount_jkk,
+            p.c.amount_jkm,
+            p.c.amount_jht,
+            reversed_.label("reversed"),
+        )
+        .select_from(joined)
+        .where(
+            p.c.partner_id == partner_id,
+            p.c.business_date == day,
+            p.c.kind == "payment",
+            p.c.status.in_(_COUNTED),
+        )
     )
 
 
@@ -105,7 +122,7 @@ class SettlementBook:
             return await self._totals(conn, partner_id, day)
 
     async def lines(self, partner_id: str, day: date) -> AsyncIterator[StatementLine]:
-        """The day's payments, streamed in the order they were accepted."""
+        """The day's payments, streamed in the order of their references."""
         query = _day_rows(partner_id, day).order_by(sa.text("reference"))
         async with self._engine.connect() as conn:
             result = await conn.stream(query.execution_options(yield_per=2000))

@@ -236,6 +236,22 @@ async def test_a_payment_is_dated_by_its_partners_zone_and_cutoff(
     assert ledger.requests[("demo", "payment", "PAY-2")].business_date == date(2026, 3, 11)
 
 
+async def test_re_zoning_a_partner_does_not_re_date_its_payments(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    # 16:30 UTC on 10 March is 00:30 on the 11th in WITA, but 23:30 on the 10th in WIB.
+    late_evening = _intake(ledger, publisher, datetime(2026, 3, 10, 16, 30, tzinfo=UTC))
+    await late_evening.submit_payment(Partner("demo", "hub-api", "Asia/Makassar"), _payment())
+    rezoned = Partner("demo", "hub-api", "Asia/Jakarta")
+    ledger.closed.add(("demo", date(2026, 3, 11)))
+
+    assert ledger.requests[("demo", "payment", "PAY-1")].business_date == date(2026, 3, 11)
+    with pytest.raises(NotReversible, match="2026-03-11"):
+        await _intake(ledger, publisher).submit_reversal(
+            rezoned, ReversalRequest(reference="REV-1", payment_reference="PAY-1")
+        )
+
+
 async def test_a_payment_on_a_closed_day_goes_to_the_next_open_day_flagged_after_close(
     ledger: InMemoryRequestLedger, publisher: FakePublisher
 ) -> None:

@@ -14,7 +14,7 @@ NIK = "3171011203850002"
 def _hub(*rows: tuple[str, int, bool], keep_members: bool = False) -> HubDay:
     hub = HubDay(keep_members=keep_members)
     for reference, amount, reversed_ in rows:
-        hub.add(reference, amount, AT, reversed_, NIK)
+        hub.add(reference, amount, int(AT.timestamp()), reversed_, NIK)
     return hub
 
 
