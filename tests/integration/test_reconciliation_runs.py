@@ -1,0 +1,111 @@
+"""A reconciliation run on real PostgreSQL, and the decisions recorded about its exceptions."""
+
+import io
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.bootstrap import schedule_from
+from hub.errors import InvalidRequest, NotFound
+from hub.intake.ports import NewRequest, SettlementFacts
+from hub.intake.service import IntakeService, Partner
+from hub.reconciliation.canonical import CanonicalCsv
+from hub.reconciliation.report import EXCEPTION_COLUMNS
+from hub.reconciliation.resolution import Resolver
+from hub.reconciliation.service import Reconciler
+from hub.reconciliation.store import ReconciliationStore
+from hub.settings import load_settings
+from hub.settlement.book import SettlementBook
+from hub.store.database import create_engine
+from hub.store.ledger import SqlRequestLedger
+from tests.unit.fakes import FakePublisher
+
+pytestmark = pytest.mark.integration
+DAY = date(2020, 6, 6)
+NIK = "3201014101900003"
+"""A well-formed NIK of no member."""
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+async def _paid(ledger: SqlRequestLedger, partner: str, reference: str, amount: int) -> None:
+    at = datetime(2020, 6, 6, 3, 0, tzinfo=UTC)
+    request = NewRequest(
+        partner_id=partner,
+        kind="payment",
+        reference=reference,
+        request_hash="0" * 64,
+        event_id=uuid.uuid4(),
+        hub_reference=f"PAY-{reference}",
+        member_key=NIK,
+        event_json="{}",
+        received_at=at,
+        settlement=SettlementFacts(DAY, amount, 1, at, 10_000, 6_800, 0),
+    )
+    await ledger.claim(request)
+    await ledger.mark_accepted(request.event_id, at)
+
+
+async def test_a_run_keeps_its_exceptions_and_each_gets_one_audited_decision(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    partner = f"p-{uuid.uuid4().hex[:8]}"
+    ledger = SqlRequestLedger(engine)
+    for reference in ("A", "B", "C"):
+        await _paid(ledger, partner, reference, 16_800)
+    store = ReconciliationStore(engine)
+    clock = datetime.now
+    reconciler = Reconciler(store, SettlementBook(engine), tmp_path, lambda: clock(UTC))
+    file = (
+        "reference,nik,months,amount,paid_at\n"
+        f"A,{NIK},1,16800,2020-06-06T10:00:00+07:00\n"
+        f"B,{NIK},1,15000,2020-06-06T10:00:00+07:00\n"
+        f"X,{NIK},1,16800,2020-06-06T10:00:00+07:00\n"
+    )
+    report = await reconciler.reconcile(
+        partner, "Asia/Jakarta", DAY, io.BytesIO(file.encode()), "f.csv", CanonicalCsv(), "ops"
+    )
+    assert {k: v["count"] for k, v in report.summary["categories"].items() if v["count"]} == {
+        "matched": 1,
+        "amount_mismatch": 1,
+        "missing_in_hub": 1,
+        "missing_in_partner": 1,
+    }
+    folder = tmp_path / partner / DAY.isoformat()
+    header = (folder / "exceptions.csv").read_text().splitlines()[0]
+    assert header == ",".join(EXCEPTION_COLUMNS)
+    stored = {e.line: e.category for e in await store.exceptions(report.run_id)}
+    assert stored == {"3": "amount_mismatch", "4": "missing_in_hub", "H1": "missing_in_partner"}
+
+    intake = IntakeService(ledger, FakePublisher(), schedule_from(load_settings()))
+    resolver = Resolver(store, intake, {partner: Partner(partner, "hub-api")}, lambda: clock(UTC))
+    first = await resolver.resolve(report.run_id, "3", "finance", "store refunded Rp1.800")
+    again = await resolver.resolve(
+        report.run_id, "3", "other", "second thoughts", "chased_with_partner"
+    )
+    assert (first.decision, first.decided_by) == ("accepted_difference", "finance")
+    assert again == first
+    with pytest.raises(InvalidRequest, match="only a missing_in_hub"):
+        await resolver.resolve(report.run_id, "H1", "finance", "pay it", "paid_in")
+    with pytest.raises(InvalidRequest, match="reason"):
+        await resolver.resolve(report.run_id, "H1", "finance", "  ")
+    # Paying in follows intake's rules: this NIK is no member, so nothing is paid or decided.
+    with pytest.raises(NotFound):
+        await resolver.resolve(report.run_id, "4", "finance", "receipt seen")
+    assert await store.decision(report.run_id, "4") is None
+    chased = await resolver.resolve(
+        report.run_id, "H1", "finance", "asked the partner", "chased_with_partner"
+    )
+    assert chased.category == "missing_in_partner"
+    assert [d.line for d in await store.decisions(report.run_id)] == ["3", "H1"]
+    assert (await store.run(report.run_id)).status == "exceptions"  # type: ignore[union-attr]
+    assert clock(UTC) - first.decided_at < timedelta(minutes=5)
