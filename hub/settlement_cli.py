@@ -163,6 +163,7 @@ def match(
                     on_bytes=lambda n: progress.advance(task, n),
                     on_phase=phase,
                 )
+                progress.update(task, description=f"{file.name}: done")
         except SettlementFileError as exc:
             console.print(f"[red]{file.name} is not a {reader.format_name} file: {exc}[/]")
             return 2
