@@ -231,6 +231,12 @@ async def test_a_day_on_two_channels_reconciles_to_exact_categories_and_totals(
         refs["recon-indomaret"][k] for k in ("P1", "P2", "P3", "P4", "P5", "P6")
     )
     assert {r["status"] for r in retail_lines if r["reference"].endswith("P5")} == {"reversed"}
+    unsigned = await retail.http.get(f"/v1/settlements/{day.isoformat()}")
+    assert unsigned.status_code == 401
+    not_a_day = await _statement(api_partner.client, date.min)
+    assert not_a_day.status_code == 200 and not_a_day.json()["transactions"] == []
+    bad = await api_partner.client.get("/v1/settlements/2026-13-45")
+    assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_request")
     # A partner never sees another partner's rows.
     assert not set(refs["recon-api"].values()) & {r["reference"] for r in retail_lines}
 
