@@ -22,7 +22,7 @@ from typer import _click
 from typer.core import TyperGroup
 
 from hub.bootstrap import intake_for, partners_of, reconciler
-from hub.channels import settlement_reader
+from hub.channels import UnknownChannel, settlement_reader
 from hub.errors import HubError
 from hub.kafka.publisher import KafkaEventPublisher
 from hub.reconciliation.internal import check_day
@@ -136,7 +136,11 @@ def match(
     _partner(settings, partner)
     day = _day(business_date)
     configured = settings.partners[partner]
-    reader = settlement_reader(configured.channel)
+    try:
+        reader = settlement_reader(configured.channel)
+    except UnknownChannel as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
 
     async def main() -> int:
         engine = create_engine(settings.resolved_database_url)

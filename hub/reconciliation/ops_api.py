@@ -8,6 +8,7 @@ Its own router, so the operators' console mounts beside it.
 """
 
 import hmac
+import json
 from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import date
@@ -17,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Header, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
-from hub.channels import settlement_reader
+from hub.channels import UnknownChannel, settlement_reader
 from hub.errors import FieldProblem, InvalidRequest, NotFound, Unauthenticated
 from hub.intake.service import Partner
 from hub.reconciliation.lines import SettlementFileError
@@ -57,7 +58,10 @@ def reconciliation_ops_router(
             raise InvalidRequest(
                 "business_date is YYYY-MM-DD", [FieldProblem("business_date", "not a date")]
             ) from None
-        reader = settlement_reader(partner.channel)
+        try:
+            reader = settlement_reader(partner.channel)
+        except UnknownChannel as exc:
+            raise InvalidRequest(str(exc)) from None
         try:
             report = await reconciler.reconcile(
                 partner_id,
@@ -99,6 +103,10 @@ def reconciliation_ops_router(
         path = None if run is None else Path(run.output_dir) / "report.html"
         if path is None or not path.exists():
             raise NotFound(f"no report for run {run_id}")
+        # The folder holds the partner-day's latest run; an older run's page is gone.
+        latest = json.loads((path.parent / "summary.json").read_text()).get("run_id")
+        if latest != run_id:
+            raise NotFound(f"run {run_id}'s report was replaced by run {latest}'s")
         return FileResponse(path, media_type="text/html")
 
     return router

@@ -351,6 +351,10 @@ async def test_a_day_on_two_channels_reconciles_to_exact_categories_and_totals(
         shown = await ops.get(f"/ops/v1/reconciliations/{created.json()['id']}")
         assert shown.json()["summary"]["categories"] == EXPECTED
         assert len(shown.json()["exception_lines"]) == 6
+        page = await ops.get(f"/ops/v1/reconciliations/{created.json()['id']}/report.html")
+        assert page.status_code == 200 and "Reconciliation: recon-api" in page.text
+        replaced = await ops.get(f"/ops/v1/reconciliations/{runs['recon-api']}/report.html")
+        assert replaced.status_code == 404
         refused_ops = await ops.get("/ops/v1/reconciliations", headers={"Authorization": "x"})
         assert refused_ops.status_code == 401
 
