@@ -68,9 +68,9 @@ class TransactionStatus:
 def member_fields(typed: str, intake: IntakeService) -> dict[str, str]:
     """What the cashier typed, as intake names a member: a payment code, or else a NIK.
 
-    A payment code is the biller prefix plus a Luhn-checked KPJ, so a number that
-    is one of ours is a payment code whatever its length; a 16-digit number that
-    is not is taken for a NIK. Anything else is looked up as a payment code, and
+    A payment code is the biller prefix plus an 11-digit KPJ (looked up as typed,
+    with no check digit: most KPJs come from the agency's core), so a number of
+    that shape is a payment code; a 16-digit number that is not is taken for a NIK. Anything else is looked up as a payment code, and
     intake answers "unknown" or "malformed" for it.
     """
     if intake.payment_codes.kpj_of(typed) is None and len(typed) == NIK_LENGTH:

@@ -57,7 +57,9 @@ from hub.bootstrap import build
 from hub.broker import EmbeddedBroker
 from hub.intake.service import event_id_for, hub_reference_for
 from hub.kafka.topics import ensure_topics
-from hub.membership.coverage import local_month
+from hub.membership.coverage import default_rules
+
+_CALENDAR = default_rules().calendar
 from hub.membership.kpj import kpj_for
 from hub.settings import Settings, load_settings
 from hub.store.migrations import upgrade_to_head_async
@@ -182,7 +184,7 @@ def store_rows(
         reg = env.payload
         assert isinstance(reg, RegistrationSubmitted)
         member_id = i + 1
-        month: date = local_month(reg.nik, env.occurred_at)
+        month: date = _CALENDAR.month_of(env.occurred_at)
         members.append(
             (
                 member_id,

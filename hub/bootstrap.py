@@ -25,6 +25,8 @@ from hub.intake.ports import NonceRegistry
 from hub.intake.service import IntakeService, Partner
 from hub.kafka.consumer import CoreConsumer
 from hub.kafka.publisher import KafkaEventPublisher
+from hub.membership.calendar import indonesian_calendar
+from hub.membership.coverage import CoverageRules, MembershipPolicy
 from hub.membership.payment_code import PaymentCodes
 from hub.membership.schedule import ContributionSchedule
 from hub.reconciliation.ops_api import reconciliation_ops_router
@@ -50,6 +52,15 @@ def schedule_from(settings: Settings) -> ContributionSchedule:
         allowed_months=s.allowed_months,
         income_brackets=s.income_brackets,
         max_months_ahead=s.max_months_ahead,
+    )
+
+
+def coverage_rules(settings: Settings) -> CoverageRules:
+    """The arrears and lapse rules on Indonesia's calendar (plus configured cuti bersama)."""
+    m = settings.membership
+    return CoverageRules(
+        indonesian_calendar(m.coverage_timezone, m.cuti_bersama),
+        MembershipPolicy(m.max_arrears_months, m.lapse_after_months, m.after_lapse),
     )
 
 
@@ -87,6 +98,7 @@ def intake_for(
         publisher,
         schedule_from(settings),
         PaymentCodes(settings.payment_code_prefix),
+        rules=coverage_rules(settings),
     )
 
 
@@ -104,7 +116,10 @@ class Hub:
 
     def consumer(self) -> CoreConsumer:
         writer = MembershipWriter(
-            self.engine, schedule_from(self.settings), callback_policy(self.settings)
+            self.engine,
+            schedule_from(self.settings),
+            coverage_rules(self.settings),
+            callback_policy(self.settings),
         )
         return CoreConsumer(self.settings, self.bootstrap_servers, writer)
 

@@ -4,11 +4,12 @@ Nothing else in the hub reads the environment; ``hub.bootstrap`` takes a ``Setti
 """
 
 import os
-from datetime import time
+from datetime import date, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -52,6 +53,30 @@ class ScheduleSettings(BaseModel):
     max_months_ahead: int = Field(12, ge=1)
 
 
+class MembershipSettings(BaseModel):
+    """Arrears, lapse and the coverage calendar (docs/membership.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_arrears_months: int = Field(3, ge=0)
+    """Most unpaid past months a payment collects before the months asked for."""
+    lapse_after_months: int = Field(3, ge=1)
+    """More than this many consecutive unpaid (overdue) months end the membership period."""
+    after_lapse: Literal["new_period", "continue"] = "new_period"
+    """What a later payment or registration does after a lapse."""
+    coverage_timezone: str = "Asia/Jakarta"
+    """Month edges and due dates of every member, whatever the NIK's province."""
+    cuti_bersama: tuple[date, ...] = ()
+    """Collective leave days (the government's decree): due dates roll past them too."""
+
+    @model_validator(mode="after")
+    def _arrears_within_lapse(self) -> Self:
+        if self.max_arrears_months > self.lapse_after_months:
+            raise ValueError("max_arrears_months may not exceed lapse_after_months")
+        ZoneInfo(self.coverage_timezone)
+        return self
+
+
 class Settings(BaseSettings):
     """The hub's settings; see config/hub.toml for what each one means."""
 
@@ -86,6 +111,7 @@ class Settings(BaseSettings):
 
     partners: dict[str, PartnerSettings] = Field(default_factory=dict)
     schedule: ScheduleSettings
+    membership: MembershipSettings = Field(default_factory=MembershipSettings)
     payment_code_prefix: str = Field("8866", pattern=r"^[0-9]{1,8}$")
 
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)

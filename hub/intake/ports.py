@@ -78,6 +78,8 @@ class MemberTerms:
     paid_through: date | None
     kpj: str | None
     registered_month: date | None = None
+    period_start: date | None = None
+    """First month of the current membership period (None: the registration month)."""
 
     @classmethod
     def of_accepted_registration(cls, event_json: str) -> "MemberTerms":

@@ -40,7 +40,7 @@ from hub.intake.requests import (
     RegistrationRequest,
     ReversalRequest,
 )
-from hub.membership.coverage import add_months, covers_from, is_active, local_month
+from hub.membership.coverage import Coverage, CoverageRules, add_months, default_rules
 from hub.membership.masking import mask_name
 from hub.membership.payment_code import PaymentCodes
 from hub.membership.schedule import ContributionSchedule
@@ -52,7 +52,6 @@ from schemas.events import (
     PaymentReversed,
     RegistrationSubmitted,
 )
-from schemas.nik import parse_nik
 
 _EVENT_NAMESPACE = uuid.UUID("6f1c7a52-3d0e-4f43-9c55-0b7e2f1b8a10")
 _HUB_REFERENCE_PREFIX: dict[RequestKind, str] = {
@@ -89,10 +88,34 @@ class InquiryAnswer:
     member_status: MemberStatus
     paid_through: date | None
     months: int
+    """The months asked for, after the arrears."""
     monthly_amount: int
     covers_from: date
+    """First month the payment covers: the oldest month of arrears, if any."""
     covers_through: date
     amount_due: int
+    """Arrears plus the months asked for, times the monthly amount."""
+    arrears_months: int = 0
+    """Unpaid past months the payment settles first (at most ``max_arrears_months``)."""
+
+    @property
+    def arrears_from(self) -> date | None:
+        return self.covers_from if self.arrears_months else None
+
+    @property
+    def arrears_through(self) -> date | None:
+        if not self.arrears_months:
+            return None
+        return add_months(self.covers_from, self.arrears_months - 1)
+
+    @property
+    def arrears_amount(self) -> int:
+        return self.arrears_months * self.monthly_amount
+
+    @property
+    def months_from(self) -> date:
+        """First of the months asked for."""
+        return add_months(self.covers_from, self.arrears_months)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +157,13 @@ class IntakeService:
         schedule: ContributionSchedule,
         payment_codes: PaymentCodes | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        rules: CoverageRules | None = None,
     ) -> None:
         self._ledger = ledger
         self._publisher = publisher
         self._schedule = schedule
+        self._rules = rules or default_rules()
         self._codes = payment_codes or PaymentCodes("8866")
         self._clock = clock
 
@@ -286,17 +312,21 @@ class IntakeService:
 
     def _bill(self, terms: MemberTerms, months: int) -> InquiryAnswer:
         monthly = self._schedule.amount_due(terms.declared_income, terms.programmes, 1)
-        amount_due = self._schedule.amount_due(terms.declared_income, terms.programmes, months)
+        self._schedule.check_months(months)
         now = self._clock()
-        this_month = local_month(terms.nik, now)
-        first = covers_from(terms.paid_through, this_month)
-        through = add_months(first, months - 1)
+        this_month = self._rules.calendar.month_of(now)
+        coverage = _coverage(terms, this_month)
+        plan = self._rules.quote(coverage, now, months)
         limit = add_months(this_month, self._schedule.max_months_ahead)
-        if through > limit:
+        if plan.covers_through > limit:
             raise AlreadyPaid(
                 f"already paid through {terms.paid_through:%Y-%m}; {months} more month(s) would "
                 f"go beyond {limit:%Y-%m}, the furthest ahead a member may pay",
-                [FieldProblem("months", f"at most {_months_between(first, limit) + 1} now")],
+                [
+                    FieldProblem(
+                        "months", f"at most {_months_between(plan.months_from, limit) + 1} now"
+                    )
+                ],
             )
         return InquiryAnswer(
             nik=terms.nik,
@@ -304,14 +334,21 @@ class IntakeService:
             payment_code=None if terms.kpj is None else self._codes.for_kpj(terms.kpj),
             masked_name=mask_name(terms.full_name),
             programmes=terms.programmes,
-            member_status=_member_status(terms, now),
+            member_status=self._member_status(terms, coverage, now),
             paid_through=terms.paid_through,
             months=months,
             monthly_amount=monthly,
-            covers_from=first,
-            covers_through=through,
-            amount_due=amount_due,
+            covers_from=plan.covers_from,
+            covers_through=plan.covers_through,
+            amount_due=monthly * plan.total_months,
+            arrears_months=plan.arrears_months,
         )
+
+    def _member_status(self, terms: MemberTerms, coverage: Coverage, now: datetime) -> MemberStatus:
+        if terms.registered_month is None:
+            return "pending"
+        today = self._rules.calendar.today(now)
+        return "active" if self._rules.is_active(coverage, today) else "inactive"
 
     async def _accept(
         self,
@@ -364,11 +401,10 @@ class IntakeService:
         return Acceptance(claimed.reference, claimed.hub_reference, kpj=claimed.kpj)
 
 
-def _member_status(terms: MemberTerms, now: datetime) -> MemberStatus:
-    if terms.registered_month is None:
-        return "pending"
-    today = now.astimezone(parse_nik(terms.nik).region.tzinfo).date()
-    return "active" if is_active(terms.paid_through, terms.registered_month, today) else "inactive"
+def _coverage(terms: MemberTerms, this_month: date) -> Coverage:
+    """The member's coverage; a registration not yet recorded starts this month."""
+    start = terms.period_start or terms.registered_month or this_month
+    return Coverage(terms.paid_through, start)
 
 
 def _months_between(start: date, end: date) -> int:

@@ -1,7 +1,10 @@
-"""KPJ (Kartu Peserta Jamsostek) numbers the store assigns.
+"""KPJ (Kartu Peserta Jamsostek) numbers.
 
-Format: 11 digits, a 10-digit zero-padded member number followed by a Luhn
-check digit, so a mistyped KPJ at a counter is caught before any lookup.
+A KPJ is 11 digits. The agency's core issues most of them, with no check digit
+anyone outside can verify, so a KPJ typed at a counter is looked up exactly as
+typed: a mistyped one is simply not found. KPJs this hub mints for members it
+registers are a 10-digit zero-padded member number followed by a Luhn digit;
+they keep it, but nothing rejects a KPJ for lacking one.
 """
 
 KPJ_DIGITS = 11
@@ -20,16 +23,18 @@ def luhn_check_digit(digits: str) -> int:
 
 
 def kpj_for(member_number: int) -> str:
-    """The KPJ for the store's ``member_number`` (1 .. 9,999,999,999)."""
+    """The KPJ the hub mints for the store's ``member_number`` (1 .. 9,999,999,999)."""
     if not 0 < member_number < 10**10:
         raise ValueError("member number out of range for an 11-digit KPJ")
     body = f"{member_number:010d}"
     return body + str(luhn_check_digit(body))
 
 
-def is_valid_kpj(value: str) -> bool:
-    return (
-        len(value) == KPJ_DIGITS
-        and value.isdigit()
-        and luhn_check_digit(value[:-1]) == int(value[-1])
-    )
+def is_kpj(value: str) -> bool:
+    """Shaped like a KPJ: 11 digits. Whether it exists is the store's answer, not a checksum."""
+    return len(value) == KPJ_DIGITS and value.isascii() and value.isdigit()
+
+
+def has_hub_check_digit(value: str) -> bool:
+    """A KPJ this hub could have minted (its last digit is the Luhn digit of the rest)."""
+    return is_kpj(value) and luhn_check_digit(value[:-1]) == int(value[-1])

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
-from hub.membership.coverage import add_months, extend_coverage, local_month
+from hub.membership.coverage import Coverage, CoverageRules
 from hub.membership.schedule import ContributionSchedule
 from schemas.events import (
     ContributionPaid,
@@ -39,7 +39,15 @@ class MemberRecord:
     registration_event_id: UUID
     member_id: int | None = None
     kpj: str | None = None
+    period_start: date | None = None
+    """First month of the current membership period (the registration month until a lapse)."""
+    lapsed_on: date | None = None
+    """The day the current period lapsed, once a ``lapsed`` history row says so."""
     dirty: bool = False
+
+    @property
+    def coverage(self) -> Coverage:
+        return Coverage(self.paid_through, self.period_start or self.registered_month)
 
 
 @dataclass(slots=True)
@@ -57,10 +65,31 @@ class ContributionRecord:
     covers_from: date
     covers_through: date
     previous_paid_through: date | None
+    arrears_months: int = 0
+    """Of the months paid, how many settled arrears (the rest are ``months``, asked for)."""
+    previous_period_start: date | None = None
     status: Literal["applied", "reversed"] = "applied"
     reversed_at: datetime | None = None
     contribution_id: int | None = None
     dirty: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipChange:
+    """A change of membership state, kept as a ``member_history`` row.
+
+    ``lapsed`` (the period ended on ``effective_on``; written on the next event
+    about the member, which ``envelope`` names) or ``period_start`` (a new period
+    began in ``effective_on``'s month, after a lapse, under ``new_period``).
+    """
+
+    member: MemberRecord
+    envelope: EventEnvelope
+    field: Literal["membership", "period_start"]
+    old_value: str
+    new_value: str
+    effective_on: date
+    note: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,18 +150,21 @@ class Batch:
     new_members: list[MemberRecord] = field(default_factory=list)
     new_contributions: list[ContributionRecord] = field(default_factory=list)
     pending_changes: list[PendingChange] = field(default_factory=list)
+    membership_changes: list[MembershipChange] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
 
 
-def apply_event(batch: Batch, envelope: EventEnvelope, schedule: ContributionSchedule) -> Outcome:
+def apply_event(
+    batch: Batch, envelope: EventEnvelope, schedule: ContributionSchedule, rules: CoverageRules
+) -> Outcome:
     """Apply one event to the batch's working set and record its outcome."""
     payload = envelope.payload
     if isinstance(payload, RegistrationSubmitted):
-        outcome = _register(batch, envelope, payload, schedule)
+        outcome = _register(batch, envelope, payload, schedule, rules)
     elif isinstance(payload, ContributionPaid):
-        outcome = _pay(batch, envelope, payload, schedule)
+        outcome = _pay(batch, envelope, payload, schedule, rules)
     else:
-        outcome = _reverse(batch, envelope, payload)
+        outcome = _reverse(batch, envelope, payload, rules)
     batch.outcomes.append(outcome)
     return outcome
 
@@ -142,6 +174,7 @@ def _register(
     envelope: EventEnvelope,
     reg: RegistrationSubmitted,
     schedule: ContributionSchedule,
+    rules: CoverageRules,
 ) -> Outcome:
     existing = batch.members.get(reg.nik)
     if existing is not None:
@@ -156,12 +189,14 @@ def _register(
                             existing, envelope, name, field_text(current), field_text(proposed)
                         )
                     )
+            _register_again(batch, existing, envelope, rules)
         return Outcome(envelope, "recorded", existing)
     if reg.declared_income not in schedule.income_brackets:
         # Intake checked it, but the bracket table may have changed since (config reload).
         return Outcome(
             envelope, "rejected", reason=f"declared income {reg.declared_income} is not a bracket"
         )
+    month = rules.calendar.month_of(envelope.occurred_at)
     member = MemberRecord(
         nik=reg.nik,
         full_name=reg.full_name,
@@ -173,49 +208,127 @@ def _register(
         declared_income=reg.declared_income,
         programmes=reg.programmes,
         paid_through=None,
-        registered_month=local_month(reg.nik, envelope.occurred_at),
+        registered_month=month,
         registered_channel=envelope.channel,
         registered_partner=envelope.partner_id,
         registration_event_id=envelope.event_id,
+        period_start=month,
     )
     batch.members[reg.nik] = member
     batch.new_members.append(member)
     return Outcome(envelope, "recorded", member)
 
 
+def _register_again(
+    batch: Batch, member: MemberRecord, envelope: EventEnvelope, rules: CoverageRules
+) -> None:
+    """A lapsed member registers again: record the lapse; under ``new_period`` start anew."""
+    lapsed_on = rules.lapsed_on(member.coverage, rules.calendar.today(envelope.occurred_at))
+    if lapsed_on is None:
+        return
+    _record_lapse(batch, member, envelope, lapsed_on, rules)
+    if rules.policy.after_lapse == "new_period":
+        _start_period(batch, member, envelope, rules.calendar.month_of(envelope.occurred_at))
+
+
+def _record_lapse(
+    batch: Batch,
+    member: MemberRecord,
+    envelope: EventEnvelope,
+    lapsed_on: date,
+    rules: CoverageRules,
+) -> None:
+    """Write the ``lapsed`` history row once per lapse, on the first event after it."""
+    if member.lapsed_on == lapsed_on:
+        return
+    member.lapsed_on = lapsed_on
+    member.dirty = True
+    paid = "never paid" if member.paid_through is None else f"paid through {member.paid_through:%Y-%m}"
+    batch.membership_changes.append(
+        MembershipChange(
+            member,
+            envelope,
+            "membership",
+            "active",
+            "lapsed",
+            lapsed_on,
+            f"{paid}; more than {rules.policy.lapse_after_months} unpaid months; "
+            f"recorded on the next event ({envelope.event_type}); "
+            f"after_lapse={rules.policy.after_lapse}",
+        )
+    )
+
+
+def _start_period(
+    batch: Batch, member: MemberRecord, envelope: EventEnvelope, month: date
+) -> None:
+    old = member.period_start or member.registered_month
+    member.period_start = month
+    member.lapsed_on = None
+    member.dirty = True
+    batch.membership_changes.append(
+        MembershipChange(
+            member,
+            envelope,
+            "period_start",
+            old.isoformat(),
+            month.isoformat(),
+            month,
+            f"new period after a lapse, same KPJ ({envelope.event_type})",
+        )
+    )
+
+
 def _pay(
-    batch: Batch, envelope: EventEnvelope, pay: ContributionPaid, schedule: ContributionSchedule
+    batch: Batch,
+    envelope: EventEnvelope,
+    pay: ContributionPaid,
+    schedule: ContributionSchedule,
+    rules: CoverageRules,
 ) -> Outcome:
     member = batch.members.get(pay.nik)
     if member is None:
         return Outcome(envelope, "rejected", reason="no registered member with this NIK")
-    due = schedule.amount_due(member.declared_income, member.programmes, pay.months)
-    if pay.amount != due:
+    key = (envelope.partner_id, envelope.partner_ref)
+    if key in batch.contributions:
+        return Outcome(envelope, "recorded", member)
+    monthly = schedule.monthly(member.declared_income, member.programmes).total
+    # The money buys whole months: arrears first, oldest first, then the months asked for.
+    # Intake quoted arrears + months; should the member's arrears have changed since
+    # (another payment got in first), the months bought still all count, in that order.
+    total, rest = divmod(pay.amount, monthly)
+    if rest or total < pay.months:
+        due = schedule.amount_due(member.declared_income, member.programmes, pay.months)
         return Outcome(
             envelope,
             "rejected",
             member,
-            reason=f"amount {pay.amount} does not match the amount due {due}",
+            reason=f"amount {pay.amount} does not match the amount due {due} "
+            f"({pay.months} month(s) of {monthly}, plus any arrears)",
         )
-    key = (envelope.partner_id, envelope.partner_ref)
-    if key in batch.contributions:
-        return Outcome(envelope, "recorded", member)
-    previous = member.paid_through
-    through = extend_coverage(previous, local_month(pay.nik, pay.paid_at), pay.months)
+    before = member.coverage
+    plan = rules.plan(before, pay.paid_at, total)
+    if plan.lapsed_on is not None:
+        _record_lapse(batch, member, envelope, plan.lapsed_on, rules)
+    if plan.new_period:
+        _start_period(batch, member, envelope, plan.covers_from)
     contribution = ContributionRecord(
         event_id=envelope.event_id,
         member=member,
         channel=envelope.channel,
         partner_id=envelope.partner_id,
         partner_ref=envelope.partner_ref,
-        months=pay.months,
+        months=plan.months,
         amount=pay.amount,
         paid_at=pay.paid_at,
-        covers_from=add_months(through, 1 - pay.months),
-        covers_through=through,
-        previous_paid_through=previous,
+        covers_from=plan.covers_from,
+        covers_through=plan.covers_through,
+        previous_paid_through=before.paid_through,
+        arrears_months=plan.arrears_months,
+        previous_period_start=before.period_start,
     )
-    member.paid_through = through
+    member.paid_through = plan.covers_through
+    member.lapsed_on = None
     member.dirty = True
     batch.contributions[key] = contribution
     batch.new_contributions.append(contribution)
@@ -223,7 +336,9 @@ def _pay(
     return Outcome(envelope, "recorded", member)
 
 
-def _reverse(batch: Batch, envelope: EventEnvelope, rev: PaymentReversed) -> Outcome:
+def _reverse(
+    batch: Batch, envelope: EventEnvelope, rev: PaymentReversed, rules: CoverageRules
+) -> Outcome:
     contribution = batch.contributions.get((envelope.partner_id, rev.original_partner_ref))
     if contribution is None or contribution.member.nik != rev.nik:
         return Outcome(envelope, "rejected", reason="no payment with that reference to reverse")
@@ -234,23 +349,46 @@ def _reverse(batch: Batch, envelope: EventEnvelope, rev: PaymentReversed) -> Out
     contribution.reversed_at = rev.reversed_at
     contribution.dirty = True
     # Coverage as if the payment had never happened: start from where it started and
-    # replay the member's later payments, each from the month it was made in.
+    # replay the member's later payments, each from the moment it was made, each buying
+    # the same number of months, arrears first, as when it was first applied.
     history = batch.history.get(member.nik, [])
     position = next((i for i, c in enumerate(history) if c is contribution), len(history))
-    later = history[position + 1 :]
-    paid_through = contribution.previous_paid_through
-    for payment in later:
+    coverage = Coverage(
+        contribution.previous_paid_through,
+        contribution.previous_period_start or member.period_start or member.registered_month,
+    )
+    for payment in history[position + 1 :]:
         if payment.status != "applied":
             continue
-        through = extend_coverage(
-            paid_through, local_month(member.nik, payment.paid_at), payment.months
+        plan = rules.plan(coverage, payment.paid_at, payment.arrears_months + payment.months)
+        replayed = (
+            coverage.paid_through,
+            coverage.period_start,
+            plan.arrears_months,
+            plan.months,
+            plan.covers_from,
+            plan.covers_through,
         )
-        if (payment.previous_paid_through, payment.covers_through) != (paid_through, through):
-            payment.previous_paid_through = paid_through
-            payment.covers_from = add_months(through, 1 - payment.months)
-            payment.covers_through = through
+        held = (
+            payment.previous_paid_through,
+            payment.previous_period_start,
+            payment.arrears_months,
+            payment.months,
+            payment.covers_from,
+            payment.covers_through,
+        )
+        if replayed != held:
+            payment.previous_paid_through = coverage.paid_through
+            payment.previous_period_start = coverage.period_start
+            payment.arrears_months = plan.arrears_months
+            payment.months = plan.months
+            payment.covers_from = plan.covers_from
+            payment.covers_through = plan.covers_through
             payment.dirty = True
-        paid_through = through
-    member.paid_through = paid_through
+        coverage = rules.after_payment(coverage, plan)
+    member.paid_through = coverage.paid_through
+    member.period_start = coverage.period_start
+    # Lapsed again if the reversal took back the payment that ended the lapse.
+    member.lapsed_on = rules.lapsed_on(coverage, rules.calendar.today(rev.reversed_at))
     member.dirty = True
     return Outcome(envelope, "recorded", member)

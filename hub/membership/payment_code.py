@@ -1,14 +1,14 @@
 """Payment codes: what a cashier types at a retail counter to pay for one member.
 
 A payment code is the biller prefix from config followed by the member's KPJ
-number (11 digits, Luhn-checked), e.g. ``8866`` + ``00000000018`` =
+number (11 digits, looked up as typed: no check-digit rejection), e.g. ``8866`` + ``00000000018`` =
 ``886600000000018``. It is printed on the member's card and is stable for life,
 so a member can pay at any Indomaret or Alfamart without knowing their NIK.
 """
 
 from dataclasses import dataclass
 
-from hub.membership.kpj import is_valid_kpj
+from hub.membership.kpj import is_kpj
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,4 +29,4 @@ class PaymentCodes:
         if not code.startswith(self.prefix):
             return None
         kpj = code[len(self.prefix) :]
-        return kpj if is_valid_kpj(kpj) else None
+        return kpj if is_kpj(kpj) else None

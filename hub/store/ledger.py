@@ -67,6 +67,7 @@ _TERMS = sa.select(
     members.c.paid_through,
     members.c.kpj,
     members.c.registered_month,
+    members.c.period_start,
 )
 
 
@@ -79,6 +80,7 @@ def _terms(row: Any) -> MemberTerms:
         paid_through=row.paid_through,
         kpj=row.kpj,
         registered_month=row.registered_month,
+        period_start=row.period_start,
     )
 
 

@@ -77,8 +77,16 @@ members = sa.Table(
     sa.Column("registration_event_id", sa.Uuid(), nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("period_start", sa.Date()),
+    sa.Column("lapsed_on", sa.Date()),
+    sa.Column("source", sa.String(16), nullable=False, server_default="hub"),
 )
-"""One row per person (NIK), whichever channel registered them first."""
+"""One row per person (NIK), whichever channel registered them first.
+
+``period_start``: first month of the current membership period (NULL: the registration
+month). ``lapsed_on``: the day the current period lapsed, once recorded. ``source``:
+``hub`` (registered through a channel, KPJ minted here) or ``import`` (loaded from
+the agency's core with its own KPJ by ``hub members import``)."""
 
 contributions = sa.Table(
     "contributions",
@@ -98,6 +106,8 @@ contributions = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("reversed_at", Timestamp),
     sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("arrears_months", sa.SmallInteger(), nullable=False, server_default="0"),
+    sa.Column("previous_period_start", sa.Date()),
     sa.UniqueConstraint("partner_id", "partner_ref"),
 )
 """Each payment a partner collected, with the months it covers; reversed, never deleted."""
@@ -144,9 +154,29 @@ member_history = sa.Table(
     sa.Column("new_value", sa.Text(), nullable=False),
     sa.Column("source", sa.Text(), nullable=False),
     sa.Column("changed_at", Timestamp, nullable=False),
+    sa.Column("effective_on", sa.Date()),
 )
 """Every change to a member's personal data, old and new value: the row is never overwritten
-without one. Coverage history lives in ``contributions`` (each with its previous paid-through)."""
+without one. Also membership state: ``membership`` active -> lapsed (``effective_on`` the day
+it lapsed) and ``period_start`` (a new period after a lapse). Coverage history lives in
+``contributions`` (each with its previous paid-through)."""
+
+member_imports = sa.Table(
+    "member_imports",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("file_name", sa.Text(), nullable=False),
+    sa.Column("file_sha256", sa.String(64), nullable=False),
+    sa.Column("imported_by", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("rows_read", sa.Integer(), nullable=False),
+    sa.Column("members_added", sa.Integer(), nullable=False),
+    sa.Column("already_present", sa.Integer(), nullable=False),
+    sa.Column("refused", sa.Integer(), nullable=False),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("finished_at", Timestamp, nullable=False),
+)
+"""Audit of ``hub members import``: who loaded which file (by hash), when, why, and what it did."""
 
 callback_deliveries = sa.Table(
     "callback_deliveries",

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.intake.service import hub_reference_for
+from hub.membership.coverage import CoverageRules
 from hub.membership.kpj import kpj_for
 from hub.membership.ledger import Batch, ContributionRecord, MemberRecord, Outcome, apply_event
 from hub.membership.schedule import ContributionSchedule
@@ -25,6 +26,7 @@ from hub.store.tables import (
     callback_deliveries,
     contributions,
     member_changes,
+    member_history,
     members,
     partner_requests,
     processed_events,
@@ -74,10 +76,12 @@ class MembershipWriter:
         self,
         engine: AsyncEngine,
         schedule: ContributionSchedule,
+        rules: CoverageRules,
         callbacks: CallbackPolicy | None = None,
     ) -> None:
         self._engine = engine
         self._schedule = schedule
+        self._rules = rules
         self._callbacks = callbacks or CallbackPolicy({})
         self._postgres = engine.dialect.name == "postgresql"
 
@@ -103,7 +107,7 @@ class MembershipWriter:
             conn, fresh, batch.members, batch.history
         )
         for event in fresh:
-            apply_event(batch, event.envelope, self._schedule)
+            apply_event(batch, event.envelope, self._schedule, self._rules)
 
         now = datetime.now(UTC)
         await self._insert_members(conn, batch.new_members, now)
@@ -126,6 +130,7 @@ class MembershipWriter:
         )
         await self._record_statuses(conn, batch, now)
         await self._record_pending_changes(conn, batch, now)
+        await self._record_membership_changes(conn, batch, now)
         await self._queue_callbacks(conn, batch, now)
         rejected = sum(1 for o in batch.outcomes if o.status == "rejected")
         return BatchResult(len(fresh) - rejected, rejected, len(events) - len(fresh))
@@ -176,6 +181,8 @@ class MembershipWriter:
                     registration_event_id=row.registration_event_id,
                     member_id=row.id,
                     kpj=row.kpj,
+                    period_start=row.period_start,
+                    lapsed_on=row.lapsed_on,
                 )
         return loaded
 
@@ -221,6 +228,8 @@ class MembershipWriter:
                 covers_from=row.covers_from,
                 covers_through=row.covers_through,
                 previous_paid_through=row.previous_paid_through,
+                arrears_months=row.arrears_months,
+                previous_period_start=row.previous_period_start,
                 status=row.status,
                 reversed_at=row.reversed_at,
                 contribution_id=row.id,
@@ -305,6 +314,28 @@ class MembershipWriter:
             skip_conflicts_on=("event_id", "field"),
         )
 
+    async def _record_membership_changes(
+        self, conn: AsyncConnection, batch: Batch, now: datetime
+    ) -> None:
+        """Lapses and new periods as history rows, in the transaction of the event that saw them."""
+        await insert_rows(
+            conn,
+            member_history,
+            [
+                {
+                    "member_id": c.member.member_id,
+                    "field": c.field,
+                    "old_value": c.old_value,
+                    "new_value": c.new_value,
+                    "source": f"{c.note}; {c.envelope.channel} {c.envelope.partner_id} "
+                    f"{c.envelope.partner_ref}",
+                    "changed_at": now,
+                    "effective_on": c.effective_on,
+                }
+                for c in batch.membership_changes
+            ],
+        )
+
     async def _queue_callbacks(self, conn: AsyncConnection, batch: Batch, now: datetime) -> None:
         """The callback outbox, in the same transaction as the outcome it reports."""
         urls = self._callbacks.urls
@@ -351,8 +382,21 @@ class MembershipWriter:
         await conn.execute(
             members.update()
             .where(members.c.id == sa.bindparam("b_id"))
-            .values(paid_through=sa.bindparam("b_paid_through"), updated_at=now),
-            [{"b_id": m.member_id, "b_paid_through": m.paid_through} for m in changed],
+            .values(
+                paid_through=sa.bindparam("b_paid_through"),
+                period_start=sa.bindparam("b_period_start"),
+                lapsed_on=sa.bindparam("b_lapsed_on"),
+                updated_at=now,
+            ),
+            [
+                {
+                    "b_id": m.member_id,
+                    "b_paid_through": m.paid_through,
+                    "b_period_start": m.period_start,
+                    "b_lapsed_on": m.lapsed_on,
+                }
+                for m in changed
+            ],
         )
 
     async def _write_contributions(
@@ -376,6 +420,9 @@ class MembershipWriter:
                     covers_from=sa.bindparam("b_covers_from"),
                     covers_through=sa.bindparam("b_covers_through"),
                     previous_paid_through=sa.bindparam("b_previous"),
+                    months=sa.bindparam("b_months"),
+                    arrears_months=sa.bindparam("b_arrears"),
+                    previous_period_start=sa.bindparam("b_previous_start"),
                 ),
                 [
                     {
@@ -385,6 +432,9 @@ class MembershipWriter:
                         "b_covers_from": c.covers_from,
                         "b_covers_through": c.covers_through,
                         "b_previous": c.previous_paid_through,
+                        "b_months": c.months,
+                        "b_arrears": c.arrears_months,
+                        "b_previous_start": c.previous_period_start,
                     }
                     for c in changed
                 ],
@@ -443,6 +493,9 @@ def _member_row(m: MemberRecord, now: datetime) -> dict[str, Any]:
         "registration_event_id": m.registration_event_id,
         "created_at": now,
         "updated_at": now,
+        "period_start": m.period_start,
+        "lapsed_on": m.lapsed_on,
+        "source": "hub",
     }
 
 
@@ -462,6 +515,8 @@ def _contribution_row(c: ContributionRecord, now: datetime) -> dict[str, Any]:
         "status": c.status,
         "reversed_at": c.reversed_at,
         "created_at": now,
+        "arrears_months": c.arrears_months,
+        "previous_period_start": c.previous_period_start,
     }
 
 

@@ -16,9 +16,10 @@ from typing import Any
 from uuid import UUID
 
 from hub.api.signing import sign
-from hub.bootstrap import schedule_from
+from hub.bootstrap import coverage_rules, schedule_from
 from hub.errors import BrokerUnavailable
 from hub.intake.ports import ClaimedRequest, MemberTerms, NewRequest, RequestKind
+from hub.membership.coverage import CoverageRules
 from hub.membership.schedule import ContributionSchedule
 from hub.settings import PartnerSettings, load_settings
 from schemas.events import ContributionPaid, EventEnvelope, RegistrationSubmitted
@@ -37,6 +38,12 @@ PARTNERS = {
 
 NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 """The unit tests' fixed clock: 10 March 2026, 09:00 WIB."""
+
+
+@functools.cache
+def configured_rules() -> CoverageRules:
+    """The arrears, lapse and calendar rules exactly as config/hub.toml declares them."""
+    return coverage_rules(load_settings())
 
 
 @functools.cache

@@ -10,12 +10,14 @@ from schemas.events import ContributionPaid, EventEnvelope, PaymentReversed
 from tests.unit.fakes import (
     BALI_WOMAN_NIK,
     JAKARTA_MAN_NIK,
+    configured_rules,
     configured_schedule,
     envelope,
     registration_payload,
 )
 
 MARCH_10 = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
+RULES = configured_rules()
 
 
 @pytest.fixture
@@ -66,7 +68,7 @@ def test_registration_creates_a_member_without_coverage(
 ) -> None:
     event = _registration()
 
-    outcome = apply_event(batch, event, schedule)
+    outcome = apply_event(batch, event, schedule, RULES)
 
     assert outcome.status == "recorded"
     member = _member(batch)
@@ -83,10 +85,13 @@ def test_registration_creates_a_member_without_coverage(
 def test_second_registration_of_the_same_nik_returns_the_first_member(
     batch: Batch, schedule: ContributionSchedule
 ) -> None:
-    first = apply_event(batch, _registration(ref="REG-1"), schedule)
+    first = apply_event(batch, _registration(ref="REG-1"), schedule, RULES)
 
     second = apply_event(
-        batch, _registration(ref="REG-2", declared_income=20_700_000, full_name="X"), schedule
+        batch,
+        _registration(ref="REG-2", declared_income=20_700_000, full_name="X"),
+        schedule,
+        RULES,
     )
 
     assert second.status == "recorded"
@@ -98,7 +103,7 @@ def test_second_registration_of_the_same_nik_returns_the_first_member(
 def test_payment_for_an_unknown_nik_is_rejected(
     batch: Batch, schedule: ContributionSchedule
 ) -> None:
-    outcome = apply_event(batch, _payment("PAY-1"), schedule)
+    outcome = apply_event(batch, _payment("PAY-1"), schedule, RULES)
 
     assert outcome.status == "rejected"
     assert outcome.reason == "no registered member with this NIK"
@@ -108,9 +113,9 @@ def test_payment_for_an_unknown_nik_is_rejected(
 def test_payment_of_the_wrong_amount_is_rejected_and_changes_nothing(
     batch: Batch, schedule: ContributionSchedule
 ) -> None:
-    apply_event(batch, _registration(), schedule)
+    apply_event(batch, _registration(), schedule, RULES)
 
-    outcome = apply_event(batch, _payment("PAY-1", months=3, amount=16_800), schedule)
+    outcome = apply_event(batch, _payment("PAY-1", months=3, amount=16_800), schedule, RULES)
 
     assert outcome.status == "rejected"
     assert outcome.reason is not None
@@ -120,9 +125,9 @@ def test_payment_of_the_wrong_amount_is_rejected_and_changes_nothing(
 
 
 def test_payment_extends_paid_through(batch: Batch, schedule: ContributionSchedule) -> None:
-    apply_event(batch, _registration(), schedule)
+    apply_event(batch, _registration(), schedule, RULES)
 
-    outcome = apply_event(batch, _payment("PAY-1", months=3), schedule)
+    outcome = apply_event(batch, _payment("PAY-1", months=3), schedule, RULES)
 
     assert outcome.status == "recorded"
     assert _member(batch).paid_through == date(2026, 5, 1)
@@ -135,10 +140,10 @@ def test_payment_extends_paid_through(batch: Batch, schedule: ContributionSchedu
 
 
 def test_consecutive_payments_add_up(batch: Batch, schedule: ContributionSchedule) -> None:
-    apply_event(batch, _registration(), schedule)
-    apply_event(batch, _payment("PAY-1", months=3), schedule)
+    apply_event(batch, _registration(), schedule, RULES)
+    apply_event(batch, _payment("PAY-1", months=3), schedule, RULES)
 
-    apply_event(batch, _payment("PAY-2", months=6, at=MARCH_10), schedule)
+    apply_event(batch, _payment("PAY-2", months=6, at=MARCH_10), schedule, RULES)
 
     assert _member(batch).paid_through == date(2026, 11, 1)
     assert batch.new_contributions[1].covers_from == date(2026, 6, 1)
@@ -147,9 +152,9 @@ def test_consecutive_payments_add_up(batch: Batch, schedule: ContributionSchedul
 def test_payment_priced_with_jht_when_the_member_chose_it(
     batch: Batch, schedule: ContributionSchedule
 ) -> None:
-    apply_event(batch, _registration(programmes=("JKK", "JKM", "JHT")), schedule)
+    apply_event(batch, _registration(programmes=("JKK", "JKM", "JHT")), schedule, RULES)
 
-    outcome = apply_event(batch, _payment("PAY-1", amount=36_800), schedule)
+    outcome = apply_event(batch, _payment("PAY-1", amount=36_800), schedule, RULES)
 
     assert outcome.status == "recorded"
 
@@ -157,38 +162,39 @@ def test_payment_priced_with_jht_when_the_member_chose_it(
 def test_the_same_payment_delivered_twice_is_applied_once(
     batch: Batch, schedule: ContributionSchedule
 ) -> None:
-    apply_event(batch, _registration(), schedule)
+    apply_event(batch, _registration(), schedule, RULES)
     payment = _payment("PAY-1", months=3)
-    apply_event(batch, payment, schedule)
+    apply_event(batch, payment, schedule, RULES)
 
-    again = apply_event(batch, payment, schedule)
+    again = apply_event(batch, payment, schedule, RULES)
 
     assert again.status == "recorded"
     assert _member(batch).paid_through == date(2026, 5, 1)
     assert len(batch.new_contributions) == 1
 
 
-def test_payment_month_is_counted_in_the_members_own_time_zone(
+def test_payment_month_is_counted_in_the_coverage_zone_not_the_niks_province(
     batch: Batch, schedule: ContributionSchedule
 ) -> None:
-    apply_event(batch, _registration(), schedule)
-    # 23:30 WIB on 31 January, but already 00:30 on 1 February in Bali.
+    apply_event(batch, _registration(), schedule, RULES)
+    # 23:30 WIB on 31 January: already 00:30 on 1 February in Bali, where this NIK is from,
+    # but every member's months are counted in WIB (coverage_timezone).
     at = datetime(2026, 1, 31, 16, 30, tzinfo=UTC)
 
-    apply_event(batch, _payment("PAY-1", at=at), schedule)
+    apply_event(batch, _payment("PAY-1", at=at), schedule, RULES)
 
-    assert _member(batch).paid_through == date(2026, 2, 1)
+    assert _member(batch).paid_through == date(2026, 1, 1)
 
 
 def test_reversal_restores_the_previous_paid_through(
     batch: Batch, schedule: ContributionSchedule
 ) -> None:
-    apply_event(batch, _registration(), schedule)
-    apply_event(batch, _payment("PAY-1", months=1), schedule)
-    apply_event(batch, _payment("PAY-2", months=3), schedule)
+    apply_event(batch, _registration(), schedule, RULES)
+    apply_event(batch, _payment("PAY-1", months=1), schedule, RULES)
+    apply_event(batch, _payment("PAY-2", months=3), schedule, RULES)
     assert _member(batch).paid_through == date(2026, 6, 1)
 
-    outcome = apply_event(batch, _reversal("PAY-2"), schedule)
+    outcome = apply_event(batch, _reversal("PAY-2"), schedule, RULES)
 
     assert outcome.status == "recorded"
     assert _member(batch).paid_through == date(2026, 3, 1)
@@ -200,10 +206,10 @@ def test_reversal_restores_the_previous_paid_through(
 def test_reversal_of_the_only_payment_leaves_the_member_unpaid(
     batch: Batch, schedule: ContributionSchedule
 ) -> None:
-    apply_event(batch, _registration(), schedule)
-    apply_event(batch, _payment("PAY-1", months=3), schedule)
+    apply_event(batch, _registration(), schedule, RULES)
+    apply_event(batch, _payment("PAY-1", months=3), schedule, RULES)
 
-    apply_event(batch, _reversal("PAY-1"), schedule)
+    apply_event(batch, _reversal("PAY-1"), schedule, RULES)
 
     assert _member(batch).paid_through is None
 
@@ -211,11 +217,11 @@ def test_reversal_of_the_only_payment_leaves_the_member_unpaid(
 def test_reversal_of_an_earlier_payment_takes_off_its_months(
     batch: Batch, schedule: ContributionSchedule
 ) -> None:
-    apply_event(batch, _registration(), schedule)
-    apply_event(batch, _payment("PAY-1", months=1), schedule)
-    apply_event(batch, _payment("PAY-2", months=3), schedule)
+    apply_event(batch, _registration(), schedule, RULES)
+    apply_event(batch, _payment("PAY-1", months=1), schedule, RULES)
+    apply_event(batch, _payment("PAY-2", months=3), schedule, RULES)
 
-    apply_event(batch, _reversal("PAY-1"), schedule)
+    apply_event(batch, _reversal("PAY-1"), schedule, RULES)
 
     assert _member(batch).paid_through == date(2026, 5, 1)
 
@@ -223,11 +229,11 @@ def test_reversal_of_an_earlier_payment_takes_off_its_months(
 def test_reversing_a_payment_twice_is_rejected(
     batch: Batch, schedule: ContributionSchedule
 ) -> None:
-    apply_event(batch, _registration(), schedule)
-    apply_event(batch, _payment("PAY-1", months=3), schedule)
-    apply_event(batch, _reversal("PAY-1", ref="REV-1"), schedule)
+    apply_event(batch, _registration(), schedule, RULES)
+    apply_event(batch, _payment("PAY-1", months=3), schedule, RULES)
+    apply_event(batch, _reversal("PAY-1", ref="REV-1"), schedule, RULES)
 
-    outcome = apply_event(batch, _reversal("PAY-1", ref="REV-2"), schedule)
+    outcome = apply_event(batch, _reversal("PAY-1", ref="REV-2"), schedule, RULES)
 
     assert outcome.status == "rejected"
     assert outcome.reason == "payment already reversed"
@@ -237,10 +243,10 @@ def test_reversing_a_payment_twice_is_rejected(
 def test_reversing_an_unknown_reference_is_rejected(
     batch: Batch, schedule: ContributionSchedule
 ) -> None:
-    apply_event(batch, _registration(), schedule)
-    apply_event(batch, _payment("PAY-1"), schedule)
+    apply_event(batch, _registration(), schedule, RULES)
+    apply_event(batch, _payment("PAY-1"), schedule, RULES)
 
-    outcome = apply_event(batch, _reversal("PAY-404"), schedule)
+    outcome = apply_event(batch, _reversal("PAY-404"), schedule, RULES)
 
     assert outcome.status == "rejected"
     assert outcome.reason == "no payment with that reference to reverse"
@@ -250,10 +256,10 @@ def test_reversing_an_unknown_reference_is_rejected(
 def test_a_partner_cannot_reverse_another_partners_payment(
     batch: Batch, schedule: ContributionSchedule
 ) -> None:
-    apply_event(batch, _registration(), schedule)
-    apply_event(batch, _payment("PAY-1"), schedule)
+    apply_event(batch, _registration(), schedule, RULES)
+    apply_event(batch, _payment("PAY-1"), schedule, RULES)
 
-    outcome = apply_event(batch, _reversal("PAY-1", partner_id="other"), schedule)
+    outcome = apply_event(batch, _reversal("PAY-1", partner_id="other"), schedule, RULES)
 
     assert outcome.status == "rejected"
     assert _member(batch).paid_through == date(2026, 3, 1)
@@ -262,11 +268,11 @@ def test_a_partner_cannot_reverse_another_partners_payment(
 def test_a_reversal_about_one_member_cannot_undo_another_members_payment(
     batch: Batch, schedule: ContributionSchedule
 ) -> None:
-    apply_event(batch, _registration(BALI_WOMAN_NIK), schedule)
-    apply_event(batch, _registration(JAKARTA_MAN_NIK, ref="REG-2"), schedule)
-    apply_event(batch, _payment("PAY-1", nik=BALI_WOMAN_NIK), schedule)
+    apply_event(batch, _registration(BALI_WOMAN_NIK), schedule, RULES)
+    apply_event(batch, _registration(JAKARTA_MAN_NIK, ref="REG-2"), schedule, RULES)
+    apply_event(batch, _payment("PAY-1", nik=BALI_WOMAN_NIK), schedule, RULES)
 
-    outcome = apply_event(batch, _reversal("PAY-1", nik=JAKARTA_MAN_NIK), schedule)
+    outcome = apply_event(batch, _reversal("PAY-1", nik=JAKARTA_MAN_NIK), schedule, RULES)
 
     assert outcome.status == "rejected"
     assert _member(batch, BALI_WOMAN_NIK).paid_through == date(2026, 3, 1)

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.membership.kpj import is_valid_kpj, kpj_for
+from hub.membership.kpj import has_hub_check_digit, is_kpj, kpj_for
+from hub.membership.payment_code import PaymentCodes
 from hub.membership.masking import mask_name
 
 
@@ -36,7 +37,18 @@ def test_kpj_refuses_member_numbers_that_do_not_fit(number: int) -> None:
 
 @pytest.mark.parametrize("bad", ["", "1234567890", "123456789012", "0000000001a", "abcdefghijk"])
 def test_kpj_of_the_wrong_shape_is_invalid(bad: str) -> None:
-    assert not is_valid_kpj(bad)
+    assert not is_kpj(bad)
+
+
+@pytest.mark.parametrize(
+    "kpj",
+    # Agency-issued KPJs: 11 digits whose last digit is NOT the Luhn digit of the rest.
+    ["21012345671", "19034567892", "24000000010"],
+)
+def test_a_kpj_from_the_agency_without_a_luhn_digit_is_still_a_kpj(kpj: str) -> None:
+    assert not has_hub_check_digit(kpj)
+    assert is_kpj(kpj)
+    assert PaymentCodes("8866").kpj_of("8866" + kpj) == kpj
 
 
 member_numbers = st.integers(min_value=1, max_value=10**10 - 1)
@@ -47,20 +59,20 @@ def test_every_issued_kpj_is_valid(number: int) -> None:
     kpj = kpj_for(number)
 
     assert len(kpj) == 11
-    assert is_valid_kpj(kpj)
+    assert has_hub_check_digit(kpj)
 
 
 @given(member_numbers, st.integers(0, 10), st.integers(1, 9))
-def test_a_single_mistyped_digit_in_a_kpj_is_caught(number: int, position: int, delta: int) -> None:
+def test_a_single_mistyped_digit_in_a_hub_minted_kpj_breaks_its_check_digit(number: int, position: int, delta: int) -> None:
     kpj = kpj_for(number)
     typo = str((int(kpj[position]) + delta) % 10)
     mistyped = kpj[:position] + typo + kpj[position + 1 :]
 
-    assert not is_valid_kpj(mistyped)
+    assert not has_hub_check_digit(mistyped)
 
 
 @given(member_numbers, st.integers(0, 9))
-def test_swapping_two_different_neighbouring_digits_in_a_kpj_is_caught(
+def test_swapping_neighbouring_digits_in_a_hub_minted_kpj_breaks_its_check_digit(
     number: int, position: int
 ) -> None:
     kpj = kpj_for(number)
@@ -70,4 +82,4 @@ def test_swapping_two_different_neighbouring_digits_in_a_kpj_is_caught(
         return
     swapped = kpj[:position] + b + a + kpj[position + 2 :]
 
-    assert not is_valid_kpj(swapped)
+    assert not has_hub_check_digit(swapped)
