@@ -70,8 +70,9 @@ def member_fields(typed: str, intake: IntakeService) -> dict[str, str]:
 
     A payment code is the biller prefix plus an 11-digit KPJ (looked up as typed,
     with no check digit: most KPJs come from the agency's core), so a number of
-    that shape is a payment code; a 16-digit number that is not is taken for a NIK. Anything else is looked up as a payment code, and
-    intake answers "unknown" or "malformed" for it.
+    that shape is a payment code; a 16-digit number that is not is taken for a NIK.
+    Anything else is looked up as a payment code, and intake answers "unknown" or
+    "malformed" for it.
     """
     if intake.payment_codes.kpj_of(typed) is None and len(typed) == NIK_LENGTH:
         return {"nik": typed}

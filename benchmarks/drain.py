@@ -58,12 +58,12 @@ from hub.broker import EmbeddedBroker
 from hub.intake.service import event_id_for, hub_reference_for
 from hub.kafka.topics import ensure_topics
 from hub.membership.coverage import default_rules
-
-_CALENDAR = default_rules().calendar
 from hub.membership.kpj import kpj_for
 from hub.settings import Settings, load_settings
 from hub.store.migrations import upgrade_to_head_async
 from schemas.events import EventEnvelope, RegistrationSubmitted
+
+_CALENDAR = default_rules().calendar
 
 TARGET_EVENTS_PER_S = 20_000.0
 TARGET_RATIO = 0.25

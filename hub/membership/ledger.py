@@ -243,7 +243,9 @@ def _record_lapse(
         return
     member.lapsed_on = lapsed_on
     member.dirty = True
-    paid = "never paid" if member.paid_through is None else f"paid through {member.paid_through:%Y-%m}"
+    paid = (
+        "never paid" if member.paid_through is None else f"paid through {member.paid_through:%Y-%m}"
+    )
     batch.membership_changes.append(
         MembershipChange(
             member,
@@ -259,9 +261,7 @@ def _record_lapse(
     )
 
 
-def _start_period(
-    batch: Batch, member: MemberRecord, envelope: EventEnvelope, month: date
-) -> None:
+def _start_period(batch: Batch, member: MemberRecord, envelope: EventEnvelope, month: date) -> None:
     old = member.period_start or member.registered_month
     member.period_start = month
     member.lapsed_on = None

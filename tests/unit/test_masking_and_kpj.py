@@ -5,8 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hub.membership.kpj import has_hub_check_digit, is_kpj, kpj_for
-from hub.membership.payment_code import PaymentCodes
 from hub.membership.masking import mask_name
+from hub.membership.payment_code import PaymentCodes
 
 
 def test_masked_name_keeps_the_first_letter_of_each_word() -> None:
@@ -63,7 +63,9 @@ def test_every_issued_kpj_is_valid(number: int) -> None:
 
 
 @given(member_numbers, st.integers(0, 10), st.integers(1, 9))
-def test_a_single_mistyped_digit_in_a_hub_minted_kpj_breaks_its_check_digit(number: int, position: int, delta: int) -> None:
+def test_a_single_mistyped_digit_in_a_hub_minted_kpj_breaks_its_check_digit(
+    number: int, position: int, delta: int
+) -> None:
     kpj = kpj_for(number)
     typo = str((int(kpj[position]) + delta) % 10)
     mistyped = kpj[:position] + typo + kpj[position + 1 :]
