@@ -8,7 +8,7 @@ partner in docs/channels/alfamart.md.
 import base64
 import hashlib
 import hmac
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
@@ -416,9 +416,17 @@ def _bill(bill: InquiryAnswer) -> dict[str, Any]:
         "months": bill.months,
         "period_from": f"{bill.covers_from:%Y-%m}",
         "period_to": f"{bill.covers_through:%Y-%m}",
+        "arrears_months": bill.arrears_months,
+        "arrears_from": _month(bill.arrears_from),
+        "arrears_to": _month(bill.arrears_through),
+        "arrears_amount": bill.arrears_amount,
         "monthly_amount": bill.monthly_amount,
         "amount": bill.amount_due,
     }
+
+
+def _month(month: date | None) -> str | None:
+    return None if month is None else f"{month:%Y-%m}"
 
 
 def _answer(code: str, **fields: Any) -> JSONResponse:

@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -308,6 +308,9 @@ class BankAdapter(HttpChannelAdapter[BankOptions]):
                         "months": answer.months,
                         "coversFrom": f"{answer.covers_from:%Y-%m}",
                         "coversThrough": f"{answer.covers_through:%Y-%m}",
+                        "arrearsMonths": answer.arrears_months,
+                        "arrearsFrom": _month(answer.arrears_from),
+                        "arrearsThrough": _month(answer.arrears_through),
                         "memberStatus": answer.member_status,
                         "programmes": list(answer.programmes),
                     },
@@ -576,20 +579,28 @@ def _route_path(request: Request) -> str:
     return next((p for p in SERVICE_CODES if path.endswith(p)), path)
 
 
+def _month(month: date | None) -> str | None:
+    return None if month is None else f"{month:%Y-%m}"
+
+
 def _amount(rupiah: int) -> dict[str, str]:
     return {"value": f"{rupiah}.00", "currency": "IDR"}
 
 
 def _bill_details(answer: InquiryAnswer) -> list[dict[str, Any]]:
-    """One bill line per month covered, so the bank's app lists what the customer pays for."""
+    """One bill line per month covered, so the bank's app lists what the customer pays for.
+
+    Arrears come first, oldest first, named "Tunggakan" (arrears) instead of "Iuran".
+    """
     details = []
-    for n in range(answer.months):
+    for n in range(answer.arrears_months + answer.months):
         month = add_months(answer.covers_from, n)
+        kind = "Tunggakan" if n < answer.arrears_months else "Iuran"
         details.append(
             {
                 "billCode": f"{n + 1:02d}",
                 "billNo": f"{month:%Y%m}",
-                "billName": f"Iuran BPU {month:%m/%Y}",
+                "billName": f"{kind} BPU {month:%m/%Y}",
                 "billShortName": f"{month:%m/%Y}",
                 "billDescription": {
                     "english": f"{_MONTHS_EN[month.month - 1]} {month.year}",

@@ -682,6 +682,8 @@ def _bill_answer(request: BillRequest, bill: InquiryAnswer) -> str:
         f"{bill.covers_from:%Y%m}",
         f"{bill.covers_through:%Y%m}",
         iso.amount_field(bill.monthly_amount),
+        f"{bill.arrears_months:02d}",
+        "" if bill.arrears_through is None else f"{bill.arrears_through:%Y%m}",
     )
     return "".join(
         iso.fixed(value, width)

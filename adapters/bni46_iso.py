@@ -151,8 +151,10 @@ INQUIRY_ANSWER_LAYOUT: tuple[tuple[str, int], ...] = (
     ("covers from, YYYYMM", 6),
     ("covers through, YYYYMM", 6),
     ("monthly amount, 2 implied decimals", 12),
+    ("arrears months (settled first, included in covers from..through)", 2),
+    ("arrears through, YYYYMM (blank without arrears)", 6),
 )
-"""Field 48 of an approved inquiry (0210 with processing code 380000): 115 characters."""
+"""Field 48 of an approved inquiry (0210 with processing code 380000): 123 characters."""
 
 PAYMENT_ANSWER_LAYOUT: tuple[tuple[str, int], ...] = (
     ("member id (as sent)", 20),

@@ -369,6 +369,10 @@ class BrilinkAdapter(HttpChannelAdapter[BrilinkOptions]):
                     "monthlyAmount": bill.monthly_amount,
                     "coverFrom": _month(bill.covers_from),
                     "coverThrough": _month(bill.covers_through),
+                    "arrearsMonths": bill.arrears_months,
+                    "arrearsFrom": _month(bill.arrears_from),
+                    "arrearsThrough": _month(bill.arrears_through),
+                    "arrearsAmount": bill.arrears_amount,
                     "amount": bill.amount_due,
                 }
             )

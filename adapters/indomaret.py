@@ -419,9 +419,17 @@ def _bill(bill: InquiryAnswer) -> dict[str, Any]:
         "JumlahBulan": bill.months,
         "PeriodeAwal": f"{bill.covers_from:%Y-%m}",
         "PeriodeAkhir": f"{bill.covers_through:%Y-%m}",
+        "JumlahBulanTunggakan": bill.arrears_months,
+        "TunggakanAwal": _month(bill.arrears_from),
+        "TunggakanAkhir": _month(bill.arrears_through),
+        "NominalTunggakan": bill.arrears_amount,
         "IuranPerBulan": bill.monthly_amount,
         "Nominal": bill.amount_due,
     }
+
+
+def _month(month: date | None) -> str | None:
+    return None if month is None else f"{month:%Y-%m}"
 
 
 def _answer(rc: str, **fields: Any) -> JSONResponse:

@@ -580,6 +580,10 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
                 iuranBulanan=bill.monthly_amount,
                 periodeAwal=_month(bill.covers_from),
                 periodeAkhir=_month(bill.covers_through),
+                jumlahBulanTunggakan=bill.arrears_months,
+                tunggakanAwal=_month(bill.arrears_from),
+                tunggakanAkhir=_month(bill.arrears_through),
+                nominalTunggakan=bill.arrears_amount,
                 totalTagihan=bill.amount_due,
             )
         )

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from hub.bootstrap import serve
+from hub.members_cli import members
 from hub.review_cli import changes
 from hub.settings import Settings, load_settings
 from hub.settlement_cli import reconcile, settle
@@ -22,6 +23,7 @@ console = Console()
 app.add_typer(changes, name="changes")
 app.add_typer(settle, name="settle")
 app.add_typer(reconcile, name="reconcile")
+app.add_typer(members, name="members")
 
 Host = Annotated[str | None, typer.Option(help="Interface to listen on (default: config api_host)")]
 Port = Annotated[int | None, typer.Option(help="Port to listen on (default: config api_port)")]

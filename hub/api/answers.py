@@ -46,8 +46,17 @@ class InquiryResponse(BaseModel):
     months: int
     monthly_amount: int
     covers_from: date
+    """First month the payment covers: the oldest month of arrears, if any."""
     covers_through: date
+    arrears_months: int
+    """Unpaid past months the payment settles first (at most ``max_arrears_months``)."""
+    arrears_from: date | None = None
+    arrears_through: date | None = None
+    arrears_amount: int
+    months_from: date
+    """First of the months asked for, after the arrears."""
     amount_due: int
+    """(arrears_months + months) x monthly_amount."""
 
 
 class FieldError(BaseModel):

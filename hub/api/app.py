@@ -223,6 +223,11 @@ def create_app(
                 "monthly_amount": answer.monthly_amount,
                 "covers_from": answer.covers_from.isoformat(),
                 "covers_through": answer.covers_through.isoformat(),
+                "arrears_months": answer.arrears_months,
+                "arrears_from": _iso(answer.arrears_from),
+                "arrears_through": _iso(answer.arrears_through),
+                "arrears_amount": answer.arrears_amount,
+                "months_from": answer.months_from.isoformat(),
                 "amount_due": answer.amount_due,
             }
         )
@@ -298,6 +303,10 @@ def _status(claimed: ClaimedRequest) -> dict[str, Any]:
         "status": claimed.status,
         "reason": claimed.reason,
     }
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 def _month(day: date | None) -> str | None:

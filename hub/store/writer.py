@@ -349,7 +349,9 @@ class MembershipWriter:
         ]
         await insert_rows(conn, callback_deliveries, rows, skip_conflicts_on=("notification_id",))
 
-    async def _allocate_member_ids(self, conn: AsyncConnection, count: int) -> list[int]:
+    async def _allocate_member_ids(
+        self, conn: AsyncConnection, count: int, after: Sequence[int] = ()
+    ) -> list[int]:
         if self._postgres:
             rows = await conn.execute(
                 sa.text("SELECT nextval('members_id_seq') FROM generate_series(1, :n)"),
@@ -360,6 +362,7 @@ class MembershipWriter:
         top = (
             await conn.execute(sa.select(sa.func.coalesce(sa.func.max(members.c.id), 0)))
         ).scalar_one()
+        top = max(top, *after) if after else top
         return list(range(top + 1, top + 1 + count))
 
     async def _insert_members(
@@ -367,12 +370,22 @@ class MembershipWriter:
     ) -> None:
         if not new:
             return
-        for member, member_id in zip(
-            new, await self._allocate_member_ids(conn, len(new)), strict=True
-        ):
+        ids = await self._allocate_member_ids(conn, len(new))
+        # A member imported from the agency's core may hold a KPJ the hub would mint for
+        # one of these numbers: skip such numbers (they are never reused anyway).
+        while taken := await self._taken_kpjs(conn, [kpj_for(i) for i in ids]):
+            kept = [i for i in ids if kpj_for(i) not in taken]
+            ids = kept + await self._allocate_member_ids(conn, len(ids) - len(kept), after=ids)
+        for member, member_id in zip(new, ids, strict=True):
             member.member_id = member_id
             member.kpj = kpj_for(member_id)
         await insert_rows(conn, members, [_member_row(m, now) for m in new])
+
+    async def _taken_kpjs(self, conn: AsyncConnection, kpjs: list[str]) -> set[str]:
+        taken: set[str] = set()
+        for where in self._one_of(members.c.kpj, kpjs):
+            taken.update(r.kpj for r in await conn.execute(sa.select(members.c.kpj).where(where)))
+        return taken
 
     async def _update_members(self, conn: AsyncConnection, batch: Batch, now: datetime) -> None:
         new = {id(m) for m in batch.new_members}

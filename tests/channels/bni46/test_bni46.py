@@ -310,6 +310,8 @@ async def test_inquiry_by_nik_gives_the_amount_due_in_field_4_and_the_bill_in_fi
         "202603",
         "202605",
         iso.amount_field(16_800),
+        "00",
+        "      ",
     ]
 
 

@@ -1,0 +1,106 @@
+"""``hub members``: load members from the agency's core; list lapsed members."""
+
+import asyncio
+import csv
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hub.bootstrap import coverage_rules, schedule_from
+from hub.membership.imported import IMPORT_COLUMNS
+from hub.settings import load_settings
+from hub.store.database import create_engine
+from hub.store.lapses import lapsed_members
+from hub.store.member_import import MemberImporter, file_sha256
+
+members = typer.Typer(help="Members from the agency's core, and lapsed members.")
+console = Console()
+
+
+def _rows(path: Path) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """The file's rows with their line numbers, read one at a time (never all at once)."""
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise typer.BadParameter(f"missing columns: {', '.join(missing)}", param_hint="FILE")
+        for row in reader:
+            yield reader.line_num, dict(row)
+
+
+@members.command("import")
+def import_members(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    by: Annotated[str, typer.Option("--by", help="Who runs the import (kept in the audit)")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit)")] = (
+        "members from the agency's core"
+    ),
+) -> None:
+    """Load members with the KPJs the agency issued (CSV; see docs/membership.md).
+
+    Safe to run again: members already present are left alone.
+    """
+    settings = load_settings()
+
+    async def main() -> None:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            report = await MemberImporter(engine, schedule_from(settings)).run(
+                _rows(file),
+                file_name=file.name,
+                sha256=file_sha256(str(file)),
+                by=by,
+                reason=reason,
+            )
+        finally:
+            await engine.dispose()
+        console.print(
+            f"import {report.import_id}: {report.rows_read} rows, {report.added} added, "
+            f"{report.already_present} already present, {report.refused} refused"
+        )
+        for problem in sorted(report.problems, key=lambda p: p.line)[:50]:
+            console.print(f"  line {problem.line}: {problem.reason}")
+        if report.refused > 50:
+            console.print(f"  ... and {report.refused - 50} more")
+
+    asyncio.run(main())
+
+
+@members.command("lapsed")
+def list_lapsed(
+    on: Annotated[
+        str | None, typer.Option("--on", help="As of this day (YYYY-MM-DD); default today")
+    ] = None,
+    limit: int = 100,
+) -> None:
+    """Members whose membership period has lapsed, and the day it lapsed."""
+    settings = load_settings()
+    rules = coverage_rules(settings)
+    today = date.fromisoformat(on) if on else rules.calendar.today(datetime.now(UTC))
+
+    async def main() -> None:
+        engine = create_engine(settings.resolved_database_url)
+        table = Table("KPJ", "paid through", "period from", "lapsed on", "history row")
+        shown = 0
+        try:
+            async for m in lapsed_members(engine, rules, today):
+                table.add_row(
+                    m.kpj,
+                    f"{m.paid_through:%Y-%m}",
+                    f"{m.period_start:%Y-%m}",
+                    m.lapsed_on.isoformat(),
+                    "written" if m.recorded else "on next event",
+                )
+                shown += 1
+                if shown >= limit:
+                    break
+        finally:
+            await engine.dispose()
+        console.print(table)
+
+    asyncio.run(main())
