@@ -26,7 +26,7 @@ import httpx
 
 from adapters.base import ChannelAdapter
 from hub.bootstrap import partner_app, schedule_from
-from hub.intake.ports import MemberTerms
+from hub.intake.ports import MemberTerms, RequestLedger
 from hub.intake.service import IntakeService
 from hub.membership.kpj import kpj_for
 from hub.membership.payment_code import PaymentCodes
@@ -79,7 +79,7 @@ class World:
     """The partner-facing app over fakes; ``client`` talks to it in-process over ASGI."""
 
     settings: Settings
-    ledger: InMemoryRequestLedger
+    ledger: Any  # InMemoryRequestLedger, or the SQL ledger over a real store
     publisher: FakePublisher
     nonces: InMemoryNonces
     intake: IntakeService
@@ -91,15 +91,20 @@ class World:
 
 @asynccontextmanager
 async def world(
-    now: datetime = WORLD_NOW, members: tuple[MemberTerms, ...] = (SARI, BUDI)
+    now: datetime = WORLD_NOW,
+    members: tuple[MemberTerms, ...] = (SARI, BUDI),
+    ledger: RequestLedger | None = None,
 ) -> AsyncIterator[World]:
-    """A fresh world; channels that run servers (ISO 8583) are started and stopped."""
+    """A fresh world; channels that run servers (ISO 8583) are started and stopped.
+
+    ``ledger`` replaces the in-memory one (e.g. the SQL ledger over a real store).
+    """
     settings = load_settings()
 
     def clock() -> datetime:
         return now
 
-    ledger = InMemoryRequestLedger({m.nik: m for m in members})
+    ledger = ledger or InMemoryRequestLedger({m.nik: m for m in members})
     publisher = FakePublisher()
     nonces = InMemoryNonces()
     codes = PaymentCodes(settings.payment_code_prefix)
