@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any
 
 import httpx
@@ -9,12 +10,14 @@ import pytest
 
 from hub.api.app import create_app
 from hub.api.signing import SignatureVerifier
+from hub.intake.ports import MemberTerms
 from hub.intake.service import IntakeService
 from tests.unit.fakes import (
     BALI_WOMAN_NIK,
     OTHER_SECRET,
     PARTNERS,
     FakePublisher,
+    InMemoryRequestLedger,
     registration_body,
     signed_headers,
     to_json,
@@ -295,3 +298,32 @@ async def test_signature_header_with_non_ascii_bytes_is_401_not_500(
         pytest.fail("the app raised instead of answering 401")
 
     assert response.status_code == 401
+
+
+async def test_inquiry_names_the_arrears_and_the_months_asked_for(
+    client: httpx.AsyncClient, ledger: InMemoryRequestLedger
+) -> None:
+    ledger.members[BALI_WOMAN_NIK] = MemberTerms(
+        nik=BALI_WOMAN_NIK,
+        full_name="NI MADE SARI",
+        programmes=("JKK", "JKM"),
+        declared_income=1_000_000,
+        paid_through=date(2026, 1, 1),
+        kpj="19034567892",
+        registered_month=date(2025, 1, 1),
+    )
+
+    inquiry = await _post(client, "/v1/payments/inquiry", {"nik": BALI_WOMAN_NIK, "months": 1})
+
+    due = inquiry.json()
+    assert {k: due[k] for k in due if k.startswith(("arrears", "months", "covers", "amount"))} == {
+        "arrears_months": 1,
+        "arrears_from": "2026-02-01",
+        "arrears_through": "2026-02-01",
+        "arrears_amount": 16_800,
+        "months": 1,
+        "months_from": "2026-03-01",
+        "covers_from": "2026-02-01",
+        "covers_through": "2026-03-01",
+        "amount_due": 33_600,
+    }

@@ -16,11 +16,14 @@ from hub.errors import (
 from hub.intake.ports import MemberTerms
 from hub.intake.requests import InquiryRequest, PaymentRequest, ReversalRequest
 from hub.intake.service import IntakeService, Partner
+from hub.membership.calendar import indonesian_calendar
+from hub.membership.coverage import AfterLapse, CoverageRules, MembershipPolicy
 from hub.membership.kpj import kpj_for
 from hub.membership.payment_code import PaymentCodes
 from schemas.events import PaymentReversed
 from tests.unit.fakes import (
     BALI_WOMAN_NIK,
+    JAKARTA_MAN_NIK,
     NOW,
     FakePublisher,
     InMemoryRequestLedger,
@@ -274,3 +277,79 @@ async def test_a_payment_retried_after_its_reversal_is_already_reversed_not_a_su
     with pytest.raises(AlreadyReversed):
         await intake.submit_payment(DEMO, _payment())
     assert len(publisher.published) == 2
+
+
+WAYAN = replace(
+    SARI, nik=JAKARTA_MAN_NIK, full_name="I WAYAN SUDIARTA", paid_through=date(2026, 1, 1)
+)
+"""Paid through January 2026; the clock says 10 March 2026."""
+
+
+async def test_inquiry_paid_through_january_on_10_march_quotes_february_and_march(
+    publisher: FakePublisher,
+) -> None:
+    intake = _intake(InMemoryRequestLedger({JAKARTA_MAN_NIK: WAYAN}), publisher)
+
+    answer = await intake.inquiry(InquiryRequest(nik=JAKARTA_MAN_NIK, months=1))
+
+    assert (answer.arrears_months, answer.arrears_from, answer.arrears_through) == (
+        1,
+        date(2026, 2, 1),
+        date(2026, 2, 1),
+    )
+    assert (answer.months, answer.months_from, answer.covers_through) == (
+        1,
+        date(2026, 3, 1),
+        date(2026, 3, 1),
+    )
+    assert (answer.arrears_amount, answer.amount_due) == (16_800, 33_600)
+
+
+async def test_a_payment_of_only_the_month_asked_for_is_refused_naming_the_arrears_total(
+    publisher: FakePublisher,
+) -> None:
+    intake = _intake(InMemoryRequestLedger({JAKARTA_MAN_NIK: WAYAN}), publisher)
+    pay = PaymentRequest(reference="P-1", nik=JAKARTA_MAN_NIK, months=1, amount=16_800, paid_at=NOW)
+
+    with pytest.raises(AmountMismatch) as refused:
+        await intake.submit_payment(DEMO, pay)
+
+    assert refused.value.amount_due == 33_600
+    assert publisher.published == []
+    paid = pay.model_copy(update={"reference": "P-2", "amount": 33_600})
+    accepted = await intake.submit_payment(DEMO, paid)
+    assert accepted.status == "accepted"
+
+
+@pytest.mark.parametrize(
+    ("after_lapse", "amount_due", "covers_from"),
+    [
+        # Paid through October 2025: November to February unpaid, lapsed on 17 February
+        # (February's 15th is a Sunday, so it was due on Monday the 16th).
+        ("new_period", 16_800, date(2026, 3, 1)),  # a new period from March
+        ("continue", 67_200, date(2025, 12, 1)),  # December to February, then March
+    ],
+)
+async def test_a_lapsed_member_is_quoted_by_the_after_lapse_policy(
+    publisher: FakePublisher, after_lapse: AfterLapse, amount_due: int, covers_from: date
+) -> None:
+    lapsed = replace(WAYAN, paid_through=date(2025, 10, 1))
+    intake = IntakeService(
+        InMemoryRequestLedger({JAKARTA_MAN_NIK: lapsed}),
+        publisher,
+        configured_schedule(),
+        PaymentCodes("8866"),
+        clock=lambda: NOW,
+        rules=CoverageRules(
+            indonesian_calendar("Asia/Jakarta"), MembershipPolicy(3, 3, after_lapse)
+        ),
+    )
+
+    answer = await intake.inquiry(InquiryRequest(nik=JAKARTA_MAN_NIK, months=1))
+
+    assert (answer.amount_due, answer.covers_from, answer.covers_through) == (
+        amount_due,
+        covers_from,
+        date(2026, 3, 1),
+    )
+    assert answer.member_status == "inactive"
