@@ -389,3 +389,19 @@ def test_coverage_timezone_decides_the_month_when_configured_otherwise() -> None
     assert wit_rules.calendar.month_of(UTC_EDGE) == month(2026, 4)
     assert rules().calendar.month_of(UTC_EDGE) == month(2026, 3)
     assert UTC_EDGE.astimezone(timezone(timedelta(hours=9))).day == 1
+
+
+def test_the_lapsed_row_is_written_once_however_many_events_follow() -> None:
+    story = Story(rules("continue"))
+    story.pay(wib(2026, 1, 10), 1, 16_800)
+    again = registration_payload(
+        story.nik, full_name="BUDI SANTOSO", birth_date=date(1985, 3, 12), sex="M"
+    )
+
+    story._apply(envelope(again, partner_ref="REG-2", at=wib(2026, 6, 1)))  # lapsed: recorded
+    story.pay(wib(2026, 6, 10), 1, 67_200)  # continue: March to May, then June
+
+    assert [(c.field, c.effective_on) for c in story.batch.membership_changes] == [
+        ("membership", date(2026, 5, 16))
+    ]
+    assert (story.member.paid_through, story.member.lapsed_on) == (month(2026, 6), None)
