@@ -1,7 +1,7 @@
 """Membership periods and lapses, arrears per contribution, members imported from the core.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0007
 Create Date: 2026-12-01 17:10:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0002"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
