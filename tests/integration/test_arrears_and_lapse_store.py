@@ -8,7 +8,7 @@ import csv
 import io
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.bootstrap import schedule_from
 from hub.membership.calendar import indonesian_calendar
 from hub.membership.coverage import AfterLapse, CoverageRules, MembershipPolicy
+from hub.reconciliation.internal import check_day
 from hub.settings import load_settings
 from hub.store.database import create_engine
 from hub.store.lapses import lapsed_members
@@ -244,3 +245,6 @@ async def test_member_import_is_idempotent_audited_and_refuses_clashes(
         ).scalar_one()
     assert sorted(tuple(a) for a in audit) == [("ops", 0), ("ops", 1)]
     assert source == "import"
+    # Paid through January by the agency's word, with no contribution in the hub: not a drift.
+    report = await check_day(engine, datetime.now(UTC).date())
+    assert kpj not in {f.reference for f in report.findings}

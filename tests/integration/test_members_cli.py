@@ -1,0 +1,40 @@
+"""``hub members import`` and ``hub members lapsed`` as an operator runs them, on PostgreSQL."""
+
+import uuid
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hub.cli import app
+from tests.support.people import applicant
+
+
+@pytest.mark.integration
+def test_import_then_list_the_imported_member_as_lapsed(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_DATABASE_URL", database_url)
+    person = applicant()
+    kpj = f"6{uuid.uuid4().int % 10**10:010d}"
+    export = tmp_path / "core.csv"
+    export.write_text(
+        "kpj,nik,full_name,birth_date,sex,phone,address,occupation,declared_income,"
+        "programmes,registered_month,paid_through\n"
+        f"{kpj},{person['nik']},{person['full_name']},{person['birth_date']},{person['sex']},"
+        f'{person["phone"]},"{person["address"]}",{person["occupation"]},1000000,"JKK,JKM",'
+        "2024-05,2026-01\n"
+        "not-a-kpj,,,,,,,,,,,\n"
+    )
+    runner = CliRunner()
+
+    first = runner.invoke(app, ["members", "import", str(export), "--by", "ops: Dewi"])
+    again = runner.invoke(app, ["members", "import", str(export), "--by", "ops: Dewi"])
+    lapsed = runner.invoke(app, ["members", "lapsed", "--on", "2026-06-10", "--limit", "100000"])
+
+    assert first.exit_code == 0, first.output
+    assert "2 rows, 1 added, 0 already present, 1 refused" in first.output
+    assert "line 3: " in first.output
+    assert "2 rows, 0 added, 1 already present, 1 refused" in again.output
+    row = next(line for line in lapsed.output.splitlines() if kpj in line)
+    assert "2026-01" in row and "2026-05-16" in row and "on next event" in row
