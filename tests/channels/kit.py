@@ -67,9 +67,22 @@ BUDI = MemberTerms(
 )
 """Recorded, never paid (inactive): owes Rp66,800 a month (JKK 20,000, JKM 6,800, JHT 40,000)."""
 
+WAYAN = MemberTerms(
+    nik="5103011505800003",
+    full_name="I WAYAN SUDIARTA",
+    programmes=("JKK", "JKM"),
+    declared_income=1_000_000,
+    paid_through=date(2026, 1, 1),
+    kpj="21012345671",
+    registered_month=date(2023, 4, 1),
+)
+"""From the agency's core (KPJ without a Luhn digit), paid through January 2026: on
+10 March he owes February (arrears) and March, Rp33,600."""
+
 CODES = PaymentCodes("8866")
 SARI_PAYMENT_CODE = CODES.for_kpj(SARI.kpj or "")
 BUDI_PAYMENT_CODE = CODES.for_kpj(BUDI.kpj or "")
+WAYAN_PAYMENT_CODE = CODES.for_kpj(WAYAN.kpj or "")
 UNKNOWN_NIK = "3201014101900003"
 """A well-formed NIK (a woman born 1990-01-01 in Jawa Barat) of no member."""
 
@@ -92,7 +105,7 @@ class World:
 @asynccontextmanager
 async def world(
     now: datetime = WORLD_NOW,
-    members: tuple[MemberTerms, ...] = (SARI, BUDI),
+    members: tuple[MemberTerms, ...] = (SARI, BUDI, WAYAN),
     ledger: RequestLedger | None = None,
 ) -> AsyncIterator[World]:
     """A fresh world; channels that run servers (ISO 8583) are started and stopped.

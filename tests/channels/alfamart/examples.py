@@ -27,6 +27,7 @@ from tests.channels.kit import (
     BUDI_PAYMENT_CODE,
     DOCS,
     SARI_PAYMENT_CODE,
+    WAYAN_PAYMENT_CODE,
     WORLD_NOW,
     World,
     world,
@@ -106,6 +107,11 @@ SIGNATURE_EXAMPLE = Example(
     compact=True,
 )
 
+ARREARS_NOTE = (
+    "A member paid through January 2026, whose KPJ came from the agency's core (no check "
+    "digit), pays one month on 10 March: February is collected first (arrears), then March."
+)
+
 EXAMPLES = [
     SIGNATURE_EXAMPLE,
     Example(
@@ -119,6 +125,17 @@ EXAMPLES = [
         },
         "The cashier typed a NIK instead. This member never paid, so he is `INACTIVE`; "
         "`member_payment_code` is his payment code, worth printing on the receipt.",
+    ),
+    Example(
+        "Inquiry with arrears",
+        "inquiry",
+        {
+            "trx_id": "ALF-INQ-20260310-0003",
+            "store_code": "A0123",
+            "payment_code": WAYAN_PAYMENT_CODE,
+            "months": 1,
+        },
+        ARREARS_NOTE,
     ),
     Example("Registration", "registration", REGISTRATION),
     Example(

@@ -26,7 +26,7 @@ from tests.channels.bank.driver import (
     token_headers,
     transaction_headers,
 )
-from tests.channels.kit import BUDI, DOCS, SARI, UNKNOWN_NIK, WORLD_NOW, world
+from tests.channels.kit import BUDI, DOCS, SARI, UNKNOWN_NIK, WAYAN, WORLD_NOW, world
 
 PAGE = DOCS / "bank.md"
 NEW_NIK = "3273015507920004"
@@ -124,6 +124,12 @@ EXAMPLES = [
         "inquiry",
         inquiry(BUDI.nik, "INQ-20260310-0002", additionalInfo={"months": 3}),
         "10000000000000000004",
+    ),
+    Example(
+        "inquiry-arrears",
+        "inquiry",
+        inquiry(WAYAN.kpj or "", "INQ-20260310-0005"),
+        "10000000000000000014",
     ),
     Example(
         "inquiry-not-found",

@@ -22,6 +22,7 @@ from tests.channels.kit import (
     DOCS,
     SARI,
     UNKNOWN_NIK,
+    WAYAN_PAYMENT_CODE,
     WORLD_NOW,
     world,
 )
@@ -92,6 +93,19 @@ ISO_EXAMPLES = [
             "4": iso.amount_field(0),
             **_sent("000003", "606902000003"),
             "48": _bill(BUDI_PAYMENT_CODE, 3),
+        },
+    ),
+    IsoExample(
+        "Inquiry with arrears",
+        "One month for a member paid through January 2026 whose KPJ came from the agency's "
+        "core: field 48 names 1 month of arrears (February, settled first) and covers February "
+        "and March; field 4 is Rp33,600.",
+        {
+            "t": "0200",
+            "3": "380000",
+            "4": iso.amount_field(0),
+            **_sent("000031", "606902000031"),
+            "48": _bill(WAYAN_PAYMENT_CODE, 1),
         },
     ),
     IsoExample(

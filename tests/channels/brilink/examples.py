@@ -25,6 +25,7 @@ from tests.channels.kit import (
     BUDI_PAYMENT_CODE,
     DOCS,
     UNKNOWN_NIK,
+    WAYAN_PAYMENT_CODE,
     WORLD_NOW,
     World,
     world,
@@ -82,6 +83,11 @@ class Example:
         return signed_headers(self.path, self.body, self.at, **self.signing)
 
 
+ARREARS_NOTE = (
+    "A member paid through January 2026, whose KPJ came from the agency's core (no check "
+    "digit), pays one month on 10 March: February is collected first (arrears), then March."
+)
+
 EXAMPLES = [
     Example(
         "Inquiry by NIK",
@@ -94,6 +100,12 @@ EXAMPLES = [
         "inquiry",
         {"brivaNo": BUDI_PAYMENT_CODE, "months": 3},
         "The number on the member's card; this member never paid, so he is inactive.",
+    ),
+    Example(
+        "Inquiry with arrears",
+        "inquiry",
+        {"brivaNo": WAYAN_PAYMENT_CODE, "months": 1},
+        ARREARS_NOTE,
     ),
     Example("Registration approved", "registration", REGISTRATION),
     Example(
@@ -187,7 +199,7 @@ EXAMPLES = [
     ),
 ]
 
-WORKED = EXAMPLES[4]
+WORKED = next(e for e in EXAMPLES if e.title == "Payment approved")
 """The example whose signature the page works through step by step."""
 
 

@@ -26,6 +26,7 @@ from tests.channels.kit import (
     BUDI_PAYMENT_CODE,
     DOCS,
     SARI_PAYMENT_CODE,
+    WAYAN_PAYMENT_CODE,
     WORLD_NOW,
     World,
     world,
@@ -105,6 +106,11 @@ SIGNATURE_EXAMPLE = Example(
     compact=True,
 )
 
+ARREARS_NOTE = (
+    "A member paid through January 2026, whose KPJ came from the agency's core (no check "
+    "digit), pays one month on 10 March: February is collected first (arrears), then March."
+)
+
 EXAMPLES = [
     SIGNATURE_EXAMPLE,
     Example(
@@ -113,6 +119,12 @@ EXAMPLES = [
         {"NoTransaksi": "IDM-INQ-20260310-0002", "KodeBayar": JAKARTA_MAN_NIK, "JumlahBulan": 3},
         "The cashier typed a NIK instead. This member never paid, so he is `TIDAK AKTIF`; "
         "`KodeBayarPeserta` is his payment code, worth printing on the receipt.",
+    ),
+    Example(
+        "Inquiry with arrears",
+        "inquiry",
+        {"NoTransaksi": "IDM-INQ-20260310-0003", "KodeBayar": WAYAN_PAYMENT_CODE, "JumlahBulan": 1},
+        ARREARS_NOTE.replace("arrears", "`Tunggakan`, arrears"),
     ),
     Example("Registration", "registration", REGISTRATION),
     Example(

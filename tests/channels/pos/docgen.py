@@ -29,7 +29,14 @@ from adapters.pos import (
     string_to_sign,
 )
 from hub.errors import BrokerUnavailable
-from tests.channels.kit import DOCS, SARI_PAYMENT_CODE, UNKNOWN_NIK, World, world
+from tests.channels.kit import (
+    DOCS,
+    SARI_PAYMENT_CODE,
+    UNKNOWN_NIK,
+    WAYAN_PAYMENT_CODE,
+    World,
+    world,
+)
 from tests.channels.pos.driver import AGENT, SECRET, timestamp
 
 PAGE = DOCS / "pos.md"
@@ -102,6 +109,11 @@ EXAMPLES = [
         "Inquiry by payment code",
         INQUIRY_PATH,
         _json({"kodeBayar": SARI_PAYMENT_CODE, "jumlahBulan": 3}),
+    ),
+    Example(
+        "Inquiry with arrears (tunggakan)",
+        INQUIRY_PATH,
+        _json({"kodeBayar": WAYAN_PAYMENT_CODE, "jumlahBulan": 1}),
     ),
     Example(
         "Inquiry of an unknown member", INQUIRY_PATH, _json({"nik": UNKNOWN_NIK, "jumlahBulan": 1})
