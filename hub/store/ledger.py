@@ -295,16 +295,21 @@ class SqlRequestLedger:
             # registration on the member's Kafka key, so it can be priced now.
             pending = (
                 await conn.execute(
-                    sa.select(partner_requests.c.event_json)
+                    sa.select(partner_requests.c.event_json, partner_requests.c.status)
                     .where(
                         partner_requests.c.member_key == nik,
                         partner_requests.c.kind == "registration",
-                        partner_requests.c.status == "accepted",
+                        partner_requests.c.status.in_(("accepted", "recorded")),
                     )
                     .order_by(partner_requests.c.id)
                     .limit(1)
                 )
             ).first()
+            if pending is not None and pending.status == "recorded":
+                # The consumer recorded the member between the two reads: read it again.
+                member = (await conn.execute(_TERMS.where(members.c.nik == nik))).first()
+                if member is not None:
+                    return _terms(member)
         if pending is None:
             return None
         return MemberTerms.of_accepted_registration(pending.event_json)
