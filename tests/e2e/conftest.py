@@ -1,4 +1,4 @@
-"""A running hub (``python -m hub run``) on the session's Tansu and PostgreSQL."""
+"""A running hub (``python -m hub run``) on the session's broker and PostgreSQL."""
 
 import json
 from collections.abc import AsyncIterator
@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from hub.broker import EmbeddedBroker, free_port
+from hub.broker import Broker, free_port
 from hub.settings import load_settings
+from tests.support.brokers import broker_env
 from tests.support.callback_server import CallbackServer, callback_server
 from tests.support.hubproc import running_hub
 from tests.support.partner import SignedClient
@@ -32,7 +33,7 @@ OPS_TOKEN = "e2e-finance-token"
 
 @pytest.fixture(scope="session")
 def hub_env(
-    broker: EmbeddedBroker,
+    broker: Broker,
     database_url: str,
     bni46_port: int,
     partner_callbacks: CallbackServer,
@@ -61,7 +62,7 @@ def hub_env(
         "HUB_CALLBACK_INITIAL_BACKOFF_S": "0.2",
         "HUB_CALLBACK_MAX_BACKOFF_S": "1",
         "HUB_CALLBACK_POLL_S": "0.05",
-        "HUB_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        **broker_env(broker),
         "HUB_DATABASE_URL": database_url,
         "HUB_KAFKA_MEMBER_EVENTS_TOPIC": "e2e-member-events",
         "HUB_KAFKA_DEAD_LETTER_TOPIC": "e2e-member-events-dlq",

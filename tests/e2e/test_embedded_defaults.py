@@ -1,4 +1,4 @@
-"""`hub run` with nothing configured: spawns Tansu, uses SQLite, and serves the example."""
+"""`hub run` with nothing configured: spawns a broker, uses SQLite, and serves the example."""
 
 import asyncio
 import os
@@ -6,15 +6,22 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.polling import wait_for_status
+from tests.support.brokers import TEST_BROKER
 from tests.support.hubproc import running_hub
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
+
+# Also run on the Tansu fallback broker (make pytest-tansu).
+pytestmark = pytest.mark.tansu
 
 
 async def test_hub_run_on_embedded_defaults_records_a_registration(tmp_path: Path) -> None:
     env = {
         "HUB_KAFKA_BOOTSTRAP_SERVERS": "",
+        "HUB_EMBEDDED_BROKER": TEST_BROKER,
         "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
     }
     async with running_hub(env, tmp_path / "hub.log") as url:
@@ -27,13 +34,14 @@ async def test_hub_run_on_embedded_defaults_records_a_registration(tmp_path: Pat
         assert len(status["kpj"]) == 11
         await client.aclose()
     log = (tmp_path / "hub.log").read_text()
-    assert "embedded Tansu broker on 127.0.0.1:" in log
+    assert f"embedded {TEST_BROKER} broker on 127.0.0.1:" in log
 
 
 async def test_the_printed_example_command_records_a_member(tmp_path: Path) -> None:
     """The copy-paste command `hub run` prints works as printed (openssl + curl)."""
     env = {
         "HUB_KAFKA_BOOTSTRAP_SERVERS": "",
+        "HUB_EMBEDDED_BROKER": TEST_BROKER,
         "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
         "COLUMNS": "400",
     }

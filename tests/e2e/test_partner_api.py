@@ -4,10 +4,14 @@ import asyncio
 from datetime import UTC, datetime
 
 import asyncpg
+import pytest
 
 from tests.e2e.polling import wait_for_status
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
+
+# Also run on the Tansu fallback broker (make pytest-tansu).
+pytestmark = pytest.mark.tansu
 
 
 def _dsn(database_url: str) -> str:

