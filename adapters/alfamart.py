@@ -30,13 +30,13 @@ from hub.errors import (
     AlreadyPaid,
     AlreadyReversed,
     AmountMismatch,
-    BrokerUnavailable,
     Forbidden,
     HubError,
     InvalidRequest,
     NotFound,
     NotReversible,
     ReferenceConflict,
+    TemporarilyUnavailable,
     Unauthenticated,
 )
 from hub.intake.parsing import parse_json
@@ -78,7 +78,7 @@ _CODES: dict[type[HubError], str] = {
     InvalidRequest: "0202",
     Unauthenticated: "0301",
     Forbidden: "0302",
-    BrokerUnavailable: "0901",
+    TemporarilyUnavailable: "0901",
 }
 """Each refusal's code, found along the error's class hierarchy (most specific first)."""
 
@@ -328,7 +328,7 @@ class AlfamartAdapter(HttpChannelAdapter[AlfamartOptions]):
         if isinstance(error, ReversalMismatch):
             extra["original_amount"] = error.paid
         response = _answer(code, **extra)
-        if isinstance(error, BrokerUnavailable):
+        if isinstance(error, TemporarilyUnavailable):
             response.headers["Retry-After"] = str(error.retry_after_s)
         if isinstance(error, Unauthenticated):
             response.headers["WWW-Authenticate"] = AUTHORIZATION_SCHEME

@@ -51,12 +51,12 @@ from adapters.snap import (
 from hub.errors import (
     AlreadyPaid,
     AmountMismatch,
-    BrokerUnavailable,
     FieldProblem,
     Forbidden,
     InvalidRequest,
     NotFound,
     ReferenceConflict,
+    TemporarilyUnavailable,
     Unauthenticated,
 )
 from hub.intake.parsing import build
@@ -391,7 +391,7 @@ class BankAdapter(HttpChannelAdapter[BankOptions]):
         path = _route_path(request)
         status, case, message = _refusal(error)
         headers = {"X-TIMESTAMP": _snap_time(self.context.clock())}
-        if isinstance(error, BrokerUnavailable):
+        if isinstance(error, TemporarilyUnavailable):
             headers["Retry-After"] = str(error.retry_after_s)
         return JSONResponse(
             {
@@ -554,7 +554,7 @@ def _refusal(error: Exception) -> tuple[int, str, str]:
         return 409, "00", "Conflict"
     if isinstance(error, ReferenceConflict):
         return 404, "18", "Inconsistent Request"
-    if isinstance(error, BrokerUnavailable):
+    if isinstance(error, TemporarilyUnavailable):
         return 504, "00", "Timeout"
     return 500, "00", "General Error"
 

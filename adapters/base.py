@@ -25,6 +25,7 @@ from hub.intake.ports import NonceRegistry
 from hub.intake.service import IntakeService, Partner
 from hub.reconciliation.lines import SettlementReader
 from hub.settings import PartnerSettings
+from hub.store.outage import as_partner_error
 
 log = logging.getLogger("hub.channels")
 
@@ -110,7 +111,8 @@ def _route_class(adapter: ChannelAdapter[Any]) -> type[APIRoute]:
             async def answer(request: Request) -> Response:
                 try:
                     return await handler(request)
-                except Exception as exc:
+                except Exception as raised:
+                    exc = as_partner_error(raised)
                     if not isinstance(exc, HubError):
                         log.exception("%s: unexpected error on %s", adapter.slug, request.url.path)
                     if not isinstance(adapter, HttpChannelAdapter):

@@ -26,7 +26,6 @@ from hub.api.signing import SignatureVerifier
 from hub.errors import (
     AlreadyPaid,
     AmountMismatch,
-    BrokerUnavailable,
     FieldProblem,
     Forbidden,
     HubError,
@@ -34,6 +33,7 @@ from hub.errors import (
     NotFound,
     NotReversible,
     ReferenceConflict,
+    TemporarilyUnavailable,
     Unauthenticated,
 )
 from hub.intake.parsing import build, refusal
@@ -44,6 +44,7 @@ from hub.intake.requests import (
     ReversalRequest,
 )
 from hub.intake.service import InquiryAnswer, Partner
+from hub.store.outage import as_partner_error
 
 log = logging.getLogger("hub.channels.bni46")
 
@@ -209,7 +210,7 @@ def response_code(error: HubError, mti: str) -> ResponseCode:
         return ResponseCode.UNKNOWN_BILL
     if isinstance(error, ReferenceConflict):
         return ResponseCode.DUPLICATE
-    if isinstance(error, BrokerUnavailable):
+    if isinstance(error, TemporarilyUnavailable):
         return ResponseCode.RETRY
     return ResponseCode.SYSTEM_ERROR
 
@@ -266,7 +267,7 @@ def _json_code(error: Exception) -> ResponseCode:
         return ResponseCode.ORIGINAL_NOT_FOUND
     if isinstance(error, ReferenceConflict):
         return ResponseCode.DUPLICATE
-    if isinstance(error, BrokerUnavailable):
+    if isinstance(error, TemporarilyUnavailable):
         return ResponseCode.RETRY
     return ResponseCode.SYSTEM_ERROR
 
@@ -471,7 +472,11 @@ class Bni46Adapter(HttpChannelAdapter[Bni46Options]):
                 error.message,
             )
             return self._reply(fields, code)
-        except Exception:
+        except Exception as raised:
+            error = as_partner_error(raised)
+            if isinstance(error, HubError):
+                log.warning("%s STAN %s: %s", mti, fields.get("11"), error.message)
+                return self._reply(fields, response_code(error, mti))
             log.exception("%s STAN %s: unexpected error", mti, fields.get("11"))
             return self._reply(fields, ResponseCode.SYSTEM_ERROR)
         return {**self._reply(fields, ResponseCode.APPROVED), **extra}
@@ -654,7 +659,7 @@ class Bni46Adapter(HttpChannelAdapter[Bni46Options]):
             message = "system error; the hub logged it"
         problems = error.problems if isinstance(error, InvalidRequest) else []
         headers = {}
-        if isinstance(error, BrokerUnavailable):
+        if isinstance(error, TemporarilyUnavailable):
             headers["Retry-After"] = str(error.retry_after_s)
         return JSONResponse(
             {

@@ -27,7 +27,6 @@ from hub.errors import (
     AlreadyPaid,
     AlreadyReversed,
     AmountMismatch,
-    BrokerUnavailable,
     FieldProblem,
     Forbidden,
     HubError,
@@ -35,6 +34,7 @@ from hub.errors import (
     NotFound,
     NotReversible,
     ReferenceConflict,
+    TemporarilyUnavailable,
     Unauthenticated,
 )
 from hub.intake.parsing import build, parse_json
@@ -266,7 +266,7 @@ def response_code(error: Exception) -> ResponseCode:
             return ResponseCode.INVALID_FORMAT
         case Unauthenticated() | Forbidden():
             return ResponseCode.UNAUTHORISED
-        case BrokerUnavailable():
+        case TemporarilyUnavailable():
             return ResponseCode.TEMPORARILY_UNAVAILABLE
         case _:
             return ResponseCode.GENERAL_ERROR
@@ -460,7 +460,7 @@ class BrilinkAdapter(HttpChannelAdapter[BrilinkOptions]):
             ]
         if isinstance(error, AmountMismatch):
             body["data"] = {"amount": error.amount_due}
-        if isinstance(error, BrokerUnavailable):
+        if isinstance(error, TemporarilyUnavailable):
             headers["Retry-After"] = str(error.retry_after_s)
         return JSONResponse(body, status_code=HTTP_STATUS[code], headers=headers)
 

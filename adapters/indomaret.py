@@ -29,13 +29,13 @@ from adapters.retail import (
 from hub.errors import (
     AlreadyPaid,
     AmountMismatch,
-    BrokerUnavailable,
     Forbidden,
     HubError,
     InvalidRequest,
     NotFound,
     NotReversible,
     ReferenceConflict,
+    TemporarilyUnavailable,
     Unauthenticated,
 )
 from hub.intake.parsing import parse_json
@@ -76,7 +76,7 @@ _RC: dict[type[HubError], str] = {
     Unauthenticated: "63",
     Forbidden: "05",
     ReferenceConflict: "94",
-    BrokerUnavailable: "91",
+    TemporarilyUnavailable: "91",
 }
 """Each refusal's RC, found along the error's class hierarchy (most specific first)."""
 
@@ -334,7 +334,7 @@ class IndomaretAdapter(HttpChannelAdapter[IndomaretOptions]):
         if isinstance(error, ReversalMismatch):
             extra["NominalTransaksiAsal"] = error.paid
         response = _answer(rc, **extra)
-        if isinstance(error, BrokerUnavailable):
+        if isinstance(error, TemporarilyUnavailable):
             response.headers["Retry-After"] = str(error.retry_after_s)
         return response
 

@@ -34,7 +34,6 @@ from adapters.pos_settlement import PosDailyReport
 from hub.errors import (
     AlreadyPaid,
     AmountMismatch,
-    BrokerUnavailable,
     FieldProblem,
     Forbidden,
     HubError,
@@ -42,6 +41,7 @@ from hub.errors import (
     NotFound,
     NotReversible,
     ReferenceConflict,
+    TemporarilyUnavailable,
     Unauthenticated,
 )
 from hub.intake.parsing import build, parse_json, refusal
@@ -277,7 +277,7 @@ def _code_of(error: Exception, member_lookup: bool = False) -> tuple[str, int]:
         return ("14" if member_lookup else "25"), 404
     if isinstance(error, ReferenceConflict):
         return "94", 409
-    if isinstance(error, BrokerUnavailable):
+    if isinstance(error, TemporarilyUnavailable):
         return "91", 503
     return "96", 500
 
@@ -679,7 +679,7 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
         answer = UploadAnswer()
         window: deque[_Row] = deque()
         latest: dict[str, asyncio.Task[Acceptance]] = {}
-        unavailable: BrokerUnavailable | None = None
+        unavailable: TemporarilyUnavailable | None = None
         rows = read_rows(file, self.options.upload_max_row_chars)
         try:
             for line, reference, parsed in rows:
@@ -712,7 +712,7 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
         if unavailable is not None:
             # Rows accepted so far stay accepted: re-uploading the same file is safe.
             answer.close()
-            raise BrokerUnavailable(
+            raise TemporarilyUnavailable(
                 f"{unavailable.message}; upload the same file again", unavailable.retry_after_s
             )
         return answer
@@ -729,7 +729,7 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
 
     async def _settle(
         self, row: _Row, answer: UploadAnswer, latest: dict[str, "asyncio.Task[Acceptance]"]
-    ) -> BrokerUnavailable | None:
+    ) -> TemporarilyUnavailable | None:
         """Record what became of the oldest row in flight; a broker outage is the upload's."""
         if not isinstance(row.outcome, asyncio.Task):
             answer.reject(row.line, row.reference, row.outcome)
@@ -737,7 +737,7 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
         task = row.outcome
         try:
             accepted = await task
-        except BrokerUnavailable as exc:
+        except TemporarilyUnavailable as exc:
             return exc
         except HubError as exc:
             answer.reject(row.line, row.reference, exc)
@@ -844,7 +844,7 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
             ]
         if isinstance(error, AmountMismatch):
             body["totalTagihan"] = error.amount_due
-        if isinstance(error, BrokerUnavailable):
+        if isinstance(error, TemporarilyUnavailable):
             headers["Retry-After"] = str(error.retry_after_s)
         return JSONResponse(body, status_code=status, headers=headers)
 

@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +22,7 @@ from hub.callbacks.dispatcher import CallbackDispatcher, DeliveryPolicy
 from hub.callbacks.log import CallbackLog
 from hub.channels import load_channels
 from hub.intake.ports import NonceRegistry
+from hub.intake.redrive import Redriver
 from hub.intake.service import IntakeService, Partner
 from hub.kafka.consumer import CoreConsumer
 from hub.kafka.publisher import KafkaEventPublisher
@@ -32,6 +33,7 @@ from hub.membership.schedule import ContributionSchedule
 from hub.reconciliation.ops_api import reconciliation_ops_router
 from hub.reconciliation.service import Reconciler
 from hub.reconciliation.store import ReconciliationStore
+from hub.resilience import supervised
 from hub.settings import KAFKA_LIBS, REPO_ROOT, Settings
 from hub.settlement.book import SettlementBook
 from hub.store.database import create_engine
@@ -99,6 +101,7 @@ def intake_for(
         schedule_from(settings),
         PaymentCodes(settings.payment_code_prefix),
         rules=coverage_rules(settings),
+        redrive_after=timedelta(seconds=settings.redrive_after_s),
     )
 
 
@@ -112,6 +115,7 @@ class Hub:
     publisher: KafkaEventPublisher
     intake: IntakeService
     app: FastAPI
+    redriver: Redriver
     channels: list[ChannelAdapter[Any]] = field(default_factory=list)
 
     def consumer(self) -> CoreConsumer:
@@ -148,7 +152,14 @@ def build(settings: Settings, bootstrap_servers: str) -> Hub:
         CallbackLog(engine),
         engine,
     )
-    return Hub(settings, bootstrap_servers, engine, publisher, intake, app, channels)
+    redriver = Redriver(
+        SqlRequestLedger(engine),
+        publisher,
+        timedelta(seconds=settings.redrive_after_s),
+        settings.redrive_batch,
+        settings.redrive_poll_s,
+    )
+    return Hub(settings, bootstrap_servers, engine, publisher, intake, app, redriver, channels)
 
 
 def partner_app(
@@ -214,6 +225,20 @@ async def kafka(settings: Settings) -> AsyncIterator[tuple[str, Settings]]:
         await broker.stop()
 
 
+def _loop(
+    name: str, run: Callable[[asyncio.Event], Awaitable[None]], stop: asyncio.Event
+) -> asyncio.Task[None]:
+    return asyncio.create_task(supervised(name, run, stop), name=name)
+
+
+def _consume(consumer: CoreConsumer) -> Callable[[asyncio.Event], Awaitable[None]]:
+    async def run(stop: asyncio.Event) -> None:
+        await consumer.start(stop)
+        await consumer.run(stop)
+
+    return run
+
+
 class _QuietServer(uvicorn.Server):
     """uvicorn without its own signal handling: the hub shuts everything down in order."""
 
@@ -246,9 +271,12 @@ async def serve(
         server = None
         try:
             if consumer is not None:
-                await consumer.start()
-                tasks.append(asyncio.create_task(consumer.run(stop), name="core-consumer"))
-                tasks.append(asyncio.create_task(hub.dispatcher().run(stop), name="callbacks"))
+                # Every background loop outlives outages of the store and the broker; only
+                # a signal stops the process.
+                tasks.append(_loop("core-consumer", _consume(consumer), stop))
+                # A fresh dispatcher (and HTTP client) whenever the loop has to start again.
+                tasks.append(_loop("callbacks", lambda stop: hub.dispatcher().run(stop), stop))
+                tasks.append(_loop("re-drive", hub.redriver.run, stop))
                 try:
                     await consumer.wait_for_partitions()
                 except TimeoutError:

@@ -97,11 +97,23 @@ class NotReversible(InvalidRequest):
     code = "not_reversible"
 
 
-class BrokerUnavailable(HubError):
-    """The event could not be made durable in time; the partner should retry."""
+class TemporarilyUnavailable(HubError):
+    """Something the hub depends on failed in a way a retry can cure: answer "try again".
+
+    Every channel maps this to its partner's own retry code with a ``Retry-After``;
+    the hub's API answers 503.
+    """
 
     code = "temporarily_unavailable"
 
     def __init__(self, message: str, retry_after_s: int = 5) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class BrokerUnavailable(TemporarilyUnavailable):
+    """The event could not be made durable in time; the partner should retry."""
+
+
+class StoreUnavailable(TemporarilyUnavailable):
+    """The membership store could not be reached, or a transaction lost a lock race."""

@@ -11,11 +11,15 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from schemas.fields import (
+    Address,
     Months,
+    Occupation,
+    OutletId,
     PartnerReference,
     PersonName,
     PhoneE164,
     Programme,
+    Reason,
     Rupiah,
     Sex,
     Slug,
@@ -39,11 +43,11 @@ class Applicant(CanonicalModel):
     birth_date: date
     sex: Sex
     phone: PhoneE164
-    address: Annotated[str, Field(min_length=1, max_length=300)]
-    occupation: Annotated[str, Field(min_length=1, max_length=100)]
+    address: Address
+    occupation: Occupation
     declared_income: Rupiah
     programmes: Annotated[tuple[Programme, ...], Field(max_length=3)]
-    outlet_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    outlet_id: OutletId | None = None
 
     @model_validator(mode="after")
     def _nik_agrees_with_person(self) -> Self:
@@ -71,7 +75,7 @@ class ContributionPaid(CanonicalModel):
     months: Months
     amount: Rupiah
     paid_at: AwareDatetime
-    outlet_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    outlet_id: OutletId | None = None
 
 
 class PaymentReversed(CanonicalModel):
@@ -80,7 +84,7 @@ class PaymentReversed(CanonicalModel):
     event_type: Literal["PaymentReversed"] = "PaymentReversed"
     nik: Nik
     original_partner_ref: PartnerReference
-    reason: Annotated[str, Field(min_length=1, max_length=200)]
+    reason: Reason
     reversed_at: AwareDatetime
 
 

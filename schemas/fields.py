@@ -60,6 +60,29 @@ def _to_e164(value: object) -> object:
 PhoneE164 = Annotated[str, BeforeValidator(_to_e164)]
 """An Indonesian phone number normalised to E.164 (+62...)."""
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError(
+            "may hold printable characters only: no control characters such as NUL, tab or newline"
+        )
+    return value
+
+
+Printable = AfterValidator(_printable)
+"""Free text as a KTP or a receipt holds it. Control characters (NUL above all, which
+PostgreSQL cannot store) are refused at the door, so nothing is acknowledged that the
+store would refuse later."""
+
+Address = Annotated[str, Field(min_length=1, max_length=300), Printable]
+Occupation = Annotated[str, Field(min_length=1, max_length=100), Printable]
+OutletId = Annotated[str, Field(min_length=1, max_length=64), Printable]
+"""The partner's own id of the counter, store or agent that took the request."""
+Reason = Annotated[str, Field(min_length=1, max_length=200), Printable]
+
+
 PartnerReference = Annotated[
     str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/\-]*$")
 ]

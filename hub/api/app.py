@@ -1,5 +1,6 @@
 """The partner API: routes, signature checking and the mapping of errors to HTTP."""
 
+import logging
 from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
@@ -21,12 +22,12 @@ from hub.api.answers import (
 from hub.api.signing import SignatureVerifier
 from hub.callbacks.log import CallbackLog
 from hub.errors import (
-    BrokerUnavailable,
     Forbidden,
     HubError,
     InvalidRequest,
     NotFound,
     ReferenceConflict,
+    TemporarilyUnavailable,
     Unauthenticated,
 )
 from hub.intake.parsing import parse_json
@@ -38,6 +39,9 @@ from hub.intake.requests import (
     ReversalRequest,
 )
 from hub.intake.service import IntakeService, Partner
+from hub.store.outage import as_partner_error
+
+log = logging.getLogger(__name__)
 
 _HTTP_STATUS: dict[type[HubError], int] = {
     InvalidRequest: 422,
@@ -45,7 +49,7 @@ _HTTP_STATUS: dict[type[HubError], int] = {
     Forbidden: 403,
     NotFound: 404,
     ReferenceConflict: 409,
-    BrokerUnavailable: 503,
+    TemporarilyUnavailable: 503,
 }
 
 
@@ -66,7 +70,7 @@ def error_response(error: HubError) -> JSONResponse:
         }
     }
     headers = {}
-    if isinstance(error, BrokerUnavailable):
+    if isinstance(error, TemporarilyUnavailable):
         headers["Retry-After"] = str(error.retry_after_s)
     if isinstance(error, Unauthenticated):
         headers["WWW-Authenticate"] = 'HMAC realm="bpu-hub"'
@@ -121,6 +125,25 @@ def create_app(
     @app.exception_handler(HubError)
     async def _hub_error(_: Request, exc: HubError) -> JSONResponse:
         return error_response(exc)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, raised: Exception) -> JSONResponse:
+        """Never a plain-text 500: "try again" when a retry can cure it, else a JSON error."""
+        error = as_partner_error(raised)
+        if isinstance(error, HubError):
+            log.warning("%s %s: %s (%r)", request.method, request.url.path, error.message, raised)
+            return error_response(error)
+        log.error("%s %s: unexpected error", request.method, request.url.path, exc_info=raised)
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "internal_error",
+                    "message": "the hub could not handle this request; it was logged",
+                    "fields": [],
+                }
+            },
+            status_code=500,
+        )
 
     async def signed(
         request: Request,

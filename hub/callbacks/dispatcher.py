@@ -9,7 +9,6 @@ The schedule lives in the table, so a restart resumes where it stopped.
 """
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -23,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenacity import RetryCallState, wait_exponential
 
 from hub.api.signing import sign
+from hub.resilience import Outage, sleep_unless_stopped
+from hub.store.outage import is_transient
 from hub.store.tables import callback_attempts, callback_deliveries
 
 log = logging.getLogger(__name__)
@@ -85,19 +86,27 @@ class CallbackDispatcher:
         self._postgres = engine.dialect.name == "postgresql"
         self._http = httpx.AsyncClient(timeout=policy.timeout_s, transport=transport)
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._outage = Outage("the membership store (callback dispatcher)", log)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop``; a store outage is waited out, never the end of the loop."""
         try:
             while not stop.is_set():
                 free = self._policy.concurrency - len(self._in_flight)
-                leased = await self._lease(free) if free > 0 else []
+                try:
+                    leased = await self._lease(free) if free > 0 else []
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                    await sleep_unless_stopped(stop, self._outage.failed(exc))
+                    continue
+                self._outage.recovered()
                 for delivery in leased:
                     task = asyncio.create_task(self._attempt(delivery))
                     self._in_flight.add(task)
                     task.add_done_callback(self._in_flight.discard)
                 if len(leased) < free or free <= 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), self._policy.poll_s)
+                    await sleep_unless_stopped(stop, self._policy.poll_s)
         finally:
             if self._in_flight:
                 await asyncio.gather(*self._in_flight, return_exceptions=True)
@@ -172,7 +181,17 @@ class CallbackDispatcher:
         except Exception as exc:  # noqa: BLE001 - one bad URL must not kill the dispatcher
             error = f"{type(exc).__name__}: {exc}"
         took_ms = int((time.monotonic() - started) * 1000)
-        await self._record(delivery, at, took_ms, status, error)
+        try:
+            await self._record(delivery, at, took_ms, status, error)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            # The attempt is not stored; the lease runs out and the delivery is tried again.
+            log.warning(
+                "callback %s: could not store the attempt (%r); retried after the lease",
+                delivery.notification_id,
+                exc,
+            )
 
     def _headers(self, delivery: Delivery) -> dict[str, str]:
         timestamp = str(int(self._clock().timestamp()))

@@ -32,6 +32,8 @@ class ClaimedRequest:
     after_close: bool = False
     """Its business day was already closed when it came: it was dated the next open day."""
 
+    updated_at: datetime | None = None
+    """When its status last changed, or its event was last (re)published."""
 
 @dataclass(frozen=True, slots=True)
 class SettlementFacts:
@@ -105,7 +107,8 @@ class RequestLedger(Protocol):
         ...
 
     async def mark_accepted(self, event_id: UUID, at: datetime) -> None:
-        """The broker acknowledged the event: pending becomes accepted."""
+        """The broker acknowledged the event: pending becomes accepted (an accepted row's
+        ``updated_at`` moves to ``at``: its event was just published again)."""
         ...
 
     async def find(
@@ -122,6 +125,30 @@ class RequestLedger(Protocol):
 
     async def is_closed(self, partner_id: str, day: date) -> bool:
         """Whether the partner's business day ``day`` was closed (``hub settle close``)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class UnrecordedRequest:
+    """An accepted request whose event has not been recorded: what re-driving it needs."""
+
+    partner_id: str
+    kind: RequestKind
+    reference: str
+    event_id: UUID
+    member_key: str
+    event_json: str
+    redrive_count: int
+
+
+class RedriveLedger(Protocol):
+    """The inbox, as the re-drive loop sees it."""
+
+    async def lease_unrecorded(
+        self, accepted_before: datetime, now: datetime, limit: int
+    ) -> list[UnrecordedRequest]:
+        """Accepted rows unchanged since ``accepted_before``, oldest first, at most ``limit``,
+        each marked as re-driven at ``now`` so that no other process takes it meanwhile."""
         ...
 
 

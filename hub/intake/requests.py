@@ -6,7 +6,7 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from schemas.events import Applicant
-from schemas.fields import Months, PartnerReference, Rupiah
+from schemas.fields import Months, OutletId, PartnerReference, Reason, Rupiah
 from schemas.nik import Nik
 
 PaymentCode = Annotated[str, Field(pattern=r"^[0-9]{6,20}$", description="A member's payment code")]
@@ -50,7 +50,7 @@ class PaymentRequest(_ByMember):
     months: Months
     amount: Rupiah
     paid_at: UtcDatetime
-    outlet_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    outlet_id: OutletId | None = None
 
 
 class ReversalRequest(PartnerRequest):
@@ -63,4 +63,4 @@ class ReversalRequest(PartnerRequest):
     payment_reference: Annotated[
         PartnerReference, Field(description="The reference of the payment to reverse")
     ]
-    reason: Annotated[str, Field(min_length=1, max_length=200)] = "reversed by partner"
+    reason: Reason = "reversed by partner"

@@ -11,7 +11,7 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 from pydantic import BaseModel
@@ -157,6 +157,7 @@ class IntakeService:
         schedule: ContributionSchedule,
         payment_codes: PaymentCodes | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        redrive_after: timedelta = timedelta(seconds=60),
         *,
         rules: CoverageRules | None = None,
     ) -> None:
@@ -166,6 +167,7 @@ class IntakeService:
         self._rules = rules or default_rules()
         self._codes = payment_codes or PaymentCodes("8866")
         self._clock = clock
+        self._redrive_after = redrive_after
 
     @property
     def payment_codes(self) -> PaymentCodes:
@@ -202,6 +204,7 @@ class IntakeService:
             if await self.reversal_of(partner, request.reference) is not None:
                 # An advice after the host's own reversal: the payment does not stand.
                 raise AlreadyReversed(f"payment {request.reference!r} was reversed")
+            await self._redrive_if_lost(held)
             return Acceptance(held.reference, held.hub_reference, kpj=held.kpj)
         terms = await self._member(request.nik, request.payment_code)
         bill = self._bill(terms, request.months)
@@ -398,7 +401,28 @@ class IntakeService:
             # stored event. Same event id every time, so the consumer applies it once.
             await self._publisher.publish(claimed.member_key, claimed.event_json.encode())
             await self._ledger.mark_accepted(claimed.event_id, self._clock())
+        else:
+            await self._redrive_if_lost(claimed)
         return Acceptance(claimed.reference, claimed.hub_reference, kpj=claimed.kpj)
+
+    async def _redrive_if_lost(self, claimed: ClaimedRequest) -> None:
+        """A retry of a request accepted long ago and still unrecorded re-drives it at once.
+
+        Its event may have been lost with a broker's data; the partner retrying is the
+        earliest sign, so the stored event is published again now rather than at the next
+        round of the re-drive loop. The same event id keeps it harmless.
+        """
+        if claimed.status != "accepted" or claimed.updated_at is None:
+            return
+        if self._clock() - _aware(claimed.updated_at) < self._redrive_after:
+            return
+        await self._publisher.publish(claimed.member_key, claimed.event_json.encode())
+        await self._ledger.mark_accepted(claimed.event_id, self._clock())
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; the store writes UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _coverage(terms: MemberTerms, this_month: date) -> Coverage:

@@ -1,30 +1,42 @@
 """The core consumer: member events from Kafka into the membership store.
 
 Per batch: decode, apply in one store transaction, send what can never be
-applied to the dead-letter topic with its error, and only then commit the
-offsets. A crash anywhere before the commit replays the batch, which the
-store's ``processed_events`` turns into a no-op.
+applied to the dead-letter topic with its error, mark its partner request
+rejected (with a callback), and only then commit the offsets. A crash anywhere
+before the commit replays the batch, which the store's ``processed_events``
+turns into a no-op.
+
+Outages are waited out, never turned into dead letters: a store that cannot be
+reached, a deadlock, a broker that does not answer. Only a signal stops it.
 """
 
 import asyncio
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
+from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from tenacity import AsyncRetrying, retry_if_exception, retry_if_exception_type, wait_exponential
+from sqlalchemy.exc import DBAPIError
 
 from hub.kafka.connection import client_options
+from hub.resilience import Outage, sleep_unless_stopped
 from hub.settings import Settings
+from hub.store.outage import is_transient
 from hub.store.writer import BatchResult, IncomingEvent, MembershipWriter
 from schemas.events import EventEnvelope
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Stopping(Exception):
+    """Stop was asked while waiting out an outage: leave the batch uncommitted."""
 
 
 class Record(Protocol):
@@ -37,17 +49,13 @@ class Record(Protocol):
     value: bytes | None
 
 
-def _is_store_outage(exc: BaseException) -> bool:
-    """The store is down or the connection broke: wait and retry, never dead-letter."""
-    if isinstance(exc, OperationalError | InterfaceError | OSError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
-
-
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
+    """A record that can never be applied, why, and (if it says) which event it was."""
+
     record: Record
     error: str
+    event_id: UUID | None = None
 
 
 @dataclass(slots=True)
@@ -86,16 +94,20 @@ class CoreConsumer:
             **options, acks="all", enable_idempotence=settings.kafka_enable_idempotence
         )
         self.stats = ConsumerStats()
+        self._stop = asyncio.Event()
+        self._started = False
+        self._store = Outage("the membership store (core consumer)", log)
+        self._broker = Outage("the broker (core consumer)", log)
 
-    async def start(self) -> None:
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type((KafkaError, OSError)),
-            wait=wait_exponential(multiplier=0.1, max=2),
-            reraise=True,
-        ):
-            with attempt:
-                await self._dead_letters.start()
-        await self._consumer.start()
+    async def start(self, stop: asyncio.Event | None = None) -> None:
+        """Connect to the broker, waiting for it as long as it takes (or until ``stop``)."""
+        if stop is not None:
+            self._stop = stop
+        if self._started:
+            return
+        await self._until_done(self._broker, self._dead_letters.start, KafkaError)
+        await self._until_done(self._broker, self._consumer.start, KafkaError)
+        self._started = True
 
     async def wait_for_partitions(self, within_s: float = 30.0) -> None:
         """Wait until the group gave this consumer partitions; TimeoutError if it did not."""
@@ -109,6 +121,7 @@ class CoreConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set; the batch in hand is finished first."""
+        self._stop = stop
         while not stop.is_set():
             try:
                 batches = await self._consumer.getmany(
@@ -116,11 +129,14 @@ class CoreConsumer:
                     max_records=self._settings.kafka_consumer_max_batch,
                 )
             except KafkaError as exc:
-                log.warning("fetch failed, retrying: %r", exc)
-                await asyncio.sleep(0.5)
+                await sleep_unless_stopped(stop, self._broker.failed(exc))
                 continue
+            self._broker.recovered()
             if batches:
-                await self.process(batches)
+                try:
+                    await self.process(batches)
+                except Stopping:
+                    return
 
     async def process(self, batches: dict[TopicPartition, list[Record]]) -> None:
         records = [r for partition_records in batches.values() for r in partition_records]
@@ -128,6 +144,8 @@ class CoreConsumer:
         dead.extend(await self._apply(events))
         for letter in dead:
             await self._send_dead_letter(letter)
+        if dead:
+            await self._reject_dead_letters(dead)
         self.stats.batches += 1
         self.stats.dead_lettered += len(dead)
         try:
@@ -138,34 +156,57 @@ class CoreConsumer:
             # Rebalanced or the broker blinked: the batch will be replayed, harmlessly.
             log.warning("offset commit failed; the batch will be replayed: %r", exc)
 
+    async def _reject_dead_letters(self, dead: list[DeadLetter]) -> None:
+        """A partner never sees "accepted" for what will not be recorded: rejected, and why."""
+        reasons = {d.event_id: d.error for d in dead if d.event_id is not None}
+        if reasons:
+            await self._until_done(
+                self._store, lambda: self._writer.reject_dead_letters(reasons), DBAPIError
+            )
+
+    async def _until_done(
+        self, outage: Outage, call: Callable[[], Awaitable[T]], *kinds: type[BaseException]
+    ) -> T:
+        """``call()`` until it succeeds, waiting out transient failures; ``Stopping`` on stop."""
+        catch: tuple[type[BaseException], ...] = (*kinds, OSError, TimeoutError)
+        while True:
+            try:
+                result = await call()
+            except catch as exc:
+                if isinstance(exc, DBAPIError) and not is_transient(exc):
+                    raise
+                if self._stop.is_set():
+                    raise Stopping from exc
+                await sleep_unless_stopped(self._stop, outage.failed(exc))
+                continue
+            outage.recovered()
+            return result
+
     async def _apply(self, items: list[tuple[IncomingEvent, Record]]) -> list[DeadLetter]:
         """Apply a batch; if the store refuses it, find the event it refuses, one by one."""
         if not items:
             return []
+        events = [event for event, _ in items]
         try:
-            await self._apply_waiting_out_outages([event for event, _ in items])
+            self._count(
+                await self._until_done(self._store, lambda: self._writer.apply(events), DBAPIError)
+            )
             return []
         except DBAPIError as exc:
             if len(items) == 1:
-                return [DeadLetter(items[0][1], f"the store refused the event: {exc.orig!r}")]
+                event, record = items[0]
+                return [
+                    DeadLetter(
+                        record,
+                        f"the store refused the event: {exc.orig!r}",
+                        event.envelope.event_id,
+                    )
+                ]
             log.warning("the store refused a batch; applying its events one by one: %r", exc.orig)
         dead: list[DeadLetter] = []
         for item in items:
             dead.extend(await self._apply([item]))
         return dead
-
-    async def _apply_waiting_out_outages(self, events: list[IncomingEvent]) -> None:
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception(_is_store_outage),
-            wait=wait_exponential(multiplier=0.2, max=10),
-            reraise=True,
-            before_sleep=lambda state: log.warning(
-                "store unavailable, retrying the batch: %r",
-                state.outcome.exception() if state.outcome else None,
-            ),
-        ):
-            with attempt:
-                self._count(await self._writer.apply(events))
 
     def _count(self, result: BatchResult) -> None:
         self.stats.recorded += result.recorded
@@ -181,18 +222,16 @@ class CoreConsumer:
             ("source-offset", str(record.offset).encode()),
             ("dead-lettered-at", datetime.now(UTC).isoformat().encode()),
         ]
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(KafkaError),
-            wait=wait_exponential(multiplier=0.2, max=5),
-            reraise=True,
-        ):
-            with attempt:
-                await self._dead_letters.send_and_wait(
-                    self._settings.kafka_dead_letter_topic,
-                    record.value,
-                    key=record.key,
-                    headers=headers,
-                )
+        await self._until_done(
+            self._broker,
+            lambda: self._dead_letters.send_and_wait(
+                self._settings.kafka_dead_letter_topic,
+                record.value,
+                key=record.key,
+                headers=headers,
+            ),
+            KafkaError,
+        )
         log.error(
             "dead-lettered %s[%d]@%d: %s",
             record.topic,
@@ -211,7 +250,18 @@ def _decode(
         try:
             envelope = EventEnvelope.model_validate_json(record.value or b"")
         except ValidationError as exc:
-            dead.append(DeadLetter(record, f"not a valid event envelope: {exc}"))
+            dead.append(
+                DeadLetter(record, f"not a valid event envelope: {exc}", _event_id_in(record))
+            )
             continue
         events.append((IncomingEvent(envelope, record.partition, record.offset), record))
     return events, dead
+
+
+def _event_id_in(record: Record) -> UUID | None:
+    """The event id an undecodable record claims to carry, if it names one at all."""
+    try:
+        claimed = json.loads(record.value or b"").get("event_id")
+        return UUID(str(claimed)) if claimed is not None else None
+    except (ValueError, AttributeError, TypeError):
+        return None

@@ -44,16 +44,25 @@ partner_requests = sa.Table(
     sa.Column("amount_jkk", sa.BigInteger()),
     sa.Column("amount_jkm", sa.BigInteger()),
     sa.Column("amount_jht", sa.BigInteger()),
+    sa.Column("redrive_count", sa.Integer(), nullable=False, server_default="0"),
     sa.UniqueConstraint("partner_id", "kind", "reference"),
     sa.Index("ix_partner_requests_partner_id_business_date", "partner_id", "business_date"),
+    sa.Index(
+        "ix_partner_requests_accepted_since",
+        "updated_at",
+        postgresql_where=sa.text("status = 'accepted'"),
+        sqlite_where=sa.text("status = 'accepted'"),
+    ),
 )
 """The inbox: one row per partner request, claimed before its event is published.
 
 Status goes pending -> accepted (the broker acknowledged the event) -> recorded
-or rejected (the core consumer applied it, or refused it with a reason).
-Payments and reversals also carry their partner's ``business_date`` (fixed when
-accepted; ``after_close`` when their own day was already closed) and, for payments,
-the money settlement needs: amount, months, paid_at and the split by programme.
+or rejected (the core consumer applied it, refused it with a reason, or dead-lettered
+it). An accepted row unchanged for ``redrive_after_s`` has its event published again
+(``redrive_count`` counts how often). Payments and reversals also carry their partner's
+``business_date`` (fixed when accepted; ``after_close`` when their own day was already
+closed) and, for payments, the money settlement needs: amount, months, paid_at and the
+split by programme.
 """
 
 members = sa.Table(

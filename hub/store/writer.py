@@ -135,6 +135,53 @@ class MembershipWriter:
         rejected = sum(1 for o in batch.outcomes if o.status == "rejected")
         return BatchResult(len(fresh) - rejected, rejected, len(events) - len(fresh))
 
+    async def reject_dead_letters(self, reasons: Mapping[UUID, str]) -> int:
+        """Requests whose events went to the dead-letter topic: rejected, with the reason.
+
+        Only requests not yet recorded change, and a registration's partner gets its
+        callback, so nobody is left looking at "accepted" for an event that will never be
+        recorded. Returns how many requests changed.
+        """
+        now = datetime.now(UTC)
+        urls = self._callbacks.urls
+        changed = 0
+        async with self._engine.begin() as conn:
+            for event_id in sorted(reasons):
+                reason = reasons[event_id][:1000]
+                row = (
+                    await conn.execute(
+                        partner_requests.update()
+                        .where(
+                            partner_requests.c.event_id == event_id,
+                            partner_requests.c.status.in_(("pending", "accepted")),
+                        )
+                        .values(status="rejected", reason=reason, updated_at=now)
+                        .returning(
+                            partner_requests.c.partner_id,
+                            partner_requests.c.kind,
+                            partner_requests.c.reference,
+                        )
+                    )
+                ).first()
+                if row is None:
+                    continue
+                changed += 1
+                if row.kind == "registration" and row.partner_id in urls:
+                    outcome = RequestOutcome(
+                        row.partner_id, row.reference, event_id, "rejected", None, reason
+                    )
+                    await insert_rows(
+                        conn,
+                        callback_deliveries,
+                        [
+                            registration_callback(
+                                outcome, urls[row.partner_id], now, self._callbacks.give_up_after
+                            )
+                        ],
+                        skip_conflicts_on=("notification_id",),
+                    )
+        return changed
+
     async def _already_processed(self, conn: AsyncConnection, ids: list[UUID]) -> set[UUID]:
         seen: set[UUID] = set()
         for where in self._one_of(processed_events.c.event_id, ids):
@@ -267,20 +314,27 @@ class MembershipWriter:
         if self._postgres:
             # One statement for the whole batch instead of one round trip per request.
             ids, statuses, kpjs, reasons = (list(column) for column in zip(*rows, strict=True))
+            # Rows locked in id order, as the API's acknowledgement locks them (no deadlock),
+            # and only forward: a recorded or rejected request never changes again.
             await conn.execute(
                 sa.text(
                     "UPDATE partner_requests AS r SET status = v.status, kpj = v.kpj, "
                     "reason = v.reason, updated_at = :now FROM unnest("
                     "CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:kpjs AS text[]), "
                     "CAST(:reasons AS text[])) AS v(event_id, status, kpj, reason) "
-                    "WHERE r.event_id = v.event_id"
+                    "WHERE r.event_id = v.event_id AND r.id IN (SELECT id FROM partner_requests "
+                    "WHERE event_id = ANY(CAST(:ids AS uuid[])) "
+                    "AND status IN ('pending', 'accepted') ORDER BY id FOR UPDATE)"
                 ),
                 {"ids": ids, "statuses": statuses, "kpjs": kpjs, "reasons": reasons, "now": now},
             )
             return
         await conn.execute(
             partner_requests.update()
-            .where(partner_requests.c.event_id == sa.bindparam("b_event_id"))
+            .where(
+                partner_requests.c.event_id == sa.bindparam("b_event_id"),
+                partner_requests.c.status.in_(("pending", "accepted")),
+            )
             .values(
                 status=sa.bindparam("b_status"),
                 kpj=sa.bindparam("b_kpj"),
@@ -458,23 +512,55 @@ def _callback_row(
     outcome: Outcome, url: str, now: datetime, give_up_after: timedelta
 ) -> dict[str, Any]:
     envelope = outcome.envelope
-    notification_id = notification_id_for(envelope.event_id)
+    kpj = outcome.member.kpj if outcome.member and outcome.status == "recorded" else None
+    return registration_callback(
+        RequestOutcome(
+            envelope.partner_id,
+            envelope.partner_ref,
+            envelope.event_id,
+            outcome.status,
+            kpj,
+            outcome.reason,
+        ),
+        url,
+        now,
+        give_up_after,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RequestOutcome:
+    """What became of one registration: the facts its partner's callback reports."""
+
+    partner_id: str
+    reference: str
+    event_id: UUID
+    status: str
+    kpj: str | None
+    reason: str | None
+
+
+def registration_callback(
+    outcome: RequestOutcome, url: str, now: datetime, give_up_after: timedelta
+) -> dict[str, Any]:
+    """The outbox row of the callback that tells a partner what became of a registration."""
+    notification_id = notification_id_for(outcome.event_id)
     event = f"registration.{outcome.status}"
     body = {
         "notification_id": str(notification_id),
         "event": event,
-        "reference": envelope.partner_ref,
-        "hub_reference": hub_reference_for("registration", envelope.event_id),
+        "reference": outcome.reference,
+        "hub_reference": hub_reference_for("registration", outcome.event_id),
         "status": outcome.status,
-        "kpj": outcome.member.kpj if outcome.member and outcome.status == "recorded" else None,
+        "kpj": outcome.kpj,
         "reason": outcome.reason,
         "occurred_at": now.isoformat(),
     }
     return {
         "notification_id": notification_id,
-        "partner_id": envelope.partner_id,
+        "partner_id": outcome.partner_id,
         "kind": "registration",
-        "reference": envelope.partner_ref,
+        "reference": outcome.reference,
         "event": event,
         "url": url,
         "body": json.dumps(body, separators=(",", ":")),

@@ -1,0 +1,84 @@
+"""Which store failures a retry can cure, and how the store's users are told.
+
+A failure a retry can cure (the database unreachable, a connection dropped, a deadlock
+or serialization failure between concurrent transactions) must never be treated as a
+bad request or a poison event: partners get a 503-style "try again" and background
+loops wait it out. Anything else is a real refusal by the store.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from hub.errors import StoreUnavailable
+
+LOCK_RACE_SQLSTATES = frozenset(
+    {
+        "40001",  # serialization_failure
+        "40P01",  # deadlock_detected
+        "55P03",  # lock_not_available
+    }
+)
+"""Lost a race with a concurrent transaction: running it again is the cure."""
+
+TRANSIENT_SQLSTATES = LOCK_RACE_SQLSTATES | frozenset(
+    {
+        "53300",  # too_many_connections
+        "57P01",  # admin_shutdown
+        "57P02",  # crash_shutdown
+        "57P03",  # cannot_connect_now (starting up, shutting down)
+        "08000",  # connection_exception
+        "08001",  # sqlclient_unable_to_establish_sqlconnection
+        "08003",  # connection_does_not_exist
+        "08004",  # sqlserver_rejected_establishment_of_sqlconnection
+        "08006",  # connection_failure
+    }
+)
+"""SQLSTATEs that say "not now" rather than "not this". 08P01 (protocol violation) is
+missing on purpose: asyncpg raises it for data the store cannot hold, such as NUL."""
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE behind a SQLAlchemy error, if the driver gave one."""
+    orig = getattr(exc, "orig", None)
+    for source in (orig, getattr(orig, "__cause__", None)):
+        code = getattr(source, "sqlstate", None) or getattr(source, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when the same statement may well succeed if tried again a little later."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | OSError | TimeoutError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or sqlstate(exc) in TRANSIENT_SQLSTATES
+    return isinstance(exc, asyncio.IncompleteReadError)
+
+
+@contextlib.asynccontextmanager
+async def store_call(what: str) -> AsyncIterator[None]:
+    """Turn a transient store failure inside the block into ``StoreUnavailable`` (a 503)."""
+    try:
+        yield
+    except StoreUnavailable:
+        raise
+    except Exception as exc:
+        if is_transient(exc):
+            raise StoreUnavailable(
+                f"the membership store is unavailable ({what}); retry with the same reference"
+            ) from exc
+        raise
+
+
+def as_partner_error(exc: Exception) -> Exception:
+    """What a partner is told of an unexpected failure: "try again" if a retry can cure it."""
+    if is_transient(exc) and not isinstance(exc, StoreUnavailable):
+        unavailable = StoreUnavailable("the membership store is unavailable; retry")
+        unavailable.__cause__ = exc
+        return unavailable
+    return exc
