@@ -18,7 +18,13 @@ from uuid import UUID
 from hub.api.signing import sign
 from hub.bootstrap import coverage_rules, schedule_from
 from hub.errors import BrokerUnavailable
-from hub.intake.ports import ClaimedRequest, MemberTerms, NewRequest, RequestKind
+from hub.intake.ports import (
+    ClaimedRequest,
+    MemberTerms,
+    NewRequest,
+    RequestKind,
+    UnrecordedRequest,
+)
 from hub.membership.coverage import CoverageRules
 from hub.membership.schedule import ContributionSchedule
 from hub.settings import PartnerSettings, load_settings
@@ -60,6 +66,7 @@ class InMemoryRequestLedger:
         self.members: dict[str, MemberTerms] = dict(members or {})
         self.closed: set[tuple[str, date]] = set()
         """Closed business days, (partner, day), as ``hub settle close`` leaves them."""
+        self.redrives: dict[UUID, int] = {}
 
     async def claim(self, request: NewRequest) -> ClaimedRequest:
         # Yield once, as a real database round trip would, so concurrent claims interleave.
@@ -86,14 +93,51 @@ class InMemoryRequestLedger:
                 created_at=request.received_at,
                 business_date=day,
                 after_close=after_close,
+                updated_at=request.received_at,
             )
             self.requests[key] = held
         return held
 
     async def mark_accepted(self, event_id: UUID, at: datetime) -> None:
         for key, held in self.requests.items():
-            if held.event_id == event_id and held.status == "pending":
-                self.requests[key] = replace(held, status="accepted")
+            if held.event_id == event_id and held.status in ("pending", "accepted"):
+                self.requests[key] = replace(held, status="accepted", updated_at=at)
+
+    async def lease_unrecorded(
+        self, accepted_before: datetime, now: datetime, limit: int
+    ) -> list[UnrecordedRequest]:
+        due = sorted(
+            (
+                (key, held)
+                for key, held in self.requests.items()
+                if held.status == "accepted"
+                and held.updated_at is not None
+                and held.updated_at < accepted_before
+            ),
+            key=lambda item: item[1].updated_at or now,
+        )[:limit]
+        leased = []
+        for key, held in due:
+            self.requests[key] = replace(held, updated_at=now)
+            self.redrives[held.event_id] = self.redrives.get(held.event_id, 0) + 1
+            leased.append(
+                UnrecordedRequest(
+                    held.partner_id,
+                    held.kind,
+                    held.reference,
+                    held.event_id,
+                    held.member_key,
+                    held.event_json,
+                    self.redrives[held.event_id],
+                )
+            )
+        return leased
+
+    def record(self, event_id: UUID) -> None:
+        """What the core consumer does once it applied the event."""
+        for key, held in self.requests.items():
+            if held.event_id == event_id:
+                self.requests[key] = replace(held, status="recorded")
 
     async def find(
         self, partner_id: str, kind: RequestKind, reference: str

@@ -46,3 +46,32 @@ async def test_an_idle_committer_flushes_a_lone_call_at_once() -> None:
 
     committer: GroupCommitter[int, int] = GroupCommitter(flush, in_flight=3)
     assert await asyncio.wait_for(committer.submit(7), 0.5) == 7
+
+
+async def test_every_caller_in_a_failed_batch_gets_the_failure_and_the_worker_goes_on() -> None:
+    """Several callers share the failing flush: none may wait forever, and later work runs."""
+    release = asyncio.Event()
+    flushes: list[list[int]] = []
+
+    async def flush(items: list[int]) -> list[int]:
+        flushes.append(items)
+        if len(flushes) == 1:
+            await release.wait()  # hold the first batch so the next callers queue behind it
+            return items
+        if len(flushes) == 2:
+            raise ConnectionError("store down")
+        return [i * 2 for i in items]
+
+    committer: GroupCommitter[int, int] = GroupCommitter(flush, max_batch=5)
+    first = asyncio.ensure_future(committer.submit(0))
+    await asyncio.sleep(0)
+    failing = [asyncio.ensure_future(committer.submit(i)) for i in range(1, 6)]
+    behind = [asyncio.ensure_future(committer.submit(i)) for i in range(6, 9)]
+    await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.wait_for(first, 1) == 0
+    results = await asyncio.wait_for(asyncio.gather(*failing, return_exceptions=True), 1)
+    assert flushes[1] == [1, 2, 3, 4, 5], "the five callers shared one failing flush"
+    assert all(isinstance(r, ConnectionError) for r in results), results
+    # Queued behind the failed batch: flushed by the same worker, without a new caller.
+    assert await asyncio.wait_for(asyncio.gather(*behind), 1) == [12, 14, 16]

@@ -1,0 +1,231 @@
+"""The core consumer's failure paths, with honest fakes for the broker client and the store.
+
+The integration tests run the same consumer on the real broker and PostgreSQL; these
+make the failures happen on cue: a fetch that errors, an offset commit refused after a
+rebalance, a dead-letter send that fails, a store that is down or loses a lock race.
+"""
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import pytest
+from aiokafka import TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaConnectionError
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from hub.kafka.consumer import CoreConsumer
+from hub.settings import load_settings
+from hub.store.writer import BatchResult, IncomingEvent
+from schemas.events import EventEnvelope
+from tests.unit.fakes import envelope, registration_payload
+
+TOPIC = "member-events"
+TP = TopicPartition(TOPIC, 0)
+
+
+@dataclass
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+class FakeKafkaConsumer:
+    """Hands out scripted fetches; errors in the script are raised in turn."""
+
+    def __init__(self, script: list[Any]) -> None:
+        self.script = script
+        self.commits: list[dict[TopicPartition, int]] = []
+        self.commit_errors: list[Exception] = []
+
+    async def getmany(self, **_: Any) -> dict[TopicPartition, list[Record]]:
+        await asyncio.sleep(0)
+        if not self.script:
+            await asyncio.sleep(0.01)
+            return {}
+        step = self.script.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return step  # type: ignore[no-any-return]
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if self.commit_errors:
+            raise self.commit_errors.pop(0)
+        self.commits.append(offsets)
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TP}
+
+
+class FakeDeadLetters:
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.sent: list[tuple[str, bytes | None, list[tuple[str, bytes]]]] = []
+
+    async def send_and_wait(
+        self, topic: str, value: bytes | None, key: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise KafkaConnectionError("broker gone")
+        self.sent.append((topic, value, headers))
+
+
+@dataclass
+class FakeWriter:
+    """Applies events in memory; raises the scripted errors first."""
+
+    errors: list[Exception] = field(default_factory=list)
+    refuse: set[UUID] = field(default_factory=set)
+    applied: list[UUID] = field(default_factory=list)
+    rejected: dict[UUID, str] = field(default_factory=dict)
+
+    async def apply(self, events: Sequence[IncomingEvent]) -> BatchResult:
+        if self.errors:
+            raise self.errors.pop(0)
+        if any(e.envelope.event_id in self.refuse for e in events):
+            raise _store_error("23514")  # check_violation: a real refusal, not an outage
+        fresh = [e.envelope.event_id for e in events if e.envelope.event_id not in self.applied]
+        self.applied.extend(fresh)
+        return BatchResult(len(fresh), 0, len(events) - len(fresh))
+
+    async def reject_dead_letters(self, reasons: dict[UUID, str]) -> int:
+        self.rejected.update(reasons)
+        return len(reasons)
+
+
+class _Orig(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+def _store_error(sqlstate: str) -> DBAPIError:
+    return DBAPIError("INSERT ...", {}, _Orig(sqlstate))
+
+
+def _records(count: int, start: int = 0) -> list[Record]:
+    out = []
+    for i in range(count):
+        event = envelope(registration_payload(), partner_ref=f"REF-{uuid.uuid4().hex[:8]}")
+        out.append(
+            Record(TOPIC, 0, start + i, event.member_key.encode(), event.model_dump_json().encode())
+        )
+    return out
+
+
+def _consumer(
+    script: list[Any], writer: FakeWriter, dead: FakeDeadLetters | None = None
+) -> tuple[CoreConsumer, FakeKafkaConsumer, FakeDeadLetters]:
+    settings = load_settings(kafka_bootstrap_servers="127.0.0.1:1", kafka_member_events_topic=TOPIC)
+    core = CoreConsumer(settings, "127.0.0.1:1", writer)  # type: ignore[arg-type]
+    fake, letters = FakeKafkaConsumer(script), dead or FakeDeadLetters()
+    core._consumer = fake  # type: ignore[assignment]
+    core._dead_letters = letters  # type: ignore[assignment]
+    return core, fake, letters
+
+
+async def _run_until(core: CoreConsumer, done: Any, within_s: float = 10.0) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(core.run(stop))
+    try:
+        async with asyncio.timeout(within_s):
+            while not done():
+                await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await task
+
+
+async def test_fetch_errors_are_waited_out_and_logged_once_then_consuming_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    writer = FakeWriter()
+    records = _records(3)
+    core, fake, _ = _consumer(
+        [KafkaConnectionError("1"), KafkaConnectionError("2"), {TP: records}], writer
+    )
+    with caplog.at_level(logging.WARNING, logger="hub.kafka.consumer"):
+        await _run_until(core, lambda: len(writer.applied) == 3)
+    assert fake.commits == [{TP: 3}]
+    unavailable = [r for r in caplog.records if "unavailable" in r.getMessage()]
+    back = [r for r in caplog.records if "available again" in r.getMessage()]
+    assert (len(unavailable), len(back)) == (1, 1), "one line per state change, not per retry"
+
+
+async def test_a_refused_offset_commit_leaves_the_batch_applied_and_its_replay_harmless() -> None:
+    writer = FakeWriter()
+    records = _records(2)
+    core, fake, _ = _consumer([{TP: records}, {TP: records}], writer)
+    fake.commit_errors.append(CommitFailedError("rebalanced"))
+    await _run_until(core, lambda: core.stats.batches == 2)
+    assert len(writer.applied) == 2
+    assert core.stats.duplicates == 2, "the replayed batch was recognised, not applied again"
+    assert fake.commits == [{TP: 2}]
+
+
+async def test_a_store_outage_and_a_deadlock_are_waited_out_never_dead_lettered() -> None:
+    writer = FakeWriter(
+        errors=[
+            OperationalError("SELECT 1", {}, ConnectionRefusedError("down")),
+            _store_error("40P01"),
+            _store_error("40001"),
+        ]
+    )
+    core, fake, letters = _consumer([{TP: _records(4)}], writer)
+    await _run_until(core, lambda: fake.commits)
+    assert len(writer.applied) == 4
+    assert letters.sent == []
+    assert core.stats.dead_lettered == 0
+
+
+async def test_a_refused_event_is_dead_lettered_alone_and_its_request_rejected() -> None:
+    records = _records(5)
+    refused = envelope_id(records[2])
+    writer = FakeWriter(refuse={refused})
+    core, fake, letters = _consumer([{TP: records}], writer)
+    await _run_until(core, lambda: fake.commits)
+    assert sorted(writer.applied) == sorted(
+        envelope_id(r) for r in records if envelope_id(r) != refused
+    )
+    assert [value for _, value, _ in letters.sent] == [records[2].value]
+    assert list(writer.rejected) == [refused]
+    assert "refused" in writer.rejected[refused]
+    assert fake.commits == [{TP: 5}], "the partition moves on past the poison"
+
+
+async def test_a_failing_dead_letter_send_is_retried_until_it_lands_before_the_commit() -> None:
+    poison = Record(TOPIC, 0, 0, b"k", b'{"event_type": "RegistrationSubmitted"}')
+    good = _records(1, start=1)
+    writer = FakeWriter()
+    core, fake, letters = _consumer([{TP: [poison, *good]}], writer, FakeDeadLetters(failures=2))
+    await _run_until(core, lambda: fake.commits)
+    assert len(letters.sent) == 1
+    assert letters.sent[0][1] == poison.value
+    headers = dict(letters.sent[0][2])
+    assert headers["source-offset"] == b"0"
+    assert fake.commits == [{TP: 2}]
+    assert len(writer.applied) == 1
+
+
+async def test_a_stop_during_a_store_outage_leaves_the_batch_uncommitted() -> None:
+    writer = FakeWriter(errors=[OperationalError("SELECT 1", {}, ConnectionRefusedError())] * 50)
+    core, fake, _ = _consumer([{TP: _records(2)}], writer)
+    stop = asyncio.Event()
+    task = asyncio.create_task(core.run(stop))
+    await asyncio.sleep(0.5)
+    assert not task.done(), "an outage does not end the consumer"
+    stop.set()
+    await asyncio.wait_for(task, 15)
+    assert fake.commits == [], "nothing is committed for a batch that was not stored"
+
+
+def envelope_id(record: Record) -> UUID:
+    return EventEnvelope.model_validate_json(record.value or b"").event_id
