@@ -61,6 +61,12 @@ PhoneE164 = Annotated[str, BeforeValidator(_to_e164)]
 """An Indonesian phone number normalised to E.164 (+62...)."""
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_LINE_BREAKS = re.compile(r"[ \t\n\r\v\f]+")
+
+
+def _one_line(value: object) -> object:
+    """Line breaks and tabs (an address written over two lines) become single spaces."""
+    return _LINE_BREAKS.sub(" ", value).strip() if isinstance(value, str) else value
 
 
 def _printable(value: str) -> str:
@@ -72,15 +78,16 @@ def _printable(value: str) -> str:
 
 
 Printable = AfterValidator(_printable)
-"""Free text as a KTP or a receipt holds it. Control characters (NUL above all, which
-PostgreSQL cannot store) are refused at the door, so nothing is acknowledged that the
-store would refuse later."""
+"""Free text as a KTP or a receipt holds it: one line (breaks and tabs become spaces), and
+no other control character (NUL above all, which PostgreSQL cannot store) is accepted at
+the door, so nothing is acknowledged that the store would refuse later."""
+OneLine = BeforeValidator(_one_line)
 
-Address = Annotated[str, Field(min_length=1, max_length=300), Printable]
-Occupation = Annotated[str, Field(min_length=1, max_length=100), Printable]
-OutletId = Annotated[str, Field(min_length=1, max_length=64), Printable]
+Address = Annotated[str, OneLine, Field(min_length=1, max_length=300), Printable]
+Occupation = Annotated[str, OneLine, Field(min_length=1, max_length=100), Printable]
+OutletId = Annotated[str, OneLine, Field(min_length=1, max_length=64), Printable]
 """The partner's own id of the counter, store or agent that took the request."""
-Reason = Annotated[str, Field(min_length=1, max_length=200), Printable]
+Reason = Annotated[str, OneLine, Field(min_length=1, max_length=200), Printable]
 
 
 PartnerReference = Annotated[

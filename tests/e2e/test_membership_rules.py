@@ -236,7 +236,9 @@ async def test_failing_callback_endpoint_is_retried_until_it_takes_the_notificat
         ).total_seconds()
         for a, b in zip(delivered["attempts"], delivered["attempts"][1:], strict=False)
     ]
-    assert gaps[1] >= gaps[0] * 1.5, f"backoff should grow: {gaps}"
+    # The schedule (HUB_CALLBACK_INITIAL_BACKOFF_S=0.2, doubling) is a floor for each gap;
+    # a ratio of the gaps themselves is at the mercy of a loaded machine's latency.
+    assert gaps[0] >= 0.2 and gaps[1] >= 0.4, f"backoff should grow 0.2 s -> 0.4 s: {gaps}"
     print(f"attempt gaps {gaps}")
 
 

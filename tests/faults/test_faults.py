@@ -1,0 +1,416 @@
+"""The fault suite: break one thing while partners send, then count acknowledged vs stored.
+
+Every case prints one row (sent, 2xx, recorded, lost, doubled, non-2xx by code, time to
+recover) and appends it to var/faults/results.md. Target in every case: 0 lost, 0 doubled,
+no 500. ``make test`` runs the cases marked ``faults``; ``make faults`` runs them all.
+"""
+
+import asyncio
+import json
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from hub.broker import ApacheKafka, Broker, TansuBroker
+from hub.settings import KAFKA_LIBS
+from tests.faults.harness import (
+    Stage,
+    count,
+    fresh_database,
+    partner,
+    people,
+    stage_env,
+)
+from tests.faults.private_postgres import PrivatePostgres
+from tests.support.people import applicant
+
+
+def _no_server_errors(codes: dict[str, int]) -> None:
+    assert not [c for c in codes if c.isdigit() and int(c) >= 500 and c != "503"], codes
+
+
+async def _load_with_fault(
+    stage: Stage, urls: list[str], n: int, concurrency: int, fault, budget_s: float = 180.0
+):  # type: ignore[no-untyped-def]
+    """Run ``n`` journeys; ``fault()`` runs alongside and returns when the fault is over."""
+    async with partner(urls, budget_s=budget_s) as client:
+        load = asyncio.create_task(client.run(n, concurrency))
+        ended = await fault()
+        await load
+    return client.tally, ended
+
+
+@pytest.mark.faults
+async def test_a_hub_consume_killed_mid_batch_loses_and_doubles_nothing(
+    broker: Broker, database_url: str, tmp_path: Path
+) -> None:
+    stage = Stage(
+        stage_env(broker.bootstrap_servers, broker.idempotence, database_url),
+        database_url,
+        tmp_path,
+    )
+    api = stage.hub("api")
+    await api.start()
+    await stage.hub("consume").start()
+
+    async def fault() -> float:
+        await asyncio.sleep(2.0)
+        await stage.processes[1].kill()
+        await asyncio.sleep(2.0)
+        await stage.hub("consume").start()
+        return time.monotonic()
+
+    try:
+        tally, ended = await _load_with_fault(stage, [api.url], people(150), 16, fault)
+        result = await count(
+            "a: hub consume killed with SIGKILL mid-batch", tally, database_url, ended
+        )
+    finally:
+        await stage.stop_all()
+    assert (result.lost, result.doubled) == ([], 0)
+    _no_server_errors(tally.codes)
+
+
+@pytest.mark.faults
+async def test_b_hub_api_killed_mid_stream_loses_and_doubles_nothing(
+    broker: Broker, database_url: str, tmp_path: Path
+) -> None:
+    stage = Stage(
+        stage_env(broker.bootstrap_servers, broker.idempotence, database_url),
+        database_url,
+        tmp_path,
+    )
+    api = stage.hub("api")
+    await api.start()
+    await stage.hub("consume").start()
+
+    async def fault() -> float:
+        await asyncio.sleep(2.0)
+        await api.kill()
+        await asyncio.sleep(1.0)
+        api.port = api.port  # the same address: partners keep their configured URL
+        await api.start()
+        return time.monotonic()
+
+    try:
+        tally, ended = await _load_with_fault(stage, [api.url], people(150), 16, fault)
+        result = await count(
+            "b: hub api killed with SIGKILL mid-stream", tally, database_url, ended
+        )
+    finally:
+        await stage.stop_all()
+    assert (result.lost, result.doubled) == ([], 0)
+    _no_server_errors(tally.codes)
+
+
+@pytest.mark.faults_slow
+async def test_c_postgresql_stopped_for_30_seconds_loses_and_doubles_nothing(
+    broker: Broker, tmp_path: Path
+) -> None:
+    pg = PrivatePostgres()
+    await pg.init()
+    await pg.start()
+    try:
+        database_url, _ = await fresh_database(pg.admin_dsn)
+        stage = Stage(
+            stage_env(broker.bootstrap_servers, broker.idempotence, database_url),
+            database_url,
+            tmp_path,
+        )
+        api = stage.hub("api")
+        await api.start()
+        consumer = stage.hub("consume")
+        await consumer.start()
+
+        async def fault() -> float:
+            await asyncio.sleep(2.0)
+            await pg.stop()
+            await asyncio.sleep(30.0)
+            assert consumer.alive, "hub consume exited during the store outage"
+            await pg.start()
+            return time.monotonic()
+
+        try:
+            tally, ended = await _load_with_fault(
+                stage, [api.url], people(150), 16, fault, budget_s=240
+            )
+            result = await count("c: PostgreSQL stopped for 30 s", tally, database_url, ended)
+            assert consumer.alive, "hub consume did not survive the outage"
+        finally:
+            await stage.stop_all()
+    finally:
+        await pg.remove()
+    assert (result.lost, result.doubled) == ([], 0)
+    _no_server_errors(tally.codes)
+
+
+@pytest.mark.faults_slow
+async def test_d_single_node_kafka_killed_and_restarted_on_its_data_loses_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    kafka = ApacheKafka(tmp_path / "kafka", KAFKA_LIBS, log_file=tmp_path / "kafka.log")
+    await kafka.start()
+    stage = Stage(stage_env(kafka.bootstrap_servers, True, database_url), database_url, tmp_path)
+    try:
+        api = stage.hub("api")
+        await api.start()
+        await stage.hub("consume").start()
+
+        async def fault() -> float:
+            await asyncio.sleep(2.0)
+            await kafka.kill()
+            await asyncio.sleep(5.0)
+            await kafka.start_node(1)
+            await kafka.wait_ready()
+            return time.monotonic()
+
+        tally, ended = await _load_with_fault(
+            stage, [api.url], people(150), 16, fault, budget_s=240
+        )
+        result = await count(
+            "d: Kafka (1 node) killed with SIGKILL, restarted on its data",
+            tally,
+            database_url,
+            ended,
+        )
+    finally:
+        await stage.stop_all()
+        await kafka.stop()
+    assert (result.lost, result.doubled) == ([], 0)
+    _no_server_errors(tally.codes)
+
+
+async def _leader_of_most(kafka: ApacheKafka, topic: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    leaders: dict[int, int] = {}
+    for partition in described[0]["partitions"]:
+        leaders[partition["leader"]] = leaders.get(partition["leader"], 0) + 1
+    return max(leaders, key=lambda node: leaders[node])
+
+
+@pytest.mark.faults_slow
+async def test_e_three_node_kafka_losing_its_busiest_leader_loses_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    kafka = ApacheKafka(tmp_path / "kafka", KAFKA_LIBS, nodes=3, log_file=tmp_path / "kafka.log")
+    await kafka.start(within_s=180)
+    env = stage_env(kafka.bootstrap_servers, True, database_url, HUB_KAFKA_REPLICATION_FACTOR="3")
+    stage = Stage(env, database_url, tmp_path)
+    try:
+        api = stage.hub("api")
+        await api.start()
+        await stage.hub("consume").start()
+        killed: list[int] = []
+
+        async def fault() -> float:
+            await asyncio.sleep(3.0)
+            node = await _leader_of_most(kafka, env["HUB_KAFKA_MEMBER_EVENTS_TOPIC"])
+            killed.append(node)
+            await kafka.kill(node)
+            return time.monotonic()
+
+        tally, ended = await _load_with_fault(
+            stage, [api.url], people(200), 16, fault, budget_s=240
+        )
+        result = await count(
+            "e: Kafka (3 nodes, RF 3, min ISR 2) lost its busiest leader",
+            tally,
+            database_url,
+            ended,
+        )
+    finally:
+        await stage.stop_all()
+        await kafka.stop()
+    assert killed
+    assert (result.lost, result.doubled) == ([], 0)
+    _no_server_errors(tally.codes)
+
+
+@pytest.mark.faults
+async def test_f_tansu_killed_and_restarted_empty_is_healed_by_redrive(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Every registration accepted before the kill is recorded within redrive_after_s + 30 s
+    of the consumer starting (the consumer was stopped throughout)."""
+    tansu = TansuBroker()
+    await tansu.start()
+    redrive_after_s = 10
+    stage = Stage(stage_env(tansu.bootstrap_servers, False, database_url), database_url, tmp_path)
+    try:
+        api = stage.hub("api")
+        await api.start()
+        async with partner([api.url]) as client:
+            await client.run(people(100), 16)
+            await tansu.kill()
+            tansu = TansuBroker(port=tansu.port)  # back on its port, with nothing in it
+            await tansu.start()
+            await asyncio.sleep(10.0)  # the consumer is this far behind when it starts
+            await stage.hub("consume").start()
+            started = time.monotonic()
+        result = await count(
+            "f: Tansu killed with SIGKILL, restarted empty, consumer 10 s behind",
+            client.tally,
+            database_url,
+            started,
+            within_s=redrive_after_s + 30,
+        )
+    finally:
+        await stage.stop_all()
+        await tansu.stop()
+    assert (result.lost, result.doubled) == ([], 0)
+    assert result.recovered_s is not None and result.recovered_s <= redrive_after_s + 30
+    _no_server_errors(client.tally.codes)
+
+
+@pytest.mark.faults
+async def test_g_two_consumers_one_killed_loses_and_doubles_nothing(
+    broker: Broker, database_url: str, tmp_path: Path
+) -> None:
+    stage = Stage(
+        stage_env(broker.bootstrap_servers, broker.idempotence, database_url),
+        database_url,
+        tmp_path,
+    )
+    api = stage.hub("api")
+    await api.start()
+    victim = stage.hub("consume")
+    await victim.start()
+    await stage.hub("consume").start()
+
+    async def fault() -> float:
+        await asyncio.sleep(3.0)
+        await victim.kill()
+        return time.monotonic()
+
+    try:
+        tally, ended = await _load_with_fault(stage, [api.url], people(150), 16, fault)
+        result = await count(
+            "g: two consumers, one killed with SIGKILL", tally, database_url, ended
+        )
+    finally:
+        await stage.stop_all()
+    assert (result.lost, result.doubled) == ([], 0)
+    _no_server_errors(tally.codes)
+
+
+@pytest.mark.faults
+async def test_h_poison_on_the_topic_is_dead_lettered_within_10_s_and_the_partition_moves_on(
+    broker: Broker, database_url: str, tmp_path: Path
+) -> None:
+    env = stage_env(broker.bootstrap_servers, broker.idempotence, database_url)
+    stage = Stage(env, database_url, tmp_path)
+    api = stage.hub("api")
+    await api.start()
+    await stage.hub("consume").start()
+    person = applicant()
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers)
+    await producer.start()
+    try:
+        # Same key as the registration that follows: the same partition, behind the poison.
+        await producer.send_and_wait(
+            env["HUB_KAFKA_MEMBER_EVENTS_TOPIC"], b'{"not": "an event"}', key=person["nik"].encode()
+        )
+        poisoned = time.monotonic()
+        async with partner([api.url]) as client:
+            await client.post("/v1/registrations", person, "registration")
+            dlq = AIOKafkaConsumer(
+                env["HUB_KAFKA_DEAD_LETTER_TOPIC"],
+                bootstrap_servers=broker.bootstrap_servers,
+                auto_offset_reset="earliest",
+                group_id=f"dlq-{uuid.uuid4().hex[:6]}",
+            )
+            await dlq.start()
+            try:
+                letters = []
+                while not letters and time.monotonic() - poisoned < 10:
+                    batch = await dlq.getmany(timeout_ms=500)
+                    letters = [m for msgs in batch.values() for m in msgs]
+            finally:
+                await dlq.stop()
+            assert letters, "not dead-lettered within 10 s"
+            print(f"\npoison dead-lettered after {time.monotonic() - poisoned:.1f} s")
+            result = await count(
+                "h: poison produced straight to the topic",
+                client.tally,
+                database_url,
+                poisoned,
+                within_s=30,
+            )
+    finally:
+        await producer.stop()
+        await stage.stop_all()
+    assert dict(letters[0].headers)["error"].startswith(b"not a valid event envelope")
+    assert (result.lost, result.doubled) == ([], 0)
+
+
+@pytest.mark.faults
+async def test_i_a_nul_or_control_character_in_a_field_is_refused_at_the_door(
+    broker: Broker, database_url: str, tmp_path: Path
+) -> None:
+    stage = Stage(
+        stage_env(broker.bootstrap_servers, broker.idempotence, database_url),
+        database_url,
+        tmp_path,
+    )
+    api = stage.hub("api")
+    await api.start()
+    try:
+        async with partner([api.url]) as client:
+            for field, text in (
+                ("address", "Jl. Melati\u00001"),
+                ("occupation", "petani\x1bsawah"),
+                ("outlet_id", "K\u0000"),
+            ):
+                status = await client.post(
+                    "/v1/registrations", applicant(**{field: text}), "registration"
+                )
+                assert status == 422, (field, status)
+            async with httpx.AsyncClient() as http:
+                body = json.dumps(applicant(address="a\u0000b")).encode()
+                answer = await http.post(
+                    f"{api.url}/v1/registrations", content=body, headers=client._headers(body)
+                )
+            assert answer.json()["error"]["fields"][0]["field"] == "address"
+            await count(
+                "i: a NUL in a field", client.tally, database_url, time.monotonic(), within_s=1
+            )
+    finally:
+        await stage.stop_all()
+    assert client.tally.ok == 0
+    assert client.tally.codes["422"] == 3
+
+
+@pytest.mark.faults
+async def test_j_256_connections_get_no_500_and_no_deadlock(
+    broker: Broker, database_url: str, tmp_path: Path
+) -> None:
+    stage = Stage(
+        stage_env(broker.bootstrap_servers, broker.idempotence, database_url),
+        database_url,
+        tmp_path,
+    )
+    api = stage.hub("api")
+    await api.start()
+    await stage.hub("consume").start()
+    try:
+        async with partner([api.url]) as client:
+            started = time.monotonic()
+            await client.run(people(512), 256)
+        result = await count("j: 256 connections at once", client.tally, database_url, started)
+    finally:
+        await stage.stop_all()
+    deadlocks = [p.log for p in stage.processes if "deadlock" in p.log.read_text()]
+    assert deadlocks == []
+    assert (result.lost, result.doubled) == ([], 0)
+    assert "500" not in client.tally.codes
+    _no_server_errors(client.tally.codes)
