@@ -1,0 +1,49 @@
+"""The migrations go down and up again on PostgreSQL and land on the tables the code uses."""
+
+import asyncio
+import uuid
+
+import asyncpg
+import pytest
+from alembic import command
+
+from hub.store.migrations import alembic_config, upgrade_to_head_async
+from tests.conftest import PG_ADMIN_DSN
+
+
+@pytest.fixture
+async def scratch_url() -> object:
+    name = f"hub_migrations_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def _tables(url: str) -> set[str]:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        rows = await conn.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        )
+    finally:
+        await conn.close()
+    return {r["table_name"] for r in rows}
+
+
+async def test_every_migration_downgrades_to_an_empty_store_and_upgrades_again(
+    scratch_url: str,
+) -> None:
+    await upgrade_to_head_async(scratch_url)
+    at_head = await _tables(scratch_url)
+    assert {"partner_requests", "members", "contributions", "processed_events"} <= at_head
+
+    await asyncio.to_thread(command.downgrade, alembic_config(scratch_url), "base")
+    assert await _tables(scratch_url) <= {"alembic_version"}
+
+    await upgrade_to_head_async(scratch_url)
+    assert await _tables(scratch_url) == at_head
