@@ -473,10 +473,10 @@ class Bni46Adapter(HttpChannelAdapter[Bni46Options]):
             )
             return self._reply(fields, code)
         except Exception as raised:
-            error = as_partner_error(raised)
-            if isinstance(error, HubError):
-                log.warning("%s STAN %s: %s", mti, fields.get("11"), error.message)
-                return self._reply(fields, response_code(error, mti))
+            failure = as_partner_error(raised)
+            if isinstance(failure, HubError):
+                log.warning("%s STAN %s: %s", mti, fields.get("11"), failure.message)
+                return self._reply(fields, response_code(failure, mti))
             log.exception("%s STAN %s: unexpected error", mti, fields.get("11"))
             return self._reply(fields, ResponseCode.SYSTEM_ERROR)
         return {**self._reply(fields, ResponseCode.APPROVED), **extra}

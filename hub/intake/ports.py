@@ -35,6 +35,7 @@ class ClaimedRequest:
     updated_at: datetime | None = None
     """When its status last changed, or its event was last (re)published."""
 
+
 @dataclass(frozen=True, slots=True)
 class SettlementFacts:
     """What settlement needs of an accepted payment or reversal, stored with its inbox row.
