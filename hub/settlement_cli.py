@@ -228,7 +228,7 @@ def resolve(
                 and (chosen or "paid_in") == "paid_in"
                 and (exception.category == "missing_in_hub")
             ):
-                if settings.embedded_broker:
+                if settings.uses_embedded_broker:
                     console.print("[red]set HUB_KAFKA_BOOTSTRAP_SERVERS: paying in publishes[/]")
                     return 2
                 await publisher.start()

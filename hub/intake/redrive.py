@@ -9,6 +9,7 @@ makes a re-drive harmless.
 
 import asyncio
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -59,11 +60,17 @@ class Redriver:
         if not due:
             self._outage.recovered()
             return 0, 0
+        # One member's events go out in the order they were claimed, so a re-driven payment
+        # never overtakes the re-driven registration it pays for; members go in parallel.
+        by_member: dict[str, list[UnrecordedRequest]] = defaultdict(list)
+        for request in due:
+            by_member[request.member_key].append(request)
         results = await asyncio.gather(
-            *(self._publish(request) for request in due), return_exceptions=True
+            *(self._publish_in_order(requests) for requests in by_member.values()),
+            return_exceptions=True,
         )
         failures = [r for r in results if isinstance(r, BaseException)]
-        published = len(due) - len(failures)
+        published = sum(r for r in results if isinstance(r, int))
         self.redriven += published
         log.warning(
             "re-drove %d accepted-but-unrecorded event(s); %d could not be published",
@@ -82,5 +89,7 @@ class Redriver:
         self._outage.recovered()
         return len(due), published
 
-    async def _publish(self, request: UnrecordedRequest) -> None:
-        await self._publisher.publish(request.member_key, request.event_json.encode())
+    async def _publish_in_order(self, requests: list[UnrecordedRequest]) -> int:
+        for request in requests:
+            await self._publisher.publish(request.member_key, request.event_json.encode())
+        return len(requests)

@@ -322,7 +322,7 @@ class SqlRequestLedger:
                 partner_requests.c.status == "accepted",
                 partner_requests.c.updated_at < accepted_before,
             )
-            .order_by(partner_requests.c.updated_at)
+            .order_by(partner_requests.c.id)  # claim order: a member's events stay in order
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
@@ -332,6 +332,7 @@ class SqlRequestLedger:
                 .where(partner_requests.c.id.in_(stale.scalar_subquery()))
                 .values(updated_at=now, redrive_count=partner_requests.c.redrive_count + 1)
                 .returning(
+                    partner_requests.c.id,
                     partner_requests.c.partner_id,
                     partner_requests.c.kind,
                     partner_requests.c.reference,
@@ -341,6 +342,7 @@ class SqlRequestLedger:
                     partner_requests.c.redrive_count,
                 )
             )
+            # RETURNING comes in no particular order: put it back in claim order.
             return [
                 UnrecordedRequest(
                     r.partner_id,
@@ -351,7 +353,7 @@ class SqlRequestLedger:
                     r.event_json,
                     r.redrive_count,
                 )
-                for r in rows
+                for r in sorted(rows, key=lambda r: r.id)
             ]
 
     async def find(

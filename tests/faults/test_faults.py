@@ -316,12 +316,18 @@ async def test_h_poison_on_the_topic_is_dead_lettered_within_10_s_and_the_partit
     producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers)
     await producer.start()
     try:
-        # Same key as the registration that follows: the same partition, behind the poison.
-        await producer.send_and_wait(
-            env["HUB_KAFKA_MEMBER_EVENTS_TOPIC"], b'{"not": "an event"}', key=person["nik"].encode()
-        )
-        poisoned = time.monotonic()
         async with partner([api.url]) as client:
+            # The consumer is up and recording before the poison arrives.
+            await client.run(people(10), 4)
+            await count("h: warm-up", client.tally, database_url, time.monotonic(), within_s=60)
+            # Same key as the registration that follows: same partition, behind the poison.
+            await producer.send_and_wait(
+                env["HUB_KAFKA_MEMBER_EVENTS_TOPIC"],
+                b'{"not": "an event"}',
+                key=person["nik"].encode(),
+            )
+            poisoned = time.monotonic()
+            client.tally.niks[person["reference"]] = person["nik"]
             await client.post("/v1/registrations", person, "registration")
             dlq = AIOKafkaConsumer(
                 env["HUB_KAFKA_DEAD_LETTER_TOPIC"],

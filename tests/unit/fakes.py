@@ -106,16 +106,13 @@ class InMemoryRequestLedger:
     async def lease_unrecorded(
         self, accepted_before: datetime, now: datetime, limit: int
     ) -> list[UnrecordedRequest]:
-        due = sorted(
-            (
-                (key, held)
-                for key, held in self.requests.items()
-                if held.status == "accepted"
-                and held.updated_at is not None
-                and held.updated_at < accepted_before
-            ),
-            key=lambda item: item[1].updated_at or now,
-        )[:limit]
+        due = [  # in claim order, as the store leases them
+            (key, held)
+            for key, held in self.requests.items()
+            if held.status == "accepted"
+            and held.updated_at is not None
+            and held.updated_at < accepted_before
+        ][:limit]
         leased = []
         for key, held in due:
             self.requests[key] = replace(held, updated_at=now)

@@ -1,12 +1,13 @@
 """Re-drive from the inbox, over the in-memory ledger and a fake broker (fixed clock)."""
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from hub.intake.redrive import Redriver
-from hub.intake.requests import RegistrationRequest
+from hub.intake.requests import PaymentRequest, RegistrationRequest
 from hub.intake.service import IntakeService, Partner
 from tests.unit.fakes import (
     FakePublisher,
@@ -112,3 +113,35 @@ async def test_a_broker_outage_during_redrive_is_waited_out_and_the_rows_are_tri
         assert await redriver.redrive_due() == (3, 3)
     assert "re-drove 3" in caplog.text
     assert len(publisher.published) == 6
+
+
+class SlowRegistrations(FakePublisher):
+    """A broker that takes longer to acknowledge registrations than payments."""
+
+    async def publish(self, key: str, value: bytes) -> None:
+        if b"RegistrationSubmitted" in value:
+            await asyncio.sleep(0.02)
+        await super().publish(key, value)
+
+
+async def test_a_members_redriven_registration_goes_out_before_its_redriven_payment() -> None:
+    ledger, clock = InMemoryRequestLedger(), Clock()
+    intake = IntakeService(ledger, FakePublisher(), configured_schedule(), clock=clock)
+    registration = _registration("REG-1")
+    await intake.submit_registration(DEMO, registration)
+    await intake.submit_payment(
+        DEMO,
+        PaymentRequest(
+            reference="PAY-1", nik=registration.nik, months=1, amount=16_800, paid_at=T0
+        ),
+    )
+    publisher = SlowRegistrations()
+    clock.now = T0 + timedelta(minutes=5)
+    assert await Redriver(ledger, publisher, timedelta(seconds=60), clock=clock).redrive_due() == (
+        2,
+        2,
+    )
+    assert [p.envelope.event_type for p in publisher.published] == [
+        "RegistrationSubmitted",
+        "ContributionPaid",
+    ]
