@@ -1,7 +1,7 @@
 """Inbox re-drive: how often a request's event was published again, and an index to find them.
 
 Revision ID: 0003
-Revises: 0007 (landed first)
+Revises: 0005 (0007 and 0005 landed first)
 Create Date: 2026-12-01 17:20:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
-down_revision: str | None = "0007"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
