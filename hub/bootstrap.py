@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import uvicorn
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -33,13 +34,14 @@ from hub.membership.schedule import ContributionSchedule
 from hub.reconciliation.ops_api import reconciliation_ops_router
 from hub.reconciliation.service import Reconciler
 from hub.reconciliation.store import ReconciliationStore
-from hub.resilience import supervised
+from hub.resilience import Outage, sleep_unless_stopped, supervised
 from hub.settings import KAFKA_LIBS, REPO_ROOT, Settings
 from hub.settlement.book import SettlementBook
 from hub.store.database import create_engine
 from hub.store.ledger import SqlRequestLedger
 from hub.store.migrations import upgrade_to_head_async
 from hub.store.nonces import SqlNonceRegistry
+from hub.store.outage import is_transient
 from hub.store.writer import CallbackPolicy, MembershipWriter
 
 log = logging.getLogger("hub")
@@ -225,6 +227,26 @@ async def kafka(settings: Settings) -> AsyncIterator[tuple[str, Settings]]:
         await broker.stop()
 
 
+async def _when_ready(what: str, start: Callable[[], Awaitable[None]], stop: asyncio.Event) -> bool:
+    """Run ``start`` until it succeeds, waiting out outages; False if stopped first.
+
+    A process started while the store or the broker is away waits for it (logging once
+    when it starts waiting and once when it is back) instead of exiting.
+    """
+    outage = Outage(what, log)
+    while not stop.is_set():
+        try:
+            await start()
+        except Exception as exc:
+            if not (is_transient(exc) or isinstance(exc, KafkaError)):
+                raise
+            await sleep_unless_stopped(stop, outage.failed(exc))
+            continue
+        outage.recovered()
+        return True
+    return False
+
+
 def _loop(
     name: str, run: Callable[[asyncio.Event], Awaitable[None]], stop: asyncio.Event
 ) -> asyncio.Task[None]:
@@ -262,10 +284,17 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    await upgrade_to_head_async(settings.resolved_database_url)
+    if not await _when_ready(
+        "the membership store (migrations)",
+        lambda: upgrade_to_head_async(settings.resolved_database_url),
+        stop,
+    ):
+        return
     async with kafka(settings) as (bootstrap_servers, settings):
         hub = build(settings, bootstrap_servers)
-        await hub.publisher.start()
+        if not await _when_ready("the broker (publisher)", hub.publisher.start, stop):
+            await hub.engine.dispose()
+            return
         tasks: list[asyncio.Task[None]] = []
         consumer = hub.consumer() if consume else None
         server = None

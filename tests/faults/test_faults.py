@@ -9,6 +9,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from hub.broker import ApacheKafka, Broker, TansuBroker
 from hub.settings import KAFKA_LIBS
 from tests.faults.harness import (
+    Count,
     Stage,
     count,
     fresh_database,
@@ -34,78 +36,76 @@ def _no_server_errors(codes: dict[str, int]) -> None:
     assert not [c for c in codes if c.isdigit() and int(c) >= 500 and c != "503"], codes
 
 
-async def _load_with_fault(
-    stage: Stage, urls: list[str], n: int, concurrency: int, fault, budget_s: float = 180.0
-):  # type: ignore[no-untyped-def]
-    """Run ``n`` journeys; ``fault()`` runs alongside and returns when the fault is over."""
-    async with partner(urls, budget_s=budget_s) as client:
-        load = asyncio.create_task(client.run(n, concurrency))
-        ended = await fault()
-        await load
-    return client.tally, ended
+Fault = Callable[[Stage], Awaitable[float]]
+"""Breaks something while the partner sends; returns (monotonic) when the fault is over."""
+
+
+async def _case(
+    name: str,
+    broker: tuple[str, bool],
+    database_url: str,
+    tmp_path: Path,
+    fault: Fault,
+    *,
+    journeys: int = 150,
+    concurrency: int = 16,
+    consumers: int = 1,
+    budget_s: float = 180.0,
+    **env: str,
+) -> Count:
+    """Run ``hub api`` and ``consumers`` x ``hub consume`` on (bootstrap, idempotence), send
+    ``journeys`` people while ``fault`` runs, count, and hold the case to 0 lost, 0 doubled
+    and no server error other than a 503."""
+    stage = Stage(stage_env(*broker, database_url, **env), database_url, tmp_path)
+    try:
+        await stage.hub("api").start()
+        for _ in range(consumers):
+            await stage.hub("consume").start()
+        async with partner([stage.processes[0].url], budget_s=budget_s) as client:
+            load = asyncio.create_task(client.run(people(journeys), concurrency))
+            ended = await fault(stage)
+            await load
+        result = await count(name, client.tally, database_url, ended)
+    finally:
+        await stage.stop_all()
+    assert (result.lost, result.doubled) == ([], 0), result.line()
+    _no_server_errors(client.tally.codes)
+    return result
+
+
+def _on(broker: Broker) -> tuple[str, bool]:
+    return broker.bootstrap_servers, broker.idempotence
 
 
 @pytest.mark.faults
 async def test_a_hub_consume_killed_mid_batch_loses_and_doubles_nothing(
     broker: Broker, database_url: str, tmp_path: Path
 ) -> None:
-    stage = Stage(
-        stage_env(broker.bootstrap_servers, broker.idempotence, database_url),
-        database_url,
-        tmp_path,
-    )
-    api = stage.hub("api")
-    await api.start()
-    await stage.hub("consume").start()
-
-    async def fault() -> float:
+    async def fault(stage: Stage) -> float:
         await asyncio.sleep(2.0)
         await stage.processes[1].kill()
         await asyncio.sleep(2.0)
         await stage.hub("consume").start()
         return time.monotonic()
 
-    try:
-        tally, ended = await _load_with_fault(stage, [api.url], people(150), 16, fault)
-        result = await count(
-            "a: hub consume killed with SIGKILL mid-batch", tally, database_url, ended
-        )
-    finally:
-        await stage.stop_all()
-    assert (result.lost, result.doubled) == ([], 0)
-    _no_server_errors(tally.codes)
+    name = "a: hub consume killed with SIGKILL mid-batch"
+    await _case(name, _on(broker), database_url, tmp_path, fault)
 
 
 @pytest.mark.faults
 async def test_b_hub_api_killed_mid_stream_loses_and_doubles_nothing(
     broker: Broker, database_url: str, tmp_path: Path
 ) -> None:
-    stage = Stage(
-        stage_env(broker.bootstrap_servers, broker.idempotence, database_url),
-        database_url,
-        tmp_path,
-    )
-    api = stage.hub("api")
-    await api.start()
-    await stage.hub("consume").start()
-
-    async def fault() -> float:
+    async def fault(stage: Stage) -> float:
         await asyncio.sleep(2.0)
+        api = stage.processes[0]
         await api.kill()
         await asyncio.sleep(1.0)
-        api.port = api.port  # the same address: partners keep their configured URL
-        await api.start()
+        await api.start()  # on the same port: partners keep their configured URL
         return time.monotonic()
 
-    try:
-        tally, ended = await _load_with_fault(stage, [api.url], people(150), 16, fault)
-        result = await count(
-            "b: hub api killed with SIGKILL mid-stream", tally, database_url, ended
-        )
-    finally:
-        await stage.stop_all()
-    assert (result.lost, result.doubled) == ([], 0)
-    _no_server_errors(tally.codes)
+    name = "b: hub api killed with SIGKILL mid-stream"
+    await _case(name, _on(broker), database_url, tmp_path, fault)
 
 
 @pytest.mark.faults_slow
@@ -115,38 +115,21 @@ async def test_c_postgresql_stopped_for_30_seconds_loses_and_doubles_nothing(
     pg = PrivatePostgres()
     await pg.init()
     await pg.start()
+
+    async def fault(stage: Stage) -> float:
+        await asyncio.sleep(2.0)
+        await pg.stop()
+        await asyncio.sleep(30.0)
+        assert stage.processes[1].alive, "hub consume exited during the store outage"
+        await pg.start()
+        return time.monotonic()
+
     try:
         database_url, _ = await fresh_database(pg.admin_dsn)
-        stage = Stage(
-            stage_env(broker.bootstrap_servers, broker.idempotence, database_url),
-            database_url,
-            tmp_path,
-        )
-        api = stage.hub("api")
-        await api.start()
-        consumer = stage.hub("consume")
-        await consumer.start()
-
-        async def fault() -> float:
-            await asyncio.sleep(2.0)
-            await pg.stop()
-            await asyncio.sleep(30.0)
-            assert consumer.alive, "hub consume exited during the store outage"
-            await pg.start()
-            return time.monotonic()
-
-        try:
-            tally, ended = await _load_with_fault(
-                stage, [api.url], people(150), 16, fault, budget_s=240
-            )
-            result = await count("c: PostgreSQL stopped for 30 s", tally, database_url, ended)
-            assert consumer.alive, "hub consume did not survive the outage"
-        finally:
-            await stage.stop_all()
+        name = "c: PostgreSQL stopped for 30 s"
+        await _case(name, _on(broker), database_url, tmp_path, fault, budget_s=240)
     finally:
         await pg.remove()
-    assert (result.lost, result.doubled) == ([], 0)
-    _no_server_errors(tally.codes)
 
 
 @pytest.mark.faults_slow
@@ -155,34 +138,22 @@ async def test_d_single_node_kafka_killed_and_restarted_on_its_data_loses_nothin
 ) -> None:
     kafka = ApacheKafka(tmp_path / "kafka", KAFKA_LIBS, log_file=tmp_path / "kafka.log")
     await kafka.start()
-    stage = Stage(stage_env(kafka.bootstrap_servers, True, database_url), database_url, tmp_path)
+
+    async def fault(_: Stage) -> float:
+        await asyncio.sleep(2.0)
+        await kafka.kill()
+        await asyncio.sleep(5.0)
+        await kafka.start_node(1)
+        await kafka.wait_ready()
+        return time.monotonic()
+
     try:
-        api = stage.hub("api")
-        await api.start()
-        await stage.hub("consume").start()
-
-        async def fault() -> float:
-            await asyncio.sleep(2.0)
-            await kafka.kill()
-            await asyncio.sleep(5.0)
-            await kafka.start_node(1)
-            await kafka.wait_ready()
-            return time.monotonic()
-
-        tally, ended = await _load_with_fault(
-            stage, [api.url], people(150), 16, fault, budget_s=240
-        )
-        result = await count(
-            "d: Kafka (1 node) killed with SIGKILL, restarted on its data",
-            tally,
-            database_url,
-            ended,
+        name = "d: Kafka (1 node) killed with SIGKILL, restarted on its data"
+        await _case(
+            name, (kafka.bootstrap_servers, True), database_url, tmp_path, fault, budget_s=240
         )
     finally:
-        await stage.stop_all()
         await kafka.stop()
-    assert (result.lost, result.doubled) == ([], 0)
-    _no_server_errors(tally.codes)
 
 
 async def _leader_of_most(kafka: ApacheKafka, topic: str) -> int:
@@ -204,36 +175,30 @@ async def test_e_three_node_kafka_losing_its_busiest_leader_loses_nothing(
 ) -> None:
     kafka = ApacheKafka(tmp_path / "kafka", KAFKA_LIBS, nodes=3, log_file=tmp_path / "kafka.log")
     await kafka.start(within_s=180)
-    env = stage_env(kafka.bootstrap_servers, True, database_url, HUB_KAFKA_REPLICATION_FACTOR="3")
-    stage = Stage(env, database_url, tmp_path)
+    killed: list[int] = []
+
+    async def fault(stage: Stage) -> float:
+        await asyncio.sleep(3.0)
+        node = await _leader_of_most(kafka, stage.env["HUB_KAFKA_MEMBER_EVENTS_TOPIC"])
+        killed.append(node)
+        await kafka.kill(node)
+        return time.monotonic()
+
     try:
-        api = stage.hub("api")
-        await api.start()
-        await stage.hub("consume").start()
-        killed: list[int] = []
-
-        async def fault() -> float:
-            await asyncio.sleep(3.0)
-            node = await _leader_of_most(kafka, env["HUB_KAFKA_MEMBER_EVENTS_TOPIC"])
-            killed.append(node)
-            await kafka.kill(node)
-            return time.monotonic()
-
-        tally, ended = await _load_with_fault(
-            stage, [api.url], people(200), 16, fault, budget_s=240
-        )
-        result = await count(
-            "e: Kafka (3 nodes, RF 3, min ISR 2) lost its busiest leader",
-            tally,
+        name = "e: Kafka (3 nodes, RF 3, min ISR 2) lost its busiest leader"
+        await _case(
+            name,
+            (kafka.bootstrap_servers, True),
             database_url,
-            ended,
+            tmp_path,
+            fault,
+            journeys=200,
+            budget_s=240,
+            HUB_KAFKA_REPLICATION_FACTOR="3",
         )
     finally:
-        await stage.stop_all()
         await kafka.stop()
     assert killed
-    assert (result.lost, result.doubled) == ([], 0)
-    _no_server_errors(tally.codes)
 
 
 @pytest.mark.faults
@@ -276,31 +241,13 @@ async def test_f_tansu_killed_and_restarted_empty_is_healed_by_redrive(
 async def test_g_two_consumers_one_killed_loses_and_doubles_nothing(
     broker: Broker, database_url: str, tmp_path: Path
 ) -> None:
-    stage = Stage(
-        stage_env(broker.bootstrap_servers, broker.idempotence, database_url),
-        database_url,
-        tmp_path,
-    )
-    api = stage.hub("api")
-    await api.start()
-    victim = stage.hub("consume")
-    await victim.start()
-    await stage.hub("consume").start()
-
-    async def fault() -> float:
+    async def fault(stage: Stage) -> float:
         await asyncio.sleep(3.0)
-        await victim.kill()
+        await stage.processes[1].kill()
         return time.monotonic()
 
-    try:
-        tally, ended = await _load_with_fault(stage, [api.url], people(150), 16, fault)
-        result = await count(
-            "g: two consumers, one killed with SIGKILL", tally, database_url, ended
-        )
-    finally:
-        await stage.stop_all()
-    assert (result.lost, result.doubled) == ([], 0)
-    _no_server_errors(tally.codes)
+    name = "g: two consumers, one killed with SIGKILL"
+    await _case(name, _on(broker), database_url, tmp_path, fault, consumers=2)
 
 
 @pytest.mark.faults
@@ -400,23 +347,12 @@ async def test_i_a_nul_or_control_character_in_a_field_is_refused_at_the_door(
 async def test_j_256_connections_get_no_500_and_no_deadlock(
     broker: Broker, database_url: str, tmp_path: Path
 ) -> None:
-    stage = Stage(
-        stage_env(broker.bootstrap_servers, broker.idempotence, database_url),
-        database_url,
-        tmp_path,
-    )
-    api = stage.hub("api")
-    await api.start()
-    await stage.hub("consume").start()
-    try:
-        async with partner([api.url]) as client:
-            started = time.monotonic()
-            await client.run(people(512), 256)
-        result = await count("j: 256 connections at once", client.tally, database_url, started)
-    finally:
-        await stage.stop_all()
-    deadlocks = [p.log for p in stage.processes if "deadlock" in p.log.read_text()]
-    assert deadlocks == []
-    assert (result.lost, result.doubled) == ([], 0)
-    assert "500" not in client.tally.codes
-    _no_server_errors(client.tally.codes)
+    logs: list[Path] = []
+
+    async def no_fault(stage: Stage) -> float:
+        logs.extend(p.log for p in stage.processes)
+        return time.monotonic()
+
+    name = "j: 256 connections at once"
+    await _case(name, _on(broker), database_url, tmp_path, no_fault, journeys=512, concurrency=256)
+    assert [log for log in logs if "deadlock" in log.read_text()] == []

@@ -10,6 +10,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -316,3 +317,57 @@ async def test_postgresql_down_at_the_hub_api_is_a_503_with_retry_after(
     finally:
         await client.aclose()
         await hub.engine.dispose()
+
+
+async def test_hub_consume_started_while_postgresql_is_away_waits_for_it_then_consumes(
+    settings: Settings, database_url: str, pg_proxy: TcpProxy, tmp_path: Path
+) -> None:
+    from tests.faults.harness import HubProcess
+
+    env = {
+        **broker_env_of(settings),
+        "HUB_DATABASE_URL": _through(pg_proxy, database_url),
+        "HUB_KAFKA_MEMBER_EVENTS_TOPIC": settings.kafka_member_events_topic,
+        "HUB_KAFKA_DEAD_LETTER_TOPIC": settings.kafka_dead_letter_topic,
+        "HUB_KAFKA_CONSUMER_GROUP": settings.kafka_consumer_group,
+    }
+    await pg_proxy.cut()
+    consumer = HubProcess("consume", env, tmp_path, "consume")
+    await consumer.start()
+    try:
+        async with asyncio.timeout(60):
+            while "unavailable, waiting it out" not in consumer.log.read_text():
+                assert consumer.alive, consumer.log.read_text()[-2000:]
+                await asyncio.sleep(0.2)
+        await asyncio.sleep(2.0)
+        assert consumer.alive, consumer.log.read_text()[-2000:]
+        await pg_proxy.restore()
+        hub = build(settings, settings.kafka_bootstrap_servers)
+        await hub.publisher.start()
+        person = applicant()
+        await hub.intake.submit_registration(DEMO, RegistrationRequest.model_validate(person))
+        await hub.publisher.stop()
+        await hub.engine.dispose()
+        admin = await asyncpg.connect(_dsn(database_url))
+        try:
+            async with asyncio.timeout(60):
+                while (
+                    await admin.fetchval(
+                        "SELECT status FROM partner_requests WHERE reference = $1",
+                        person["reference"],
+                    )
+                    != "recorded"
+                ):
+                    await asyncio.sleep(0.2)
+        finally:
+            await admin.close()
+    finally:
+        await consumer.stop()
+    assert "available again" in consumer.log.read_text()
+
+
+def broker_env_of(settings: Settings) -> dict[str, str]:
+    return {
+        "HUB_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "HUB_KAFKA_ENABLE_IDEMPOTENCE": "true" if settings.kafka_enable_idempotence else "false",
+    }
