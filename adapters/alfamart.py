@@ -382,7 +382,7 @@ class AlfamartAdapter(HttpChannelAdapter[AlfamartOptions]):
 
 def _transaction(claimed: ClaimedRequest) -> dict[str, Any]:
     return {
-        "trx_id": claimed.reference,
+        "trx_id": claimed.partner_ref,
         "ref_no": claimed.hub_reference,
         "status": _STATUS.get(claimed.status, claimed.status.upper()),
         "reason": claimed.reason,

@@ -46,7 +46,6 @@ from hub.intake.requests import (
     ReversalRequest,
 )
 from hub.intake.service import Partner
-from schemas.events import EventEnvelope
 
 log = logging.getLogger("hub.channels.brilink")
 
@@ -412,9 +411,7 @@ class BrilinkAdapter(HttpChannelAdapter[BrilinkOptions]):
                     "reversal": None
                     if reversal is None
                     else {
-                        "journalSeq": EventEnvelope.model_validate_json(
-                            reversal.event_json
-                        ).partner_ref,
+                        "journalSeq": reversal.partner_ref,
                         **_status(reversal),
                     },
                 }

@@ -35,6 +35,15 @@ class ClaimedRequest:
     updated_at: datetime | None = None
     """When its status last changed, or its event was last (re)published."""
 
+    @property
+    def partner_ref(self) -> str:
+        """The partner's own reference for this request.
+
+        The same as ``reference`` except for a reversal, which the inbox holds under
+        the reference of the payment it takes back.
+        """
+        return EventEnvelope.model_validate_json(self.event_json).partner_ref
+
 
 @dataclass(frozen=True, slots=True)
 class SettlementFacts:
@@ -68,6 +77,17 @@ class NewRequest:
     event_json: str
     received_at: datetime
     settlement: SettlementFacts | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReversalReference:
+    """A reversal's own reference, the payment it named, and a fingerprint of its content."""
+
+    partner_id: str
+    reference: str
+    payment_reference: str
+    request_hash: str
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +135,14 @@ class RequestLedger(Protocol):
     async def find(
         self, partner_id: str, kind: RequestKind, reference: str
     ) -> ClaimedRequest | None: ...
+
+    async def claim_reversal_reference(self, reference: ReversalReference) -> ReversalReference:
+        """Hold a reversal's own reference, or return what is already held under it."""
+        ...
+
+    async def find_reversal_reference(
+        self, partner_id: str, reference: str
+    ) -> ReversalReference | None: ...
 
     async def member_terms(self, nik: str) -> MemberTerms | None:
         """The member's terms, from the store or else from an accepted registration."""

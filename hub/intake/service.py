@@ -32,6 +32,7 @@ from hub.intake.ports import (
     NewRequest,
     RequestKind,
     RequestLedger,
+    ReversalReference,
     SettlementFacts,
 )
 from hub.intake.requests import (
@@ -242,10 +243,22 @@ class IntakeService:
     async def submit_reversal(self, partner: Partner, request: ReversalRequest) -> Acceptance:
         """Take back a payment this partner sent, if its business day is not yet settled.
 
-        One reversal per payment: the inbox holds it under the payment's reference,
-        so a retried reversal is answered as before and a second, different reversal
-        of the same payment is refused as already reversed.
+        Two keys guard it. The reversal's own reference is unique per partner, like
+        every request reference: the same reference naming another payment is a
+        conflict and voids nothing. And one reversal per payment: the inbox holds it
+        under the payment's reference, so a second, different reversal of the same
+        payment is refused as already reversed. A retried reversal is answered as
+        before, even once the payment's business day is settled.
         """
+        fingerprint = hashlib.sha256(
+            f"{request.reference}\x1f{request.payment_reference}".encode()
+        ).hexdigest()
+        held = await self._ledger.find_reversal_reference(partner.partner_id, request.reference)
+        if held is not None:
+            _same_reversal(held, fingerprint)
+            done = await self._ledger.find(partner.partner_id, "reversal", held.payment_reference)
+            if done is not None and done.status != "pending" and done.request_hash == fingerprint:
+                return Acceptance(request.reference, done.hub_reference)
         payment = await self._ledger.find(partner.partner_id, "payment", request.payment_reference)
         if payment is None or payment.status == "pending":
             raise NotFound(
@@ -262,9 +275,19 @@ class IntakeService:
                 f"the payment's business day {paid_day} is settled; it can no longer be reversed",
                 [FieldProblem("payment_reference", "settled")],
             )
-        fingerprint = hashlib.sha256(
-            f"{request.reference}\x1f{request.payment_reference}".encode()
-        ).hexdigest()
+        # Claimed before the inbox row: two reversals racing on one reference cannot both win.
+        _same_reversal(
+            await self._ledger.claim_reversal_reference(
+                ReversalReference(
+                    partner_id=partner.partner_id,
+                    reference=request.reference,
+                    payment_reference=request.payment_reference,
+                    request_hash=fingerprint,
+                    created_at=now,
+                )
+            ),
+            fingerprint,
+        )
         payload = PaymentReversed(
             nik=payment.member_key,
             original_partner_ref=request.payment_reference,
@@ -429,6 +452,15 @@ def _coverage(terms: MemberTerms, this_month: date) -> Coverage:
     """The member's coverage; a registration not yet recorded starts this month."""
     start = terms.period_start or terms.registered_month or this_month
     return Coverage(terms.paid_through, start)
+
+
+def _same_reversal(held: ReversalReference, fingerprint: str) -> None:
+    """A reversal reference already held for another payment is a conflict, never a second void."""
+    if held.request_hash != fingerprint:
+        raise ReferenceConflict(
+            f"reversal reference {held.reference!r} was already used to reverse payment "
+            f"{held.payment_reference!r}"
+        )
 
 
 def _months_between(start: date, end: date) -> int:

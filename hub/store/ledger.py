@@ -19,12 +19,13 @@ from hub.intake.ports import (
     NewRequest,
     RequestKind,
     UnrecordedRequest,
+    ReversalReference,
 )
 from hub.settlement.business_day import first_open_day
 from hub.store.bulk import insert_rows
 from hub.store.group_commit import GroupCommitter
 from hub.store.outage import LOCK_RACE_SQLSTATES, sqlstate, store_call
-from hub.store.tables import members, partner_requests, settlement_days
+from hub.store.tables import members, partner_requests, reversal_references, settlement_days
 
 _CLAIM_COLUMNS = (
     partner_requests.c.partner_id,
@@ -370,6 +371,55 @@ class SqlRequestLedger:
                 )
             ).first()
         return None if row is None else _claimed(row)
+
+    async def claim_reversal_reference(self, reference: ReversalReference) -> ReversalReference:
+        async with store_call("claiming the reversal reference"), self._engine.begin() as conn:
+            await insert_rows(
+                conn,
+                reversal_references,
+                [
+                    {
+                        "partner_id": reference.partner_id,
+                        "reference": reference.reference,
+                        "payment_reference": reference.payment_reference,
+                        "request_hash": reference.request_hash,
+                        "created_at": reference.created_at,
+                    }
+                ],
+                skip_conflicts_on=("partner_id", "reference"),
+            )
+            held = await self._reversal_reference(conn, reference.partner_id, reference.reference)
+        if held is None:  # pragma: no cover - inserted or held, in the same transaction
+            raise RuntimeError("reversal reference vanished")
+        return held
+
+    async def find_reversal_reference(
+        self, partner_id: str, reference: str
+    ) -> ReversalReference | None:
+        async with store_call("finding the reversal reference"), self._engine.connect() as conn:
+            return await self._reversal_reference(conn, partner_id, reference)
+
+    @staticmethod
+    async def _reversal_reference(
+        conn: AsyncConnection, partner_id: str, reference: str
+    ) -> ReversalReference | None:
+        row = (
+            await conn.execute(
+                sa.select(reversal_references).where(
+                    reversal_references.c.partner_id == partner_id,
+                    reversal_references.c.reference == reference,
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        return ReversalReference(
+            partner_id=row.partner_id,
+            reference=row.reference,
+            payment_reference=row.payment_reference,
+            request_hash=row.request_hash,
+            created_at=row.created_at,
+        )
 
     async def member_terms_by_kpj(self, kpj: str) -> MemberTerms | None:
         async with store_call("finding the member"), self._engine.connect() as conn:

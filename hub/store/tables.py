@@ -65,6 +65,21 @@ closed) and, for payments, the money settlement needs: amount, months, paid_at a
 split by programme.
 """
 
+reversal_references = sa.Table(
+    "reversal_references",
+    metadata,
+    sa.Column("partner_id", sa.String(32), primary_key=True),
+    sa.Column("reference", sa.String(64), primary_key=True),
+    sa.Column("payment_reference", sa.String(64), nullable=False),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+"""A reversal's own reference, unique per partner, and the payment it named.
+
+The inbox holds a reversal under the *payment's* reference (one reversal per
+payment); this table makes the reversal's own reference an idempotency key too,
+so a reference reused for another payment is a conflict, never a second void."""
+
 members = sa.Table(
     "members",
     metadata,

@@ -170,6 +170,38 @@ async def test_reversal_restores_the_previous_coverage_and_cannot_be_repeated(
     assert unknown.status_code == 404
 
 
+async def test_a_reversal_reference_reused_for_another_payment_is_409_and_voids_nothing(
+    demo: SignedClient, database_url: str
+) -> None:
+    person = applicant()
+    assert (await demo.post("/v1/registrations", person)).status_code == 202
+    first, second = f"P1-{person['reference']}", f"P2-{person['reference']}"
+    await _pay(demo, person["nik"], first, months=1)
+    await _pay(demo, person["nik"], second, months=1)
+    reversal = {"reference": f"R-{person['reference']}", "payment_reference": first}
+    assert (await demo.post("/v1/reversals", reversal)).status_code == 202
+
+    reused = await demo.post("/v1/reversals", {**reversal, "payment_reference": second})
+
+    assert reused.status_code == 409, reused.text
+    assert reused.json()["error"]["code"] == "reference_conflict"
+    assert (await demo.get(f"/v1/payments/{second}")).json()["reversal"] is None
+    for _ in range(100):
+        status = (await demo.get(f"/v1/payments/{first}")).json()
+        if status["reversal"] and status["reversal"]["status"] == "recorded":
+            break
+        await asyncio.sleep(0.05)
+    statuses = await _fetch(
+        database_url,
+        "SELECT partner_ref, status FROM contributions WHERE partner_ref = ANY($1) ORDER BY id",
+        [first, second],
+    )
+    assert [(s["partner_ref"], s["status"]) for s in statuses] == [
+        (first, "reversed"),
+        (second, "applied"),
+    ]
+
+
 async def test_wrong_amount_for_a_payment_by_payment_code_is_refused_with_the_amount_due(
     demo: SignedClient,
 ) -> None:

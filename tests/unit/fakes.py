@@ -24,6 +24,7 @@ from hub.intake.ports import (
     NewRequest,
     RequestKind,
     UnrecordedRequest,
+    ReversalReference,
 )
 from hub.membership.coverage import CoverageRules
 from hub.membership.schedule import ContributionSchedule
@@ -67,6 +68,7 @@ class InMemoryRequestLedger:
         self.closed: set[tuple[str, date]] = set()
         """Closed business days, (partner, day), as ``hub settle close`` leaves them."""
         self.redrives: dict[UUID, int] = {}
+        self.reversal_references: dict[tuple[str, str], ReversalReference] = {}
 
     async def claim(self, request: NewRequest) -> ClaimedRequest:
         # Yield once, as a real database round trip would, so concurrent claims interleave.
@@ -140,6 +142,16 @@ class InMemoryRequestLedger:
         self, partner_id: str, kind: RequestKind, reference: str
     ) -> ClaimedRequest | None:
         return self.requests.get((partner_id, kind, reference))
+
+    async def claim_reversal_reference(self, reference: ReversalReference) -> ReversalReference:
+        await asyncio.sleep(0)
+        key = (reference.partner_id, reference.reference)
+        return self.reversal_references.setdefault(key, reference)
+
+    async def find_reversal_reference(
+        self, partner_id: str, reference: str
+    ) -> ReversalReference | None:
+        return self.reversal_references.get((partner_id, reference))
 
     async def member_terms(self, nik: str) -> MemberTerms | None:
         if nik in self.members:

@@ -176,6 +176,39 @@ async def test_a_retried_reversal_is_answered_as_before_and_another_is_already_r
     assert len(publisher.published) == 2
 
 
+async def test_a_reversal_reference_reused_for_another_payment_is_a_conflict_and_voids_nothing(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    intake = _intake(ledger, publisher)
+    await intake.submit_payment(DEMO, _payment("PAY-1"))
+    await intake.submit_payment(DEMO, _payment("PAY-2"))
+    first = await intake.submit_reversal(
+        DEMO, ReversalRequest(reference="REV-1", payment_reference="PAY-1")
+    )
+
+    with pytest.raises(ReferenceConflict) as refused:
+        await intake.submit_reversal(
+            DEMO, ReversalRequest(reference="REV-1", payment_reference="PAY-2")
+        )
+
+    assert not isinstance(refused.value, AlreadyReversed)
+    assert await intake.reversal_of(DEMO, "PAY-2") is None
+    assert len(publisher.published) == 3
+    retried = ReversalRequest(reference="REV-1", payment_reference="PAY-1")
+    assert await intake.submit_reversal(DEMO, retried) == first
+
+
+async def test_a_retried_reversal_is_answered_as_before_even_after_the_day_is_settled(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    await _intake(ledger, publisher).submit_payment(DEMO, _payment())
+    request = ReversalRequest(reference="REV-1", payment_reference="PAY-1")
+    first = await _intake(ledger, publisher).submit_reversal(DEMO, request)
+
+    ledger.close_day_of("demo", "PAY-1")
+    assert await _intake(ledger, publisher).submit_reversal(DEMO, request) == first
+
+
 async def test_reversal_of_a_payment_never_received_is_not_found(
     ledger: InMemoryRequestLedger, publisher: FakePublisher
 ) -> None:

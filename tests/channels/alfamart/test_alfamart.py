@@ -200,6 +200,15 @@ async def test_reversal_takes_the_payment_back_and_a_repeat_gets_the_same_answer
     assert status.body["reversal"]["ref_no"] == first.body["ref_no"]
 
 
+async def test_the_status_names_the_reversal_by_its_own_trx_id_for_reconciliation() -> None:
+    async with world() as w:
+        await send(w, "payment", PAYMENT)
+        await send(w, "reversal", REVERSAL)
+        status = await send(w, "status", {"trx_id": PAYMENT["trx_id"], "trx_type": "payment"})
+    assert status.body["trx_id"] == PAYMENT["trx_id"]
+    assert status.body["reversal"]["trx_id"] == REVERSAL["trx_id"]
+
+
 async def test_a_second_reversal_of_a_reversed_payment_is_0106() -> None:
     async with world() as w:
         await send(w, "payment", PAYMENT)
@@ -207,6 +216,19 @@ async def test_a_second_reversal_of_a_reversed_payment_is_0106() -> None:
         answer = await send(w, "reversal", {**REVERSAL, "trx_id": "ALF-R-0002"})
         assert events(w) == ["ContributionPaid", "PaymentReversed"]
     assert (answer.http_status, answer.code) == (409, "0106")
+
+
+async def test_a_reversal_trx_id_reused_for_another_payment_is_0107_and_voids_nothing() -> None:
+    async with world() as w:
+        await send(w, "payment", PAYMENT)
+        await send(w, "payment", {**PAYMENT, "trx_id": "ALF-T-0002"})
+        first = await send(w, "reversal", REVERSAL)
+        reused = await send(w, "reversal", {**REVERSAL, "original_trx_id": "ALF-T-0002"})
+        status = await send(w, "status", {"trx_id": "ALF-T-0002", "trx_type": "payment"})
+        assert events(w) == ["ContributionPaid", "ContributionPaid", "PaymentReversed"]
+    assert first.code == "0000"
+    assert (reused.http_status, reused.code) == (409, "0107")
+    assert status.body["reversal"] is None
 
 
 async def test_reversal_of_a_payment_never_received_is_0104_and_changes_nothing() -> None:

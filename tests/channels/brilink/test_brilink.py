@@ -417,6 +417,26 @@ async def test_a_second_reversal_is_already_reversed_and_a_resent_one_is_approve
     assert (second.code, second.http_status) == ("95", 409)
 
 
+async def test_a_journal_seq_reused_to_reverse_another_payment_is_94_and_voids_nothing() -> None:
+    other_payment = {**PAYMENT, "journalSeq": "BRL-PAY-0002"}
+    async with world() as w:
+        await post(w.client, "payment", PAYMENT, WORLD_NOW)
+        await post(w.client, "payment", other_payment, WORLD_NOW)
+        first = await post(w.client, "reversal", REVERSAL, WORLD_NOW)
+        reused = await post(
+            w.client, "reversal", {**REVERSAL, "origJournalSeq": "BRL-PAY-0002"}, WORLD_NOW
+        )
+        status = await post(w.client, "payment_status", {"journalSeq": "BRL-PAY-0002"}, WORLD_NOW)
+        assert [e.event_type for e in events(w)] == [
+            "ContributionPaid",
+            "ContributionPaid",
+            "PaymentReversed",
+        ]
+    assert first.code == "00"
+    assert (reused.code, reused.http_status) == ("94", 409)
+    assert status.body["data"]["reversal"] is None
+
+
 async def test_a_reversal_after_the_business_day_is_closed_is_not_reversible() -> None:
     async with world() as w:
         await post(w.client, "payment", PAYMENT, WORLD_NOW)

@@ -283,6 +283,21 @@ async def test_one_reversal_per_payment_retried_alike_a_second_one_refused() -> 
     assert status.body["pembatalan"]["noReferensiHub"] == first.body["noReferensiHub"]
 
 
+async def test_a_reversal_reference_reused_for_another_payment_is_94_and_voids_nothing() -> None:
+    async with world() as w:
+        await DRIVER.send(w, "payment", _sari_payment("PAY-1"))
+        await DRIVER.send(w, "payment", _sari_payment("PAY-2"))
+        reversal = {"noReferensi": "REV-1", "noReferensiBayar": "PAY-1"}
+        first = await DRIVER.send(w, "reversal", reversal)
+        reused = await DRIVER.send(w, "reversal", {**reversal, "noReferensiBayar": "PAY-2"})
+        status = await DRIVER.send(w, "payment_status", {"noReferensi": "PAY-2"})
+        reversals = [p for p in w.publisher.published if p.envelope.event_type == "PaymentReversed"]
+    assert first.code == "00"
+    assert (reused.code, reused.http_status) == ("94", 409)
+    assert status.body["pembatalan"] is None
+    assert len(reversals) == 1
+
+
 async def test_a_payment_of_a_settled_business_day_cannot_be_reversed() -> None:
     async with world() as w:
         await DRIVER.send(w, "payment", _sari_payment("PAY-1"))
