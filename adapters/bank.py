@@ -151,6 +151,14 @@ class ExternalIdReused(ReferenceConflict):
     """The partner already used this X-EXTERNAL-ID on this business day."""
 
 
+class InvalidToken(Unauthenticated):
+    """The B2B access token is not the hub's, has expired, or was issued to another bank.
+
+    SNAP BI gives this its own case code (``401xx01`` "Invalid Token (B2B)"): a bank's
+    client fetches a new token on it, and only on it.
+    """
+
+
 class _Wire(BaseModel):
     """A SNAP body: camelCase names; fields the hub does not use are ignored, as SNAP allows."""
 
@@ -431,7 +439,7 @@ class BankAdapter(HttpChannelAdapter[BankOptions]):
         if scheme.lower() != "bearer" or self._tokens.client_key_of(token.strip(), now) != (
             partner_id
         ):
-            raise Unauthenticated("Invalid token")
+            raise InvalidToken("Invalid Token (B2B)")
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if not transaction_signature_matches(
             settings.secret.get_secret_value(),
@@ -544,6 +552,8 @@ def _refusal(error: Exception) -> tuple[int, str, str]:
         if problem.kind == "missing":
             return 400, "02", f"Invalid Mandatory Field {{{name}}}"
         return 400, "01", "Invalid Field Format" + ("" if name == "body" else f" {{{name}}}")
+    if isinstance(error, InvalidToken):
+        return 401, "01", "Invalid Token (B2B)"
     if isinstance(error, Unauthenticated):
         return 401, "00", f"Unauthorized. [{error.message}]"
     if isinstance(error, Forbidden):

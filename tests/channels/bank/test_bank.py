@@ -155,7 +155,7 @@ def test_the_page_documents_success_and_each_main_refusal() -> None:
     codes = {e.response_body["responseCode"] for e in http_examples("bank")}
     assert {"2007300", "4017300", "2009000", "4009001", "2002400", "4042412"} <= codes
     assert {"2002500", "4042518", "4042513", "4002502", "4002501", "4012500"} <= codes
-    assert {"4092500", "4012400"} <= codes
+    assert {"4092500", "4012401"} <= codes
 
 
 def test_sample_answers_keep_the_http_status_equal_to_the_first_three_digits() -> None:
@@ -265,8 +265,8 @@ async def test_a_token_expires_after_its_lifetime() -> None:
         )
         clock.now = WORLD_NOW + timedelta(seconds=900)
         expired = await transact(w, INQUIRY, inquiry(SARI_KPJ, "I-2"), token=token)
-    assert code_of(expired) == "4012400"
-    assert expired.json()["responseMessage"] == "Unauthorized. [Invalid token]"
+    assert code_of(expired) == "4012401"
+    assert expired.json()["responseMessage"] == "Invalid Token (B2B)"
 
 
 async def test_a_token_is_bound_to_the_bank_it_was_issued_to() -> None:
@@ -283,7 +283,7 @@ async def test_a_token_is_bound_to_the_bank_it_was_issued_to() -> None:
             INQUIRY, mandiri_token, content, WORLD_NOW, "1", secret="bsi-secret"
         ) | {"X-PARTNER-ID": "bsi"}
         response = await w.client.post(INQUIRY, content=content, headers=headers)
-    assert code_of(response) == "4012400"
+    assert code_of(response) == "4012401"
 
 
 async def test_a_token_issued_by_one_hub_process_is_accepted_by_another_with_the_same_key() -> None:
@@ -303,7 +303,7 @@ async def test_without_a_token_key_each_process_accepts_only_its_own_tokens() ->
         token = (await get_token(one)).json()["accessToken"]
         own = await transact(one, INQUIRY, inquiry(SARI_KPJ, "I-1"), token=token)
         foreign = await transact(other, INQUIRY, inquiry(SARI_KPJ, "I-1"), token=token)
-    assert (code_of(own), code_of(foreign)) == ("2002400", "4012400")
+    assert (code_of(own), code_of(foreign)) == ("2002400", "4012401")
 
 
 def test_tokens_cannot_be_extended_or_moved_to_another_client() -> None:
@@ -391,7 +391,8 @@ async def test_an_indented_body_signed_over_its_minified_form_is_accepted() -> N
     [
         ({"X-SIGNATURE": "AAAA"}, "4012500", "Unauthorized. [Invalid signature]"),
         ({"X-PARTNER-ID": "bri"}, "4012500", "Unauthorized. [Unknown partner]"),
-        ({"Authorization": "Basic bWFuZGlyaQ=="}, "4012500", "Unauthorized. [Invalid token]"),
+        ({"Authorization": "Basic bWFuZGlyaQ=="}, "4012501", "Invalid Token (B2B)"),
+        ({"Authorization": "Bearer not-a-token"}, "4012501", "Invalid Token (B2B)"),
         (
             {"X-TIMESTAMP": "2026-03-10T08:54:00+07:00"},
             "4012500",
