@@ -28,6 +28,7 @@ from adapters.retail import (
 )
 from hub.errors import (
     AlreadyPaid,
+    AlreadyReversed,
     AmountMismatch,
     Forbidden,
     HubError,
@@ -60,6 +61,7 @@ KETERANGAN: dict[str, str] = {
     "88": "Tagihan sudah terbayar",
     "91": "Sistem sedang sibuk, silakan ulangi",
     "94": "NoTransaksi sudah dipakai untuk transaksi lain",
+    "95": "Transaksi sudah dibatalkan, jangan terima uang",
     "96": "Sistem error",
 }
 SUCCESS = "00"
@@ -75,6 +77,9 @@ _RC: dict[type[HubError], str] = {
     InvalidRequest: "30",
     Unauthenticated: "63",
     Forbidden: "05",
+    # Before ReferenceConflict: "94" tells the host to retry under a new NoTransaksi, which
+    # for a reversed payment would collect the cash again.
+    AlreadyReversed: "95",
     ReferenceConflict: "94",
     TemporarilyUnavailable: "91",
 }

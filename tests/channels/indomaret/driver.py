@@ -69,7 +69,7 @@ class IndomaretDriver:
     slug = "indomaret"
     operations = OPERATIONS
     success_codes = frozenset({"00"})
-    error_codes = frozenset({"05", "12", "13", "14", "25", "30", "63", "88", "91", "94"})
+    error_codes = frozenset({"05", "12", "13", "14", "25", "30", "63", "88", "91", "94", "95"})
     system_error_codes = frozenset({"96"})
 
     async def send(self, world: World, operation: str, wire: Any) -> WireAnswer:

@@ -197,6 +197,21 @@ async def test_reversal_takes_the_payment_back_and_a_repeat_gets_the_same_answer
     assert status.body["Pembatalan"]["NoReferensi"] == first.body["NoReferensi"]
 
 
+@pytest.mark.parametrize("retry", ["advice", "payment"])
+async def test_an_advice_after_the_reversal_is_rc_95_already_reversed_not_a_new_notransaksi(
+    retry: str,
+) -> None:
+    async with world() as w:
+        await send(w, "payment", PAYMENT)
+        await send(w, "reversal", REVERSAL)
+        advised = await send(w, retry, PAYMENT)
+        assert events(w) == ["ContributionPaid", "PaymentReversed"]
+    assert (advised.code, advised.body["Keterangan"]) == (
+        "95",
+        "Transaksi sudah dibatalkan, jangan terima uang",
+    )
+
+
 async def test_reversal_of_a_payment_never_received_is_25_and_changes_nothing() -> None:
     async with world() as w:
         answer = await send(w, "reversal", REVERSAL)
