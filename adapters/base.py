@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 
-from hub.errors import HubError
+from hub.errors import HubError, UnknownOperation
 from hub.intake.ports import NonceRegistry
 from hub.intake.service import IntakeService, Partner
 from hub.reconciliation.lines import SettlementReader
@@ -92,6 +92,13 @@ class ChannelAdapter(ABC, Generic[OptionsT]):
         """A router whose every route answers any error in this partner's protocol."""
         return APIRouter(route_class=_route_class(self), tags=[f"channel: {self.slug}"])
 
+    def mounted_router(self) -> APIRouter | None:
+        """The channel's routes as the hub mounts them; HTTP channels add a fallback."""
+        return self.router()
+
+
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
 
 class HttpChannelAdapter(ChannelAdapter[OptionsT]):
     """A channel spoken over HTTP: each error is answered in the partner's own codes."""
@@ -99,6 +106,38 @@ class HttpChannelAdapter(ChannelAdapter[OptionsT]):
     @abstractmethod
     def error_response(self, request: Request, error: Exception) -> Response:
         """The partner's answer to ``error`` (a ``HubError``, or anything unexpected)."""
+
+    def mounted_router(self) -> APIRouter | None:
+        """The channel's routes, then one catching every other method and path under its prefix.
+
+        Without it FastAPI would answer a wrong method or an unknown path with its own
+        ``{"detail": ...}``, which no partner parses. A channel's prefix is the first two
+        segments of its paths (``/snap/v1.0``, ``/indomaret/v1``).
+        """
+        router = self.router()
+        if router is None:
+            return None
+        operations = sorted(
+            (path, sorted(route.methods or ()))
+            for route in router.routes
+            if isinstance(route, APIRoute)
+            for path in [route.path]
+        )
+        listed = ", ".join(f"{'/'.join(methods)} {path}" for path, methods in operations)
+
+        async def unknown_operation(request: Request) -> Response:
+            raise UnknownOperation(
+                f"no operation {request.method} {request.url.path}; this channel has: {listed}"
+            )
+
+        for prefix in sorted({"/".join(path.split("/")[:3]) for path, _ in operations}):
+            router.add_api_route(
+                prefix + "/{rest:path}",
+                unknown_operation,
+                methods=_METHODS,
+                include_in_schema=False,
+            )
+        return router
 
 
 def _route_class(adapter: ChannelAdapter[Any]) -> type[APIRoute]:

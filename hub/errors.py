@@ -41,6 +41,12 @@ class InvalidRequest(HubError):
         self.problems = problems or []
 
 
+class UnknownOperation(InvalidRequest):
+    """A path under a channel's prefix that is none of its operations, or the wrong method."""
+
+    code = "unknown_operation"
+
+
 class AmountMismatch(InvalidRequest):
     """The partner collected an amount that is not what the member owes."""
 

@@ -308,7 +308,7 @@ def create_app(
         return _accepted(answer.reference, answer.hub_reference)
 
     for channel in channels:
-        router = channel.router()
+        router = channel.mounted_router()
         if router is not None:
             app.include_router(router)
 

@@ -8,7 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.settings import load_settings
-from tests.channels.kit import DOCS, ChannelDriver, samples, world
+from fastapi.routing import APIRoute
+
+from tests.channels.kit import DOCS, ChannelDriver, World, samples, world
 
 ENABLED = sorted(
     slug for slug, options in load_settings().channels.items() if options.get("enabled", True)
@@ -40,6 +42,51 @@ async def test_each_channel_answers_its_samples_with_the_expected_partner_codes(
         for sample in samples(slug):
             answer = await channel.send(w, sample.operation, sample.wire)
             assert answer.code == sample.expect_code, (sample.path.name, answer)
+
+
+_CODE_FIELD = {
+    "alfamart": "response_code",
+    "bank": "responseCode",
+    "bni46": "response_code",
+    "brilink": "responseCode",
+    "indomaret": "RC",
+    "pos": "kodeRespon",
+}
+"""Where each partner reads the answer's code (the channel pages say so)."""
+_ALL_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
+
+
+def _partner_paths(w: World, slug: str) -> list[tuple[str, frozenset[str]]]:
+    """The channel's routes: (path, methods)."""
+    router = w.channels[slug].router()
+    assert router is not None
+    return [
+        (route.path, frozenset(route.methods or ()))
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
+
+
+@pytest.mark.parametrize("slug", sorted(_CODE_FIELD))
+async def test_a_wrong_method_or_unknown_path_under_a_channel_prefix_is_answered_in_its_shape(
+    slug: str,
+) -> None:
+    channel = driver(slug)
+    async with world() as w:
+        routes = _partner_paths(w, slug)
+        assert routes, slug
+        prefixes = {"/".join(path.split("/")[:3]) for path, _ in routes}
+        asks = [("POST", f"{prefix}/no-such-operation") for prefix in prefixes]
+        asks += [("GET", f"{prefix}/") for prefix in prefixes]
+        for path, methods in routes:
+            concrete = path.replace("{", "").replace("}", "")
+            asks += [(m, concrete) for m in _ALL_METHODS if m not in methods][:2]
+        for method, path in asks:
+            response = await w.client.request(method, path, content=b"{}")
+            body = response.json()
+            assert set(body) != {"detail"}, (method, path, body)
+            assert body.get(_CODE_FIELD[slug]) in channel.error_codes, (method, path, body)
+            assert response.status_code < 500, (method, path)
 
 
 _GARBAGE = st.one_of(

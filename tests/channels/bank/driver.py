@@ -162,7 +162,7 @@ class BankDriver:
     operations = ("access-token", "registration", "inquiry", "payment")
     success_codes = frozenset({"2007300", "2009000", "2002400", "2002500"})
     error_codes = frozenset(
-        {"4007300", "4007301", "4007302", "4017300"}
+        {"4007300", "4007301", "4007302", "4017300", "4000000"}
         | {
             f"{status}{service}{case}"
             for service in ("24", "25", "90")
