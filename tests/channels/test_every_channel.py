@@ -4,12 +4,11 @@ import importlib
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.settings import load_settings
-from fastapi.routing import APIRoute
-
 from tests.channels.kit import DOCS, ChannelDriver, World, samples, world
 
 ENABLED = sorted(
