@@ -58,7 +58,7 @@ class Bni46Options(ChannelOptions):
     max_frame_bytes: int = Field(4096, ge=64, le=65535)
     """A length prefix above this closes the connection: no BNI 46 message comes near it."""
     frame_timeout_s: float = Field(10.0, gt=0)
-    """How long the rest of a frame may take once its length prefix arrived."""
+    """How long a whole frame may take once its first byte (of the length prefix) arrived."""
     idle_timeout_s: float = Field(300.0, gt=0)
     """A connection silent this long is closed; the switch echoes (0800/301) to keep it open."""
     max_in_flight: int = Field(32, ge=1)
@@ -158,7 +158,9 @@ class BillRequest(_BillMessage):
     amount: Annotated[str | None, Field(alias="4", pattern=r"^[0-9]{12}$")] = None
     bill: Annotated[
         str,
-        Field(alias="48", min_length=22, max_length=22, pattern=r"^[0-9]{6,20} {0,14}[0-9]{2}$"),
+        # The member id is any printable text here: one that is neither a NIK nor a payment
+        # code names no member (14), as the page says; only the layout is a format error (30).
+        Field(alias="48", min_length=22, max_length=22, pattern=r"^[!-~][ -~]{19}[0-9]{2}$"),
     ]
 
     @property
@@ -404,19 +406,21 @@ class Bni46Adapter(HttpChannelAdapter[Bni46Options]):
             log.exception("%s: unexpected error reading frames; closing", connection.peer)
 
     async def _read_frame(self, reader: asyncio.StreamReader) -> bytes:
+        """One frame. The idle timeout runs until its first byte; from then on, the whole
+        frame (the rest of its length prefix included) has ``frame_timeout_s``."""
         try:
-            prefix = await asyncio.wait_for(
-                reader.readexactly(iso.FRAME_PREFIX_BYTES), self.options.idle_timeout_s
-            )
+            first = await asyncio.wait_for(reader.readexactly(1), self.options.idle_timeout_s)
         except TimeoutError:
             raise _HangUp(f"idle for {self.options.idle_timeout_s:g} s") from None
-        size = int.from_bytes(prefix, "big")
-        if size == 0 or size > self.options.max_frame_bytes:
-            raise _HangUp(f"frame length {size} outside 1..{self.options.max_frame_bytes}")
         try:
-            return await asyncio.wait_for(reader.readexactly(size), self.options.frame_timeout_s)
+            async with asyncio.timeout(self.options.frame_timeout_s):
+                prefix = first + await reader.readexactly(iso.FRAME_PREFIX_BYTES - 1)
+                size = int.from_bytes(prefix, "big")
+                if size == 0 or size > self.options.max_frame_bytes:
+                    raise _HangUp(f"frame length {size} outside 1..{self.options.max_frame_bytes}")
+                return await reader.readexactly(size)
         except TimeoutError:
-            raise _HangUp(f"a {size}-byte frame did not arrive within the frame timeout") from None
+            raise _HangUp("a frame did not arrive whole within the frame timeout") from None
 
     async def _take(self, connection: _Connection, message: bytes) -> None:
         """Decode one frame and hand it to a task of its own; the reader moves on at once."""

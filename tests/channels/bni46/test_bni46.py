@@ -333,6 +333,17 @@ async def test_inquiry_of_an_unknown_nik_or_payment_code_or_an_invalid_nik_is_14
             assert answer["48"] == bill(member, 1)
 
 
+async def test_a_member_id_that_is_neither_a_nik_nor_a_payment_code_is_14_as_the_page_says(
+    w: World,
+) -> None:
+    async with Switch.connect(w) as switch:
+        for member in ("12345", "ABCDEFGHIJKLMNOPQRST", "88660000000001", "1234567890123456789"):
+            inquired = await switch.ask(inquiry(member))
+            paid = await switch.ask(payment(member, 16_800, rrn="606902000777"))
+            assert (inquired["39"], paid["39"]) == ("14", "14"), member
+    assert events(w, ContributionPaid) == []
+
+
 async def test_months_other_than_1_3_6_or_12_are_a_format_error(w: World) -> None:
     assert (await ask(w, inquiry(SARI.nik, months=2)))["39"] == "30"
 
@@ -474,6 +485,17 @@ async def test_reversal_after_the_payments_business_day_closed_or_of_a_refused_p
     )
     assert (await ask(w, reversal("606902000201")))["39"] == "12"
     assert (await ask(w, reversal("606902000202", stan="000302")))["39"] == "12"
+
+
+async def test_reversal_of_a_payment_refused_at_once_is_25_and_the_page_says_so(w: World) -> None:
+    refused = await ask(w, payment(SARI.nik, 99_999, rrn="606902000201"))
+    reversed_ = await ask(w, reversal("606902000201"))
+
+    assert (refused["39"], reversed_["39"]) == ("13", "25")
+    page = (DOCS / "bni46.md").read_text()
+    row = next(line for line in page.splitlines() if line.startswith("| `25` |"))
+    assert "refused at once" in row, row
+    assert events(w, PaymentReversed) == []
 
 
 async def test_a_reversal_whose_field_90_does_not_name_a_0200_is_a_format_error(
@@ -653,6 +675,24 @@ async def test_a_frame_that_never_completes_is_dropped_after_the_frame_timeout(
         writer.close()
         reader, writer = await asyncio.open_connection("127.0.0.1", quick.port)
         assert await asyncio.wait_for(reader.read(1), 2) == b"", "an idle connection is closed"
+        writer.close()
+    finally:
+        await quick.stop()
+
+
+async def test_one_byte_of_the_length_prefix_then_silence_is_dropped_after_the_frame_timeout(
+    w: World,
+) -> None:
+    quick = Bni46Adapter(
+        adapter(w).context,
+        adapter(w).options.model_copy(update={"frame_timeout_s": 0.2, "idle_timeout_s": 30}),
+    )
+    await quick.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", quick.port)
+        writer.write(b"\x00")
+        await writer.drain()
+        assert await asyncio.wait_for(reader.read(1), 3) == b"", "held past the frame timeout"
         writer.close()
     finally:
         await quick.stop()
