@@ -22,9 +22,20 @@ def _normalise_name(value: object) -> object:
     return _SPACES.sub(" ", value).strip().upper()
 
 
+_NAME_RULE = (
+    "a KTP name holds only the unaccented letters A to Z, spaces and . , ' - "
+    "and starts with a letter: write the name as the KTP prints it"
+)
+
+
 def _valid_name(value: str) -> str:
+    """Refused names say which characters are out: an accented letter is a letter, not A to Z."""
     if not _NAME_ALLOWED.fullmatch(value):
-        raise ValueError("a name holds letters, spaces and . , ' - only, starting with a letter")
+        outside = dict.fromkeys(c for c in value if not re.fullmatch(r"[A-Z .,'\-]", c))
+        if outside:
+            listed = ", ".join(repr(c) for c in outside)
+            raise ValueError(f"{listed} cannot be in a name: {_NAME_RULE}")
+        raise ValueError(f"a name cannot start with {value[:1]!r}: {_NAME_RULE}")
     return value
 
 

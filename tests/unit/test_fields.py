@@ -30,6 +30,25 @@ def test_person_name_with_digits_symbols_or_nothing_is_refused(bad: str) -> None
 
 
 @pytest.mark.parametrize(
+    ("raw", "named"),
+    [
+        ("Ñoño Śląski", "'Ñ', 'Ś', 'Ą'"),
+        ("José", "'É'"),
+        ("Müller-Łukasz", "'Ü', 'Ł'"),
+    ],
+)
+def test_an_accented_name_is_refused_naming_the_letters_a_ktp_name_cannot_hold(
+    raw: str, named: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        NAME.validate_python(raw)
+
+    message = refused.value.errors()[0]["msg"]
+    assert "A to Z" in message
+    assert f"{named} cannot be in a name" in message
+
+
+@pytest.mark.parametrize(
     ("raw", "e164"),
     [
         ("0812-3456-7890", "+6281234567890"),
