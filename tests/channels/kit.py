@@ -15,7 +15,7 @@ Each channel has a package ``tests/channels/<slug>/`` with:
 
 import json
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -164,6 +164,10 @@ class ChannelDriver(Protocol):
     """Every code the partner's protocol uses for a refusal it understands."""
     system_error_codes: frozenset[str]
     """The partner's "system error" codes: never the answer to bad input."""
+    optional_fields: Mapping[str, frozenset[str]]
+    """Per operation, the fields its page marks optional (and harness-only keys)."""
+    ignores_unknown_fields: frozenset[str]
+    """Operations whose page says unknown fields are ignored (SNAP) rather than refused."""
 
     async def send(self, world: World, operation: str, wire: Any) -> WireAnswer:
         """Sign/frame ``wire`` (the partner's own request fields) and send it as the partner."""

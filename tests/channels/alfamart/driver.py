@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -90,6 +91,11 @@ class AlfamartDriver:
         }
     )
     system_error_codes = frozenset({"0999"})
+    optional_fields: Mapping[str, frozenset[str]] = {
+        "inquiry": frozenset({"months", "trx_id", "store_code"}),
+        "reversal": frozenset({"store_code", "reason"}),
+    }
+    ignores_unknown_fields: frozenset[str] = frozenset()
 
     async def send(self, world: World, operation: str, wire: Any) -> WireAnswer:
         return await post(world.client, operation, wire, world.clock())

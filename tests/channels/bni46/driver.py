@@ -8,6 +8,7 @@ as the raw bytes a broken switch would send, so garbage reaches the hub's server
 import asyncio
 import contextlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from adapters import bni46_iso as iso
@@ -100,6 +101,15 @@ class Bni46Driver:
     success_codes = frozenset({"00"})
     error_codes = frozenset({"12", "13", "14", "25", "30", "63", "88", "91", "94", CLOSED})
     system_error_codes = frozenset({"96"})
+    # "t" (the MTI), "p" and "1" (the bitmaps) are the codec's keys: it sets them itself.
+    optional_fields: Mapping[str, frozenset[str]] = {
+        "registration": frozenset({"agent_id"}),
+        "echo": frozenset({"t", "p", "1"}),
+        "inquiry": frozenset({"4", "42", "49", "t", "p", "1"}),
+        "payment": frozenset({"42", "49", "t", "p", "1"}),
+        "reversal": frozenset({"42", "49", "48", "t", "p", "1"}),
+    }
+    ignores_unknown_fields: frozenset[str] = frozenset()
 
     async def send(self, world: World, operation: str, wire: Any) -> WireAnswer:
         if operation == "registration":

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,6 +83,12 @@ class BrilinkDriver:
     success_codes = frozenset({"00"})
     error_codes = frozenset({"12", "13", "14", "25", "30", "31", "63", "88", "91", "94", "95"})
     system_error_codes = frozenset({"96"})
+    optional_fields: Mapping[str, frozenset[str]] = {
+        "registration": frozenset({"agentId"}),
+        "payment": frozenset({"agentId"}),
+        "reversal": frozenset({"remark"}),
+    }
+    ignores_unknown_fields: frozenset[str] = frozenset()
 
     async def send(self, world: World, operation: str, wire: Any) -> WireAnswer:
         return await post(world.client, operation, wire, world.clock())

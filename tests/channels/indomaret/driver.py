@@ -7,6 +7,7 @@ check the adapter against the documented protocol rather than against itself.
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -71,6 +72,11 @@ class IndomaretDriver:
     success_codes = frozenset({"00"})
     error_codes = frozenset({"05", "12", "13", "14", "25", "30", "63", "88", "91", "94", "95"})
     system_error_codes = frozenset({"96"})
+    optional_fields: Mapping[str, frozenset[str]] = {
+        "inquiry": frozenset({"JumlahBulan", "NoTransaksi", "KodeToko"}),
+        "reversal": frozenset({"KodeToko", "Alasan"}),
+    }
+    ignores_unknown_fields: frozenset[str] = frozenset()
 
     async def send(self, world: World, operation: str, wire: Any) -> WireAnswer:
         return await post(world.client, operation, wire, world.clock())

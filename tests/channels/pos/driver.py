@@ -1,7 +1,8 @@
 """Talks to the hub as a Kantor Pos counter or agent does: signed JSON, or a signed CSV file."""
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 from typing import Any
 
@@ -51,6 +52,15 @@ def frame(operation: str, wire: Any) -> bytes:
     return json.dumps(wire, default=str).encode()
 
 
+_OPTIONAL: Mapping[str, frozenset[str]] = {
+    "registration": frozenset({"kodeLoket"}),
+    "inquiry": frozenset({"jumlahBulan"}),
+    "payment": frozenset({"kodeLoket"}),
+    "reversal": frozenset({"alasan"}),
+}
+"""Fields the page marks optional, per operation."""
+
+
 @dataclass(frozen=True, slots=True)
 class PosDriver:
     slug: str = "pos"
@@ -58,6 +68,9 @@ class PosDriver:
     success_codes: frozenset[str] = frozenset({"00"})
     error_codes: frozenset[str] = frozenset(RESPONSE_CODES) - {"00", "96"}
     system_error_codes: frozenset[str] = frozenset({"96"})
+    optional_fields: Mapping[str, frozenset[str]] = field(default_factory=lambda: _OPTIONAL)
+    # An upload's wire is the file ("berkas"); other keys never leave the harness.
+    ignores_unknown_fields: frozenset[str] = frozenset({"upload"})
 
     async def send(
         self,
