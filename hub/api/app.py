@@ -20,7 +20,7 @@ from hub.api.answers import (
     RegistrationStatus,
 )
 from hub.api.signing import SignatureVerifier
-from hub.callbacks.log import CallbackLog
+from hub.callbacks.log import CallbackLog, DeliveryRecord
 from hub.errors import (
     Forbidden,
     HubError,
@@ -182,21 +182,7 @@ def create_app(
         claimed = await intake.status(partner, "registration", reference)
         return JSONResponse({**_status(claimed), "kpj": claimed.kpj})
 
-    @app.get(
-        "/v1/registrations/{reference}/notifications",
-        response_model=list[Notification],
-        responses={**_ERRORS, 404: {"model": ErrorResponse}},
-        summary="Callbacks sent to you about a registration, with every delivery attempt",
-        tags=["registrations"],
-    )
-    async def registration_notifications(reference: str, signed: Signed) -> JSONResponse:
-        partner, _ = signed
-        await intake.status(partner, "registration", reference)  # yours, or 404
-        records = (
-            []
-            if callbacks is None
-            else await callbacks.for_request(partner.partner_id, "registration", reference)
-        )
+    def notifications(records: list[DeliveryRecord]) -> JSONResponse:
         return JSONResponse(
             [
                 Notification(
@@ -220,6 +206,41 @@ def create_app(
                 ).model_dump(mode="json")
                 for r in records
             ]
+        )
+
+    @app.get(
+        "/v1/registrations/{reference}/notifications",
+        response_model=list[Notification],
+        responses={**_ERRORS, 404: {"model": ErrorResponse}},
+        summary="Callbacks sent to you about a registration, with every delivery attempt",
+        tags=["registrations"],
+    )
+    async def registration_notifications(reference: str, signed: Signed) -> JSONResponse:
+        partner, _ = signed
+        await intake.status(partner, "registration", reference)  # yours, or 404
+        return notifications(
+            []
+            if callbacks is None
+            else await callbacks.for_request(partner.partner_id, "registration", reference)
+        )
+
+    @app.get(
+        "/v1/payments/{reference}/notifications",
+        response_model=list[Notification],
+        responses={**_ERRORS, 404: {"model": ErrorResponse}},
+        summary=(
+            "Callbacks sent to you about a payment (payment.recorded, payment.rejected, "
+            "payment.reversed), with every delivery attempt"
+        ),
+        tags=["payments"],
+    )
+    async def payment_notifications(reference: str, signed: Signed) -> JSONResponse:
+        partner, _ = signed
+        await intake.status(partner, "payment", reference)  # yours, or 404
+        return notifications(
+            []
+            if callbacks is None
+            else await callbacks.for_request(partner.partner_id, "payment", reference)
         )
 
     @app.post(

@@ -18,8 +18,8 @@ from hub.intake.ports import (
     MemberTerms,
     NewRequest,
     RequestKind,
-    UnrecordedRequest,
     ReversalReference,
+    UnrecordedRequest,
 )
 from hub.settlement.business_day import first_open_day
 from hub.store.bulk import insert_rows

@@ -5,7 +5,6 @@ the batch) are skipped, so a replayed partition changes nothing.
 """
 
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.intake.service import hub_reference_for
+from hub.callbacks.notifications import Notice, notice_for
 from hub.membership.coverage import CoverageRules
 from hub.membership.kpj import kpj_for
 from hub.membership.ledger import Batch, ContributionRecord, MemberRecord, Outcome, apply_event
@@ -31,13 +30,12 @@ from hub.store.tables import (
     partner_requests,
     processed_events,
 )
-from schemas.events import ContributionPaid, EventEnvelope, PaymentReversed, RegistrationSubmitted
+from schemas.events import ContributionPaid, EventEnvelope, PaymentReversed
 
 T = TypeVar("T")
 
 # SQLite allows 32,766 bound parameters per statement; stay well below.
 _IN_CHUNK = 900
-_NOTIFICATION_NAMESPACE = uuid.UUID("0b8e5d1e-7c44-4f5a-a1f4-93c2b0e6d7a2")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +44,6 @@ class CallbackPolicy:
 
     urls: Mapping[str, str]
     give_up_after: timedelta = timedelta(hours=24)
-
-
-def notification_id_for(event_id: UUID) -> UUID:
-    """One notification per event: a partner de-duplicates redeliveries on it."""
-    return uuid.uuid5(_NOTIFICATION_NAMESPACE, str(event_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +131,7 @@ class MembershipWriter:
     async def reject_dead_letters(self, reasons: Mapping[UUID, str]) -> int:
         """Requests whose events went to the dead-letter topic: rejected, with the reason.
 
-        Only requests not yet recorded change, and a registration's partner gets its
+        Only requests not yet recorded change, and the partner gets its registration or payment
         callback, so nobody is left looking at "accepted" for an event that will never be
         recorded. Returns how many requests changed.
         """
@@ -156,26 +149,29 @@ class MembershipWriter:
                             partner_requests.c.status.in_(("pending", "accepted")),
                         )
                         .values(status="rejected", reason=reason, updated_at=now)
-                        .returning(
-                            partner_requests.c.partner_id,
-                            partner_requests.c.kind,
-                            partner_requests.c.reference,
-                        )
+                        .returning(partner_requests.c.partner_id, partner_requests.c.event_json)
                     )
                 ).first()
                 if row is None:
                     continue
                 changed += 1
-                if row.kind == "registration" and row.partner_id in urls:
-                    outcome = RequestOutcome(
-                        row.partner_id, row.reference, event_id, "rejected", None, reason
-                    )
+                notice = notice_for(
+                    Outcome(
+                        EventEnvelope.model_validate_json(row.event_json), "rejected", None, reason
+                    ),
+                    now,
+                )
+                if notice is not None and row.partner_id in urls:
                     await insert_rows(
                         conn,
                         callback_deliveries,
                         [
-                            registration_callback(
-                                outcome, urls[row.partner_id], now, self._callbacks.give_up_after
+                            _callback_row(
+                                notice,
+                                row.partner_id,
+                                urls[row.partner_id],
+                                now,
+                                self._callbacks.give_up_after,
                             )
                         ],
                         skip_conflicts_on=("notification_id",),
@@ -395,11 +391,13 @@ class MembershipWriter:
         urls = self._callbacks.urls
         if not urls:
             return
+        after = self._callbacks.give_up_after
         rows = [
-            _callback_row(o, urls[o.envelope.partner_id], now, self._callbacks.give_up_after)
+            _callback_row(notice, o.envelope.partner_id, urls[o.envelope.partner_id], now, after)
             for o in batch.outcomes
             if o.envelope.partner_id in urls
-            and isinstance(o.envelope.payload, RegistrationSubmitted)
+            for notice in [notice_for(o, now)]
+            if notice is not None
         ]
         await insert_rows(conn, callback_deliveries, rows, skip_conflicts_on=("notification_id",))
 
@@ -509,61 +507,16 @@ class MembershipWriter:
 
 
 def _callback_row(
-    outcome: Outcome, url: str, now: datetime, give_up_after: timedelta
+    notice: Notice, partner_id: str, url: str, now: datetime, give_up_after: timedelta
 ) -> dict[str, Any]:
-    envelope = outcome.envelope
-    kpj = outcome.member.kpj if outcome.member and outcome.status == "recorded" else None
-    return registration_callback(
-        RequestOutcome(
-            envelope.partner_id,
-            envelope.partner_ref,
-            envelope.event_id,
-            outcome.status,
-            kpj,
-            outcome.reason,
-        ),
-        url,
-        now,
-        give_up_after,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class RequestOutcome:
-    """What became of one registration: the facts its partner's callback reports."""
-
-    partner_id: str
-    reference: str
-    event_id: UUID
-    status: str
-    kpj: str | None
-    reason: str | None
-
-
-def registration_callback(
-    outcome: RequestOutcome, url: str, now: datetime, give_up_after: timedelta
-) -> dict[str, Any]:
-    """The outbox row of the callback that tells a partner what became of a registration."""
-    notification_id = notification_id_for(outcome.event_id)
-    event = f"registration.{outcome.status}"
-    body = {
-        "notification_id": str(notification_id),
-        "event": event,
-        "reference": outcome.reference,
-        "hub_reference": hub_reference_for("registration", outcome.event_id),
-        "status": outcome.status,
-        "kpj": outcome.kpj,
-        "reason": outcome.reason,
-        "occurred_at": now.isoformat(),
-    }
     return {
-        "notification_id": notification_id,
-        "partner_id": outcome.partner_id,
-        "kind": "registration",
-        "reference": outcome.reference,
-        "event": event,
+        "notification_id": notice.notification_id,
+        "partner_id": partner_id,
+        "kind": notice.kind,
+        "reference": notice.reference,
+        "event": notice.event,
         "url": url,
-        "body": json.dumps(body, separators=(",", ":")),
+        "body": json.dumps(notice.body, separators=(",", ":")),
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": now,

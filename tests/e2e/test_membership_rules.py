@@ -274,6 +274,39 @@ async def test_failing_callback_endpoint_is_retried_until_it_takes_the_notificat
     print(f"attempt gaps {gaps}")
 
 
+async def test_a_payment_and_its_reversal_are_called_back_signed_and_retried(
+    callme: SignedClient, partner_callbacks: CallbackServer
+) -> None:
+    person = applicant()
+    assert (await callme.post("/v1/registrations", person)).status_code == 202
+    reference = f"PAY-{person['reference']}"
+    partner_callbacks.fail(reference, times=1)
+    await _pay(callme, person["nik"], reference, months=1)
+    reversal = {"reference": f"REV-{person['reference']}", "payment_reference": reference}
+    assert (await callme.post("/v1/reversals", reversal)).status_code == 202
+
+    path = f"/v1/payments/{reference}/notifications"
+    notifications: list[dict[str, Any]] = []
+    for _ in range(200):
+        notifications = (await callme.get(path)).json()
+        if len(notifications) == 2 and all(n["status"] == "delivered" for n in notifications):
+            break
+        await asyncio.sleep(0.05)
+
+    assert [n["event"] for n in notifications] == ["payment.recorded", "payment.reversed"]
+    assert [a["http_status"] for a in notifications[0]["attempts"]] == [500, 204]
+    received = partner_callbacks.for_reference(reference)
+    # The reversal's notice may arrive while the payment's waits for its retry.
+    events = sorted(r.json["event"] for r in received)
+    assert events == ["payment.recorded", "payment.recorded", "payment.reversed"]
+    for r in received:
+        expected = sign(CALLME_SECRET, r.headers["x-timestamp"], r.body)
+        assert r.headers["x-signature"] == expected
+    (reversed_,) = [r.json for r in received if r.json["event"] == "payment.reversed"]
+    assert reversed_["reversal_reference"] == reversal["reference"]
+    assert received[0].json["amount"] == 16_800
+
+
 async def _delivered(client: SignedClient, reference: str) -> dict[str, Any]:
     path = f"/v1/registrations/{reference}/notifications"
     notifications: list[dict[str, Any]] = []

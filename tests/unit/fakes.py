@@ -23,8 +23,8 @@ from hub.intake.ports import (
     MemberTerms,
     NewRequest,
     RequestKind,
-    UnrecordedRequest,
     ReversalReference,
+    UnrecordedRequest,
 )
 from hub.membership.coverage import CoverageRules
 from hub.membership.schedule import ContributionSchedule

@@ -266,6 +266,7 @@ async def test_openapi_lists_exactly_the_hub_api_partner_paths(
         "/v1/payments/inquiry",
         "/v1/payments",
         "/v1/payments/{reference}",
+        "/v1/payments/{reference}/notifications",
         "/v1/reversals",
     }
 

@@ -109,7 +109,8 @@ class Bni46Driver:
         "payment": frozenset({"42", "49", "t", "p", "1"}),
         "reversal": frozenset({"42", "49", "48", "t", "p", "1"}),
     }
-    ignores_unknown_fields: frozenset[str] = frozenset()
+    # The page: fields it does not list are "ignored, so your switch may add, say, field 33".
+    ignores_unknown_fields: frozenset[str] = frozenset({"echo", "inquiry", "payment", "reversal"})
 
     async def send(self, world: World, operation: str, wire: Any) -> WireAnswer:
         if operation == "registration":
