@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.base import ChannelAdapter
+from adapters.openapi import documented_openapi
 from hub.api.app import create_app
 from hub.api.settlements import statement_router
 from hub.api.signing import SignatureVerifier
@@ -196,6 +197,8 @@ def partner_app(
                 {name: t.get_secret_value() for name, t in settings.ops_tokens.items()},
             )
         )
+    # Partners code from /openapi.json: each channel operation with its page's examples.
+    app.openapi = documented_openapi(app, channels, REPO_ROOT / "docs" / "channels")  # type: ignore[method-assign]
     return app, channels
 
 

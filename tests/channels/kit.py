@@ -14,7 +14,6 @@ Each channel has a package ``tests/channels/<slug>/`` with:
 """
 
 import json
-import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -25,6 +24,8 @@ from typing import Any, Protocol
 import httpx
 
 from adapters.base import ChannelAdapter
+from adapters.doc_examples import HttpExample
+from adapters.doc_examples import http_examples as parse_http_examples
 from hub.bootstrap import partner_app, schedule_from
 from hub.intake.ports import MemberTerms, RequestLedger
 from hub.intake.service import IntakeService
@@ -191,73 +192,9 @@ def samples(slug: str) -> list[Sample]:
     return found
 
 
-@dataclass(frozen=True, slots=True)
-class HttpExample:
-    """One documented HTTP exchange: the request as sent and the response as answered."""
-
-    title: str
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    status: int
-    response_headers: dict[str, str]
-    response_body: Any
-
-
-_FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```[ \t]*$", re.M | re.S)
-"""Every fenced block, whatever its info string, so one block's closing fence is never
-mistaken for the next block's opening."""
-
-
 def http_examples(slug: str) -> list[HttpExample]:
-    """The ``http request`` / ``http response`` fenced pairs of docs/channels/<slug>.md.
-
-    A request block is ``METHOD /path``, header lines, a blank line and the raw
-    body exactly as sent. A response block is ``HTTP/1.1 <status>``, optional
-    headers, a blank line and the JSON body. The nearest heading above a pair
-    names the example.
-    """
-    text = (DOCS / f"{slug}.md").read_text()
-    examples: list[HttpExample] = []
-    pending: tuple[str, str, str, dict[str, str], bytes] | None = None
-    for match in _FENCE.finditer(text):
-        info, content = match.groups()
-        words = info.split()
-        if len(words) != 2 or words[0] != "http" or words[1] not in ("request", "response"):
-            continue
-        role = words[1]
-        head, _, body = content.partition("\n\n")
-        first, *header_lines = head.splitlines()
-        headers = dict(_header(line) for line in header_lines if line.strip())
-        if role == "request":
-            method, path = first.split()[:2]
-            heading = _heading_before(text, match.start())
-            pending = (heading, method, path, headers, body.rstrip("\n").encode())
-        else:
-            assert pending is not None, f"{slug}.md: a response block with no request before it"
-            status = int(first.split()[1])
-            stripped = body.strip()
-            examples.append(
-                HttpExample(
-                    *pending,
-                    status=status,
-                    response_headers=headers,
-                    response_body=json.loads(stripped) if stripped else None,
-                )
-            )
-            pending = None
-    return examples
-
-
-def _header(line: str) -> tuple[str, str]:
-    name, _, value = line.partition(":")
-    return name.strip(), value.strip()
-
-
-def _heading_before(text: str, position: int) -> str:
-    headings = re.findall(r"^#+ (.+)$", text[:position], re.M)
-    return headings[-1] if headings else "example"
+    """The documented HTTP exchanges of docs/channels/<slug>.md (see ``adapters.doc_examples``)."""
+    return parse_http_examples((DOCS / f"{slug}.md").read_text())
 
 
 async def replay(world: World, example: HttpExample) -> httpx.Response:

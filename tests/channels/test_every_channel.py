@@ -1,6 +1,7 @@
 """What holds for every enabled channel: docs, samples, contract and garbage resistance."""
 
 import importlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.settings import load_settings
-from tests.channels.kit import DOCS, ChannelDriver, Sample, World, samples, world
+from tests.channels.kit import (
+    DOCS,
+    ChannelDriver,
+    Sample,
+    World,
+    http_examples,
+    samples,
+    world,
+)
 
 ENABLED = sorted(
     slug for slug, options in load_settings().channels.items() if options.get("enabled", True)
@@ -87,6 +96,67 @@ async def test_a_wrong_method_or_unknown_path_under_a_channel_prefix_is_answered
             assert set(body) != {"detail"}, (method, path, body)
             assert body.get(_CODE_FIELD[slug]) in channel.error_codes, (method, path, body)
             assert response.status_code < 500, (method, path)
+
+
+def _examples(content: dict[str, Any]) -> list[Any]:
+    return [
+        example["value"]
+        for media in content.values()
+        for example in media.get("examples", {}).values()
+    ]
+
+
+@pytest.mark.parametrize("slug", sorted(_CODE_FIELD))
+async def test_openapi_gives_every_channel_operation_its_pages_examples_and_its_refusals(
+    slug: str,
+) -> None:
+    channel = driver(slug)
+    documented = http_examples(slug)
+    async with world() as w:
+        spec = (await w.client.get("/openapi.json")).json()
+        routes = _partner_paths(w, slug)
+    for path, methods in routes:
+        for method in methods:
+            where = f"{method} {path}"
+            operation = spec["paths"][path][method.lower()]
+            answers = [
+                value
+                for response in operation["responses"].values()
+                for value in _examples(response.get("content", {}))
+            ]
+            codes = {a.get(_CODE_FIELD[slug]) for a in answers if isinstance(a, dict)}
+            assert codes & channel.success_codes, f"{where}: no example of an answer"
+            assert codes & channel.error_codes, f"{where}: no refusal in the partner's shape"
+            if method == "GET":
+                continue
+            requests = _examples(operation.get("requestBody", {}).get("content", {}))
+            assert requests, f"{where}: no request example"
+            from_page = [
+                e.body.decode()
+                if e.headers.get("Content-Type", "").startswith("text/")
+                else json.loads(e.body)
+                for e in documented
+                if e.method == method and e.path == path and e.body
+            ]
+            assert from_page, f"{where}: the page {slug}.md shows no request"
+            assert all(r in from_page for r in requests), f"{where}: an example not from the page"
+
+
+async def test_the_hub_apis_hmac_scheme_is_a_security_scheme_of_every_hub_api_operation() -> None:
+    async with world() as w:
+        spec = (await w.client.get("/openapi.json")).json()
+    schemes = spec["components"]["securitySchemes"]
+    assert {s["name"] for s in schemes.values()} == {"X-Partner-Id", "X-Timestamp", "X-Signature"}
+    assert "HMAC-SHA256" in schemes["signature"]["description"]
+    hub_api = [
+        operation
+        for path, operations in spec["paths"].items()
+        if path.startswith("/v1/")
+        for operation in operations.values()
+    ]
+    assert hub_api
+    for operation in hub_api:
+        assert operation["security"] == [{"partnerId": [], "timestamp": [], "signature": []}]
 
 
 _GARBAGE = st.one_of(
