@@ -255,3 +255,25 @@ async def test_garbage_missing_and_oversized_fields_get_the_partners_own_error_c
         assert _may_succeed(mutation, channel, sample), ("garbage accepted", mutation, answer)
     assert answer.code not in channel.system_error_codes, answer
     assert answer.http_status != 500, answer
+
+
+_ADDRESS_FIELDS = {"alamat", "address", "Alamat", "customer_address"}
+
+
+@pytest.mark.parametrize("slug", ENABLED)
+@pytest.mark.parametrize("bad", ["\u0000", "\u001b", "\u007f"], ids=["NUL", "ESC", "DEL"])
+async def test_a_control_character_in_an_address_is_refused_at_the_door_in_the_partners_code(
+    slug: str, bad: str
+) -> None:
+    """The store cannot hold NUL and no KTP field holds a control character: refused before
+    anything is acknowledged, in the partner's own invalid-field code, never recorded."""
+    channel = driver(slug)
+    sample = next(s for s in samples(slug) if s.operation == "registration")
+    wire = dict(sample.wire)
+    field = next(key for key in wire if key in _ADDRESS_FIELDS)
+    wire[field] = f"Jl. Melati{bad}12"
+    async with world() as w:
+        answer = await channel.send(w, "registration", wire)
+        assert w.publisher.published == [], "nothing refused may reach the broker"
+    assert answer.code in channel.error_codes, answer
+    assert answer.code not in channel.success_codes | channel.system_error_codes, answer
