@@ -196,7 +196,7 @@ class AlfamartAdapter(HttpChannelAdapter[AlfamartOptions]):
 
     def __init__(self, context: ChannelContext, options: AlfamartOptions) -> None:
         super().__init__(context, options)
-        self.counter = RetailCounter(context.intake)
+        self.counter = RetailCounter(context.intake, self.slug)
 
     def router(self) -> APIRouter:
         router = self.http_router()

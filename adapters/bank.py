@@ -296,7 +296,7 @@ class BankAdapter(HttpChannelAdapter[BankOptions]):
         member = self._member(settings, wire)
         with _named_as(_VA_FIELDS):
             answer = await self.intake.inquiry(
-                build(InquiryRequest, {**member, "months": wire.months})
+                build(InquiryRequest, {**member, "months": wire.months}), channel=self.slug
             )
         return self._answer(
             INQUIRY_PATH,

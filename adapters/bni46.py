@@ -531,7 +531,7 @@ class Bni46Adapter(HttpChannelAdapter[Bni46Options]):
         inquiry = build(
             InquiryRequest, {**self._member(request.member_id), "months": request.months}
         )
-        bill = await self.intake.inquiry(inquiry)
+        bill = await self.intake.inquiry(inquiry, channel=self.slug)
         return {"4": iso.amount_field(bill.amount_due), "48": _bill_answer(request, bill)}
 
     async def _payment(self, partner: Partner, request: BillRequest) -> dict[str, str]:

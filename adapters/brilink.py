@@ -355,7 +355,7 @@ class BrilinkAdapter(HttpChannelAdapter[BrilinkOptions]):
             _, body = await self._signed(request)
             message = parse_json(InquiryMessage, body)
             _one_member(message)
-            bill = await intake.inquiry(_translate(InquiryRequest, message))
+            bill = await intake.inquiry(_translate(InquiryRequest, message), channel=self.slug)
             return _approved(
                 {
                     "nik": bill.nik,

@@ -213,7 +213,7 @@ class IndomaretAdapter(HttpChannelAdapter[IndomaretOptions]):
 
     def __init__(self, context: ChannelContext, options: IndomaretOptions) -> None:
         super().__init__(context, options)
-        self.counter = RetailCounter(context.intake)
+        self.counter = RetailCounter(context.intake, self.slug)
 
     def router(self) -> APIRouter:
         router = self.http_router()

@@ -565,7 +565,7 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
         _, body = await self._signed(request)
         wire = parse_json(InquiryWire, body)
         bill = await self.intake.inquiry(
-            build(InquiryRequest, {**_member(wire), "months": wire.jumlah_bulan})
+            build(InquiryRequest, {**_member(wire), "months": wire.jumlah_bulan}), channel=self.slug
         )
         return JSONResponse(
             _answer(

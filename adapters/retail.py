@@ -113,8 +113,9 @@ def body_doc(model: type[BaseModel]) -> dict[str, Any]:
 class RetailCounter:
     """The counter flow over intake, with every refusal in one chain's field names."""
 
-    def __init__(self, intake: IntakeService) -> None:
+    def __init__(self, intake: IntakeService, channel: str) -> None:
         self.intake = intake
+        self.channel = channel
 
     def _build(self, model: type[M], fields: dict[str, object], names: Mapping[str, str]) -> M:
         try:
@@ -133,7 +134,7 @@ class RetailCounter:
         fields = {**member_fields(typed, self.intake), "months": months}
         request = self._build(InquiryRequest, fields, names)
         with _partner_terms(names):
-            return await self.intake.inquiry(request)
+            return await self.intake.inquiry(request, channel=self.channel)
 
     async def pay(
         self, partner: Partner, typed: str, fields: dict[str, object], names: Mapping[str, str]

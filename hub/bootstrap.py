@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,14 @@ from hub.membership.calendar import indonesian_calendar
 from hub.membership.coverage import CoverageRules, MembershipPolicy
 from hub.membership.payment_code import PaymentCodes
 from hub.membership.schedule import ContributionSchedule
+from hub.observability.http import health_router
+from hub.observability.lag import BrokerProbe, PartitionLag
+from hub.observability.monitor import Monitor
+from hub.ops.actions import OperatorActions
+from hub.ops.auth import OperatorDirectory
+from hub.ops.dead_letters import DeadLetterTopic
+from hub.ops.sessions import SessionSigner
+from hub.ops.web import OpsContext, mount_operations
 from hub.reconciliation.ops_api import reconciliation_ops_router
 from hub.reconciliation.service import Reconciler
 from hub.reconciliation.store import ReconciliationStore
@@ -119,6 +128,8 @@ class Hub:
     intake: IntakeService
     app: FastAPI
     redriver: Redriver
+    monitor: Monitor
+    operations: OperatorActions
     channels: list[ChannelAdapter[Any]] = field(default_factory=list)
 
     def consumer(self) -> CoreConsumer:
@@ -162,7 +173,50 @@ def build(settings: Settings, bootstrap_servers: str) -> Hub:
         settings.redrive_batch,
         settings.redrive_poll_s,
     )
-    return Hub(settings, bootstrap_servers, engine, publisher, intake, app, redriver, channels)
+    monitor = Monitor(engine, BrokerProbe(settings, bootstrap_servers))
+    operations = operator_actions(settings, bootstrap_servers, engine, publisher)
+    app.include_router(health_router(monitor))
+    mount_operations(app, ops_context(settings, operations, monitor))
+    return Hub(
+        settings,
+        bootstrap_servers,
+        engine,
+        publisher,
+        intake,
+        app,
+        redriver,
+        monitor,
+        operations,
+        channels,
+    )
+
+
+def operator_actions(
+    settings: Settings, bootstrap_servers: str, engine: AsyncEngine, publisher: KafkaEventPublisher
+) -> OperatorActions:
+    return OperatorActions(
+        engine,
+        DeadLetterTopic(settings, bootstrap_servers),
+        publisher,
+        settings.callback_give_up_after_s,
+    )
+
+
+def ops_context(settings: Settings, operations: OperatorActions, monitor: Monitor) -> OpsContext:
+    """The console and ops API: operators from config, sessions signed with the ops secret."""
+    secret = settings.ops_session_secret.get_secret_value().encode() or secrets.token_bytes(32)
+
+    async def lag() -> list[PartitionLag]:
+        return monitor.lag
+
+    return OpsContext(
+        actions=operations,
+        operators=OperatorDirectory(settings.operators),
+        signer=SessionSigner(secret, settings.ops_session_ttl_s),
+        channel_of={pid: p.channel for pid, p in settings.partners.items()},
+        lag=lag,
+        stuck_after_s=settings.stuck_after_s,
+    )
 
 
 def partner_app(
@@ -280,8 +334,13 @@ async def serve(
     host: str,
     port: int,
     on_ready: Callable[[str, int, str], None] | None = None,
+    metrics_port: int | None = None,
 ) -> None:
-    """Run the API and/or the core consumer until SIGINT or SIGTERM, then stop cleanly."""
+    """Run the API and/or the core consumer until SIGINT or SIGTERM, then stop cleanly.
+
+    Every process that serves HTTP has /livez, /readyz and /metrics; a consumer-only
+    process serves just those on ``metrics_port`` (``hub consume --metrics-port``).
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -301,8 +360,10 @@ async def serve(
         tasks: list[asyncio.Task[None]] = []
         consumer = hub.consumer() if consume else None
         server = None
+        servers: list[uvicorn.Server] = []
         try:
             if consumer is not None:
+                hub.monitor.partitions = consumer.assigned_partitions
                 # Every background loop outlives outages of the store and the broker; only
                 # a signal stops the process.
                 tasks.append(_loop("core-consumer", _consume(consumer), stop))
@@ -313,21 +374,19 @@ async def serve(
                     await consumer.wait_for_partitions()
                 except TimeoutError:
                     log.warning("the core consumer has no partitions yet; it keeps trying")
+            await hub.monitor.check_once()
+            tasks.append(asyncio.create_task(hub.monitor.run(stop), name="monitor"))
             if api:
                 for channel in hub.channels:
                     await channel.start()
-                config = uvicorn.Config(
-                    hub.app,
-                    host=host,
-                    port=port,
-                    log_level="warning",
-                    access_log=False,
-                    lifespan="off",
+                server = await _start_server(hub.app, host, port, tasks, "api")
+                servers.append(server)
+            elif metrics_port is not None:
+                probes = FastAPI(title="BPU Channel Hub: core consumer probes")
+                probes.include_router(health_router(hub.monitor))
+                servers.append(
+                    await _start_server(probes, settings.api_host, metrics_port, tasks, "metrics")
                 )
-                server = _QuietServer(config)
-                tasks.append(asyncio.create_task(server.serve(), name="api"))
-                while not server.started and not tasks[-1].done():  # noqa: ASYNC110
-                    await asyncio.sleep(0.02)
             if on_ready is not None:
                 on_ready(host, port, bootstrap_servers)
             waiter = asyncio.create_task(stop.wait())
@@ -338,8 +397,8 @@ async def serve(
                     raise task.exception()  # type: ignore[misc]
         finally:
             stop.set()
-            if server is not None:
-                server.should_exit = True
+            for running in servers:
+                running.should_exit = True
             await asyncio.gather(*tasks, return_exceptions=True)
             for channel in hub.channels:
                 await channel.stop()
@@ -347,3 +406,16 @@ async def serve(
                 await consumer.stop()
             await hub.publisher.stop()
             await hub.engine.dispose()
+
+
+async def _start_server(
+    app: FastAPI, host: str, port: int, tasks: list[asyncio.Task[None]], name: str
+) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+    )
+    server = _QuietServer(config)
+    tasks.append(asyncio.create_task(server.serve(), name=name))
+    while not server.started and not tasks[-1].done():  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+    return server

@@ -1,7 +1,6 @@
 """The ``hub`` command: run, api, consume, broker, migrate."""
 
 import asyncio
-import logging
 import os
 import signal
 from collections.abc import Coroutine
@@ -13,7 +12,8 @@ from rich.console import Console
 
 from hub.bootstrap import serve
 from hub.members_cli import members
-from hub.review_cli import changes
+from hub.observability.logs import configure_logging
+from hub.ops import cli as ops_cli
 from hub.settings import Settings, load_settings
 from hub.settlement_cli import reconcile, settle
 
@@ -21,22 +21,24 @@ app = typer.Typer(
     help="BPU Channel Hub: partner registrations and payments into the membership store."
 )
 console = Console()
-app.add_typer(changes, name="changes")
 app.add_typer(settle, name="settle")
 app.add_typer(reconcile, name="reconcile")
 app.add_typer(members, name="members")
+app.add_typer(ops_cli.changes, name="changes")
+app.add_typer(ops_cli.dlq, name="dlq")
+app.add_typer(ops_cli.callbacks, name="callbacks")
+app.add_typer(ops_cli.requests, name="requests")
+app.add_typer(ops_cli.ops, name="ops")
+app.command("lag")(ops_cli.lag)
 
 Host = Annotated[str | None, typer.Option(help="Interface to listen on (default: config api_host)")]
 Port = Annotated[int | None, typer.Option(help="Port to listen on (default: config api_port)")]
 
 
 def _settings() -> Settings:
-    logging.basicConfig(
-        level=os.environ.get("HUB_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("aiokafka").setLevel(logging.ERROR)
-    return load_settings()
+    settings = load_settings()
+    configure_logging(settings.resolved_log_format, settings.log_level)
+    return settings
 
 
 _HMAC = "openssl dgst -sha256 -hmac demo-secret | sed 's/^.* //'"
@@ -114,11 +116,16 @@ def api(host: Host = None, port: Port = None) -> None:
 
 
 @app.command()
-def consume() -> None:
+def consume(
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve /metrics, /livez and /readyz on this port (at api_host)"),
+    ] = None,
+) -> None:
     """The core consumer only; needs HUB_KAFKA_BOOTSTRAP_SERVERS."""
     settings = _settings()
     _require_cluster(settings)
-    _run(serve(settings, api=False, consume=True, host="", port=0))
+    _run(serve(settings, api=False, consume=True, host="", port=0, metrics_port=metrics_port))
 
 
 @app.command()

@@ -42,6 +42,15 @@ class PartnerSettings(BaseModel):
     """Channel-specific identifiers (e.g. an ISO 8583 acquirer id); see docs/channels/."""
 
 
+class OperatorSettings(BaseModel):
+    """One operator of the console and the ops API. Only a hash of the password is kept."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    password_hash: str = Field(pattern=r"^scrypt\$")
+    """``hub ops hash-password`` prints one."""
+
+
 class ScheduleSettings(BaseModel):
     """The BPU contribution schedule; every number of it lives in config."""
 
@@ -143,6 +152,24 @@ class Settings(BaseSettings):
     @property
     def reconciliation_root(self) -> Path:
         return Path(self.reconciliation_output_dir or REPO_ROOT / "var" / "reconciliation")
+
+    log_format: Literal["json", "console"] | None = None
+    """None: JSON lines under production, readable console lines elsewhere."""
+    log_level: str = "INFO"
+
+    operators: dict[str, OperatorSettings] = Field(default_factory=dict)
+    """Who may sign in to the console (/ops/) and call /ops/v1, by name."""
+    ops_session_secret: SecretStr = SecretStr("")
+    """Signs console sessions; empty: a random one per process (sign in again on restart)."""
+    ops_session_ttl_s: int = Field(8 * 3600, gt=0)
+    stuck_after_s: float = Field(600.0, gt=0)
+    """An accepted request not recorded after this long is stuck (``hub requests stuck``)."""
+
+    @property
+    def resolved_log_format(self) -> Literal["json", "console"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.env == "production" else "console"
 
     @property
     def uses_embedded_broker(self) -> bool:

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from adapters.base import ChannelAdapter
@@ -252,8 +252,8 @@ def create_app(
         tags=["payments"],
     )
     async def inquiry(signed: Signed) -> JSONResponse:
-        _, body = signed
-        answer = await intake.inquiry(parse(InquiryRequest, body))
+        partner, body = signed
+        answer = await intake.inquiry(parse(InquiryRequest, body), channel=partner.channel)
         return JSONResponse(
             {
                 "nik": answer.nik,
@@ -332,10 +332,6 @@ def create_app(
         router = channel.mounted_router()
         if router is not None:
             app.include_router(router)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> Response:
-        return Response(b"ok", media_type="text/plain")
 
     return app
 

@@ -8,10 +8,13 @@ the broker acknowledged the event.
 """
 
 import hashlib
+import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from time import perf_counter
 from typing import Literal
 
 from pydantic import BaseModel
@@ -20,7 +23,10 @@ from hub.errors import (
     AlreadyPaid,
     AlreadyReversed,
     AmountMismatch,
+    BrokerUnavailable,
     FieldProblem,
+    HubError,
+    InvalidRequest,
     NotFound,
     NotReversible,
     ReferenceConflict,
@@ -45,6 +51,8 @@ from hub.membership.coverage import Coverage, CoverageRules, add_months, default
 from hub.membership.masking import mask_name
 from hub.membership.payment_code import PaymentCodes
 from hub.membership.schedule import ContributionSchedule
+from hub.observability import metrics
+from hub.observability.logs import bound_request
 from hub.settlement.business_day import business_date
 from schemas.events import (
     ContributionPaid,
@@ -53,6 +61,8 @@ from schemas.events import (
     PaymentReversed,
     RegistrationSubmitted,
 )
+
+log = logging.getLogger(__name__)
 
 _EVENT_NAMESPACE = uuid.UUID("6f1c7a52-3d0e-4f43-9c55-0b7e2f1b8a10")
 _HUB_REFERENCE_PREFIX: dict[RequestKind, str] = {
@@ -148,6 +158,37 @@ def business_day(partner: Partner, moment: datetime) -> date:
     return business_date(moment, partner.timezone, partner.settlement_cutoff)
 
 
+@contextmanager
+def _observed(channel: str, operation: str, success: str) -> Iterator[None]:
+    """Count one request by channel, operation and outcome, and time it."""
+    started = perf_counter()
+    outcome = success
+    try:
+        yield
+    except BrokerUnavailable:
+        outcome = "unavailable"
+        metrics.UNAVAILABLE.labels(channel, operation).inc()
+        raise
+    except InvalidRequest:
+        outcome = "invalid"
+        raise
+    except ReferenceConflict:
+        outcome = "conflict"
+        raise
+    except NotFound:
+        outcome = "not_found"
+        raise
+    except HubError:
+        outcome = "refused"
+        raise
+    except BaseException:
+        outcome = "error"
+        raise
+    finally:
+        metrics.REQUESTS.labels(channel, operation, outcome).inc()
+        metrics.REQUEST_SECONDS.labels(channel, operation).observe(perf_counter() - started)
+
+
 class IntakeService:
     """The use cases of the partner API; adapters of every channel call these."""
 
@@ -177,6 +218,12 @@ class IntakeService:
     async def submit_registration(
         self, partner: Partner, request: RegistrationRequest
     ) -> Acceptance:
+        with _observed(partner.channel, "registration", "accepted"):
+            return await self._submit_registration(partner, request)
+
+    async def _submit_registration(
+        self, partner: Partner, request: RegistrationRequest
+    ) -> Acceptance:
         self._schedule.check_declared_income(request.declared_income)
         payload = RegistrationSubmitted(**request.model_dump(exclude={"reference"}))
         return await self._accept(
@@ -188,11 +235,16 @@ class IntakeService:
             occurred_at=self._clock(),
         )
 
-    async def inquiry(self, request: InquiryRequest) -> InquiryAnswer:
+    async def inquiry(self, request: InquiryRequest, channel: str = "hub-api") -> InquiryAnswer:
         """The member's bill; refused if paying would go beyond the months allowed ahead."""
-        return self._bill(await self._member(request.nik, request.payment_code), request.months)
+        with _observed(channel, "inquiry", "answered"):
+            return self._bill(await self._member(request.nik, request.payment_code), request.months)
 
     async def submit_payment(self, partner: Partner, request: PaymentRequest) -> Acceptance:
+        with _observed(partner.channel, "payment", "accepted"):
+            return await self._submit_payment(partner, request)
+
+    async def _submit_payment(self, partner: Partner, request: PaymentRequest) -> Acceptance:
         fingerprint = request_hash(request)
         # A retry of an accepted payment is answered as before, whatever happened to the
         # member since (its own coverage moved on; the price may have changed).
@@ -250,6 +302,10 @@ class IntakeService:
         payment is refused as already reversed. A retried reversal is answered as
         before, even once the payment's business day is settled.
         """
+        with _observed(partner.channel, "reversal", "accepted"):
+            return await self._submit_reversal(partner, request)
+
+    async def _submit_reversal(self, partner: Partner, request: ReversalRequest) -> Acceptance:
         fingerprint = hashlib.sha256(
             f"{request.reference}\x1f{request.payment_reference}".encode()
         ).hexdigest()
@@ -415,17 +471,26 @@ class IntakeService:
                 settlement=settlement,
             )
         )
-        if claimed.request_hash != fingerprint:
-            raise ReferenceConflict(
-                f"reference {reference!r} was already used for a different {kind}"
-            )
-        if claimed.status == "pending":
-            # First attempt, a concurrent twin, or a retry after a 503: (re)publish the
-            # stored event. Same event id every time, so the consumer applies it once.
-            await self._publisher.publish(claimed.member_key, claimed.event_json.encode())
-            await self._ledger.mark_accepted(claimed.event_id, self._clock())
-        else:
-            await self._redrive_if_lost(claimed)
+        with bound_request(
+            partner_id=partner.partner_id,
+            channel=partner.channel,
+            reference=partner_ref or reference,
+            hub_reference=claimed.hub_reference,
+            event_id=str(claimed.event_id),
+        ):
+            if claimed.request_hash != fingerprint:
+                log.info("%s reference reused with different content", kind)
+                raise ReferenceConflict(
+                    f"reference {reference!r} was already used for a different {kind}"
+                )
+            if claimed.status == "pending":
+                # First attempt, a concurrent twin, or a retry after a 503: (re)publish the
+                # stored event. Same event id every time, so the consumer applies it once.
+                await self._publisher.publish(claimed.member_key, claimed.event_json.encode())
+                await self._ledger.mark_accepted(claimed.event_id, self._clock())
+                log.info("%s accepted", kind)
+            else:
+                await self._redrive_if_lost(claimed)
         return Acceptance(claimed.reference, claimed.hub_reference, kpj=claimed.kpj)
 
     async def _redrive_if_lost(self, claimed: ClaimedRequest) -> None:

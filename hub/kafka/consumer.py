@@ -25,6 +25,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from hub.kafka.connection import client_options
+from hub.observability import metrics
+from hub.observability.redaction import redact
 from hub.resilience import Outage, sleep_unless_stopped
 from hub.settings import Settings
 from hub.store.outage import is_transient
@@ -115,6 +117,10 @@ class CoreConsumer:
             while not self._consumer.assignment():  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
 
+    def assigned_partitions(self) -> int:
+        """How many partitions the group gave this consumer (readiness)."""
+        return len(self._consumer.assignment())
+
     async def stop(self) -> None:
         await self._consumer.stop()
         await self._dead_letters.stop()
@@ -148,6 +154,7 @@ class CoreConsumer:
             await self._reject_dead_letters(dead)
         self.stats.batches += 1
         self.stats.dead_lettered += len(dead)
+        metrics.EVENTS_APPLIED.labels("dead_lettered").inc(len(dead))
         try:
             await self._consumer.commit(
                 {tp: recs[-1].offset + 1 for tp, recs in batches.items() if recs}
@@ -189,7 +196,7 @@ class CoreConsumer:
         events = [event for event, _ in items]
         try:
             self._count(
-                await self._until_done(self._store, lambda: self._writer.apply(events), DBAPIError)
+                await self._until_done(self._store, lambda: self._apply_timed(events), DBAPIError)
             )
             return []
         except DBAPIError as exc:
@@ -202,21 +209,34 @@ class CoreConsumer:
                         event.envelope.event_id,
                     )
                 ]
-            log.warning("the store refused a batch; applying its events one by one: %r", exc.orig)
+            log.warning(
+                "the store refused a batch; applying its events one by one: %s",
+                redact(repr(exc.orig)),
+            )
         dead: list[DeadLetter] = []
         for item in items:
             dead.extend(await self._apply([item]))
         return dead
 
+    async def _apply_timed(self, events: list[IncomingEvent]) -> BatchResult:
+        with metrics.timed(metrics.BATCH_APPLY_SECONDS):
+            return await self._writer.apply(events)
+
     def _count(self, result: BatchResult) -> None:
         self.stats.recorded += result.recorded
         self.stats.rejected += result.rejected
         self.stats.duplicates += result.duplicates
+        metrics.EVENTS_APPLIED.labels("recorded").inc(result.recorded)
+        metrics.EVENTS_APPLIED.labels("rejected").inc(result.rejected)
+        metrics.EVENTS_APPLIED.labels("duplicate").inc(result.duplicates)
 
     async def _send_dead_letter(self, letter: DeadLetter) -> None:
         record = letter.record
+        # The error quotes the event (a validation error, the store's failing row): the
+        # same redaction as the logs, so the dead-letter topic holds no NIK or phone in clear.
+        error = redact(letter.error)
         headers = [
-            ("error", letter.error.encode()[:4000]),
+            ("error", error.encode()[:4000]),
             ("source-topic", record.topic.encode()),
             ("source-partition", str(record.partition).encode()),
             ("source-offset", str(record.offset).encode()),
@@ -237,8 +257,26 @@ class CoreConsumer:
             record.topic,
             record.partition,
             record.offset,
-            letter.error,
+            error,
+            extra={**_ids_of(record), "partition": record.partition, "offset": record.offset},
         )
+
+
+def _ids_of(record: Record) -> dict[str, str]:
+    """The request's ids from a raw event, for its log line, without trusting its shape."""
+    try:
+        raw = json.loads(record.value or b"")
+    except ValueError:
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    ids = {
+        "partner_id": raw.get("partner_id"),
+        "channel": raw.get("channel"),
+        "reference": raw.get("partner_ref"),
+        "event_id": raw.get("event_id"),
+    }
+    return {k: str(v) for k, v in ids.items() if v is not None}
 
 
 def _decode(

@@ -11,6 +11,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 from hub.errors import BrokerUnavailable
 from hub.kafka.connection import client_options
 from hub.kafka.topics import ensure_topics
+from hub.observability import metrics
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,16 +56,25 @@ class KafkaEventPublisher:
     async def stop(self) -> None:
         await self._producer.stop()
 
-    async def publish(self, key: str, value: bytes) -> None:
-        deadline = time.monotonic() + self._settings.kafka_ack_timeout_s
+    async def publish(
+        self, key: str, value: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> None:
+        started = time.monotonic()
+        deadline = started + self._settings.kafka_ack_timeout_s
         try:
             async with asyncio.timeout_at(_loop_deadline(deadline)):
                 if not self._topology_verified:
                     await self._verify_topology()
-                await self._producer.send_and_wait(self._topic, value, key=key.encode())
+                await self._producer.send_and_wait(
+                    self._topic, value, key=key.encode(), headers=headers
+                )
+            metrics.BROKER_ACK_SECONDS.observe(time.monotonic() - started)
         except (TimeoutError, KafkaError, OSError) as exc:
             self._topology_verified = False
-            log.warning("no broker acknowledgement for key %s: %r", key, exc)
+            metrics.BROKER_ACK_FAILURES.inc()
+            # The key is the member's NIK: never logged. The request's ids are bound
+            # to the log context by intake.
+            log.warning("no broker acknowledgement within the ack timeout: %r", exc)
             raise BrokerUnavailable(
                 "the event store did not acknowledge in time; retry with the same reference"
             ) from exc

@@ -323,3 +323,27 @@ reconciliation_decisions = sa.Table(
     sa.UniqueConstraint("run_id", "line"),
 )
 """The audit of reconciliation: who decided what about an exception, when and why."""
+
+operator_actions = sa.Table(
+    "operator_actions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("at", Timestamp, nullable=False, index=True),
+    sa.Column("operator", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(48), nullable=False),
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=False),
+    sa.Column("via", sa.String(16), nullable=False),
+)
+"""The audit log: who did what to which dead letter, callback, request or change, when and
+why, and how it went. Rows are only ever inserted."""
+
+sa.Index("ix_partner_requests_created_at", partner_requests.c.created_at)
+sa.Index(
+    "ix_partner_requests_accepted",
+    partner_requests.c.created_at,
+    postgresql_where=partner_requests.c.status == "accepted",
+    sqlite_where=partner_requests.c.status == "accepted",
+)

@@ -15,20 +15,33 @@ from hub.broker import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
+HUB_LOGS: list[Path] = []
+"""Every log file a hub process of this test session wrote (the redaction test reads them)."""
+
 
 @asynccontextmanager
-async def running_hub(env: dict[str, str], log_path: Path) -> AsyncIterator[str]:
-    """Start the hub with extra ``env``; yield its base URL; stop it with SIGINT."""
+async def running_hub(
+    env: dict[str, str], log_path: Path, command: str = "run", health: str = "/livez"
+) -> AsyncIterator[str]:
+    """Start ``hub run`` (or ``api``, or ``consume`` with a metrics port) with extra ``env``;
+    yield its base URL; stop it with SIGINT. Logs are JSON lines, as in production."""
     port = free_port()
-    full_env = {**os.environ, "HUB_ENV": "test", "HUB_LOG_LEVEL": "INFO", **env}
+    full_env = {
+        **os.environ,
+        "HUB_ENV": "test",
+        "HUB_LOG_LEVEL": "INFO",
+        "HUB_LOG_FORMAT": "json",
+        **env,
+    }
+    args = ["--metrics-port", str(port)] if command == "consume" else ["--port", str(port)]
+    HUB_LOGS.append(log_path)
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "hub",
-            "run",
-            "--port",
-            str(port),
+            command,
+            *args,
             cwd=REPO,
             env=full_env,
             stdout=log,
@@ -36,7 +49,7 @@ async def running_hub(env: dict[str, str], log_path: Path) -> AsyncIterator[str]
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            await _wait_healthy(url, process, log_path)
+            await _wait_healthy(url, process, log_path, health)
             yield url
         finally:
             if process.returncode is None:
@@ -52,14 +65,16 @@ async def running_hub(env: dict[str, str], log_path: Path) -> AsyncIterator[str]
     )
 
 
-async def _wait_healthy(url: str, process: asyncio.subprocess.Process, log_path: Path) -> None:
+async def _wait_healthy(
+    url: str, process: asyncio.subprocess.Process, log_path: Path, health: str
+) -> None:
     deadline = time.monotonic() + 60
     async with httpx.AsyncClient() as client:
         while time.monotonic() < deadline:
             if process.returncode is not None:
                 raise AssertionError(f"hub exited early: {log_path.read_text()[-3000:]}")
             try:
-                if (await client.get(f"{url}/healthz")).status_code == 200:
+                if (await client.get(f"{url}{health}")).status_code == 200:
                     return
             except httpx.TransportError:
                 pass

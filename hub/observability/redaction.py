@@ -1,0 +1,73 @@
+"""The one redaction step: NIKs, phone numbers and names masked before anything leaves.
+
+Every log line passes through ``redact_value`` (a structlog processor), and so does the
+``error`` header of every dead letter and every error an operator sees. Personal data
+in clear outside the membership store is a leak under Indonesia's UU PDP (2022).
+"""
+
+import re
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+from hub.membership.masking import mask_name
+
+# 16 digits on their own: a NIK. The first 6 (province, regency, district) stay readable.
+_NIK = re.compile(r"(?<!\d)(\d{6})\d{10}(?!\d)")
+# Indonesian mobile numbers as partners send them: +62 8xx, 62 8xx, 08xx, with separators.
+_PHONE = re.compile(r"(?<![\d+])(\+?62|0)(8\d)[\d\-. ]{6,14}\d(?!\d)")
+# A name given as a key and a value, in JSON, a Python repr or key=value text.
+_NAME_KEYS = (
+    r"full_?name|fullName|name|nama\w*|Nama\w*|cust(?:omer)?_?[Nn]ame|bill(?:Short)?Name"
+    r"|virtualAccountName|member_?name"
+)
+_NAME_PAIR = re.compile(
+    r"""(?P<key>["']?(?:"""
+    + _NAME_KEYS
+    + r""")["']?\s*[:=]\s*)(?P<quote>["'])(?P<value>[^"'\n]{1,200})(?P=quote)"""
+)
+_NAME_KEY = re.compile(r"^(?:" + _NAME_KEYS + r")$")
+_KEEP_KEYS = frozenset({"masked_name", "logger", "logger_name", "event", "level", "timestamp"})
+
+
+def mask_nik(nik: str) -> str:
+    """``5171044508900001`` -> ``517104**********``: the region stays, the person does not."""
+    return nik[:6] + "*" * (len(nik) - 6)
+
+
+def _mask_phone(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group(0))
+    return f"{match.group(1)}{match.group(2)}{'*' * max(len(digits) - 5, 4)}{digits[-2:]}"
+
+
+def _mask_pair(match: re.Match[str]) -> str:
+    value = match.group("value")
+    if "*" in value:  # already masked
+        return match.group(0)
+    return f"{match.group('key')}{match.group('quote')}{mask_name(value)}{match.group('quote')}"
+
+
+def redact(text: str) -> str:
+    """``text`` with every NIK, phone number and named name masked."""
+    text = _NIK.sub(lambda m: mask_nik(m.group(0)), text)
+    text = _PHONE.sub(_mask_phone, text)
+    return _NAME_PAIR.sub(_mask_pair, text)
+
+
+def redact_value(value: Any, key: str | None = None) -> Any:
+    """Redact a log field: strings, and the strings inside mappings and sequences."""
+    if isinstance(value, str):
+        if key is not None and key not in _KEEP_KEYS and _NAME_KEY.match(key):
+            return mask_name(value)
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {k: redact_value(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(v) for v in value]
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    return redact(str(value))
+
+
+def redact_event(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> dict[str, Any]:
+    """structlog processor: the last step before a line is rendered."""
+    return {k: redact_value(v, k) for k, v in event.items()}

@@ -1,0 +1,1 @@
+"""What operators do: dead letters, callbacks, stuck requests, member changes, all audited."""
