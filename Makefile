@@ -10,7 +10,7 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider
 # Line coverage is gated where faults land: the broker, the store and the callbacks.
 GATED := kafka store callbacks
 
-.PHONY: install run test lint typecheck pytest pytest-tansu coverage faults bench schemas postgres clean
+.PHONY: install run test lint typecheck pytest pytest-tansu coverage faults bench schemas postgres chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy hub adapters schemas
 
-pytest: install postgres ## every test on Apache Kafka (idempotent producer) and PostgreSQL
+chromium: ## Debian's Chromium for the console's browser tests (Playwright cannot download one here)
+	@bash scripts/ensure-chromium.sh
+
+pytest: install postgres chromium ## every test on Apache Kafka (idempotent producer) and PostgreSQL
 	rm -f .coverage .coverage.*
 	$(PYTEST) -q --cov --cov-report= -m "not faults_slow"
 

@@ -412,7 +412,14 @@ async def _start_server(
     app: FastAPI, host: str, port: int, tasks: list[asyncio.Task[None]], name: str
 ) -> uvicorn.Server:
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        # uvicorn's own handlers would print around structlog, unredacted: use the root's.
+        log_config=None,
     )
     server = _QuietServer(config)
     tasks.append(asyncio.create_task(server.serve(), name=name))

@@ -11,7 +11,6 @@ reached, a deadlock, a broker that does not answer. Only a signal stops it.
 """
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from hub.kafka.connection import client_options
+from hub.kafka.ids import request_ids
 from hub.observability import metrics
 from hub.observability.redaction import redact
 from hub.resilience import Outage, sleep_unless_stopped
@@ -258,25 +258,12 @@ class CoreConsumer:
             record.partition,
             record.offset,
             error,
-            extra={**_ids_of(record), "partition": record.partition, "offset": record.offset},
+            extra={
+                **request_ids(record.value),
+                "partition": record.partition,
+                "offset": record.offset,
+            },
         )
-
-
-def _ids_of(record: Record) -> dict[str, str]:
-    """The request's ids from a raw event, for its log line, without trusting its shape."""
-    try:
-        raw = json.loads(record.value or b"")
-    except ValueError:
-        return {}
-    if not isinstance(raw, dict):
-        return {}
-    ids = {
-        "partner_id": raw.get("partner_id"),
-        "channel": raw.get("channel"),
-        "reference": raw.get("partner_ref"),
-        "event_id": raw.get("event_id"),
-    }
-    return {k: str(v) for k, v in ids.items() if v is not None}
 
 
 def _decode(

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.errors import BrokerUnavailable
+from hub.kafka.ids import request_ids
 from hub.observability import metrics
 from hub.ops.audit import AuditLog, record
 from hub.ops.dead_letters import DeadLetter, DeadLetterTopic
@@ -162,12 +163,7 @@ class OperatorActions:
             "dead letter %s replayed by %s",
             letter.id,
             operator,
-            extra={
-                "event_id": letter.event_id,
-                "partner_id": letter.partner_id,
-                "reference": letter.reference,
-                "outcome": "ok" if error is None else "failed",
-            },
+            extra={**request_ids(letter.value), "outcome": "ok" if error is None else "failed"},
         )
         return error
 
@@ -261,6 +257,15 @@ class OperatorActions:
                     "error": error,
                 },
                 via=via,
+            )
+            log.info(
+                "request %s re-driven by %s",
+                hub_reference,
+                operator,
+                extra={
+                    **request_ids(row.event_json.encode()),
+                    "outcome": "ok" if error is None else "failed",
+                },
             )
             outcomes.append(
                 Outcome(hub_reference, error is None, error or f"event {row.event_id} published")

@@ -47,7 +47,7 @@ async def test_the_printed_example_command_records_a_member(tmp_path: Path) -> N
     }
     async with running_hub(env, tmp_path / "hub.log"):
         # /healthz answers as soon as the server is up; the example is printed just after.
-        lines = await _printed_example(tmp_path / "hub.log")
+        lines = await _printed_example(tmp_path / "hub.out")
         start = next(i for i, line in enumerate(lines) if line.startswith("ref=DEMO"))
         end = next(i for i in range(start, len(lines)) if not lines[i].strip())
         script = "\n".join(lines[start:end])

@@ -24,7 +24,11 @@ async def running_hub(
     env: dict[str, str], log_path: Path, command: str = "run", health: str = "/livez"
 ) -> AsyncIterator[str]:
     """Start ``hub run`` (or ``api``, or ``consume`` with a metrics port) with extra ``env``;
-    yield its base URL; stop it with SIGINT. Logs are JSON lines, as in production."""
+    yield its base URL; stop it with SIGINT.
+
+    Its log (stderr, JSON lines as in production) goes to ``log_path``; what it prints for
+    a person at a terminal (stdout: the example command) to ``log_path`` with ``.out``.
+    """
     port = free_port()
     full_env = {
         **os.environ,
@@ -35,7 +39,7 @@ async def running_hub(
     }
     args = ["--metrics-port", str(port)] if command == "consume" else ["--port", str(port)]
     HUB_LOGS.append(log_path)
-    with log_path.open("wb") as log:
+    with log_path.open("wb") as log, log_path.with_suffix(".out").open("wb") as out:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -44,7 +48,7 @@ async def running_hub(
             *args,
             cwd=REPO,
             env=full_env,
-            stdout=log,
+            stdout=out,
             stderr=log,
         )
         url = f"http://127.0.0.1:{port}"

@@ -1,0 +1,146 @@
+"""The operator console in a real browser: sign in, watch the flow, replay a dead letter."""
+
+import asyncio
+import time
+
+import asyncpg
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.e2e.conftest import OPERATOR, OPERATOR_PASSWORD
+from tests.e2e.console import SCREENSHOTS, chromium
+from tests.e2e.polling import wait_for_status
+from tests.support.partner import SignedClient
+from tests.support.people import applicant
+
+pytestmark = pytest.mark.browser
+
+
+async def _sign_in(page: Page, hub_url: str) -> None:
+    await page.goto(f"{hub_url}/ops/")
+    await expect(page).to_have_url(f"{hub_url}/ops/login")
+    await page.get_by_label("Operator").fill(OPERATOR)
+    await page.get_by_label("Password").fill(OPERATOR_PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(f"{hub_url}/ops/flow")
+
+
+async def _reload_until_visible(page: Page, selector: str, within_s: float) -> None:
+    deadline = time.monotonic() + within_s
+    while await page.locator(selector).count() == 0:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{selector} not on {page.url} within {within_s} s")
+        await asyncio.sleep(0.5)
+        await page.reload()
+
+
+def _admin_dsn(database_url: str) -> str:
+    return database_url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def test_an_operator_sees_the_flow_finds_a_poisoned_event_and_replays_it_into_the_store(
+    hub_url: str, demo: SignedClient, database_url: str
+) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        await page.goto(f"{hub_url}/ops/login")
+        await page.screenshot(path=SCREENSHOTS / "login.png")
+        await _sign_in(page, hub_url)
+
+        # A request flows in: the Flow page (refreshing by itself) counts it for its channel.
+        healthy = applicant()
+        assert (await demo.post("/v1/registrations", healthy)).status_code == 202
+        await wait_for_status(demo, f"/v1/registrations/{healthy['reference']}", "recorded", 20)
+        card = page.locator('[data-channel="hub-api"]')
+        await _reload_until_visible(page, '[data-channel="hub-api"]', 10)
+        await expect(card.locator(".recorded-total")).not_to_have_text("0", timeout=10_000)
+        await expect(page.locator("#lag tbody tr").first).to_be_visible()
+        await page.screenshot(path=SCREENSHOTS / "flow.png", full_page=True)
+
+        # Poison one event: the store refuses this member (a constraint an operator later
+        # lifts), so the consumer dead-letters the event and moves on.
+        poisoned = applicant()
+        admin = await asyncpg.connect(_admin_dsn(database_url))
+        await admin.execute(
+            "ALTER TABLE members ADD CONSTRAINT e2e_poison "
+            f"CHECK (nik <> '{poisoned['nik']}') NOT VALID"
+        )
+        try:
+            accepted = await demo.post("/v1/registrations", poisoned)
+            assert accepted.status_code == 202
+            row = f'tr[data-letter]:has-text("{poisoned["reference"]}")'
+            await page.goto(f"{hub_url}/ops/stuck")
+            await _reload_until_visible(page, row, 20)
+        finally:
+            await admin.execute("ALTER TABLE members DROP CONSTRAINT IF EXISTS e2e_poison")
+            await admin.close()
+        letter = page.locator(row)
+        error = await letter.locator(".error-text").inner_text()
+        assert "the store refused the event" in error
+        assert poisoned["nik"] not in await page.content(), "the console shows a NIK in clear"
+        # Accepted, dead-lettered, so not recorded: stuck once older than stuck_after_s (1 s).
+        stuck = f'tr[data-hub-reference="{accepted.json()["hub_reference"]}"]'
+        await _reload_until_visible(page, stuck, 10)
+        await page.screenshot(path=SCREENSHOTS / "stuck-and-dead-letters.png", full_page=True)
+
+        letter_id = await letter.get_attribute("data-letter")
+        await letter.get_by_placeholder("why").fill("constraint lifted, member is valid")
+        await letter.get_by_role("button", name="Replay").click()
+        await expect(page.locator(".flash")).to_contain_text("replayed event")
+        await expect(page.locator(row).locator(".badge")).to_have_text("replayed")
+        status, _ = await wait_for_status(
+            demo, f"/v1/registrations/{poisoned['reference']}", "recorded", 20
+        )
+        assert len(status["kpj"]) == 11
+
+        await page.get_by_role("link", name="Audit log").click()
+        entry = page.locator(f'tr[data-action="dlq.replay"][data-target="{letter_id}"]')
+        await expect(entry).to_contain_text(OPERATOR)
+        await expect(entry).to_contain_text("constraint lifted, member is valid")
+        await expect(entry).to_contain_text("console")
+        await page.screenshot(path=SCREENSHOTS / "audit-log.png", full_page=True)
+
+        for name, title in (("callbacks", "Failed callbacks"), ("changes", "Member changes")):
+            await page.goto(f"{hub_url}/ops/{name}")
+            await expect(page.get_by_role("heading", name=title)).to_be_visible()
+            await page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+    admin = await asyncpg.connect(_admin_dsn(database_url))
+    try:
+        audited = await admin.fetchrow(
+            "SELECT operator, reason, outcome, via FROM operator_actions "
+            "WHERE action = 'dlq.replay' AND target = $1",
+            letter_id,
+        )
+    finally:
+        await admin.close()
+    assert dict(audited or {}) == {
+        "operator": OPERATOR,
+        "reason": "constraint lifted, member is valid",
+        "outcome": "ok",
+        "via": "console",
+    }
+
+
+async def test_an_operator_approves_a_member_change_in_the_console(
+    hub_url: str, demo: SignedClient
+) -> None:
+    person = applicant()
+    assert (await demo.post("/v1/registrations", person)).status_code == 202
+    await wait_for_status(demo, f"/v1/registrations/{person['reference']}", "recorded", 20)
+    again = {**person, "reference": f"{person['reference']}-2", "phone": "081299990000"}
+    assert (await demo.post("/v1/registrations", again)).status_code == 202
+    await wait_for_status(demo, f"/v1/registrations/{again['reference']}", "recorded", 20)
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await _sign_in(page, hub_url)
+        await page.goto(f"{hub_url}/ops/changes")
+        row = page.locator(f'tr[data-change]:has-text("{again["reference"]}")')
+        await expect(row).to_be_visible()
+        change_id = await row.get_attribute("data-change")
+        await row.get_by_placeholder("why").fill("member called the contact centre")
+        await row.get_by_role("button", name="Approve").click()
+        await expect(page.locator(".flash")).to_contain_text(f"change #{change_id} approved")
+        await page.get_by_role("link", name="Audit log").click()
+        entry = page.locator(f'tr[data-action="change.approve"][data-target="{change_id}"]')
+        await expect(entry).to_contain_text("member called the contact centre")

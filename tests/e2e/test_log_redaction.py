@@ -1,0 +1,82 @@
+"""No NIK or phone number in clear in any log line or dead-letter header of the e2e flows.
+
+Runs last (see conftest): by then every end-to-end test has driven the hub through its
+channels, rejections, outages and dead letters, and this reads everything they logged.
+"""
+
+import json
+import re
+
+from aiokafka import AIOKafkaConsumer
+
+from hub.broker import EmbeddedBroker
+from tests.support.hubproc import HUB_LOGS
+
+# A NIK: 16 digits on their own. A phone number: an Indonesian mobile, +62 8.. / 62 8.. / 08..
+FULL_NIK = re.compile(r"(?<!\d)\d{16}(?!\d)")
+FULL_PHONE = re.compile(r"(?<![\d*])(?:\+?62|0)8\d(?:[\-. ]?\d){6,11}(?![\d*])")
+
+
+def _leaks(text: str) -> list[str]:
+    return FULL_NIK.findall(text) + FULL_PHONE.findall(text)
+
+
+def test_the_leak_patterns_catch_what_they_are_meant_to() -> None:
+    assert _leaks("nik 5171044508900001 phone 0812-3456-7890 +6281234567890") == [
+        "5171044508900001",
+        "0812-3456-7890",
+        "+6281234567890",
+    ]
+    assert _leaks("nik 517104********** phone 081*******90 kpj 00000000018") == []
+
+
+async def test_no_log_line_or_dead_letter_header_of_the_e2e_flows_has_a_nik_or_phone(
+    broker: EmbeddedBroker, hub_env: dict[str, str]
+) -> None:
+    lines: list[str] = []
+    for path in HUB_LOGS:
+        if path.exists():
+            lines.extend(line for line in path.read_text().splitlines() if line.strip())
+    assert len(lines) >= 5, f"only {len(lines)} log lines: did the e2e suite run?"
+    not_json = [line for line in lines if not line.startswith("{")]
+    assert not_json == [], f"log lines that are not JSON: {not_json[:5]}"
+    records = [json.loads(line) for line in lines]
+    about_requests = [r for r in records if "event_id" in r]
+    assert about_requests, "no log line carried a request's ids"
+    fields = {"partner_id", "channel", "reference", "hub_reference", "event_id"}
+    # Every key, even where the event itself did not say (a malformed one: null).
+    missing = [r for r in about_requests if not fields <= r.keys()]
+    assert missing == [], f"request log lines without all their ids: {missing[:3]}"
+    in_consumer = [r for r in about_requests if "offset" in r]
+    assert all("partition" in r for r in in_consumer)
+
+    headers = await _dead_letter_headers(broker, hub_env["HUB_KAFKA_DEAD_LETTER_TOPIC"])
+    assert headers, "no dead letters: the console test poisons one"
+
+    leaks = [(line[:300], _leaks(line)) for line in lines if _leaks(line)]
+    leaks += [(f"dead-letter header {k}", _leaks(v)) for k, v in headers if _leaks(v)]
+    print(
+        f"checked {len(lines)} log lines from {len(HUB_LOGS)} hub processes "
+        f"and {len(headers)} dead-letter headers"
+    )
+    assert leaks == [], f"personal data in clear: {leaks[:5]}"
+
+
+async def _dead_letter_headers(broker: EmbeddedBroker, topic: str) -> list[tuple[str, str]]:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=broker.bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        found: list[tuple[str, str]] = []
+        while batch := await consumer.getmany(timeout_ms=2000):
+            for records in batch.values():
+                for record in records:
+                    found.extend((k, v.decode(errors="replace")) for k, v in record.headers)
+        return found
+    finally:
+        await consumer.stop()

@@ -1,0 +1,223 @@
+"""Operator actions from the CLI and /ops/v1, each in the audit table; who may call them."""
+
+import asyncio
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from hub.broker import EmbeddedBroker
+from tests.e2e.conftest import OPERATOR, OPERATOR_PASSWORD
+from tests.e2e.polling import wait_for_status
+from tests.support.hubproc import REPO
+from tests.support.partner import SignedClient
+from tests.support.people import applicant
+
+BASIC = "Basic " + base64.b64encode(f"{OPERATOR}:{OPERATOR_PASSWORD}".encode()).decode()
+
+
+async def hub_cli(hub_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HUB_ENV": "test", "COLUMNS": "250", **hub_env}
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "hub", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def _audit(database_url: str, action: str, target: str) -> dict[str, Any] | None:
+    admin = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        row = await admin.fetchrow(
+            "SELECT operator, reason, outcome, via, detail FROM operator_actions "
+            "WHERE action = $1 AND target = $2 ORDER BY id DESC LIMIT 1",
+            action,
+            target,
+        )
+    finally:
+        await admin.close()
+    return None if row is None else dict(row)
+
+
+async def test_only_operators_open_the_ops_api_and_their_session_does_not_open_the_partner_api(
+    hub_url: str, demo: SignedClient
+) -> None:
+    async with httpx.AsyncClient(base_url=hub_url) as http:
+        assert (await http.get("/ops/v1/lag")).status_code == 401
+        assert (await http.get("/ops/v1/lag", headers=demo.headers(b""))).status_code == 401
+        wrong = "Basic " + base64.b64encode(f"{OPERATOR}:nope".encode()).decode()
+        assert (await http.get("/ops/v1/lag", headers={"Authorization": wrong})).status_code == 401
+        assert (await http.get("/ops/v1/lag", headers={"Authorization": BASIC})).status_code == 200
+        assert (await http.get("/ops/flow", follow_redirects=False)).status_code == 303
+
+        form = await http.get("/ops/login")
+        token = re.search(r'name="login_token" value="([0-9a-f]+)"', form.text)
+        assert token is not None
+        refused = await http.post(
+            "/ops/login",
+            data={"username": OPERATOR, "password": OPERATOR_PASSWORD, "login_token": "forged"},
+        )
+        assert refused.status_code == 403
+        signed_in = await http.post(
+            "/ops/login",
+            data={"username": OPERATOR, "password": OPERATOR_PASSWORD, "login_token": token[1]},
+        )
+        assert signed_in.status_code == 303
+        assert "hub_ops_session" in http.cookies
+        # The operator's session is nothing to the partner API.
+        person = applicant()
+        body = json.dumps(person).encode()
+        partner_api = await http.post(
+            "/v1/registrations", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert partner_api.status_code == 401
+        # Every action needs the session's CSRF token.
+        no_token = await http.post("/ops/dead-letters/0-0/replay", data={"reason": "test it"})
+        assert no_token.status_code == 403
+        api_no_token = await http.post(
+            "/ops/v1/dead-letters/replay", json={"ids": ["0-0"], "reason": "test it"}
+        )
+        assert api_no_token.status_code == 403
+        assert (await http.get("/ops/v1/audit")).status_code == 200
+
+
+async def _publish_raw(broker: EmbeddedBroker, topic: str, key: bytes, value: bytes) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def test_a_malformed_event_is_listed_shown_and_replayed_with_a_replayed_from_header(
+    hub_url: str, hub_env: dict[str, str], broker: EmbeddedBroker, database_url: str
+) -> None:
+    nik, phone = "5171044508900001", "081234567890"
+    marker = f"MALFORMED-{uuid.uuid4().hex[:8]}"
+    value = json.dumps(
+        {
+            "event_id": str(uuid.uuid4()),
+            "partner_ref": marker,
+            "nik": nik,
+            "phone": phone,
+            "full_name": "Ni Made Ayu",
+        }
+    ).encode()
+    await _publish_raw(broker, hub_env["HUB_KAFKA_MEMBER_EVENTS_TOPIC"], nik.encode(), value)
+
+    letter_id = ""
+    for _ in range(40):
+        listed = await hub_cli(hub_env, "dlq", "list")
+        assert listed.returncode == 0, listed.stderr
+        found = [line for line in listed.stdout.splitlines() if marker in line]
+        if found:
+            letter_id = found[0].split("│")[1].strip()
+            break
+        await asyncio.sleep(0.5)
+    assert letter_id, f"{marker} not dead-lettered: {listed.stdout}"
+    assert nik not in listed.stdout and phone not in listed.stdout
+
+    shown = await hub_cli(hub_env, "dlq", "show", letter_id)
+    assert shown.returncode == 0, shown.stderr
+    assert "not a valid event envelope" in shown.stdout
+    assert "517104**********" in shown.stdout and nik not in shown.stdout
+
+    dry = await hub_cli(
+        hub_env, "dlq", "replay", letter_id, "--by", OPERATOR, "--reason", "check", "--dry-run"
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "would replay" in dry.stdout
+    assert await _audit(database_url, "dlq.replay", letter_id) is None
+
+    async with httpx.AsyncClient(base_url=hub_url, headers={"Authorization": BASIC}) as http:
+        replayed = await http.post(
+            "/ops/v1/dead-letters/replay", json={"ids": [letter_id], "reason": "schema fixed"}
+        )
+    assert replayed.status_code == 200, replayed.text
+    audited = await _audit(database_url, "dlq.replay", letter_id)
+    assert audited is not None
+    assert (audited["operator"], audited["reason"], audited["outcome"], audited["via"]) == (
+        OPERATOR,
+        "schema fixed",
+        "ok",
+        "api",
+    )
+    headers = await _headers_of(broker, hub_env["HUB_KAFKA_MEMBER_EVENTS_TOPIC"], marker)
+    dlq = hub_env["HUB_KAFKA_DEAD_LETTER_TOPIC"]
+    assert ("replayed-from", f"{dlq}/{letter_id}") in headers
+    assert ("replayed-by", OPERATOR) in headers
+
+
+async def _headers_of(broker: EmbeddedBroker, topic: str, marker: str) -> list[tuple[str, str]]:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=broker.bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        found: list[tuple[str, str]] = []
+        while batch := await consumer.getmany(timeout_ms=2000):
+            for records in batch.values():
+                for r in records:
+                    if marker.encode() in (r.value or b""):
+                        found.extend((k, v.decode()) for k, v in r.headers)
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def test_a_stuck_request_is_listed_and_redriven_from_the_cli_into_the_store(
+    hub_url: str, hub_env: dict[str, str], demo: SignedClient, database_url: str
+) -> None:
+    person = applicant()
+    admin = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    await admin.execute(
+        f"ALTER TABLE members ADD CONSTRAINT e2e_stuck CHECK (nik <> '{person['nik']}') NOT VALID"
+    )
+    try:
+        accepted = await demo.post("/v1/registrations", person)
+        assert accepted.status_code == 202
+        hub_reference = accepted.json()["hub_reference"]
+        for _ in range(40):
+            stuck = await hub_cli(hub_env, "requests", "stuck", "--older-than", "0.02")
+            if hub_reference in stuck.stdout:
+                break
+            await asyncio.sleep(0.5)
+        assert hub_reference in stuck.stdout, stuck.stdout + stuck.stderr
+    finally:
+        await admin.execute("ALTER TABLE members DROP CONSTRAINT IF EXISTS e2e_stuck")
+        await admin.close()
+
+    redriven = await hub_cli(
+        hub_env, "requests", "redrive", hub_reference, "--by", OPERATOR, "--reason", "lifted"
+    )
+    assert redriven.returncode == 0, redriven.stdout + redriven.stderr
+    await wait_for_status(demo, f"/v1/registrations/{person['reference']}", "recorded", 20)
+    audited = await _audit(database_url, "request.redrive", hub_reference)
+    assert audited is not None and (audited["operator"], audited["via"]) == (OPERATOR, "cli")
+
+    again = await hub_cli(
+        hub_env, "requests", "redrive", hub_reference, "--by", OPERATOR, "--reason", "twice"
+    )
+    assert again.returncode == 1 and "recorded, not waiting" in again.stdout
+
+    lag = await hub_cli(hub_env, "lag")
+    assert lag.returncode == 0, lag.stderr
+    assert hub_env["HUB_KAFKA_MEMBER_EVENTS_TOPIC"] in lag.stdout and "total lag:" in lag.stdout
+    metrics = (await httpx.AsyncClient().get(f"{hub_url}/metrics")).text
+    assert 'hub_redrives_total{trigger="operator"}' in metrics
