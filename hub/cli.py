@@ -16,6 +16,7 @@ from hub.observability.logs import configure_logging
 from hub.ops import cli as ops_cli
 from hub.settings import Settings, load_settings
 from hub.settlement_cli import reconcile, settle
+from hub.simulator.cli import simulate
 
 app = typer.Typer(
     help="BPU Channel Hub: partner registrations and payments into the membership store."
@@ -30,6 +31,7 @@ app.add_typer(ops_cli.callbacks, name="callbacks")
 app.add_typer(ops_cli.requests, name="requests")
 app.add_typer(ops_cli.ops, name="ops")
 app.command("lag")(ops_cli.lag)
+app.command("simulate")(simulate)
 
 Host = Annotated[str | None, typer.Option(help="Interface to listen on (default: config api_host)")]
 Port = Annotated[int | None, typer.Option(help="Port to listen on (default: config api_port)")]

@@ -1,0 +1,1 @@
+"""``hub simulate``: realistic partner traffic through every channel, for demos and training."""
