@@ -82,6 +82,7 @@ curl -s {url}/v1/registrations/$ref \\
         highlight=False,
         soft_wrap=True,
     )
+    console.print(f"Operator console: {url}/ops/ ; live traffic: hub simulate --url {url}")
     console.print("Ctrl-C stops the hub.")
 
 
