@@ -1,0 +1,84 @@
+"""An operator redelivers a callback that was given up, on real PostgreSQL; it is audited."""
+
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.callbacks.dispatcher import CallbackDispatcher
+from hub.ops.actions import OperatorActions
+from hub.ops.dead_letters import DeadLetterTopic
+from hub.settings import Settings
+from hub.store.tables import callback_deliveries, operator_actions
+from tests.integration.test_callback_dispatcher import POLICY, Clock, _outbox, _state, engine
+from tests.support.callback_server import CallbackServer, callback_server
+
+__all__ = ["engine"]
+
+
+class _NoPublishing:
+    """Redelivering a callback publishes nothing; this publisher says so if asked to."""
+
+    async def publish(
+        self, key: str, value: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> None:
+        raise AssertionError("a callback redelivery must not publish events")
+
+
+async def test_a_given_up_callback_is_redelivered_once_by_an_operator_and_audited(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    clock = Clock()
+    reference = f"REDELIVER-{uuid.uuid4().hex[:6]}"
+    server: CallbackServer
+    async with callback_server() as server:
+        server.fail(reference, times=1)
+        delivery = await _outbox(engine, server.url, reference, clock.now)
+        async with engine.begin() as conn:
+            await conn.execute(
+                callback_deliveries.update()
+                .where(callback_deliveries.c.id == delivery)
+                .values(give_up_at=clock.now + timedelta(seconds=5))
+            )
+        dispatcher = CallbackDispatcher(engine, {"callme": "s"}, POLICY, clock)
+        assert await dispatcher.deliver_due() == 1
+        assert (await _state(engine, delivery))[0] == "failed"
+
+        actions = OperatorActions(
+            engine,
+            DeadLetterTopic(settings, settings.kafka_bootstrap_servers),
+            _NoPublishing(),
+            callback_give_up_after_s=86_400,
+            clock=clock,
+        )
+        failed = {c.id: c for c in await actions.callbacks("failed", limit=1000)}
+        assert [a.http_status for a in failed[delivery].attempts] == [500]
+
+        outcomes = await actions.redeliver([delivery], "ayu", "partner endpoint is back", "cli")
+        assert [(o.ok, o.message) for o in outcomes] == [(True, "queued for delivery now")]
+        again = await actions.redeliver([delivery], "ayu", "twice", "cli")
+        assert [o.ok for o in again] == [False], "only a failed callback can be redelivered"
+
+        assert await dispatcher.deliver_due() == 1
+        status, attempts, http = await _state(engine, delivery)
+        assert (status, attempts, http) == ("delivered", 2, [500, 204])
+        assert len(server.for_reference(reference)) == 2
+
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(
+                    operator_actions.c.operator,
+                    operator_actions.c.action,
+                    operator_actions.c.reason,
+                    operator_actions.c.outcome,
+                    operator_actions.c.via,
+                    operator_actions.c.at,
+                ).where(operator_actions.c.target == str(delivery))
+            )
+        ).all()
+    assert [tuple(r)[:5] for r in rows] == [
+        ("ayu", "callback.redeliver", "partner endpoint is back", "ok", "cli")
+    ]
+    assert rows[0].at == clock.now
