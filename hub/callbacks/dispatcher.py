@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenacity import RetryCallState, wait_exponential
 
 from hub.api.signing import sign
+from hub.observability import metrics
 from hub.resilience import Outage, sleep_unless_stopped
 from hub.store.outage import is_transient
 from hub.store.tables import callback_attempts, callback_deliveries
@@ -52,6 +53,7 @@ class Delivery:
     body: str
     attempts: int
     give_up_at: datetime
+    reference: str = ""
 
 
 class Backoff:
@@ -149,6 +151,7 @@ class CallbackDispatcher:
                     callback_deliveries.c.body,
                     callback_deliveries.c.attempts,
                     callback_deliveries.c.give_up_at,
+                    callback_deliveries.c.reference,
                 )
             )
             return [
@@ -160,6 +163,7 @@ class CallbackDispatcher:
                     r.body,
                     r.attempts,
                     _aware(r.give_up_at),
+                    r.reference,
                 )
                 for r in rows
             ]
@@ -214,21 +218,26 @@ class CallbackDispatcher:
     ) -> None:
         attempts = delivery.attempts + 1
         values: dict[str, Any] = {"attempts": attempts, "lease_until": None, "last_error": error}
+        ids = {"partner_id": delivery.partner_id, "reference": delivery.reference}
         if error is None:
             values.update(status="delivered", delivered_at=at)
+            metrics.CALLBACK_ATTEMPTS.labels("delivered").inc()
         else:
             next_at = self._clock() + self._backoff.after(attempts)
             if next_at > delivery.give_up_at:
                 values.update(status="failed")
+                metrics.CALLBACK_ATTEMPTS.labels("failed").inc()
                 log.error(
                     "callback %s to %s given up after %d attempts: %s",
                     delivery.notification_id,
                     delivery.partner_id,
                     attempts,
                     error,
+                    extra=ids,
                 )
             else:
                 values.update(next_attempt_at=next_at)
+                metrics.CALLBACK_ATTEMPTS.labels("retry").inc()
         async with self._engine.begin() as conn:
             await conn.execute(
                 callback_attempts.insert().values(
