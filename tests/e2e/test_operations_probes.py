@@ -105,6 +105,8 @@ async def test_readyz_is_503_while_the_store_is_unreachable_and_200_within_10_s_
     env = {
         "HUB_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
         "HUB_DATABASE_URL": database_url.replace(f":{pg.port}/", f":{proxy.port}/"),
+        # The callback dispatcher polls the store often: the process must outlive the cut.
+        "HUB_CALLBACK_POLL_S": "0.05",
         "HUB_KAFKA_MEMBER_EVENTS_TOPIC": f"ready-{suffix}",
         "HUB_KAFKA_DEAD_LETTER_TOPIC": f"ready-dlq-{suffix}",
         "HUB_KAFKA_CONSUMER_GROUP": f"ready-core-{suffix}",
