@@ -15,10 +15,16 @@ RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
 
 def _exported() -> set[str]:
-    text = generate_latest(REGISTRY).decode()
-    return {
-        line.split("{")[0].split(" ")[0] for line in text.splitlines() if line.startswith("hub_")
-    }
+    names = set()
+    for line in generate_latest(REGISTRY).decode().splitlines():
+        if line.startswith("# TYPE hub_"):
+            # A labelled metric has no sample until first used: its declared series count.
+            _, _, base, kind = line.split()
+            suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"]}
+            names.update(base + suffix for suffix in suffixes.get(kind, [""]))
+        elif line.startswith("hub_"):
+            names.add(line.split("{")[0].split(" ")[0])
+    return names
 
 
 def test_every_alert_names_exported_metrics_and_has_a_runbook_section() -> None:
