@@ -6,6 +6,7 @@ action, audited the same way, whichever door it came through.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
@@ -89,7 +90,7 @@ class OperatorActions:
         dead_letters: DeadLetterTopic,
         publisher: Republisher,
         callback_give_up_after_s: float,
-        clock: "ClockFn | None" = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._engine = engine
         self.engine = engine
@@ -391,7 +392,3 @@ class OperatorActions:
             via=via,
         )
         return Outcome(str(change_id), True, f"change #{change_id} {decision}")
-
-
-class ClockFn(Protocol):
-    def __call__(self) -> datetime: ...

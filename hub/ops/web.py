@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Header, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -324,8 +325,6 @@ def console_router(ctx: OpsContext) -> APIRouter:
 
     def back(to: str, outcomes: list[Outcome]) -> RedirectResponse:
         message = "; ".join(o.message for o in outcomes)
-        from urllib.parse import quote
-
         return RedirectResponse(f"{to}?flash={quote(message[:300])}", status_code=303)
 
     @router.get("/login")
