@@ -10,6 +10,7 @@ from playwright.async_api import Page, expect
 from tests.e2e.conftest import OPERATOR, OPERATOR_PASSWORD
 from tests.e2e.console import SCREENSHOTS, chromium
 from tests.e2e.polling import wait_for_status
+from tests.support.hubproc import hub_cli
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
 
@@ -39,7 +40,7 @@ def _admin_dsn(database_url: str) -> str:
 
 
 async def test_an_operator_sees_the_flow_finds_a_poisoned_event_and_replays_it_into_the_store(
-    hub_url: str, demo: SignedClient, database_url: str
+    hub_url: str, demo: SignedClient, database_url: str, hub_env: dict[str, str]
 ) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     async with chromium() as browser:
@@ -85,6 +86,9 @@ async def test_an_operator_sees_the_flow_finds_a_poisoned_event_and_replays_it_i
         await page.screenshot(path=SCREENSHOTS / "stuck-and-dead-letters.png", full_page=True)
 
         letter_id = await letter.get_attribute("data-letter")
+        listed = await hub_cli(hub_env, "dlq", "list")
+        assert listed.returncode == 0, listed.stderr
+        assert f"{letter_id} " in listed.stdout and poisoned["reference"] in listed.stdout
         await letter.get_by_placeholder("why").fill("constraint lifted, member is valid")
         await letter.get_by_role("button", name="Replay").click()
         await expect(page.locator(".flash")).to_contain_text("replayed event")

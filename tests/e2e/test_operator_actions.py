@@ -3,10 +3,7 @@
 import asyncio
 import base64
 import json
-import os
 import re
-import subprocess
-import sys
 import uuid
 from typing import Any
 
@@ -17,24 +14,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from hub.broker import EmbeddedBroker
 from tests.e2e.conftest import OPERATOR, OPERATOR_PASSWORD
 from tests.e2e.polling import wait_for_status
-from tests.support.hubproc import REPO
+from tests.support.hubproc import hub_cli
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
 
 BASIC = "Basic " + base64.b64encode(f"{OPERATOR}:{OPERATOR_PASSWORD}".encode()).decode()
-
-
-async def hub_cli(hub_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HUB_ENV": "test", "COLUMNS": "250", **hub_env}
-    return await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "hub", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 async def _audit(database_url: str, action: str, target: str) -> dict[str, Any] | None:

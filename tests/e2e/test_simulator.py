@@ -1,7 +1,6 @@
 """`hub simulate` drives every channel in its own protocol, and only ever this machine."""
 
-from tests.e2e.test_operator_actions import hub_cli
-from tests.support.hubproc import REPO
+from tests.support.hubproc import REPO, hub_cli
 from tests.support.metrics import samples
 
 CHANNELS = ("hub-api", "pos", "brilink", "bni46", "indomaret", "alfamart", "bank")

@@ -3,6 +3,7 @@
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -84,3 +85,17 @@ async def _wait_healthy(
                 pass
             await asyncio.sleep(0.1)
     raise AssertionError(f"hub not healthy in 60 s: {log_path.read_text()[-3000:]}")
+
+
+async def hub_cli(hub_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m hub ARGS`` as an operator would, against the hub of ``hub_env``."""
+    env = {**os.environ, "HUB_ENV": "test", "COLUMNS": "250", **hub_env}
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "hub", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
