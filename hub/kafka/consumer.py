@@ -11,6 +11,7 @@ reached, a deadlock, a broker that does not answer. Only a signal stops it.
 """
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass

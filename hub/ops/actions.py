@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
+from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,7 +21,12 @@ from hub.observability import metrics
 from hub.ops.audit import AuditLog, record
 from hub.ops.dead_letters import DeadLetter, DeadLetterTopic
 from hub.store.review import ChangeNotPending, MemberReview
-from hub.store.tables import callback_attempts, callback_deliveries, partner_requests
+from hub.store.tables import (
+    callback_attempts,
+    callback_deliveries,
+    partner_requests,
+    processed_events,
+)
 from hub.store.watch import aware
 
 log = logging.getLogger(__name__)
@@ -137,9 +143,11 @@ class OperatorActions:
             ("replayed-by", operator.encode()),
         ]
         error: str | None = None
+        reopened = False
         try:
             if letter.value is None or letter.key is None:
                 raise NothingToDo("the dead letter has no event or no key to replay")
+            reopened = await self._reopen(letter.event_id)
             await self._publisher.publish(letter.key.decode(), letter.value, headers)
             metrics.DEAD_LETTER_REPLAYS.inc()
         except (BrokerUnavailable, NothingToDo) as exc:
@@ -157,6 +165,7 @@ class OperatorActions:
                 "reference": letter.reference,
                 "source": letter.source,
                 "error": error,
+                "request_reopened": error is None and reopened,
             },
             via=via,
         )
@@ -167,6 +176,38 @@ class OperatorActions:
             extra={**request_ids(letter.value), "outcome": "ok" if error is None else "failed"},
         )
         return error
+
+    async def _reopen(self, event_id: str | None) -> bool:
+        """The partner's request, rejected when its event was dead-lettered, is accepted again.
+
+        Only while the event was never applied (not in ``processed_events``): a replay is a
+        second chance to record it, and the consumer then records or rejects it as usual.
+        If the publish below fails, the request is accepted-but-unrecorded, which the
+        re-drive loop republishes: nothing is lost either way.
+        """
+        if event_id is None:
+            return False
+        try:
+            event = UUID(event_id)
+        except ValueError:
+            return False
+        r = partner_requests
+        async with self._engine.begin() as conn:
+            applied = (
+                await conn.execute(
+                    sa.select(processed_events.c.event_id).where(
+                        processed_events.c.event_id == event
+                    )
+                )
+            ).first()
+            if applied is not None:
+                return False
+            changed = await conn.execute(
+                r.update()
+                .where(r.c.event_id == event, r.c.status == "rejected")
+                .values(status="accepted", reason=None, updated_at=self._clock())
+            )
+            return bool(changed.rowcount)
 
     # --- stuck requests -------------------------------------------------------------
 

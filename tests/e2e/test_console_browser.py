@@ -80,9 +80,8 @@ async def test_an_operator_sees_the_flow_finds_a_poisoned_event_and_replays_it_i
         error = await letter.locator(".error-text").inner_text()
         assert "the store refused the event" in error
         assert poisoned["nik"] not in await page.content(), "the console shows a NIK in clear"
-        # Accepted, dead-lettered, so not recorded: stuck once older than stuck_after_s (1 s).
-        stuck = f'tr[data-hub-reference="{accepted.json()["hub_reference"]}"]'
-        await _reload_until_visible(page, stuck, 10)
+        # Dead-lettered, so the partner was told it is rejected, with the store's reason.
+        await wait_for_status(demo, f"/v1/registrations/{poisoned['reference']}", "rejected", 20)
         await page.screenshot(path=SCREENSHOTS / "stuck-and-dead-letters.png", full_page=True)
 
         letter_id = await letter.get_attribute("data-letter")

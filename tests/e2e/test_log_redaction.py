@@ -9,7 +9,7 @@ import re
 
 from aiokafka import AIOKafkaConsumer
 
-from hub.broker import EmbeddedBroker
+from hub.broker import Broker
 from tests.support.hubproc import HUB_LOGS
 
 # A NIK: 16 digits on their own. A phone number: an Indonesian mobile, +62 8.. / 62 8.. / 08..
@@ -31,7 +31,7 @@ def test_the_leak_patterns_catch_what_they_are_meant_to() -> None:
 
 
 async def test_no_log_line_or_dead_letter_header_of_the_e2e_flows_has_a_nik_or_phone(
-    broker: EmbeddedBroker, hub_env: dict[str, str]
+    broker: Broker, hub_env: dict[str, str]
 ) -> None:
     lines: list[str] = []
     for path in HUB_LOGS:
@@ -62,7 +62,7 @@ async def test_no_log_line_or_dead_letter_header_of_the_e2e_flows_has_a_nik_or_p
     assert leaks == [], f"personal data in clear: {leaks[:5]}"
 
 
-async def _dead_letter_headers(broker: EmbeddedBroker, topic: str) -> list[tuple[str, str]]:
+async def _dead_letter_headers(broker: Broker, topic: str) -> list[tuple[str, str]]:
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=broker.bootstrap_servers,

@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from hub.broker import EmbeddedBroker
+from hub.broker import Broker
+from tests.support.brokers import broker_env, in_place, new_broker
 from tests.support.hubproc import running_hub
 from tests.support.metrics import samples
 from tests.support.partner import SignedClient
@@ -35,12 +36,12 @@ async def _wait_for_lag(url: str, topic: str, wanted: float, within_s: float) ->
 
 
 async def test_the_api_process_shows_a_lag_of_100_with_no_consumer_and_0_once_one_runs(
-    broker: EmbeddedBroker, database_url: str, tmp_path: Path
+    broker: Broker, database_url: str, tmp_path: Path
 ) -> None:
     suffix = uuid.uuid4().hex[:8]
     topic = f"lag-{suffix}"
     env = {
-        "HUB_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        **broker_env(broker),
         "HUB_DATABASE_URL": database_url,
         "HUB_KAFKA_MEMBER_EVENTS_TOPIC": topic,
         "HUB_KAFKA_DEAD_LETTER_TOPIC": f"lag-dlq-{suffix}",
@@ -96,14 +97,14 @@ async def _answer_times(url: str, n: int = 20) -> list[float]:
 
 
 async def test_readyz_is_503_while_the_store_is_unreachable_and_200_within_10_s_of_recovery(
-    broker: EmbeddedBroker, database_url: str, tmp_path: Path
+    broker: Broker, database_url: str, tmp_path: Path
 ) -> None:
     pg = urlsplit(database_url.replace("postgresql+asyncpg", "postgresql"))
     proxy = TcpProxy(pg.hostname or "127.0.0.1", pg.port or 5432)
     await proxy.start()
     suffix = uuid.uuid4().hex[:8]
     env = {
-        "HUB_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        **broker_env(broker),
         "HUB_DATABASE_URL": database_url.replace(f":{pg.port}/", f":{proxy.port}/"),
         # The callback dispatcher polls the store often: the process must outlive the cut.
         "HUB_CALLBACK_POLL_S": "0.05",
@@ -138,11 +139,11 @@ async def test_readyz_is_503_while_the_store_is_unreachable_and_200_within_10_s_
 async def test_readyz_is_503_while_the_broker_is_down_and_200_within_10_s_of_recovery(
     database_url: str, tmp_path: Path
 ) -> None:
-    broker = EmbeddedBroker()
+    broker = new_broker(tmp_path / "broker")
     await broker.start()
     suffix = uuid.uuid4().hex[:8]
     env = {
-        "HUB_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        **broker_env(broker),
         "HUB_DATABASE_URL": database_url,
         "HUB_KAFKA_MEMBER_EVENTS_TOPIC": f"readyb-{suffix}",
         "HUB_KAFKA_DEAD_LETTER_TOPIC": f"readyb-dlq-{suffix}",
@@ -160,7 +161,7 @@ async def test_readyz_is_503_while_the_broker_is_down_and_200_within_10_s_of_rec
             assert checks["store"]["ok"] is True
             times = await _answer_times(url)
             assert statistics.median(times) < 0.1
-            broker = EmbeddedBroker(port=broker.port)
+            broker = in_place(broker, tmp_path / "broker")
             await broker.start()
             took, _ = await _poll_ready(url, 200, 10)
             print(f"broker back: /readyz 200 after {took:.1f} s")
