@@ -33,6 +33,18 @@ def lag_of(end: int, beginning: int, committed: int | None) -> int:
     return max(end - start, 0)
 
 
+async def topic_partitions(admin: AIOKafkaAdminClient, topic: str) -> list[int]:
+    """The partition numbers of ``topic`` (empty if it does not exist), asked of the cluster.
+
+    A group-less consumer's ``partitions_for_topic`` only knows topics it subscribed to
+    (Apache Kafka sends metadata for what is asked), so ask with a metadata request.
+    """
+    for described in await admin.describe_topics([topic]):
+        if described.get("topic") == topic and described.get("error_code") == 0:
+            return sorted(int(p["partition"]) for p in described.get("partitions", []))
+    return []
+
+
 class BrokerProbe:
     """A group-less client for metadata and offsets; reconnects by itself after an outage."""
 
@@ -74,8 +86,7 @@ class BrokerProbe:
         group = group or self._settings.kafka_consumer_group
         async with asyncio.timeout(BROKER_TIMEOUT_S * 3):
             consumer, admin = await self._clients()
-            await consumer.topics()
-            partitions = sorted(consumer.partitions_for_topic(topic) or ())
+            partitions = await topic_partitions(admin, topic)
             if not partitions:
                 return []
             tps = [TopicPartition(topic, p) for p in partitions]

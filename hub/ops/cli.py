@@ -44,7 +44,7 @@ def _settings() -> Settings:
 
 
 def _bootstrap(settings: Settings) -> str:
-    if settings.embedded_broker:
+    if settings.uses_embedded_broker:
         console.print(
             "[red]set HUB_KAFKA_BOOTSTRAP_SERVERS to the cluster (for `hub run`'s embedded "
             "broker: the address it logs at start), or use the console at /ops/[/]"

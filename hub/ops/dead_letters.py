@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from hub.kafka.connection import client_options
+from hub.observability.lag import topic_partitions
 from hub.observability.redaction import redact, redact_value
 from hub.settings import Settings
 
@@ -96,15 +98,21 @@ class DeadLetterTopic:
             enable_auto_commit=False,
         )
 
+    async def _partitions(self) -> list[int]:
+        admin = AIOKafkaAdminClient(**client_options(self._settings, self._bootstrap))
+        await admin.start()
+        try:
+            return await topic_partitions(admin, self.topic)
+        finally:
+            await admin.close()
+
     async def letters(self, limit: int = 500, within_s: float = 10.0) -> list[DeadLetter]:
         """The newest ``limit`` dead letters, newest first."""
         consumer = self._consumer()
         await consumer.start()
         try:
             async with asyncio.timeout(within_s):
-                await consumer.topics()
-                partitions = consumer.partitions_for_topic(self.topic) or set()
-                tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+                tps = [TopicPartition(self.topic, p) for p in await self._partitions()]
                 if not tps:
                     return []
                 consumer.assign(tps)
@@ -132,8 +140,7 @@ class DeadLetterTopic:
         await consumer.start()
         try:
             async with asyncio.timeout(within_s):
-                await consumer.topics()
-                if partition not in (consumer.partitions_for_topic(self.topic) or set()):
+                if partition not in await self._partitions():
                     raise UnknownDeadLetter(f"no dead letter {letter_id}")
                 consumer.assign([tp])
                 end = (await consumer.end_offsets([tp]))[tp]
