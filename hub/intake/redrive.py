@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from hub.errors import TemporarilyUnavailable
 from hub.intake.ports import EventPublisher, RedriveLedger, UnrecordedRequest
+from hub.observability import metrics
 from hub.resilience import Outage, sleep_unless_stopped
 
 log = logging.getLogger("hub.redrive")
@@ -72,6 +73,7 @@ class Redriver:
         failures = [r for r in results if isinstance(r, BaseException)]
         published = sum(r for r in results if isinstance(r, int))
         self.redriven += published
+        metrics.count_redrive("loop", published)
         log.warning(
             "re-drove %d accepted-but-unrecorded event(s); %d could not be published",
             published,

@@ -506,6 +506,7 @@ class IntakeService:
             return
         await self._publisher.publish(claimed.member_key, claimed.event_json.encode())
         await self._ledger.mark_accepted(claimed.event_id, self._clock())
+        metrics.count_redrive("retry")
 
 
 def _aware(moment: datetime) -> datetime:

@@ -78,7 +78,7 @@ REDRIVES = Counter(
     "Accepted-but-unrecorded requests whose stored event was published again",
     ["trigger"],
 )
-for _trigger in ("loop", "operator"):
+for _trigger in ("loop", "retry", "operator"):
     REDRIVES.labels(_trigger)
 CALLBACKS = Gauge(
     "hub_callbacks",
@@ -106,7 +106,8 @@ OPERATOR_ACTIONS = Counter(
 
 
 def count_redrive(trigger: str = "loop", n: int = 1) -> None:
-    """One more re-drive: ``loop`` for the inbox re-drive loop, ``operator`` for a person."""
+    """More re-drives: ``loop`` (the inbox re-drive loop), ``retry`` (a partner's retry of an
+    old accepted request), ``operator`` (``hub requests redrive``, the console)."""
     REDRIVES.labels(trigger).inc(n)
 
 

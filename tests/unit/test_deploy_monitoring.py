@@ -21,7 +21,7 @@ def _exported() -> set[str]:
             # A labelled metric has no sample until first used: its declared series count.
             _, _, base, kind = line.split()
             suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"]}
-            names.update(base + suffix for suffix in suffixes.get(kind, [""]))
+            names.update(base + suffix for suffix in ["", *suffixes.get(kind, [])])
         elif line.startswith("hub_"):
             names.add(line.split("{")[0].split(" ")[0])
     return names

@@ -9,6 +9,7 @@ import pytest
 from hub.intake.redrive import Redriver
 from hub.intake.requests import PaymentRequest, RegistrationRequest
 from hub.intake.service import IntakeService, Partner
+from hub.observability.metrics import REDRIVES
 from tests.unit.fakes import (
     FakePublisher,
     InMemoryRequestLedger,
@@ -53,7 +54,9 @@ async def test_an_accepted_request_unrecorded_after_the_threshold_is_published_a
     assert await redriver.redrive_due() == (0, 0), "younger than the threshold: left alone"
 
     clock.now = T0 + timedelta(seconds=61)
+    before = REDRIVES.labels("loop")._value.get()
     assert await redriver.redrive_due() == (1, 1)
+    assert REDRIVES.labels("loop")._value.get() == before + 1, "hub_redrives_total counts it"
     again = publisher.published[1]
     assert (again.key, again.value) == (first.key, first.value)
     assert again.envelope.event_id == first.envelope.event_id
