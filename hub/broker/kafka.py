@@ -232,8 +232,9 @@ class ApacheKafka:
                 _STORAGE_TOOL,
                 "format",
                 "--ignore-formatted",
-                "-t",
-                cluster_id,
+                # One argument: a base64 id may start with "-", which argparse would take
+                # for an option if it came on its own.
+                f"--cluster-id={cluster_id}",
                 "-c",
                 str(node.data_dir / "server.properties"),
             ),
