@@ -41,7 +41,8 @@ from hub.ops.auth import OperatorDirectory
 from hub.ops.dead_letters import DeadLetterTopic
 from hub.ops.sessions import SessionSigner
 from hub.ops.web import OpsContext, mount_operations
-from hub.reconciliation.ops_api import reconciliation_ops_router
+from hub.reconciliation.ops_api import reconciliation_console_router, reconciliation_ops_router
+from hub.reconciliation.resolution import Resolver
 from hub.reconciliation.service import Reconciler
 from hub.reconciliation.store import ReconciliationStore
 from hub.resilience import Outage, sleep_unless_stopped, supervised
@@ -176,7 +177,16 @@ def build(settings: Settings, bootstrap_servers: str) -> Hub:
     monitor = Monitor(engine, BrokerProbe(settings, bootstrap_servers))
     operations = operator_actions(settings, bootstrap_servers, engine, publisher)
     app.include_router(health_router(monitor))
-    mount_operations(app, ops_context(settings, operations, monitor))
+    ops = ops_context(settings, operations, monitor)
+    mount_operations(app, ops)
+    store = ReconciliationStore(engine)
+    resolver = Resolver(store, intake, partners_of(settings), lambda: datetime.now(UTC))
+    app.include_router(
+        reconciliation_ops_router(
+            ops, reconciler(settings, engine), store, resolver, partners_of(settings)
+        )
+    )
+    app.include_router(reconciliation_console_router(ops, store))
     return Hub(
         settings,
         bootstrap_servers,
@@ -229,8 +239,7 @@ def partner_app(
 ) -> tuple[FastAPI, list[ChannelAdapter[Any]]]:
     """The partner-facing app: the hub's own JSON API plus every enabled channel.
 
-    With a store ``engine``: also every partner's statement (``/v1/settlements``) and the
-    operators' reconciliation API (``/ops/v1/reconciliations``).
+    With a store ``engine``: also every partner's statement (``/v1/settlements``).
     """
     # The hub's own JSON API is a channel too: only its partners may use it.
     own = {pid: p for pid, p in settings.partners.items() if p.channel == "hub-api"}
@@ -243,14 +252,6 @@ def partner_app(
             settings.partners, settings.signature_window_s, lambda: clock().timestamp()
         )
         app.include_router(statement_router(SettlementBook(engine), anyone))
-        app.include_router(
-            reconciliation_ops_router(
-                reconciler(settings, engine),
-                ReconciliationStore(engine),
-                partners_of(settings),
-                {name: t.get_secret_value() for name, t in settings.ops_tokens.items()},
-            )
-        )
     # Partners code from /openapi.json: each channel operation with its page's examples.
     app.openapi = documented_openapi(app, channels, REPO_ROOT / "docs" / "channels")  # type: ignore[method-assign]
     return app, channels

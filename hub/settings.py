@@ -146,8 +146,6 @@ class Settings(BaseSettings):
     """Where runs write summary.json, exceptions.csv, report.html; empty = var/reconciliation."""
     reconciliation_time_tolerance_s: int = Field(900, ge=0)
     """Lines without a reference match a hub payment of the same member and amount this close."""
-    ops_tokens: dict[str, SecretStr] = Field(default_factory=dict)
-    """Operators of the /ops API by name, each with a bearer token (from the environment)."""
 
     @property
     def reconciliation_root(self) -> Path:

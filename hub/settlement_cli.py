@@ -239,7 +239,7 @@ def resolve(
                 partners_of(settings),
                 lambda: datetime.now(UTC),
             )
-            recorded = await resolver.resolve(run, line, by, reason, chosen)
+            recorded = await resolver.resolve(run, line, by, reason, chosen, via="cli")
         except HubError as exc:
             console.print(f"[red]{exc.code}: {exc.message}[/]")
             return 1

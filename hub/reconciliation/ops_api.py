@@ -1,54 +1,82 @@
-"""The operators' reconciliation API: upload a partner's file, read a run and its exceptions.
+"""Reconciliation for operators: the ``/ops/v1/reconciliations`` API and the console pages.
 
 ``POST /ops/v1/reconciliations`` (multipart: ``partner_id``, ``business_date``, ``file``)
 runs the same matcher as ``hub reconcile``; ``GET /ops/v1/reconciliations/{id}`` gives the
-run's summary, its exceptions with both sides and the decisions taken on them. Operators
-authenticate with ``Authorization: Bearer <token>`` (``ops_tokens`` in config, by name).
-Its own router, so the operators' console mounts beside it.
+run's summary, its exceptions with both sides and the decisions taken on them;
+``POST /ops/v1/reconciliations/{id}/lines/{line}/decision`` decides about one line (the
+same as ``hub reconcile resolve``). Operators authenticate as on the rest of ``/ops/v1``
+(HTTP Basic, or the console's session with its CSRF token); every run and decision is in
+the audit log. The console's Reconciliation page lists recent runs and their exceptions.
+
+Its own routers beside the operators' console (``hub/ops``), sharing its sign-in.
 """
 
-import hmac
 import json
-from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, UploadFile
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.channels import UnknownChannel, settlement_reader
-from hub.errors import FieldProblem, InvalidRequest, NotFound, Unauthenticated
+from hub.errors import FieldProblem, InvalidRequest, NotFound
 from hub.intake.service import Partner
+from hub.ops.sessions import COOKIE
+from hub.ops.web import HERE as OPS_HERE
+from hub.ops.web import OpsContext
 from hub.reconciliation.lines import SettlementFileError
+from hub.reconciliation.resolution import DecisionKind, Resolver
 from hub.reconciliation.service import Reconciler
 from hub.reconciliation.store import ReconciliationStore, RunRecord
 
 
+class DecisionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=3, max_length=500)
+    decision: DecisionKind | None = None
+
+
 def reconciliation_ops_router(
+    ctx: OpsContext,
     reconciler: Reconciler,
     store: ReconciliationStore,
-    partners: Mapping[str, Partner],
-    tokens: Mapping[str, str],
+    resolver: Resolver,
+    partners: dict[str, Partner],
 ) -> APIRouter:
     router = APIRouter(prefix="/ops/v1/reconciliations", tags=["operations: reconciliation"])
 
-    def operator(authorization: str | None) -> str:
-        given = (authorization or "").removeprefix("Bearer ").strip().encode()
-        for name, token in tokens.items():
-            if given and hmac.compare_digest(given, token.encode()):
-                return name
-        raise Unauthenticated("an operator's bearer token is required")
+    async def operator(
+        request: Request,
+        authorization: Annotated[str | None, Header()] = None,
+        x_csrf_token: Annotated[str | None, Header()] = None,
+    ) -> str:
+        name = ctx.operators.basic(authorization)
+        if name is not None:
+            return name
+        session = ctx.signer.read(request.cookies.get(COOKIE))
+        if session is not None:
+            unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
+            if unsafe and not ctx.signer.csrf_ok(session, x_csrf_token):
+                raise HTTPException(403, "missing or wrong X-CSRF-Token")
+            return session.operator
+        raise HTTPException(
+            401, "operator credentials required", headers={"WWW-Authenticate": 'HubOps realm="ops"'}
+        )
+
+    Operator = Annotated[str, Depends(operator)]  # noqa: N806
 
     @router.post("", status_code=201, summary="Reconcile a partner's settlement file")
     async def upload(
+        by: Operator,
         partner_id: Annotated[str, Form()],
         business_date: Annotated[str, Form()],
         file: Annotated[UploadFile, File()],
-        authorization: Annotated[str | None, Header()] = None,
     ) -> JSONResponse:
-        by = operator(authorization)
         partner = partners.get(partner_id)
         if partner is None:
             raise NotFound(f"no partner {partner_id!r}")
@@ -71,6 +99,7 @@ def reconciliation_ops_router(
                 file.filename or "upload",
                 reader,
                 by,
+                via="api",
             )
         except SettlementFileError as exc:
             raise InvalidRequest(f"{reader.format_name}: {exc}") from None
@@ -79,26 +108,26 @@ def reconciliation_ops_router(
         return JSONResponse(await _run_body(store, run), status_code=201)
 
     @router.get("", summary="Recent reconciliation runs")
-    async def recent(authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
-        operator(authorization)
-        runs = await store.recent_runs()
-        return JSONResponse([_run_head(r) for r in runs])
+    async def recent(_: Operator) -> JSONResponse:
+        return JSONResponse([_run_head(r) for r in await store.recent_runs()])
 
     @router.get("/{run_id}", summary="A run: summary, exceptions with both sides, decisions")
-    async def one(
-        run_id: int, authorization: Annotated[str | None, Header()] = None
-    ) -> JSONResponse:
-        operator(authorization)
+    async def one(run_id: int, _: Operator) -> JSONResponse:
         run = await store.run(run_id)
         if run is None:
             raise NotFound(f"no reconciliation run {run_id}")
         return JSONResponse(await _run_body(store, run))
 
+    @router.post(
+        "/{run_id}/lines/{line}/decision",
+        summary="Decide about an exception: pay a missing_in_hub line in, or record a decision",
+    )
+    async def decide(run_id: int, line: str, body: DecisionBody, by: Operator) -> JSONResponse:
+        decided = await resolver.resolve(run_id, line, by, body.reason, body.decision, via="api")
+        return JSONResponse(_jsonable(asdict(decided)))
+
     @router.get("/{run_id}/report.html", summary="The run's printable report")
-    async def report(
-        run_id: int, authorization: Annotated[str | None, Header()] = None
-    ) -> FileResponse:
-        operator(authorization)
+    async def report(run_id: int, _: Operator) -> FileResponse:
         run = await store.run(run_id)
         path = None if run is None else Path(run.output_dir) / "report.html"
         if path is None or not path.exists():
@@ -108,6 +137,48 @@ def reconciliation_ops_router(
         if latest != run_id:
             raise NotFound(f"run {run_id}'s report was replaced by run {latest}'s")
         return FileResponse(path, media_type="text/html")
+
+    return router
+
+
+def reconciliation_console_router(ctx: OpsContext, store: ReconciliationStore) -> APIRouter:
+    """``/ops/reconciliations``: recent runs, and one run's exceptions and decisions."""
+    router = APIRouter(prefix="/ops", include_in_schema=False)
+    templates = Jinja2Templates(directory=str(OPS_HERE / "templates"))
+
+    def page(request: Request, **values: Any) -> Response:
+        session = ctx.signer.read(request.cookies.get(COOKIE))
+        if session is None:
+            return RedirectResponse("/ops/login", status_code=303)
+        return templates.TemplateResponse(
+            request,
+            "reconciliations.html",
+            {
+                "operator": session.operator,
+                "csrf": ctx.signer.csrf_token(session),
+                "page": "reconciliations",
+                "flash": None,
+                **values,
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @router.get("/reconciliations")
+    async def runs(request: Request) -> Response:
+        return page(request, runs=await store.recent_runs(), run=None)
+
+    @router.get("/reconciliations/{run_id}")
+    async def one(request: Request, run_id: int) -> Response:
+        run = await store.run(run_id)
+        if run is None:
+            return HTMLResponse("no such run", status_code=404)
+        decided = {d.line: d for d in await store.decisions(run_id)}
+        return page(
+            request,
+            runs=await store.recent_runs(),
+            run=run,
+            exceptions=[(e, decided.get(e.line)) for e in await store.exceptions(run_id)],
+        )
 
     return router
 

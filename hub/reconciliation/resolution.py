@@ -38,7 +38,13 @@ class Resolver:
         self._clock = clock
 
     async def resolve(
-        self, run_id: int, line: str, by: str, reason: str, decision: DecisionKind | None = None
+        self,
+        run_id: int,
+        line: str,
+        by: str,
+        reason: str,
+        decision: DecisionKind | None = None,
+        via: str = "cli",
     ) -> Decision:
         """Resolve one line; a line already decided keeps (and returns) its decision."""
         run = await self._store.run(run_id)
@@ -79,7 +85,8 @@ class Resolver:
                 decided_at=self._clock(),
                 payment_reference=payment_reference,
                 hub_reference=hub_reference,
-            )
+            ),
+            via,
         )
         log.info(
             "reconciliation decision run=%s line=%s category=%s decision=%s by=%s hub_ref=%s",

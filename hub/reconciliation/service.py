@@ -75,6 +75,7 @@ class Reconciler:
         by: str,
         on_bytes: Callable[[int], None] | None = None,
         on_phase: Callable[[str], None] | None = None,
+        via: str = "cli",
     ) -> RunReport:
         started = time.perf_counter()
         started_at = self._clock()
@@ -164,7 +165,7 @@ class Reconciler:
             write_exceptions(out / "exceptions.csv", result.exceptions, zone)
             write_html(out / "report.html", summary, result.exceptions)
             await self._store.finish_run(
-                run_id, reading.sha256.hexdigest(), summary, result.exceptions, self._clock()
+                run_id, reading.sha256.hexdigest(), summary, result.exceptions, self._clock(), via
             )
         except Exception as exc:
             await self._store.fail_run(run_id, str(exc), self._clock())

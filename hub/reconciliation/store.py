@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.ops import audit
 from hub.reconciliation.matcher import ExceptionLine, HubDay, HubPayment
 from hub.settlement.book import with_reversal
 from hub.store.bulk import insert_rows
@@ -201,9 +202,26 @@ class ReconciliationStore:
         summary: dict[str, Any],
         exceptions: Sequence[ExceptionLine],
         now: datetime,
+        via: str = "cli",
     ) -> None:
+        """Keep the run's summary and exceptions; the run is in the audit log with them."""
         rows = [_exception_row(run_id, e) for e in exceptions]
         async with self._engine.begin() as conn:
+            await audit.record(
+                conn,
+                operator=summary["started_by"],
+                action="reconciliation.run",
+                target=f"run {run_id}: {summary['partner_id']} {summary['business_date']}",
+                reason=f"settlement file {summary['file']['name']}",
+                outcome="exceptions" if exceptions else "matched",
+                detail={
+                    "file_sha256": sha256,
+                    "lines": summary["file"]["lines"],
+                    "exceptions": len(exceptions),
+                },
+                via=via,
+                at=now,
+            )
             for start in range(0, len(rows), 2000):
                 await insert_rows(conn, reconciliation_exceptions, rows[start : start + 2000])
             await conn.execute(
@@ -264,10 +282,13 @@ class ReconciliationStore:
             ).first()
         return None if row is None else StoredException(**row._mapping)
 
-    async def decide(self, decision: Decision) -> Decision:
-        """Record a decision on a line; a line has one, so a repeat returns the first."""
+    async def decide(self, decision: Decision, via: str = "cli") -> Decision:
+        """Record a decision on a line, and in the audit log in the same transaction.
+
+        A line has one decision: a repeat returns the first and records nothing.
+        """
         async with self._engine.begin() as conn:
-            await insert_rows(
+            inserted = await insert_rows(
                 conn,
                 reconciliation_decisions,
                 [
@@ -284,7 +305,25 @@ class ReconciliationStore:
                     }
                 ],
                 skip_conflicts_on=("run_id", "line"),
+                returning=("id",),
             )
+            if inserted:
+                await audit.record(
+                    conn,
+                    operator=decision.decided_by,
+                    action="reconciliation.decide",
+                    target=f"run {decision.run_id} line {decision.line}",
+                    reason=decision.reason,
+                    outcome="ok",
+                    detail={
+                        "category": decision.category,
+                        "decision": decision.decision,
+                        "payment_reference": decision.payment_reference,
+                        "hub_reference": decision.hub_reference,
+                    },
+                    via=via,
+                    at=decision.decided_at,
+                )
         held = await self.decision(decision.run_id, decision.line)
         assert held is not None
         return held

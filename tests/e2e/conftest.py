@@ -29,7 +29,6 @@ async def partner_callbacks() -> AsyncIterator[CallbackServer]:
         yield server
 
 
-OPS_TOKEN = "e2e-finance-token"
 OPERATOR = "ayu"
 OPERATOR_PASSWORD = "operator-test-password"
 # Computed once: scrypt is deliberately slow.
@@ -73,7 +72,6 @@ def hub_env(
         "HUB_KAFKA_DEAD_LETTER_TOPIC": "e2e-member-events-dlq",
         "HUB_KAFKA_CONSUMER_GROUP": "e2e-core",
         "HUB_RECONCILIATION_OUTPUT_DIR": str(tmp_path_factory.mktemp("reconciliation")),
-        "HUB_OPS_TOKENS": json.dumps({"finance": OPS_TOKEN}),
         "HUB_OPERATORS": json.dumps({OPERATOR: {"password_hash": _OPERATOR_HASH}}),
         "HUB_OPS_SESSION_SECRET": "e2e-session-secret",
         # Seconds, not minutes: a request the consumer dead-lettered shows as stuck.

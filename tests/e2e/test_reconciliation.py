@@ -9,10 +9,12 @@ with ``hub reconcile resolve`` and ends as a recorded contribution.
 """
 
 import asyncio
+import base64
 import csv
 import io
 import json
 import os
+import re
 import sys
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -25,7 +27,7 @@ import pytest
 from hub.settlement.business_day import business_date
 from hub.settlement.statement import STATEMENT_COLUMNS
 from tests.channels.indomaret import driver as indomaret
-from tests.e2e.conftest import OPS_TOKEN
+from tests.e2e.conftest import OPERATOR, OPERATOR_PASSWORD
 from tests.e2e.polling import wait_for_status
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
@@ -329,6 +331,15 @@ async def test_a_day_on_two_channels_reconciles_to_exact_categories_and_totals(
             "SELECT decision, decided_by FROM reconciliation_decisions WHERE run_id = $1", run
         )
         assert [tuple(a) for a in audit] == [("paid_in", "finance")]
+        logged = await conn.fetch(
+            "SELECT operator, action, target, via FROM operator_actions "
+            "WHERE action LIKE 'reconciliation.%' AND target LIKE $1 ORDER BY id",
+            f"run {run}%",
+        )
+        assert [tuple(a) for a in logged] == [
+            ("cli", "reconciliation.run", f"run {run}: recon-indomaret {day}", "cli"),
+            ("finance", "reconciliation.decide", f"run {run} line 9", "cli"),
+        ]
         inbox = await conn.fetchrow(
             "SELECT business_date, after_close FROM partner_requests WHERE partner_id = $1 "
             "AND kind = 'payment' AND reference = $2",
@@ -339,24 +350,51 @@ async def test_a_day_on_two_channels_reconciles_to_exact_categories_and_totals(
     finally:
         await conn.close()
 
-    # The operators' API runs the same match on an upload and shows the run.
-    ops = httpx.AsyncClient(base_url=hub_url, headers={"Authorization": f"Bearer {OPS_TOKEN}"})
-    async with ops:
+    # The operators' API runs the same match on an upload, shows the run and takes decisions.
+    basic = "Basic " + base64.b64encode(f"{OPERATOR}:{OPERATOR_PASSWORD}".encode()).decode()
+    async with httpx.AsyncClient(base_url=hub_url, headers={"Authorization": basic}) as ops:
         created = await ops.post(
             "/ops/v1/reconciliations",
             data={"partner_id": "recon-api", "business_date": day.isoformat()},
             files={"file": ("settlement.csv", files["recon-api"], "text/csv")},
         )
         assert created.status_code == 201, created.text
-        shown = await ops.get(f"/ops/v1/reconciliations/{created.json()['id']}")
+        run_id = created.json()["id"]
+        shown = await ops.get(f"/ops/v1/reconciliations/{run_id}")
         assert shown.json()["summary"]["categories"] == EXPECTED
-        assert len(shown.json()["exception_lines"]) == 6
-        page = await ops.get(f"/ops/v1/reconciliations/{created.json()['id']}/report.html")
+        assert shown.json()["started_by"] == OPERATOR
+        lines = {e["category"]: e["line"] for e in shown.json()["exception_lines"]}
+        assert len(lines) == 6
+        decided = await ops.post(
+            f"/ops/v1/reconciliations/{run_id}/lines/{lines['amount_mismatch']}/decision",
+            json={"reason": "partner short-paid; chased", "decision": "chased_with_partner"},
+        )
+        assert decided.status_code == 200, decided.text
+        assert (decided.json()["decision"], decided.json()["decided_by"]) == (
+            "chased_with_partner",
+            OPERATOR,
+        )
+        page = await ops.get(f"/ops/v1/reconciliations/{run_id}/report.html")
         assert page.status_code == 200 and "Reconciliation: recon-api" in page.text
         replaced = await ops.get(f"/ops/v1/reconciliations/{runs['recon-api']}/report.html")
         assert replaced.status_code == 404
-        refused_ops = await ops.get("/ops/v1/reconciliations", headers={"Authorization": "x"})
-        assert refused_ops.status_code == 401
+    async with httpx.AsyncClient(base_url=hub_url) as anonymous:
+        assert (await anonymous.get("/ops/v1/reconciliations")).status_code == 401
+        assert (await anonymous.get("/ops/reconciliations")).status_code == 303
+        # The console: sign in, then the Reconciliation page lists the run and its exceptions.
+        form = await anonymous.get("/ops/login")
+        token = re.search(r'name="login_token" value="([0-9a-f]+)"', form.text)
+        assert token is not None
+        signed_in = await anonymous.post(
+            "/ops/login",
+            data={"username": OPERATOR, "password": OPERATOR_PASSWORD, "login_token": token[1]},
+        )
+        assert signed_in.status_code == 303
+        listing = await anonymous.get("/ops/reconciliations")
+        assert listing.status_code == 200 and f'data-run="{run_id}"' in listing.text
+        detail = await anonymous.get(f"/ops/reconciliations/{run_id}")
+        assert detail.text.count("data-line=") == 6
+        assert "chased_with_partner by " + OPERATOR in detail.text
 
     # The hub against itself: nothing acknowledged was lost today.
     code, out = await hub_command(
