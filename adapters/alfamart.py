@@ -8,15 +8,22 @@ partner in docs/channels/alfamart.md.
 import base64
 import hashlib
 import hmac
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from adapters.alfamart_settlement import AlfamartDailyFile
-from adapters.base import ChannelContext, ChannelOptions, HttpChannelAdapter
+from adapters.base import (
+    BASE64_SHA512,
+    ChannelContext,
+    ChannelOptions,
+    HttpChannelAdapter,
+    well_formed,
+)
 from adapters.retail import (
     RetailCounter,
     ReversalMismatch,
@@ -193,6 +200,16 @@ class AlfamartAdapter(HttpChannelAdapter[AlfamartOptions]):
     slug = "alfamart"
     title = "Alfamart"
     options_model = AlfamartOptions
+    answer_code_field = "response_code"
+    answer_statuses: ClassVar[Mapping[int, str]] = {
+        400: "missing or invalid field (0201, 0202)",
+        401: "unauthorized (0301)",
+        403: "forbidden (0302)",
+        404: "not found (0101, 0104)",
+        409: "already reversed or trx_id reused (0106, 0107)",
+        422: "paid, wrong amount, not reversible (0102, 0103, 0105)",
+        503: "try again (0901)",
+    }
 
     def __init__(self, context: ChannelContext, options: AlfamartOptions) -> None:
         super().__init__(context, options)
@@ -227,9 +244,11 @@ class AlfamartAdapter(HttpChannelAdapter[AlfamartOptions]):
             openapi_extra=body_doc(Inquiry),
         )
         async def inquiry(request: Request) -> Response:
-            _, body = await self._signed(request)
+            partner, body = await self._signed(request)
             message = parse_json(Inquiry, body)
-            bill = await self.counter.inquiry(message.payment_code, message.months, _PAYMENT_NAMES)
+            bill = await self.counter.inquiry(
+                partner, message.payment_code, message.months, _PAYMENT_NAMES
+            )
             echo = {} if message.trx_id is None else {"trx_id": message.trx_id}
             return _answer(SUCCESS, **echo, payment_code=message.payment_code, **_bill(bill))
 
@@ -308,6 +327,18 @@ class AlfamartAdapter(HttpChannelAdapter[AlfamartOptions]):
             return _answer(SUCCESS, trx_type=message.trx_type, **self._status(found))
 
         return router
+
+    def preflight(self, request: Request) -> Partner:
+        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+        partner_id, _, signature = credentials.strip().partition(":")
+        if scheme != AUTHORIZATION_SCHEME or not request.headers.get(TIMESTAMP_HEADER):
+            raise Unauthenticated(
+                f"Authorization: {AUTHORIZATION_SCHEME} <partner>:<signature> "
+                f"and {TIMESTAMP_HEADER} are required"
+            )
+        partner = self.known_partner(partner_id, "partner")
+        well_formed(signature, BASE64_SHA512, "Authorization")
+        return partner
 
     def error_response(self, request: Request, error: Exception) -> Response:
         if not isinstance(error, HubError):

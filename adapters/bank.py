@@ -17,12 +17,13 @@ status is always its first three digits. See docs/channels/bank.md.
 """
 
 import logging
+import re
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -40,7 +41,13 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from adapters.bank_settlement import SnapVaTransactionReport
-from adapters.base import ChannelContext, ChannelOptions, HttpChannelAdapter
+from adapters.base import (
+    BASE64_SHA512,
+    ChannelContext,
+    ChannelOptions,
+    HttpChannelAdapter,
+    well_formed,
+)
 from adapters.snap import (
     AccessTokens,
     load_rsa_public_key,
@@ -55,6 +62,8 @@ from hub.errors import (
     Forbidden,
     InvalidRequest,
     NotFound,
+    PayloadTooLarge,
+    RateLimited,
     ReferenceConflict,
     TemporarilyUnavailable,
     Unauthenticated,
@@ -231,6 +240,15 @@ class BankAdapter(HttpChannelAdapter[BankOptions]):
     settlement_reader = SnapVaTransactionReport()
     title = "Banks (SNAP BI)"
     options_model = BankOptions
+    answer_code_field = "responseCode"
+    answer_statuses: ClassVar[Mapping[int, str]] = {
+        400: "invalid or missing field (400xx01, 400xx02)",
+        401: "unauthorized (401xx00)",
+        403: "feature not allowed (403xx01)",
+        404: "bill not found, wrong amount, paid, inconsistent (404xx12, 13, 14, 18)",
+        409: "X-EXTERNAL-ID reused (409xx00)",
+        504: "timeout, try again (504xx00)",
+    }
 
     def __init__(self, context: ChannelContext, options: BankOptions) -> None:
         super().__init__(context, options)
@@ -291,12 +309,12 @@ class BankAdapter(HttpChannelAdapter[BankOptions]):
     async def inquiry(self, request: Request) -> Response:
         """Service 24: what the member owes, as a closed-amount VA bill with one line a month."""
         body = await request.body()
-        _, settings = await self._authenticate(request, body)
+        partner, settings = await self._authenticate(request, body)
         wire = _parse(_InquiryBody, body)
         member = self._member(settings, wire)
         with _named_as(_VA_FIELDS):
             answer = await self.intake.inquiry(
-                build(InquiryRequest, {**member, "months": wire.months}), channel=self.slug
+                build(InquiryRequest, {**member, "months": wire.months}), partner, channel=self.slug
             )
         return self._answer(
             INQUIRY_PATH,
@@ -394,6 +412,22 @@ class BankAdapter(HttpChannelAdapter[BankOptions]):
         if accepted.kpj is not None:
             answer["additionalInfo"] = {"kpj": accepted.kpj}
         return self._answer(REGISTRATION_PATH, answer)
+
+    def preflight(self, request: Request) -> Partner:
+        headers = request.headers
+        if _route_path(request) == TOKEN_PATH:
+            client_key = _header(headers, "X-CLIENT-KEY")
+            if client_key not in self._public_keys:
+                raise Unauthenticated("Unknown client")
+            well_formed(_header(headers, "X-SIGNATURE"), _BASE64, "X-SIGNATURE")
+            return self.known_partner(client_key, "X-CLIENT-KEY")
+        partner_id = _header(headers, "X-PARTNER-ID")
+        signature = _header(headers, "X-SIGNATURE")
+        if self.context.partner(partner_id) is None:
+            raise Unauthenticated("Unknown partner")
+        if not BASE64_SHA512.fullmatch(signature):
+            raise Unauthenticated("Invalid signature")
+        return self.known_partner(partner_id, "X-PARTNER-ID")
 
     def error_response(self, request: Request, error: Exception) -> Response:
         path = _route_path(request)
@@ -496,6 +530,9 @@ class BankAdapter(HttpChannelAdapter[BankOptions]):
         )
 
 
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+
+
 def _header(headers: Mapping[str, str], name: str) -> str:
     value = headers.get(name, "").strip()
     if not value:
@@ -537,6 +574,8 @@ def _refusal(error: Exception) -> tuple[int, str, str]:
     """HTTP status, SNAP case code and responseMessage for an error."""
     if isinstance(error, MalformedBody):
         return 400, "00", "Bad Request"
+    if isinstance(error, PayloadTooLarge):
+        return 413, "00", "Request Entity Too Large"
     if isinstance(error, AmountMismatch):
         return 404, "13", "Invalid Amount"
     if isinstance(error, AlreadyPaid):
@@ -564,6 +603,8 @@ def _refusal(error: Exception) -> tuple[int, str, str]:
         return 409, "00", "Conflict"
     if isinstance(error, ReferenceConflict):
         return 404, "18", "Inconsistent Request"
+    if isinstance(error, RateLimited):
+        return 429, "00", "Too Many Requests"
     if isinstance(error, TemporarilyUnavailable):
         return 504, "00", "Timeout"
     return 500, "00", "General Error"

@@ -9,6 +9,7 @@ Adding a channel is one file ``adapters/<slug>.py`` defining ``ADAPTER``, one
 """
 
 import logging
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 
-from hub.errors import HubError, UnknownOperation
+from hub.api.edge import RouteTraits
+from hub.errors import HubError, Unauthenticated, UnknownOperation
 from hub.intake.ports import NonceRegistry
 from hub.intake.service import IntakeService, Partner
 from hub.reconciliation.lines import SettlementReader
@@ -90,7 +92,40 @@ class ChannelAdapter(ABC, Generic[OptionsT]):
 
     def http_router(self) -> APIRouter:
         """A router whose every route answers any error in this partner's protocol."""
-        return APIRouter(route_class=_route_class(self), tags=[f"channel: {self.slug}"])
+        return APIRouter(
+            route_class=_route_class(self),
+            tags=[f"channel: {self.slug}"],
+            responses=self.documented_answers(),
+        )
+
+    answer_code_field: ClassVar[str] = "code"
+    """The field of every answer that carries the partner's response code."""
+    answer_statuses: ClassVar[Mapping[int, str]] = {}
+    """HTTP statuses this channel's refusals travel with, and which of its codes each carries."""
+
+    def documented_answers(self) -> dict[int | str, dict[str, Any]]:
+        """OpenAPI ``responses`` of every route: the channel's refusals and the edge's."""
+        schema = {
+            "type": "object",
+            "required": [self.answer_code_field],
+            "properties": {self.answer_code_field: {"type": "string"}},
+        }
+        statuses = {
+            **self.answer_statuses,
+            408: "the body was not sent within the read timeout (the try-later code; the "
+            "connection is closed)",
+            413: "the body is larger than the route's limit (the format-error code; the "
+            "connection is closed, the rest of the body is never read)",
+            429: "more requests of this operation than the partner's rate limit (the "
+            "try-later code, with Retry-After)",
+        }
+        return {
+            status: {
+                "description": description,
+                "content": {"application/json": {"schema": schema}},
+            }
+            for status, description in sorted(statuses.items())
+        }
 
     def mounted_router(self) -> APIRouter | None:
         """The channel's routes as the hub mounts them; HTTP channels add a fallback."""
@@ -101,7 +136,12 @@ _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 class HttpChannelAdapter(ChannelAdapter[OptionsT]):
-    """A channel spoken over HTTP: each error is answered in the partner's own codes."""
+    """A channel spoken over HTTP: each error is answered in the partner's own codes.
+
+    It is also the channel's side of the edge (``hub.api.edge.Gate``): before any
+    body is read, ``preflight`` names the partner from the headers alone, and
+    ``refusal`` answers a refusal (413, 429, 408) in the partner's own shape.
+    """
 
     @abstractmethod
     def error_response(self, request: Request, error: Exception) -> Response:
@@ -138,6 +178,40 @@ class HttpChannelAdapter(ChannelAdapter[OptionsT]):
                 include_in_schema=False,
             )
         return router
+
+    @abstractmethod
+    def preflight(self, request: Request) -> Partner:
+        """The partner the headers name: one of this channel's, with a well-formed signature.
+
+        Raise ``Unauthenticated`` (or the protocol's missing-field error) otherwise; the
+        body of a refused request is never read.
+        """
+
+    def refusal(self, request: Request, error: HubError) -> Response:
+        return self.error_response(request, error)
+
+    def traits(self, path: str) -> RouteTraits:
+        """A route's rate-limit class and body limits; inquiries have their own bucket."""
+        return RouteTraits("inquiry" if "inquiry" in path.lower() else "default")
+
+    def known_partner(self, partner_id: str | None, header: str) -> Partner:
+        """This channel's partner ``partner_id``; a partner of any other channel is unknown."""
+        known = self.context.partner(partner_id)
+        if known is None:
+            raise Unauthenticated(f"unknown {header}")
+        return known[0]
+
+
+def well_formed(value: str | None, pattern: re.Pattern[str], header: str) -> str:
+    """A signature header that has the shape of a signature (checked before the body is read)."""
+    if value is None or not pattern.fullmatch(value.strip()):
+        raise Unauthenticated(f"{header} is missing or malformed")
+    return value
+
+
+HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+BASE64_SHA256 = re.compile(r"[A-Za-z0-9+/]{43}=")
+BASE64_SHA512 = re.compile(r"[A-Za-z0-9+/]{86}==")
 
 
 def _route_class(adapter: ChannelAdapter[Any]) -> type[APIRoute]:

@@ -9,9 +9,10 @@ docs/channels/bni46.md is the partner's description of all of it.
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -22,7 +23,7 @@ from adapters import bni46_iso as iso
 from adapters.base import ChannelContext, ChannelOptions, HttpChannelAdapter
 from adapters.bni46_iso import ResponseCode
 from adapters.bni46_settlement import Bni46SettlementFile
-from hub.api.signing import SignatureVerifier
+from hub.api.signing import SignatureHeaders, SignatureVerifier, request_target
 from hub.errors import (
     AlreadyPaid,
     AmountMismatch,
@@ -59,6 +60,8 @@ class Bni46Options(ChannelOptions):
     """A length prefix above this closes the connection: no BNI 46 message comes near it."""
     frame_timeout_s: float = Field(10.0, gt=0)
     """How long a whole frame may take once its first byte (of the length prefix) arrived."""
+    max_connections_per_client: int = Field(16, ge=1)
+    """Connections one address may hold open; more are closed at once."""
     idle_timeout_s: float = Field(300.0, gt=0)
     """A connection silent this long is closed; the switch echoes (0800/301) to keep it open."""
     max_in_flight: int = Field(32, ge=1)
@@ -292,6 +295,13 @@ class _Connection:
     writing: asyncio.Lock = field(default_factory=asyncio.Lock)
     answering: set[asyncio.Task[None]] = field(default_factory=set)
     reading: asyncio.Task[None] | None = None
+    address: str = ""
+
+
+def peer_address(writer: asyncio.StreamWriter) -> str:
+    """The client's IP address (without its port)."""
+    peer = writer.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
 
 
 class _HangUp(Exception):
@@ -306,6 +316,14 @@ class Bni46Adapter(HttpChannelAdapter[Bni46Options]):
     slug = "bni46"
     title = "Agen BNI 46"
     options_model = Bni46Options
+    answer_code_field = "response_code"
+    answer_statuses: ClassVar[Mapping[int, str]] = {
+        400: "format error (30)",
+        401: "security violation (63)",
+        404: "not found (25)",
+        409: "duplicate (94)",
+        503: "retry (91)",
+    }
 
     def __init__(self, context: ChannelContext, options: Bni46Options) -> None:
         super().__init__(context, options)
@@ -361,9 +379,15 @@ class Bni46Adapter(HttpChannelAdapter[Bni46Options]):
             reader, writer, peer, asyncio.Semaphore(self.options.max_in_flight)
         )
         handler = asyncio.current_task()
-        if self._server is None or handler is None:
+        address = peer_address(writer)
+        held = sum(1 for c in self._connections if c.address == address)
+        crowded = held >= self.options.max_connections_per_client
+        if self._server is None or handler is None or crowded:
+            if crowded:
+                log.warning("%s: more than %d connections; closing", peer, held)
             writer.close()
             return
+        connection.address = address
         self._handlers.add(handler)
         self._connections.add(connection)
         connection.reading = asyncio.create_task(self._read_requests(connection))
@@ -509,7 +533,7 @@ class Bni46Adapter(HttpChannelAdapter[Bni46Options]):
             request = build(BillRequest, data)
             partner = self._partner(request.acquirer)
             if request.processing_code == iso.INQUIRY:
-                return await self._inquiry(request)
+                return await self._inquiry(partner, request)
             return await self._payment(partner, request)
         advice = build(ReversalAdvice, data)
         return await self._reversal(self._partner(advice.acquirer), advice)
@@ -527,11 +551,11 @@ class Bni46Adapter(HttpChannelAdapter[Bni46Options]):
             return {"payment_code": member_id}
         return {"nik": member_id}
 
-    async def _inquiry(self, request: BillRequest) -> dict[str, str]:
+    async def _inquiry(self, partner: Partner, request: BillRequest) -> dict[str, str]:
         inquiry = build(
             InquiryRequest, {**self._member(request.member_id), "months": request.months}
         )
-        bill = await self.intake.inquiry(inquiry, channel=self.slug)
+        bill = await self.intake.inquiry(inquiry, partner, channel=self.slug)
         return {"4": iso.amount_field(bill.amount_due), "48": _bill_answer(request, bill)}
 
     async def _payment(self, partner: Partner, request: BillRequest) -> dict[str, str]:
@@ -647,13 +671,22 @@ class Bni46Adapter(HttpChannelAdapter[Bni46Options]):
         return router
 
     def _authenticated(self, request: Request, body: bytes) -> Partner:
-        headers = request.headers
+        """The hub API's signature (v1, or v2 over this request's method, path and query)."""
+        signed = SignatureHeaders.of(request.headers)
         return self._verifier.verify(
-            headers.get("x-partner-id"),
-            headers.get("x-timestamp"),
-            headers.get("x-signature"),
+            signed.partner_id,
+            signed.timestamp,
+            signed.signature,
             body,
+            version=signed.version,
+            method=request.method,
+            target=request_target(request.url.path, request.url.query),
+            nonce=signed.nonce,
         )
+
+    def preflight(self, request: Request) -> Partner:
+        partner, _ = self._verifier.preflight(SignatureHeaders.of(request.headers))
+        return partner
 
     def error_response(self, request: Request, error: Exception) -> Response:
         code = _json_code(error)

@@ -15,13 +15,13 @@ import logging
 from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from adapters.base import ChannelOptions, HttpChannelAdapter
+from adapters.base import BASE64_SHA256, ChannelOptions, HttpChannelAdapter, well_formed
 from adapters.brilink_settlement import BrilinkSettlementReport
 from hub.errors import (
     AlreadyPaid,
@@ -304,6 +304,14 @@ class BrilinkAdapter(HttpChannelAdapter[BrilinkOptions]):
     slug = "brilink"
     title = "Agen BRILink"
     options_model = BrilinkOptions
+    answer_code_field = "responseCode"
+    answer_statuses: ClassVar[Mapping[int, str]] = {
+        400: "invalid or missing field, amount, not reversible",
+        401: "unauthorised (63)",
+        404: "bill or transaction not found",
+        409: "journalSeq reused, already reversed",
+        503: "temporarily unavailable (91)",
+    }
 
     def router(self) -> APIRouter:
         router = self.http_router()
@@ -352,10 +360,12 @@ class BrilinkAdapter(HttpChannelAdapter[BrilinkOptions]):
             openapi_extra=_body_doc(InquiryMessage),
         )
         async def inquiry(request: Request) -> Response:
-            _, body = await self._signed(request)
+            partner, body = await self._signed(request)
             message = parse_json(InquiryMessage, body)
             _one_member(message)
-            bill = await intake.inquiry(_translate(InquiryRequest, message), channel=self.slug)
+            bill = await intake.inquiry(
+                _translate(InquiryRequest, message), partner, channel=self.slug
+            )
             return _approved(
                 {
                     "nik": bill.nik,
@@ -441,6 +451,16 @@ class BrilinkAdapter(HttpChannelAdapter[BrilinkOptions]):
             )
 
         return router
+
+    def preflight(self, request: Request) -> Partner:
+        headers = request.headers
+        if not headers.get(CLIENT_ID_HEADER) or not headers.get(TIMESTAMP_HEADER):
+            raise Unauthenticated(
+                f"{CLIENT_ID_HEADER}, {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required"
+            )
+        partner = self.known_partner(headers.get(CLIENT_ID_HEADER), CLIENT_ID_HEADER)
+        well_formed(headers.get(SIGNATURE_HEADER), BASE64_SHA256, SIGNATURE_HEADER)
+        return partner
 
     def error_response(self, request: Request, error: Exception) -> Response:
         code = response_code(error)

@@ -7,15 +7,22 @@ the signature are documented for the partner in docs/channels/indomaret.md.
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from adapters.base import ChannelContext, ChannelOptions, HttpChannelAdapter
+from adapters.base import (
+    HEX_SHA256,
+    ChannelContext,
+    ChannelOptions,
+    HttpChannelAdapter,
+    well_formed,
+)
 from adapters.indomaret_settlement import IndomaretDailyFile
 from adapters.retail import (
     RetailCounter,
@@ -210,6 +217,8 @@ class IndomaretAdapter(HttpChannelAdapter[IndomaretOptions]):
     slug = "indomaret"
     title = "Indomaret"
     options_model = IndomaretOptions
+    answer_code_field = "RC"
+    answer_statuses: ClassVar[Mapping[int, str]] = {}
 
     def __init__(self, context: ChannelContext, options: IndomaretOptions) -> None:
         super().__init__(context, options)
@@ -244,10 +253,10 @@ class IndomaretAdapter(HttpChannelAdapter[IndomaretOptions]):
             openapi_extra=body_doc(Inquiry),
         )
         async def inquiry(request: Request) -> Response:
-            _, body = await self._signed(request)
+            partner, body = await self._signed(request)
             message = parse_json(Inquiry, body)
             bill = await self.counter.inquiry(
-                message.kode_bayar, message.jumlah_bulan, _PAYMENT_NAMES
+                partner, message.kode_bayar, message.jumlah_bulan, _PAYMENT_NAMES
             )
             echo = {} if message.no_transaksi is None else {"NoTransaksi": message.no_transaksi}
             return _answer(SUCCESS, **echo, KodeBayar=message.kode_bayar, **_bill(bill))
@@ -328,6 +337,16 @@ class IndomaretAdapter(HttpChannelAdapter[IndomaretOptions]):
             return _answer(SUCCESS, JenisTransaksi=message.jenis_transaksi, **self._status(found))
 
         return router
+
+    def preflight(self, request: Request) -> Partner:
+        headers = request.headers
+        if not headers.get(CLIENT_HEADER) or not headers.get(TIMESTAMP_HEADER):
+            raise Unauthenticated(
+                f"{CLIENT_HEADER}, {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required"
+            )
+        partner = self.known_partner(headers.get(CLIENT_HEADER), CLIENT_HEADER)
+        well_formed(headers.get(SIGNATURE_HEADER), HEX_SHA256, SIGNATURE_HEADER)
+        return partner
 
     def error_response(self, request: Request, error: Exception) -> Response:
         if not isinstance(error, HubError):

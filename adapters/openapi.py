@@ -25,6 +25,7 @@ from starlette.requests import Request
 
 from adapters.base import ChannelAdapter, HttpChannelAdapter
 from adapters.doc_examples import HttpExample, http_examples
+from hub.api.app import SECURITY_SCHEMES
 from hub.errors import BrokerUnavailable, FieldProblem, HubError, InvalidRequest, Unauthenticated
 
 HUB_API_SECURITY: dict[str, dict[str, Any]] = {
@@ -38,20 +39,29 @@ HUB_API_SECURITY: dict[str, dict[str, Any]] = {
         "type": "apiKey",
         "in": "header",
         "name": "X-Timestamp",
-        "description": "Unix seconds when you signed; refused beyond 300 s from the hub's clock.",
+        "description": (
+            "Unix seconds when you signed; refused when more than 300 s old or more than "
+            "30 s ahead of the hub's clock."
+        ),
     },
     "signature": {
         "type": "apiKey",
         "in": "header",
         "name": "X-Signature",
         "description": (
-            "HMAC scheme: lowercase hex HMAC-SHA256, keyed with your partner secret, of "
-            "X-Timestamp + '.' + the raw request body (empty for a GET). Sent with "
-            "X-Partner-Id and X-Timestamp on every request."
+            "HMAC scheme, lowercase hex HMAC-SHA256 keyed with your partner secret. Version 2 "
+            "(X-Signature-Version: 2) signs the whole request: see SignatureV2. Version 1 "
+            "(no X-Signature-Version) signs X-Timestamp + '.' + the raw request body (empty "
+            "for a GET): see SignatureV1. Sent with X-Partner-Id and X-Timestamp on every "
+            "request."
         ),
     },
+    **SECURITY_SCHEMES,
 }
-_HUB_API_REQUIREMENT: list[dict[str, list[str]]] = [{name: [] for name in HUB_API_SECURITY}]
+_HUB_API_REQUIREMENT: list[dict[str, list[str]]] = [
+    {name: [] for name in ("partnerId", "timestamp", "signature")}
+]
+"""All three headers together; SignatureV2 / SignatureV1 describe what X-Signature holds."""
 
 _GENERIC_REFUSALS: tuple[tuple[str, HubError], ...] = (
     (

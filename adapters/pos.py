@@ -16,11 +16,11 @@ import io
 import re
 import tempfile
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, ClassVar, Literal
 
 import httpx
 import orjson
@@ -29,8 +29,9 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.background import BackgroundTask
 
-from adapters.base import ChannelOptions, HttpChannelAdapter
+from adapters.base import HEX_SHA256, ChannelOptions, HttpChannelAdapter, well_formed
 from adapters.pos_settlement import PosDailyReport
+from hub.api.edge import RouteTraits
 from hub.errors import (
     AlreadyPaid,
     AmountMismatch,
@@ -535,6 +536,16 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
     settlement_reader = PosDailyReport()
     title = "Kantor Pos / Agen Pos"
     options_model = PosOptions
+    answer_code_field = "kodeRespon"
+    answer_statuses: ClassVar[Mapping[int, str]] = {
+        400: "invalid input (30)",
+        401: "unknown agent or bad signature (63)",
+        403: "not allowed (63)",
+        404: "unknown member (14) or transaction (25)",
+        409: "reference reused (94)",
+        422: "wrong amount (13), already paid (88), not reversible (12)",
+        503: "try again (91)",
+    }
 
     def router(self) -> APIRouter:
         router = self.http_router()
@@ -562,10 +573,12 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
         return JSONResponse(_answer(**_status(claimed), noKpj=claimed.kpj))
 
     async def inquiry(self, request: Request) -> JSONResponse:
-        _, body = await self._signed(request)
+        partner, body = await self._signed(request)
         wire = parse_json(InquiryWire, body)
         bill = await self.intake.inquiry(
-            build(InquiryRequest, {**_member(wire), "months": wire.jumlah_bulan}), channel=self.slug
+            build(InquiryRequest, {**_member(wire), "months": wire.jumlah_bulan}),
+            partner,
+            channel=self.slug,
         )
         return JSONResponse(
             _answer(
@@ -829,6 +842,16 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
                 status=_STATUS["accepted"],
             )
         )
+
+    def preflight(self, request: Request) -> Partner:
+        partner, _, _ = self._credentials(request)
+        well_formed(request.headers.get(SIGNATURE_HEADER), HEX_SHA256, SIGNATURE_HEADER)
+        return partner
+
+    def traits(self, path: str) -> RouteTraits:
+        if path == UPLOAD_PATH:
+            return RouteTraits("upload", self.options.upload_max_bytes, streaming=True)
+        return super().traits(path)
 
     def error_response(self, request: Request, error: Exception) -> Response:
         member_lookup = request.url.path in (INQUIRY_PATH, PAYMENT_PATH)

@@ -130,11 +130,13 @@ class RetailCounter:
         with _partner_terms(names):
             return await self.intake.submit_registration(partner, request)
 
-    async def inquiry(self, typed: str, months: object, names: Mapping[str, str]) -> InquiryAnswer:
+    async def inquiry(
+        self, partner: Partner, typed: str, months: object, names: Mapping[str, str]
+    ) -> InquiryAnswer:
         fields = {**member_fields(typed, self.intake), "months": months}
         request = self._build(InquiryRequest, fields, names)
         with _partner_terms(names):
-            return await self.intake.inquiry(request, channel=self.channel)
+            return await self.intake.inquiry(request, partner, channel=self.channel)
 
     async def pay(
         self, partner: Partner, typed: str, fields: dict[str, object], names: Mapping[str, str]

@@ -12,23 +12,29 @@ from typing import Any
 
 import uvicorn
 from aiokafka.errors import KafkaError
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.base import ChannelAdapter
 from adapters.openapi import documented_openapi
-from hub.api.app import create_app
+from hub.api.app import HubApiGate, create_app
+from hub.api.connections import guarded_protocol
+from hub.api.edge import EdgeLimits, Gate
 from hub.api.settlements import statement_router
 from hub.api.signing import SignatureVerifier
 from hub.broker import choose_engine, embedded_broker
 from hub.callbacks.dispatcher import CallbackDispatcher, DeliveryPolicy
 from hub.callbacks.log import CallbackLog
 from hub.channels import load_channels
+from hub.config_check import refuse_unsafe
+from hub.intake.harvest import InquiryWatch
 from hub.intake.ports import NonceRegistry
 from hub.intake.redrive import Redriver
 from hub.intake.service import IntakeService, Partner
 from hub.kafka.consumer import CoreConsumer
 from hub.kafka.publisher import KafkaEventPublisher
+from hub.limits.buckets import Limiter, LocalLimiter
+from hub.limits.sql import PostgresLimiter
 from hub.membership.calendar import indonesian_calendar
 from hub.membership.coverage import CoverageRules, MembershipPolicy
 from hub.membership.payment_code import PaymentCodes
@@ -48,7 +54,7 @@ from hub.reconciliation.store import ReconciliationStore
 from hub.resilience import Outage, sleep_unless_stopped, supervised
 from hub.settings import KAFKA_LIBS, REPO_ROOT, Settings
 from hub.settlement.book import SettlementBook
-from hub.store.database import create_engine
+from hub.store.database import create_engine, is_postgresql
 from hub.store.ledger import SqlRequestLedger
 from hub.store.migrations import upgrade_to_head_async
 from hub.store.nonces import SqlNonceRegistry
@@ -106,7 +112,10 @@ def reconciler(settings: Settings, engine: AsyncEngine) -> Reconciler:
 
 
 def intake_for(
-    settings: Settings, engine: AsyncEngine, publisher: KafkaEventPublisher
+    settings: Settings,
+    engine: AsyncEngine,
+    publisher: KafkaEventPublisher,
+    limiter: Limiter | None = None,
 ) -> IntakeService:
     return IntakeService(
         SqlRequestLedger(engine),
@@ -115,6 +124,7 @@ def intake_for(
         PaymentCodes(settings.payment_code_prefix),
         rules=coverage_rules(settings),
         redrive_after=timedelta(seconds=settings.redrive_after_s),
+        inquiries=inquiry_watch(settings, limiter or limiter_for(settings, engine)),
     )
 
 
@@ -155,10 +165,28 @@ class Hub:
         return CallbackDispatcher(self.engine, secrets, policy)
 
 
+def limiter_for(settings: Settings, engine: AsyncEngine) -> Limiter:
+    """Rate-limit buckets in PostgreSQL (shared by API processes) or in this process."""
+    store = settings.rate_limit_store
+    if store == "postgresql" or (store == "auto" and is_postgresql(engine)):
+        return PostgresLimiter(engine)
+    return LocalLimiter()
+
+
+def inquiry_watch(settings: Settings, limiter: Limiter) -> InquiryWatch:
+    return InquiryWatch(
+        limiter,
+        lambda partner_id: settings.rate_limit(partner_id, "inquiry_by_nik", "inquiry_by_nik"),
+        window_s=settings.harvest_window_s,
+        unpaid_niks_alert=settings.harvest_unpaid_niks,
+    )
+
+
 def build(settings: Settings, bootstrap_servers: str) -> Hub:
     engine = create_engine(settings.resolved_database_url, settings.database_pool_size)
     publisher = KafkaEventPublisher(settings, bootstrap_servers)
-    intake = intake_for(settings, engine, publisher)
+    limiter = limiter_for(settings, engine)
+    intake = intake_for(settings, engine, publisher, limiter)
     app, channels = partner_app(
         settings,
         intake,
@@ -166,6 +194,7 @@ def build(settings: Settings, bootstrap_servers: str) -> Hub:
         lambda: datetime.now(UTC),
         CallbackLog(engine),
         engine,
+        limiter,
     )
     redriver = Redriver(
         SqlRequestLedger(engine),
@@ -229,6 +258,16 @@ def ops_context(settings: Settings, operations: OperatorActions, monitor: Monito
     )
 
 
+def edge_limits(settings: Settings) -> EdgeLimits:
+    return EdgeLimits(
+        json_body_max_bytes=settings.json_body_max_bytes,
+        body_timeout_s=settings.body_timeout_s,
+        upload_timeout_s=settings.upload_timeout_s,
+        rate_limit=settings.rate_limit,
+        other_body_max_bytes=settings.other_body_max_bytes,
+    )
+
+
 def partner_app(
     settings: Settings,
     intake: IntakeService,
@@ -236,6 +275,7 @@ def partner_app(
     clock: Callable[[], datetime],
     callbacks: CallbackLog | None = None,
     engine: AsyncEngine | None = None,
+    limiter: Limiter | None = None,
 ) -> tuple[FastAPI, list[ChannelAdapter[Any]]]:
     """The partner-facing app: the hub's own JSON API plus every enabled channel.
 
@@ -243,15 +283,36 @@ def partner_app(
     """
     # The hub's own JSON API is a channel too: only its partners may use it.
     own = {pid: p for pid, p in settings.partners.items() if p.channel == "hub-api"}
-    verifier = SignatureVerifier(own, settings.signature_window_s, lambda: clock().timestamp())
+    verifier = SignatureVerifier(
+        own,
+        settings.signature_window_s,
+        lambda: clock().timestamp(),
+        max_future_s=settings.signature_max_future_s,
+        nonces=nonces,
+    )
     channels = load_channels(settings, intake, nonces, clock)
-    app = create_app(intake, verifier, channels, callbacks)
+    extra: list[tuple[APIRouter, Gate | None]] = []
     if engine is not None:
         # Statements are fetched by every partner, whatever its channel, signed the hub's way.
         anyone = SignatureVerifier(
-            settings.partners, settings.signature_window_s, lambda: clock().timestamp()
+            settings.partners,
+            settings.signature_window_s,
+            lambda: clock().timestamp(),
+            max_future_s=settings.signature_max_future_s,
+            nonces=nonces,
         )
-        app.include_router(statement_router(SettlementBook(engine), anyone))
+        extra.append(
+            (statement_router(SettlementBook(engine), anyone), HubApiGate(anyone, "settlement"))
+        )
+    app = create_app(
+        intake,
+        verifier,
+        channels,
+        callbacks,
+        limiter=limiter or LocalLimiter(),
+        limits=edge_limits(settings),
+        routers=extra,
+    )
     # Partners code from /openapi.json: each channel operation with its page's examples.
     app.openapi = documented_openapi(app, channels, REPO_ROOT / "docs" / "channels")  # type: ignore[method-assign]
     return app, channels
@@ -347,6 +408,7 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
+    refuse_unsafe(settings)
     if not await _when_ready(
         "the membership store (migrations)",
         lambda: upgrade_to_head_async(settings.resolved_database_url),
@@ -380,7 +442,11 @@ async def serve(
             if api:
                 for channel in hub.channels:
                     await channel.start()
-                server = await _start_server(hub.app, host, port, tasks, "api")
+                # The partners' server: header timeout and a cap on connections per address.
+                partners_http = guarded_protocol(
+                    settings.header_timeout_s, settings.max_connections_per_client
+                )
+                server = await _start_server(hub.app, host, port, tasks, "api", partners_http)
                 servers.append(server)
             elif metrics_port is not None:
                 probes = FastAPI(title="BPU Channel Hub: core consumer probes")
@@ -410,7 +476,12 @@ async def serve(
 
 
 async def _start_server(
-    app: FastAPI, host: str, port: int, tasks: list[asyncio.Task[None]], name: str
+    app: FastAPI,
+    host: str,
+    port: int,
+    tasks: list[asyncio.Task[None]],
+    name: str,
+    http: type[asyncio.Protocol] | str = "auto",
 ) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
@@ -419,6 +490,7 @@ async def _start_server(
         log_level="warning",
         access_log=False,
         lifespan="off",
+        http=http,
         # uvicorn's own handlers would print around structlog, unredacted: use the root's.
         log_config=None,
     )

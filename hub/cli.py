@@ -1,6 +1,7 @@
 """The ``hub`` command: run, api, consume, broker, migrate."""
 
 import asyncio
+import json
 import os
 import signal
 from collections.abc import Coroutine
@@ -11,6 +12,7 @@ import typer
 from rich.console import Console
 
 from hub.bootstrap import serve
+from hub.config_check import masked, production_problems
 from hub.members_cli import members
 from hub.observability.logs import configure_logging
 from hub.ops import cli as ops_cli
@@ -32,6 +34,8 @@ app.add_typer(ops_cli.requests, name="requests")
 app.add_typer(ops_cli.ops, name="ops")
 app.command("lag")(ops_cli.lag)
 app.command("simulate")(simulate)
+config = typer.Typer(help="The resolved configuration.")
+app.add_typer(config, name="config")
 
 Host = Annotated[str | None, typer.Option(help="Interface to listen on (default: config api_host)")]
 Port = Annotated[int | None, typer.Option(help="Port to listen on (default: config api_port)")]
@@ -84,6 +88,28 @@ curl -s {url}/v1/registrations/$ref \\
     )
     console.print(f"Operator console: {url}/ops/ ; live traffic: hub simulate --url {url}")
     console.print("Ctrl-C stops the hub.")
+
+
+@config.command("check")
+def config_check(
+    as_production: Annotated[
+        bool, typer.Option(help="Apply production's rules whatever HUB_ENV says")
+    ] = False,
+) -> None:
+    """Print the resolved settings (secrets masked); exit 1 on what production refuses."""
+    settings = load_settings()
+    print(json.dumps(masked(settings), indent=2, sort_keys=True))
+    problems = production_problems(settings)
+    strict = as_production or settings.env == "production"
+    if not problems:
+        console.print("[green]no problems found[/]", highlight=False)
+        return
+    title = "problems" if strict else "would be refused in production"
+    console.print(f"[bold red]{title}:[/]", highlight=False)
+    for problem in problems:
+        console.print(f"  - {problem}", markup=False, highlight=False, soft_wrap=True)
+    if strict:
+        raise typer.Exit(1)
 
 
 @app.command()

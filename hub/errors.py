@@ -123,3 +123,28 @@ class BrokerUnavailable(TemporarilyUnavailable):
 
 class StoreUnavailable(TemporarilyUnavailable):
     """The membership store could not be reached, or a transaction lost a lock race."""
+
+
+class RateLimited(TemporarilyUnavailable):
+    """The partner sent more requests of one operation than its rate limit allows."""
+
+    code = "rate_limited"
+
+
+class SlowRequest(TemporarilyUnavailable):
+    """The client took longer than the read timeout to send its request; it was cut off."""
+
+    code = "request_timeout"
+
+
+class PayloadTooLarge(InvalidRequest):
+    """The body is larger than the route's limit; it was not read further."""
+
+    code = "payload_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the body is larger than {limit} bytes",
+            [FieldProblem("body", f"at most {limit} bytes")],
+        )
+        self.limit = limit

@@ -23,6 +23,15 @@ KAFKA_LIBS = REPO_ROOT / "var" / "kafka-libs"
 """Apache Kafka's jars, copied from Maven Central by `make install` (deploy/kafka/pom.xml)."""
 
 
+class RateLimit(BaseModel):
+    """A token bucket: ``per_s`` requests a second on average, ``burst`` at once."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    per_s: float = Field(gt=0)
+    burst: int = Field(ge=1)
+
+
 class PartnerSettings(BaseModel):
     """One partner's credentials. The secret signs every request it sends."""
 
@@ -40,6 +49,10 @@ class PartnerSettings(BaseModel):
     """PEM public key, for channels that sign with RSA (SNAP BI's B2B access token)."""
     options: dict[str, str] = Field(default_factory=dict)
     """Channel-specific identifiers (e.g. an ISO 8583 acquirer id); see docs/channels/."""
+    signature_v1_allowed: bool = True
+    """The hub API still takes this partner's version-1 signatures (each use is counted)."""
+    rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
+    """This partner's own limits, by limit class or operation; see ``Settings.rate_limits``."""
 
 
 class OperatorSettings(BaseModel):
@@ -126,6 +139,29 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=0, le=65535)
     signature_window_s: int = Field(300, gt=0)
+    signature_max_future_s: int = Field(30, ge=0)
+    """A signed timestamp further than this ahead of the hub's clock is refused."""
+
+    json_body_max_bytes: int = Field(65_536, ge=1024)
+    """Largest body of a JSON route; a longer one is cut off with 413 while it is read."""
+    header_timeout_s: float = Field(10.0, gt=0)
+    """A client must send its request line and headers within this (from its first byte)."""
+    body_timeout_s: float = Field(30.0, gt=0)
+    """A client must send a JSON body within this, once its headers are in."""
+    upload_timeout_s: float = Field(900.0, gt=0)
+    """A client must send an uploaded file within this, once its headers are in."""
+    other_body_max_bytes: int = Field(67_108_864, ge=1024)
+    """Largest body of the other routes (operators' /ops API: settlement files)."""
+    max_connections_per_client: int = Field(256, ge=1)
+    """Open connections one client address may hold; more are closed at once."""
+
+    rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
+    """Per partner and operation: ``default``, ``inquiry``, ``inquiry_by_nik``, ``upload``."""
+    rate_limit_store: Literal["auto", "postgresql", "local"] = "auto"
+    """Where buckets live: PostgreSQL (shared by API processes) or this process."""
+    harvest_window_s: int = Field(3600, gt=0)
+    harvest_unpaid_niks: int = Field(200, ge=1)
+    """A partner inquiring this many distinct NIKs it did not pay within the window is flagged."""
 
     partners: dict[str, PartnerSettings] = Field(default_factory=dict)
     schedule: ScheduleSettings
@@ -168,6 +204,17 @@ class Settings(BaseSettings):
         if self.log_format is not None:
             return self.log_format
         return "json" if self.env == "production" else "console"
+
+    def rate_limit(self, partner_id: str, operation: str, limit_class: str) -> RateLimit:
+        """The bucket of one partner's operation: its own, else its class's, else the default."""
+        own = self.partners[partner_id].rate_limits if partner_id in self.partners else {}
+        for name in (operation, limit_class):
+            if name in own:
+                return own[name]
+        for name in (operation, limit_class, "default"):
+            if name in self.rate_limits:
+                return self.rate_limits[name]
+        return RateLimit(per_s=100, burst=200)
 
     @property
     def uses_embedded_broker(self) -> bool:

@@ -42,7 +42,11 @@ def _valid_name(value: str) -> str:
 PersonName = Annotated[
     str,
     BeforeValidator(_normalise_name),
-    Field(min_length=1, max_length=100),
+    Field(
+        min_length=1,
+        max_length=100,
+        json_schema_extra={"pattern": r"^\s*[A-Za-z][A-Za-z .,'\-\s]*$"},
+    ),
     AfterValidator(_valid_name),
 ]
 """A person's name, trimmed, single-spaced and upper-cased as KTP cards print it."""
@@ -68,7 +72,16 @@ def _to_e164(value: object) -> object:
     return "+62" + national
 
 
-PhoneE164 = Annotated[str, BeforeValidator(_to_e164)]
+PhoneE164 = Annotated[
+    str,
+    BeforeValidator(_to_e164),
+    Field(
+        json_schema_extra={
+            "pattern": r"^(\+62|62|0)[\s\-().]*[1-9]([\s\-().]*[0-9]){7,11}[\s\-().]*$",
+            "examples": ["0812-3456-7890", "+6281234567890"],
+        }
+    ),
+]
 """An Indonesian phone number normalised to E.164 (+62...)."""
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

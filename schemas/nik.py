@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 
 from schemas.regions import PROVINCES, Region
 
@@ -82,6 +82,13 @@ def parse_nik(value: str) -> NikInfo:
     return NikInfo(value, region, regency, district, day, month, year2, sex, serial)
 
 
+NIK_PATTERN = (
+    r"^(1[1-9]|2[1]|3[1-6]|5[1-3]|6[1-5]|7[1-6]|8[1-2]|9[1-6])[0-9]{4}"
+    r"(0[1-9]|[12][0-9]|3[01]|4[1-9]|[56][0-9]|7[01])(0[1-9]|1[0-2])[0-9]{2}[0-9]{4}$"
+)
+"""What a NIK looks like, for generated clients; the hub also checks the date is real."""
+
+
 def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
@@ -91,5 +98,20 @@ def _valid_nik(value: str) -> str:
     return value
 
 
-Nik = Annotated[str, BeforeValidator(_strip), AfterValidator(_valid_nik)]
+Nik = Annotated[
+    str,
+    BeforeValidator(_strip),
+    AfterValidator(_valid_nik),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": NIK_PATTERN,
+            "minLength": 16,
+            "maxLength": 16,
+            "description": "16 digits: province (a known code), regency, district, birth date "
+            "DDMMYY with 40 added to the day for women, serial",
+            "examples": ["5171044508900001"],
+        }
+    ),
+]
 """A structurally valid NIK with a known province code."""

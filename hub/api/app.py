@@ -5,11 +5,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from adapters.base import ChannelAdapter
+from adapters.base import ChannelAdapter, HttpChannelAdapter
 from hub.api.answers import (
     Accepted,
     DeliveryAttempt,
@@ -19,14 +19,18 @@ from hub.api.answers import (
     PaymentStatus,
     RegistrationStatus,
 )
-from hub.api.signing import SignatureVerifier
+from hub.api.edge import EdgeGuard, EdgeLimits, Gate, GatedRoute, RouteTraits, gated_routes
+from hub.api.signing import SignatureHeaders, SignatureVerifier, request_target
 from hub.callbacks.log import CallbackLog, DeliveryRecord
 from hub.errors import (
     Forbidden,
     HubError,
     InvalidRequest,
     NotFound,
+    PayloadTooLarge,
+    RateLimited,
     ReferenceConflict,
+    SlowRequest,
     TemporarilyUnavailable,
     Unauthenticated,
 )
@@ -39,6 +43,8 @@ from hub.intake.requests import (
     ReversalRequest,
 )
 from hub.intake.service import IntakeService, Partner
+from hub.limits.buckets import Limiter, LocalLimiter
+from hub.settings import RateLimit
 from hub.store.outage import as_partner_error
 
 log = logging.getLogger(__name__)
@@ -50,6 +56,9 @@ _HTTP_STATUS: dict[type[HubError], int] = {
     NotFound: 404,
     ReferenceConflict: 409,
     TemporarilyUnavailable: 503,
+    RateLimited: 429,
+    SlowRequest: 408,
+    PayloadTooLarge: 413,
 }
 
 
@@ -90,11 +99,38 @@ def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
     }
 
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before sending again",
+        "schema": {"type": "integer"},
+    }
+}
+EDGE_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {
         "model": ErrorResponse,
-        "description": "Unknown partner, bad signature or stale timestamp",
+        "description": "Unknown partner, bad or replayed signature, timestamp too old or too far "
+        "ahead, X-Nonce already used (the body is not read when the headers alone fail)",
     },
+    408: {
+        "model": ErrorResponse,
+        "description": "The body was not sent within the read timeout; the connection is closed",
+        "headers": _RETRY_AFTER,
+    },
+    413: {
+        "model": ErrorResponse,
+        "description": "Body larger than the route's limit (64 KiB for JSON); cut off while "
+        "read, the connection is closed",
+    },
+    429: {
+        "model": ErrorResponse,
+        "description": "More requests of this operation than your rate limit; retry after "
+        "Retry-After seconds",
+        "headers": _RETRY_AFTER,
+    },
+}
+"""What the edge may answer on every route, before the route itself runs."""
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    **EDGE_ERRORS,
     422: {"model": ErrorResponse, "description": "Invalid input: each field and the reason"},
 }
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -104,21 +140,60 @@ _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+class HubApiGate:
+    """The hub's own JSON API at the edge: its signature headers, its error shape."""
+
+    def __init__(self, verifier: SignatureVerifier, slug: str = "hub-api") -> None:
+        self._verifier = verifier
+        self.slug = slug
+
+    def preflight(self, request: Request) -> Partner:
+        partner, _ = self._verifier.preflight(SignatureHeaders.of(request.headers))
+        return partner
+
+    def refusal(self, request: Request, error: HubError) -> Response:
+        return error_response(error)
+
+    def traits(self, path: str) -> RouteTraits:
+        return RouteTraits("inquiry" if path.endswith("/inquiry") else "default")
+
+
+def default_edge_limits() -> EdgeLimits:
+    """The limits of ``config/hub.toml``'s defaults, for apps built without settings."""
+    return EdgeLimits(
+        json_body_max_bytes=65_536,
+        body_timeout_s=30.0,
+        upload_timeout_s=900.0,
+        rate_limit=lambda _p, _o, c: (
+            RateLimit(per_s=20, burst=40) if c == "inquiry" else RateLimit(per_s=100, burst=200)
+        ),
+    )
+
+
 def create_app(
     intake: IntakeService,
     verifier: SignatureVerifier,
     channels: Sequence[ChannelAdapter[Any]] = (),
     callbacks: CallbackLog | None = None,
+    limiter: Limiter | None = None,
+    limits: EdgeLimits | None = None,
+    routers: Sequence[tuple[APIRouter, Gate | None]] = (),
 ) -> FastAPI:
-    """The partner API over an intake service and a signature verifier, plus channel routes."""
+    """The partner API over an intake service and a signature verifier, plus channel routes.
+
+    Every partner route sits behind the edge (``hub.api.edge``): authentication
+    headers, body size, rate limit and read timeout are checked before a route runs.
+    """
     app = FastAPI(
         title="BPU Channel Hub: partner API",
         version="1",
         description=(
             "Registrations and contributions of BPJS Ketenagakerjaan BPU members. Every request "
-            "is signed: `X-Partner-Id`, `X-Timestamp` (unix seconds) and `X-Signature` = lowercase "
-            "hex HMAC-SHA256(partner secret, X-Timestamp + '.' + raw body). `reference` is the "
-            "partner's idempotency key."
+            "is signed (securitySchemes: version 2 binds method, path and query, partner, "
+            "timestamp, nonce and body; version 1 only timestamp and body). Bodies are at most "
+            "64 KiB; each partner has a rate limit per operation (429 + Retry-After). "
+            "`reference` is the partner's idempotency key. Channel routes (tagged `channel: ...`) "
+            "speak each partner's own protocol: see docs/channels/."
         ),
     )
 
@@ -150,9 +225,13 @@ def create_app(
         x_partner_id: Annotated[str | None, Header()] = None,
         x_timestamp: Annotated[str | None, Header()] = None,
         x_signature: Annotated[str | None, Header()] = None,
+        x_signature_version: Annotated[str | None, Header()] = None,
+        x_nonce: Annotated[str | None, Header()] = None,
     ) -> tuple[Partner, bytes]:
         body = await request.body()
-        return verifier.verify(x_partner_id, x_timestamp, x_signature, body), body
+        target = request_target(_raw_path(request), request.url.query)
+        partner = await verifier.verify_request(request.headers, request.method, target, body)
+        return partner, body
 
     Signed = Annotated[tuple[Partner, bytes], Depends(signed)]  # noqa: N806
 
@@ -253,7 +332,7 @@ def create_app(
     )
     async def inquiry(signed: Signed) -> JSONResponse:
         partner, body = signed
-        answer = await intake.inquiry(parse(InquiryRequest, body), channel=partner.channel)
+        answer = await intake.inquiry(parse(InquiryRequest, body), partner, channel=partner.channel)
         return JSONResponse(
             {
                 "nik": answer.nik,
@@ -328,12 +407,60 @@ def create_app(
         answer = await intake.submit_reversal(partner, parse(ReversalRequest, body))
         return _accepted(answer.reference, answer.hub_reference)
 
+    gated: list[GatedRoute] = gated_routes(
+        [r for r in app.router.routes if getattr(r, "path", "").startswith("/v1/")],
+        HubApiGate(verifier),
+    )
+    for extra, gate in routers:
+        if gate is not None:
+            gated += gated_routes(extra.routes, gate)
+        app.include_router(extra)
     for channel in channels:
         router = channel.mounted_router()
         if router is not None:
+            if isinstance(channel, HttpChannelAdapter):
+                gated += gated_routes(router.routes, channel)
             app.include_router(router)
 
+    app.add_middleware(
+        EdgeGuard,
+        routes=gated,
+        limiter=limiter or LocalLimiter(),
+        limits=limits or default_edge_limits(),
+    )
     return app
+
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "SignatureV2": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Signature",
+        "description": (
+            "Send `X-Partner-Id`, `X-Timestamp` (unix seconds), `X-Signature-Version: 2`, "
+            "optionally `X-Nonce`, and `X-Signature` = lowercase hex HMAC-SHA256(partner secret, "
+            "the lines `BPU-HMAC-SHA256-V2`, METHOD, path?query, X-Partner-Id, X-Timestamp, "
+            "X-Nonce (or empty), lowercase hex SHA-256 of the raw body, joined by `\\n`). "
+            "Timestamps more than 300 s old or 30 s ahead are refused; a nonce is taken once."
+        ),
+    },
+    "SignatureV1": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Signature",
+        "description": (
+            "Legacy: `X-Signature` = lowercase hex HMAC-SHA256(partner secret, X-Timestamp + "
+            "'.' + raw body), without `X-Signature-Version` (or `1`). Accepted while the "
+            "partner's `signature_v1_allowed` is true; binds neither method, path nor partner."
+        ),
+    },
+}
+
+
+def _raw_path(request: Request) -> str:
+    """The path exactly as the partner sent it (and signed it), percent-escapes included."""
+    raw = request.scope.get("raw_path")
+    return raw.decode("latin-1") if isinstance(raw, bytes) and raw else request.url.path
 
 
 def _status(claimed: ClaimedRequest) -> dict[str, Any]:

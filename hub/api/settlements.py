@@ -17,7 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from hub.api.signing import SignatureVerifier
+from hub.api.signing import SignatureVerifier, request_target
 from hub.errors import FieldProblem, InvalidRequest
 from hub.intake.service import Partner
 from hub.settlement.book import SettlementBook
@@ -41,7 +41,9 @@ def statement_router(book: SettlementBook, verifier: SignatureVerifier) -> APIRo
         x_timestamp: Annotated[str | None, Header()] = None,
         x_signature: Annotated[str | None, Header()] = None,
     ) -> StreamingResponse:
-        partner = verifier.verify(x_partner_id, x_timestamp, x_signature, await request.body())
+        target = request_target(request.url.path, request.url.query)
+        body = await request.body()
+        partner = await verifier.verify_request(request.headers, request.method, target, body)
         day = _day(business_date)
         as_csv = format == "csv" or (format is None and "text/csv" in (accept or ""))
         if as_csv:

@@ -1,33 +1,188 @@
-"""Request signatures: HMAC-SHA256(partner secret, X-Timestamp + "." + raw body), hex.
+"""Request signatures of the hub's JSON API (and of its callbacks to partners).
 
-The same scheme signs the hub's callbacks to partners. A timestamp outside the
-window is refused, so a captured request cannot be replayed later.
+Version 2 (``X-Signature-Version: 2``) binds the whole request, in the manner of
+AWS SigV4 and SNAP BI's symmetric signature. The string to sign is these lines,
+joined by ``\\n``::
+
+    BPU-HMAC-SHA256-V2
+    <METHOD>                  upper case, e.g. POST
+    <path?query>              exactly as sent, e.g. /v1/payments/inquiry
+    <X-Partner-Id>
+    <X-Timestamp>             unix seconds
+    <X-Nonce>                 or empty when none is sent
+    <lowercase hex SHA-256 of the raw body>
+
+and ``X-Signature`` = lowercase hex HMAC-SHA256(partner secret, string to sign).
+A captured request cannot be replayed on another path, method or partner, and an
+``X-Nonce`` may be used once.
+
+Version 1 (no ``X-Signature-Version``, or ``1``) signs only ``X-Timestamp + "." +
+raw body``. It stays accepted for a partner while its ``signature_v1_allowed`` is
+true, and every use is counted (``hub_signature_v1_requests_total``).
+
+Either way a timestamp more than ``window_s`` in the past, or more than
+``max_future_s`` in the future, is refused.
 """
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from prometheus_client import Counter
 
 from hub.errors import Unauthenticated
+from hub.intake.ports import NonceRegistry
 from hub.intake.service import Partner
 from hub.settings import PartnerSettings
 
+V2_ALGORITHM = "BPU-HMAC-SHA256-V2"
+VERSION_HEADER = "X-Signature-Version"
+NONCE_HEADER = "X-Nonce"
+
+_HEX_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
+_NONCE = re.compile(r"[A-Za-z0-9._~\-]{1,64}")
+
+V1_USES = Counter(
+    "hub_signature_v1_requests_total",
+    "Requests accepted with a version-1 signature (binds only timestamp and body), by partner",
+    ["partner"],
+)
+
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The signature a partner puts in X-Signature."""
+    """Version 1: hex HMAC-SHA256(secret, timestamp + "." + body)."""
     message = timestamp.encode() + b"." + body
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
+def string_to_sign_v2(
+    method: str, target: str, partner_id: str, timestamp: str, nonce: str, body: bytes
+) -> bytes:
+    """The version-2 string to sign (see the module docstring)."""
+    lines = (
+        V2_ALGORITHM,
+        method.upper(),
+        target,
+        partner_id,
+        timestamp,
+        nonce,
+        hashlib.sha256(body).hexdigest(),
+    )
+    return "\n".join(lines).encode()
+
+
+def sign_v2(
+    secret: str,
+    method: str,
+    target: str,
+    partner_id: str,
+    timestamp: str,
+    body: bytes,
+    nonce: str = "",
+) -> str:
+    """Version 2: hex HMAC-SHA256(secret, ``string_to_sign_v2(...)``)."""
+    message = string_to_sign_v2(method, target, partner_id, timestamp, nonce, body)
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def signed_headers_v2(
+    secret: str,
+    method: str,
+    target: str,
+    partner_id: str,
+    body: bytes,
+    timestamp: str | None = None,
+    nonce: str = "",
+) -> dict[str, str]:
+    """The headers of a version-2 signed request (partners' tools and the callbacks use it)."""
+    stamp = str(int(time.time())) if timestamp is None else timestamp
+    headers = {
+        "X-Partner-Id": partner_id,
+        "X-Timestamp": stamp,
+        VERSION_HEADER: "2",
+        "X-Signature": sign_v2(secret, method, target, partner_id, stamp, body, nonce),
+    }
+    if nonce:
+        headers[NONCE_HEADER] = nonce
+    return headers
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureHeaders:
+    """What a signed request carries besides its body."""
+
+    partner_id: str | None
+    timestamp: str | None
+    signature: str | None
+    version: str | None = None
+    nonce: str | None = None
+
+    @classmethod
+    def of(cls, headers: Mapping[str, str]) -> "SignatureHeaders":
+        return cls(
+            headers.get("x-partner-id"),
+            headers.get("x-timestamp"),
+            headers.get("x-signature"),
+            headers.get(VERSION_HEADER.lower()),
+            headers.get(NONCE_HEADER.lower()),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class SignatureVerifier:
-    """Checks X-Partner-Id, X-Timestamp and X-Signature against configured partners."""
+    """Checks X-Partner-Id, X-Timestamp, X-Signature (v1 or v2) against configured partners."""
 
     partners: Mapping[str, PartnerSettings]
     window_s: int
     clock: Callable[[], float] = field(default=time.time)
+    max_future_s: int = 30
+    nonces: NonceRegistry | None = None
+
+    def preflight(self, signed: SignatureHeaders) -> tuple[Partner, PartnerSettings]:
+        """Everything that can be checked before the body is read.
+
+        A request that fails here never has its body read: absent headers, an
+        unknown partner, a timestamp outside the window, an unknown version, a
+        version-1 signature from a partner no longer allowed it, or a signature
+        that is not 64 hex digits.
+        """
+        if not signed.partner_id or not signed.timestamp or not signed.signature:
+            raise Unauthenticated("X-Partner-Id, X-Timestamp and X-Signature are required")
+        settings = self.partners.get(signed.partner_id)
+        if settings is None:
+            raise Unauthenticated("unknown partner")
+        version = (signed.version or "1").strip()
+        if version not in ("1", "2"):
+            raise Unauthenticated(f"{VERSION_HEADER} must be 1 or 2")
+        if version == "1" and not settings.signature_v1_allowed:
+            raise Unauthenticated(f"sign with version 2 ({VERSION_HEADER}: 2)")
+        if not _HEX_SIGNATURE.fullmatch(signed.signature.strip()):
+            raise Unauthenticated("X-Signature must be 64 hex digits")
+        if signed.nonce is not None and not _NONCE.fullmatch(signed.nonce):
+            raise Unauthenticated(f"{NONCE_HEADER} is 1 to 64 of A-Z a-z 0-9 . _ ~ -")
+        self._check_time(signed.timestamp)
+        partner = Partner(
+            signed.partner_id, settings.channel, settings.timezone, settings.settlement_cutoff
+        )
+        return partner, settings
+
+    def _check_time(self, timestamp: str) -> None:
+        try:
+            sent_at = int(timestamp)
+        except ValueError:
+            raise Unauthenticated("X-Timestamp must be unix seconds") from None
+        age = self.clock() - sent_at
+        if age > self.window_s:
+            raise Unauthenticated(f"X-Timestamp is more than {self.window_s} s old")
+        if -age > self.max_future_s:
+            raise Unauthenticated(
+                f"X-Timestamp is more than {self.max_future_s} s ahead of the hub's clock"
+            )
 
     def verify(
         self,
@@ -35,22 +190,76 @@ class SignatureVerifier:
         timestamp: str | None,
         signature: str | None,
         body: bytes,
-        now: float | None = None,
+        *,
+        version: str | None = None,
+        method: str = "",
+        target: str = "",
+        nonce: str | None = None,
     ) -> Partner:
-        if not partner_id or not timestamp or not signature:
-            raise Unauthenticated("X-Partner-Id, X-Timestamp and X-Signature are required")
-        partner = self.partners.get(partner_id)
-        if partner is None:
-            raise Unauthenticated("unknown partner")
-        try:
-            sent_at = int(timestamp)
-        except ValueError:
-            raise Unauthenticated("X-Timestamp must be unix seconds") from None
-        if abs((self.clock() if now is None else now) - sent_at) > self.window_s:
-            raise Unauthenticated(f"X-Timestamp is more than {self.window_s} s off the hub's clock")
-        expected = sign(partner.secret.get_secret_value(), timestamp, body).encode()
-        # Bytes, not str: a header with non-ASCII characters is a bad signature, not a crash.
-        given = signature.strip().lower().encode("utf-8", "replace")
-        if not hmac.compare_digest(expected, given):
+        """The partner that signed this request; ``Unauthenticated`` if it did not."""
+        signed = SignatureHeaders(partner_id, timestamp, signature, version, nonce)
+        partner, settings = self.preflight(signed)
+        assert signed.timestamp is not None and signed.signature is not None  # preflight
+        secret = settings.secret.get_secret_value()
+        if (signed.version or "1").strip() == "2":
+            expected = sign_v2(
+                secret, method, target, partner.partner_id, signed.timestamp, body, nonce or ""
+            )
+        else:
+            expected = sign(secret, signed.timestamp, body)
+        given = signed.signature.strip().lower().encode("ascii")
+        if not hmac.compare_digest(expected.encode(), given):
             raise Unauthenticated("signature does not match")
-        return Partner(partner_id, partner.channel, partner.timezone, partner.settlement_cutoff)
+        if (signed.version or "1").strip() == "1":
+            V1_USES.labels(partner.partner_id).inc()
+        return partner
+
+    async def verify_request(
+        self, headers: Mapping[str, str], method: str, target: str, body: bytes
+    ) -> Partner:
+        """``verify``, then claim the request's ``X-Nonce`` (once per partner and day signed)."""
+        signed = SignatureHeaders.of(headers)
+        partner = self.verify(
+            signed.partner_id,
+            signed.timestamp,
+            signed.signature,
+            body,
+            version=signed.version,
+            method=method,
+            target=target,
+            nonce=signed.nonce,
+        )
+        if signed.nonce is not None and self.nonces is not None:
+            assert signed.timestamp is not None
+            day = datetime.fromtimestamp(int(signed.timestamp), UTC).date()
+            if not await self.nonces.first_use(partner.partner_id, day, f"x-nonce:{signed.nonce}"):
+                raise Unauthenticated(f"{NONCE_HEADER} was already used")
+        return partner
+
+
+def callback_headers(
+    secret: str,
+    url: str,
+    partner_id: str,
+    notification_id: str,
+    timestamp: str,
+    body: bytes,
+) -> dict[str, str]:
+    """A callback's headers: version 2 over POST, the URL's path and query, and the body.
+
+    The notification id doubles as the nonce, so a partner can refuse a replayed callback.
+    """
+    parts = urlsplit(url)
+    target = request_target(parts.path or "/", parts.query)
+    return {
+        "Content-Type": "application/json",
+        "X-Notification-Id": notification_id,
+        **signed_headers_v2(
+            secret, "POST", target, partner_id, body, timestamp, nonce=notification_id
+        ),
+    }
+
+
+def request_target(path: str, query: str) -> str:
+    """Path with its query string, as version 2 signs it."""
+    return f"{path}?{query}" if query else path

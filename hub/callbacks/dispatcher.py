@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tenacity import RetryCallState, wait_exponential
 
-from hub.api.signing import sign
+from hub.api.signing import callback_headers
 from hub.observability import metrics
 from hub.resilience import Outage, sleep_unless_stopped
 from hub.store.outage import is_transient
@@ -70,7 +70,7 @@ class Backoff:
 
 
 class CallbackDispatcher:
-    """Runs until stopped, delivering due callbacks; each attempt is signed like the hub's API."""
+    """Runs until stopped, delivering due callbacks; each attempt is signed with version 2."""
 
     def __init__(
         self,
@@ -200,13 +200,14 @@ class CallbackDispatcher:
     def _headers(self, delivery: Delivery) -> dict[str, str]:
         timestamp = str(int(self._clock().timestamp()))
         secret = self._secrets.get(delivery.partner_id, "")
-        return {
-            "Content-Type": "application/json",
-            "X-Partner-Id": delivery.partner_id,
-            "X-Notification-Id": delivery.notification_id,
-            "X-Timestamp": timestamp,
-            "X-Signature": sign(secret, timestamp, delivery.body.encode()),
-        }
+        return callback_headers(
+            secret,
+            delivery.url,
+            delivery.partner_id,
+            delivery.notification_id,
+            timestamp,
+            delivery.body.encode(),
+        )
 
     async def _record(
         self,

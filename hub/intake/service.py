@@ -31,6 +31,7 @@ from hub.errors import (
     NotReversible,
     ReferenceConflict,
 )
+from hub.intake.harvest import InquiryWatch
 from hub.intake.ports import (
     ClaimedRequest,
     EventPublisher,
@@ -202,8 +203,10 @@ class IntakeService:
         redrive_after: timedelta = timedelta(seconds=60),
         *,
         rules: CoverageRules | None = None,
+        inquiries: InquiryWatch | None = None,
     ) -> None:
         self._ledger = ledger
+        self._inquiries = inquiries
         self._publisher = publisher
         self._schedule = schedule
         self._rules = rules or default_rules()
@@ -235,9 +238,17 @@ class IntakeService:
             occurred_at=self._clock(),
         )
 
-    async def inquiry(self, request: InquiryRequest, channel: str = "hub-api") -> InquiryAnswer:
-        """The member's bill; refused if paying would go beyond the months allowed ahead."""
+    async def inquiry(
+        self, request: InquiryRequest, partner: Partner | None = None, channel: str = "hub-api"
+    ) -> InquiryAnswer:
+        """The member's bill; refused if paying would go beyond the months allowed ahead.
+
+        An inquiry by NIK takes from the partner's tighter NIK-inquiry bucket first,
+        before anything is looked up (``hub.intake.harvest``).
+        """
         with _observed(channel, "inquiry", "answered"):
+            if partner is not None and request.nik is not None and self._inquiries is not None:
+                await self._inquiries.inquired(partner.partner_id, request.nik)
             return self._bill(await self._member(request.nik, request.payment_code), request.months)
 
     async def submit_payment(self, partner: Partner, request: PaymentRequest) -> Acceptance:
@@ -281,7 +292,7 @@ class IntakeService:
             jkm=monthly.jkm * request.months,
             jht=monthly.jht * request.months,
         )
-        return await self._accept(
+        accepted = await self._accept(
             partner,
             "payment",
             request.reference,
@@ -291,6 +302,9 @@ class IntakeService:
             received_at=received_at,
             settlement=settlement,
         )
+        if self._inquiries is not None:
+            self._inquiries.paid(partner.partner_id, terms.nik)
+        return accepted
 
     async def submit_reversal(self, partner: Partner, request: ReversalRequest) -> Acceptance:
         """Take back a payment this partner sent, if its business day is not yet settled.

@@ -347,3 +347,11 @@ sa.Index(
     postgresql_where=partner_requests.c.status == "accepted",
     sqlite_where=partner_requests.c.status == "accepted",
 )
+rate_limit_buckets = sa.Table(
+    "rate_limit_buckets",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("tokens", sa.Float(), nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+"""Token buckets of the rate limits (partner|operation), shared by every API process."""

@@ -27,6 +27,7 @@ from adapters.base import ChannelAdapter
 from adapters.doc_examples import HttpExample
 from adapters.doc_examples import http_examples as parse_http_examples
 from hub.bootstrap import partner_app, schedule_from
+from hub.intake.harvest import InquiryWatch
 from hub.intake.ports import MemberTerms, RequestLedger
 from hub.intake.service import IntakeService
 from hub.membership.kpj import kpj_for
@@ -108,12 +109,14 @@ async def world(
     now: datetime = WORLD_NOW,
     members: tuple[MemberTerms, ...] = (SARI, BUDI, WAYAN),
     ledger: RequestLedger | None = None,
+    settings: Settings | None = None,
+    inquiries: InquiryWatch | None = None,
 ) -> AsyncIterator[World]:
     """A fresh world; channels that run servers (ISO 8583) are started and stopped.
 
     ``ledger`` replaces the in-memory one (e.g. the SQL ledger over a real store).
     """
-    settings = load_settings()
+    settings = settings or load_settings()
 
     def clock() -> datetime:
         return now
@@ -122,7 +125,9 @@ async def world(
     publisher = FakePublisher()
     nonces = InMemoryNonces()
     codes = PaymentCodes(settings.payment_code_prefix)
-    intake = IntakeService(ledger, publisher, schedule_from(settings), codes, clock)
+    intake = IntakeService(
+        ledger, publisher, schedule_from(settings), codes, clock, inquiries=inquiries
+    )
     app, channels = partner_app(settings, intake, nonces, clock)
     for channel in channels:
         await channel.start()
@@ -139,6 +144,7 @@ async def world(
                 {c.slug: c for c in channels},
                 client,
                 clock,
+                {"app": app},
             )
     finally:
         for channel in channels:

@@ -1,6 +1,8 @@
 """Membership rules through the running hub: ordering, one member per NIK, reversals, callbacks."""
 
 import asyncio
+import hashlib
+import hmac
 import os
 import sys
 from datetime import UTC, datetime, timedelta
@@ -8,7 +10,6 @@ from typing import Any
 
 import asyncpg
 
-from hub.api.signing import sign
 from hub.membership.coverage import default_rules
 from tests.e2e.conftest import CALLME_SECRET
 from tests.e2e.polling import wait_for_status
@@ -244,8 +245,22 @@ async def test_recorded_registration_is_called_back_signed_with_its_kpj(
     assert received.json["event"] == "registration.recorded"
     assert received.json["kpj"] == status["kpj"]
     assert received.headers["x-notification-id"] == received.json["notification_id"]
-    expected = sign(CALLME_SECRET, received.headers["x-timestamp"], received.body)
-    assert received.headers["x-signature"] == expected
+    # Version 2, computed here from its definition (docs/security.md), not with the hub's code.
+    assert received.headers["x-signature-version"] == "2"
+    assert received.headers["x-nonce"] == received.json["notification_id"]
+    string_to_sign = "\n".join(
+        [
+            "BPU-HMAC-SHA256-V2",
+            "POST",
+            "/bpu/callbacks",
+            received.headers["x-partner-id"],
+            received.headers["x-timestamp"],
+            received.headers["x-nonce"],
+            hashlib.sha256(received.body).hexdigest(),
+        ]
+    )
+    expected = hmac.new(CALLME_SECRET.encode(), string_to_sign.encode(), hashlib.sha256)
+    assert received.headers["x-signature"] == expected.hexdigest()
     assert [a["http_status"] for a in delivered["attempts"]] == [204]
 
 
@@ -300,8 +315,7 @@ async def test_a_payment_and_its_reversal_are_called_back_signed_and_retried(
     events = sorted(r.json["event"] for r in received)
     assert events == ["payment.recorded", "payment.recorded", "payment.reversed"]
     for r in received:
-        expected = sign(CALLME_SECRET, r.headers["x-timestamp"], r.body)
-        assert r.headers["x-signature"] == expected
+        assert r.headers["x-signature"] == _v2_signature(r.headers, r.body)
     (reversed_,) = [r.json for r in received if r.json["event"] == "payment.reversed"]
     assert reversed_["reversal_reference"] == reversal["reference"]
     assert received[0].json["amount"] == 16_800
@@ -362,3 +376,19 @@ async def test_reversing_an_earlier_payment_replays_the_later_one_from_its_own_m
     assert kept["previous_paid_through"] is None
     assert kept["paid_through"] == kept["covers_through"]
     assert kept["covers_through"] == default_rules().calendar.month_of(now)
+
+
+def _v2_signature(headers: dict[str, str], body: bytes) -> str:
+    """A callback's version-2 signature, from its definition (docs/security.md)."""
+    text = "\n".join(
+        [
+            "BPU-HMAC-SHA256-V2",
+            "POST",
+            "/bpu/callbacks",
+            headers["x-partner-id"],
+            headers["x-timestamp"],
+            headers["x-nonce"],
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
+    return hmac.new(CALLME_SECRET.encode(), text.encode(), hashlib.sha256).hexdigest()

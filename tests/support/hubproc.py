@@ -22,10 +22,14 @@ HUB_LOGS: list[Path] = []
 
 @asynccontextmanager
 async def running_hub(
-    env: dict[str, str], log_path: Path, command: str = "run", health: str = "/livez"
+    env: dict[str, str],
+    log_path: Path,
+    command: str = "run",
+    health: str = "/livez",
+    pids: list[int] | None = None,
 ) -> AsyncIterator[str]:
     """Start ``hub run`` (or ``api``, or ``consume`` with a metrics port) with extra ``env``;
-    yield its base URL; stop it with SIGINT.
+    yield its base URL; stop it with SIGINT. ``pids``, when given, receives its process id.
 
     Its log (stderr, JSON lines as in production) goes to ``log_path``; what it prints for
     a person at a terminal (stdout: the example command) to ``log_path`` with ``.out``.
@@ -53,6 +57,8 @@ async def running_hub(
             stderr=log,
         )
         url = f"http://127.0.0.1:{port}"
+        if pids is not None:
+            pids.append(process.pid)
         try:
             await _wait_healthy(url, process, log_path, health)
             yield url
