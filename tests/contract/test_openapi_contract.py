@@ -233,6 +233,7 @@ def test_the_contract_covers_every_v1_and_every_channel_operation() -> None:
         "/v1/payments/inquiry",
         "/v1/payments",
         "/v1/payments/{reference}",
+        "/v1/payments/{reference}/notifications",
         "/v1/reversals",
     }
     for prefix in PARTNER_OF:
