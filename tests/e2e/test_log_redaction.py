@@ -14,7 +14,8 @@ from tests.support.hubproc import HUB_LOGS
 
 # A NIK: 16 digits on their own. A phone number: an Indonesian mobile, +62 8.. / 62 8.. / 08..
 FULL_NIK = re.compile(r"(?<!\d)\d{16}(?!\d)")
-FULL_PHONE = re.compile(r"(?<![\d*])(?:\+?62|0)8\d(?:[\-. ]?\d){6,11}(?![\d*])")
+# Whole tokens of 10+ digits only: a UUID's hex group such as "085998929ed5" is no phone.
+FULL_PHONE = re.compile(r"(?<![\w*+])(?:\+?62|0)8\d(?:[\-. ]?\d){7,11}(?![\w*])")
 
 
 def _leaks(text: str) -> list[str]:
@@ -28,6 +29,7 @@ def test_the_leak_patterns_catch_what_they_are_meant_to() -> None:
         "+6281234567890",
     ]
     assert _leaks("nik 517104********** phone 081*******90 kpj 00000000018") == []
+    assert _leaks('"event_id": "4f824d66-b366-5c40-9c4e-085998929ed5"') == []
 
 
 async def test_no_log_line_or_dead_letter_header_of_the_e2e_flows_has_a_nik_or_phone(
