@@ -165,8 +165,12 @@ class CoreConsumer:
             log.warning("offset commit failed; the batch will be replayed: %r", exc)
 
     async def _reject_dead_letters(self, dead: list[DeadLetter]) -> None:
-        """A partner never sees "accepted" for what will not be recorded: rejected, and why."""
-        reasons = {d.event_id: d.error for d in dead if d.event_id is not None}
+        """A partner never sees "accepted" for what will not be recorded: rejected, and why.
+
+        The reason is stored, shown in status answers and sent in callbacks, so it goes
+        through the same redaction as the logs (no NIK, phone or name in clear).
+        """
+        reasons = {d.event_id: redact(d.error) for d in dead if d.event_id is not None}
         if reasons:
             await self._until_done(
                 self._store, lambda: self._writer.reject_dead_letters(reasons), DBAPIError

@@ -229,3 +229,21 @@ async def test_a_stop_during_a_store_outage_leaves_the_batch_uncommitted() -> No
 
 def envelope_id(record: Record) -> UUID:
     return EventEnvelope.model_validate_json(record.value or b"").event_id
+
+
+async def test_a_dead_lettered_requests_stored_reason_names_no_nik_in_clear() -> None:
+    event_id = uuid.uuid4()
+    poison = Record(
+        TOPIC,
+        0,
+        0,
+        b"k",
+        f'{{"event_id": "{event_id}", "member_key": "5171044508900001"}}'.encode(),
+    )
+    writer = FakeWriter()
+    core, fake, _ = _consumer([{TP: [poison]}], writer)
+    await _run_until(core, lambda: fake.commits)
+    reason = writer.rejected[event_id]
+    assert reason.startswith("not a valid event envelope")
+    assert "5171044508900001" not in reason
+    assert "517104**********" in reason
