@@ -309,7 +309,10 @@ async def test_a_payment_and_its_reversal_are_called_back_signed_and_retried(
         await asyncio.sleep(0.05)
 
     assert [n["event"] for n in notifications] == ["payment.recorded", "payment.reversed"]
-    assert [a["http_status"] for a in notifications[0]["attempts"]] == [500, 204]
+    # The endpoint fails the first callback it gets under the payment's reference; which of
+    # the two notices that is depends on the dispatcher's timing, not on the hub's rules.
+    attempts = sorted([a["http_status"] for a in n["attempts"]] for n in notifications)
+    assert attempts == [[204], [500, 204]], attempts
     received = partner_callbacks.for_reference(reference)
     # The reversal's notice may arrive while the payment's waits for its retry.
     events = sorted(r.json["event"] for r in received)
