@@ -86,6 +86,17 @@ def _claimed(row: Any) -> ClaimedRequest:
     )
 
 
+def _as_first_answered(row: Any) -> ClaimedRequest:
+    """A held request as its first answer saw it, so that every retry gets that answer.
+
+    A registration's answer names a KPJ only if the member was recorded before it came
+    in; once this very registration created the member, its row carries the new KPJ (for
+    status calls), which its first answer did not have.
+    """
+    claimed = _claimed(row)
+    return replace(claimed, kpj=None) if row.created_member else claimed
+
+
 _TERMS = sa.select(
     members.c.nik,
     members.c.full_name,
@@ -251,7 +262,7 @@ class SqlRequestLedger:
         if missing:
             held.update(
                 {
-                    (r.partner_id, r.kind, r.reference): _claimed(r)
+                    (r.partner_id, r.kind, r.reference): _as_first_answered(r)
                     for r in await self._held(conn, missing)
                 }
             )
@@ -266,16 +277,24 @@ class SqlRequestLedger:
             columns = ", ".join(f"r.{name}" for name in _CLAIM_NAMES)
             return await conn.execute(
                 sa.text(
-                    f"SELECT {columns} FROM unnest(CAST(:partners AS varchar[]), "  # noqa: S608
+                    f"SELECT {columns}, "  # noqa: S608
+                    "COALESCE(m.registration_event_id = r.event_id, false) AS created_member "
+                    "FROM unnest(CAST(:partners AS varchar[]), "
                     "CAST(:kinds AS varchar[]), CAST(:refs AS varchar[])) "
                     "AS v(partner_id, kind, reference) JOIN partner_requests r "
                     "ON r.partner_id = v.partner_id AND r.kind = v.kind "
-                    "AND r.reference = v.reference"
+                    "AND r.reference = v.reference "
+                    "LEFT JOIN members m ON m.nik = r.member_key"
                 ),
                 {"partners": partners, "kinds": kinds, "refs": references},
             )
+        created = members.c.registration_event_id == partner_requests.c.event_id
         return await conn.execute(
-            sa.select(*_CLAIM_COLUMNS).where(
+            sa.select(*_CLAIM_COLUMNS, sa.func.coalesce(created, False).label("created_member"))
+            .select_from(
+                partner_requests.outerjoin(members, members.c.nik == partner_requests.c.member_key)
+            )
+            .where(
                 sa.tuple_(
                     partner_requests.c.partner_id,
                     partner_requests.c.kind,
