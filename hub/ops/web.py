@@ -109,9 +109,9 @@ def _session(ctx: OpsContext, request: Request) -> Session | None:
     return ctx.signer.read(request.cookies.get(COOKIE))
 
 
-def api_router(ctx: OpsContext) -> APIRouter:
-    """``/ops/v1``: HTTP Basic with an operator's credentials, or the console's session."""
-    router = APIRouter(prefix="/ops/v1", tags=["operations"])
+def operator_auth(ctx: OpsContext) -> Callable[..., Awaitable[str]]:
+    """The one way into ``/ops/v1``: an operator's HTTP Basic credentials, or the console's
+    session cookie with its CSRF token on anything that changes state."""
 
     async def operator(
         request: Request,
@@ -131,7 +131,14 @@ def api_router(ctx: OpsContext) -> APIRouter:
             401, "operator credentials required", headers={"WWW-Authenticate": 'HubOps realm="ops"'}
         )
 
-    Operator = Annotated[str, Depends(operator)]  # noqa: N806
+    return operator
+
+
+def api_router(ctx: OpsContext) -> APIRouter:
+    """``/ops/v1``: HTTP Basic with an operator's credentials, or the console's session."""
+    router = APIRouter(prefix="/ops/v1", tags=["operations"])
+
+    Operator = Annotated[str, Depends(operator_auth(ctx))]  # noqa: N806
 
     @router.get("/flow")
     async def flow(_: Operator, minutes: int = 15) -> JSONResponse:

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,7 +27,7 @@ from hub.errors import FieldProblem, InvalidRequest, NotFound
 from hub.intake.service import Partner
 from hub.ops.sessions import COOKIE
 from hub.ops.web import HERE as OPS_HERE
-from hub.ops.web import OpsContext
+from hub.ops.web import OpsContext, operator_auth
 from hub.reconciliation.lines import SettlementFileError
 from hub.reconciliation.resolution import DecisionKind, Resolver
 from hub.reconciliation.service import Reconciler
@@ -50,25 +50,7 @@ def reconciliation_ops_router(
 ) -> APIRouter:
     router = APIRouter(prefix="/ops/v1/reconciliations", tags=["operations: reconciliation"])
 
-    async def operator(
-        request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-        x_csrf_token: Annotated[str | None, Header()] = None,
-    ) -> str:
-        name = ctx.operators.basic(authorization)
-        if name is not None:
-            return name
-        session = ctx.signer.read(request.cookies.get(COOKIE))
-        if session is not None:
-            unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
-            if unsafe and not ctx.signer.csrf_ok(session, x_csrf_token):
-                raise HTTPException(403, "missing or wrong X-CSRF-Token")
-            return session.operator
-        raise HTTPException(
-            401, "operator credentials required", headers={"WWW-Authenticate": 'HubOps realm="ops"'}
-        )
-
-    Operator = Annotated[str, Depends(operator)]  # noqa: N806
+    Operator = Annotated[str, Depends(operator_auth(ctx))]  # noqa: N806
 
     @router.post("", status_code=201, summary="Reconcile a partner's settlement file")
     async def upload(
