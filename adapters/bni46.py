@@ -23,7 +23,6 @@ from adapters import bni46_iso as iso
 from adapters.base import ChannelContext, ChannelOptions, HttpChannelAdapter
 from adapters.bni46_iso import ResponseCode
 from adapters.bni46_settlement import Bni46SettlementFile
-from hub.api.signing import SignatureHeaders, SignatureVerifier, request_target
 from hub.errors import (
     AlreadyPaid,
     AmountMismatch,
@@ -45,6 +44,7 @@ from hub.intake.requests import (
     ReversalRequest,
 )
 from hub.intake.service import InquiryAnswer, Partner
+from hub.signing import SignatureHeaders, SignatureVerifier, request_target
 from hub.store.outage import as_partner_error
 
 log = logging.getLogger("hub.channels.bni46")

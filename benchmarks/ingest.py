@@ -55,8 +55,8 @@ from benchmarks._procs import (
     print_profile,
     run_benchmark,
 )
-from hub.api.signing import sign
 from hub.broker import free_port
+from hub.signing import sign
 
 LUA_SCRIPT = Path(__file__).resolve().parent / "registrations.lua"
 PARTNER_SECRET = "demo-secret"  # config/dev.toml, partner "demo"

@@ -21,7 +21,6 @@ from hub.api.app import HubApiGate, create_app
 from hub.api.connections import guarded_protocol
 from hub.api.edge import EdgeLimits, Gate
 from hub.api.settlements import statement_router
-from hub.api.signing import SignatureVerifier
 from hub.broker import choose_engine, embedded_broker
 from hub.callbacks.dispatcher import CallbackDispatcher, DeliveryPolicy
 from hub.callbacks.log import CallbackLog
@@ -54,8 +53,9 @@ from hub.reconciliation.store import ReconciliationStore
 from hub.resilience import Outage, sleep_unless_stopped, supervised
 from hub.settings import KAFKA_LIBS, REPO_ROOT, Settings
 from hub.settlement.book import SettlementBook
+from hub.signing import SignatureVerifier
 from hub.store.database import create_engine, is_postgresql
-from hub.store.ledger import SqlRequestLedger
+from hub.store.inbox import SqlRequestLedger
 from hub.store.migrations import upgrade_to_head_async
 from hub.store.nonces import SqlNonceRegistry
 from hub.store.outage import is_transient

@@ -20,7 +20,6 @@ from hub.api.answers import (
     RegistrationStatus,
 )
 from hub.api.edge import EdgeGuard, EdgeLimits, Gate, GatedRoute, RouteTraits, gated_routes
-from hub.api.signing import SignatureHeaders, SignatureVerifier, request_target
 from hub.callbacks.log import CallbackLog, DeliveryRecord
 from hub.errors import (
     Forbidden,
@@ -45,6 +44,7 @@ from hub.intake.requests import (
 from hub.intake.service import IntakeService, Partner
 from hub.limits.buckets import Limiter, LocalLimiter
 from hub.settings import RateLimit
+from hub.signing import SignatureHeaders, SignatureVerifier, request_target
 from hub.store.outage import as_partner_error
 
 log = logging.getLogger(__name__)

@@ -17,11 +17,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from hub.api.signing import SignatureVerifier, request_target
 from hub.errors import FieldProblem, InvalidRequest
 from hub.intake.service import Partner
 from hub.settlement.book import SettlementBook
 from hub.settlement.statement import STATEMENT_COLUMNS
+from hub.signing import SignatureVerifier, request_target
 
 
 def statement_router(book: SettlementBook, verifier: SignatureVerifier) -> APIRouter:

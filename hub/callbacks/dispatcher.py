@@ -21,9 +21,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tenacity import RetryCallState, wait_exponential
 
-from hub.api.signing import callback_headers
 from hub.observability import metrics
 from hub.resilience import Outage, sleep_unless_stopped
+from hub.signing import callback_headers
 from hub.store.outage import is_transient
 from hub.store.tables import callback_attempts, callback_deliveries
 

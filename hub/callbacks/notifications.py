@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.intake.service import event_id_for, hub_reference_for
-from hub.membership.ledger import Outcome
+from hub.membership.apply import Outcome
 from schemas.events import ContributionPaid, PaymentReversed, RegistrationSubmitted
 
 _NOTIFICATION_NAMESPACE = uuid.UUID("0b8e5d1e-7c44-4f5a-a1f4-93c2b0e6d7a2")

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from adapters import bni46_iso as iso
 from adapters import pos
-from hub.api.signing import sign
+from hub.signing import sign
 from hub.simulator.people import Person
 
 WIB = ZoneInfo("Asia/Jakarta")

@@ -16,9 +16,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.callbacks.notifications import Notice, notice_for
+from hub.membership.apply import Batch, ContributionRecord, MemberRecord, Outcome, apply_event
 from hub.membership.coverage import CoverageRules
 from hub.membership.kpj import kpj_for
-from hub.membership.ledger import Batch, ContributionRecord, MemberRecord, Outcome, apply_event
 from hub.membership.schedule import ContributionSchedule
 from hub.store.bulk import insert_rows
 from hub.store.tables import (

@@ -18,7 +18,7 @@ from hub.bootstrap import schedule_from
 from hub.membership.kpj import has_hub_check_digit
 from hub.settings import load_settings
 from hub.store.database import create_engine
-from hub.store.ledger import SqlRequestLedger
+from hub.store.inbox import SqlRequestLedger
 from hub.store.member_import import MemberImporter
 from tests.channels import kit
 from tests.channels.test_every_channel import driver

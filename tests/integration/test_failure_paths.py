@@ -25,7 +25,7 @@ from hub.intake.service import IntakeService, Partner
 from hub.membership.payment_code import PaymentCodes
 from hub.settings import Settings
 from hub.store.database import create_engine
-from hub.store.ledger import SqlRequestLedger
+from hub.store.inbox import SqlRequestLedger
 from hub.store.tables import callback_deliveries
 from tests.channels.kit import WORLD_NOW, World, samples
 from tests.integration.test_callback_dispatcher import Clock, _outbox

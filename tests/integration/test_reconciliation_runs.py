@@ -21,7 +21,7 @@ from hub.reconciliation.store import ReconciliationStore
 from hub.settings import load_settings
 from hub.settlement.book import SettlementBook
 from hub.store.database import create_engine
-from hub.store.ledger import SqlRequestLedger
+from hub.store.inbox import SqlRequestLedger
 from tests.unit.fakes import FakePublisher
 
 pytestmark = pytest.mark.integration

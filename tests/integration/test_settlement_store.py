@@ -12,7 +12,7 @@ from hub.intake.ports import NewRequest, SettlementFacts
 from hub.reconciliation.internal import check_day
 from hub.settlement.book import SettlementBook
 from hub.store.database import create_engine
-from hub.store.ledger import SqlRequestLedger
+from hub.store.inbox import SqlRequestLedger
 from hub.store.tables import partner_requests
 
 pytestmark = pytest.mark.integration

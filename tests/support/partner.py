@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from hub.api.signing import sign
+from hub.signing import sign
 
 
 class SignedClient:

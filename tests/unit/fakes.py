@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from hub.api.signing import sign
 from hub.bootstrap import coverage_rules, schedule_from
 from hub.errors import BrokerUnavailable
 from hub.intake.ports import (
@@ -29,6 +28,7 @@ from hub.intake.ports import (
 from hub.membership.coverage import CoverageRules
 from hub.membership.schedule import ContributionSchedule
 from hub.settings import PartnerSettings, load_settings
+from hub.signing import sign
 from schemas.events import ContributionPaid, EventEnvelope, RegistrationSubmitted
 
 BALI_WOMAN_NIK = "5171044508900001"

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from hub.api.app import create_app
-from hub.api.signing import SignatureVerifier
 from hub.intake.ports import MemberTerms
 from hub.intake.service import IntakeService
+from hub.signing import SignatureVerifier
 from tests.unit.fakes import (
     BALI_WOMAN_NIK,
     OTHER_SECRET,

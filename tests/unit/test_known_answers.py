@@ -6,8 +6,8 @@ separator, another field order) turns one of these red.
 """
 
 from adapters import alfamart, brilink, indomaret, pos, snap
-from hub.api.signing import callback_headers, sign
 from hub.settings import load_settings
+from hub.signing import callback_headers, sign
 
 WIB_TIME = "2026-03-10T09:00:00+07:00"
 

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from hub.membership.ledger import Batch, MemberRecord, apply_event
+from hub.membership.apply import Batch, MemberRecord, apply_event
 from hub.membership.schedule import ContributionSchedule
 from schemas.events import ContributionPaid, EventEnvelope, PaymentReversed
 from tests.unit.fakes import (

@@ -13,9 +13,9 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hub.membership.apply import Batch, ContributionRecord, apply_event
 from hub.membership.calendar import add_months, indonesian_calendar, months_between
 from hub.membership.coverage import AfterLapse, CoverageRules, MembershipPolicy
-from hub.membership.ledger import Batch, ContributionRecord, apply_event
 from schemas.events import ContributionPaid, PaymentReversed
 from tests.unit.fakes import JAKARTA_MAN_NIK, configured_schedule, envelope, registration_payload
 

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from hub.membership.apply import Batch, MemberRecord, apply_event
 from hub.membership.calendar import indonesian_calendar
 from hub.membership.coverage import AfterLapse, Coverage, CoverageRules, MembershipPolicy
-from hub.membership.ledger import Batch, MemberRecord, apply_event
 from schemas.events import ContributionPaid
 from tests.unit.fakes import (
     BALI_WOMAN_NIK,

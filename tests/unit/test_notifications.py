@@ -3,7 +3,7 @@
 from hub.callbacks.notifications import notice_for, notification_id_for
 from hub.intake.requests import PaymentRequest, ReversalRequest
 from hub.intake.service import IntakeService, Partner
-from hub.membership.ledger import Outcome
+from hub.membership.apply import Outcome
 from tests.unit.fakes import (
     BALI_WOMAN_NIK,
     NOW,

@@ -6,15 +6,15 @@ The known answers were computed with ``openssl dgst -sha256 -hmac`` in a shell
 
 import pytest
 
-from hub.api.signing import (
+from hub.errors import Unauthenticated
+from hub.intake.service import Partner
+from hub.settings import PartnerSettings
+from hub.signing import (
     SignatureVerifier,
     sign,
     sign_v2,
     string_to_sign_v2,
 )
-from hub.errors import Unauthenticated
-from hub.intake.service import Partner
-from hub.settings import PartnerSettings
 from tests.unit.fakes import DEMO_SECRET, InMemoryNonces
 
 NOW = 1_773_108_000  # 2026-03-10T02:00:00Z

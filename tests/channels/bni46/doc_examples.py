@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from adapters import bni46_iso as iso
-from hub.api.signing import sign
+from hub.signing import sign
 from tests.channels.bni46 import driver
 from tests.channels.kit import (
     BUDI,

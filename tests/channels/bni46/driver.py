@@ -13,7 +13,7 @@ from typing import Any
 
 from adapters import bni46_iso as iso
 from adapters.bni46 import Bni46Adapter
-from hub.api.signing import sign
+from hub.signing import sign
 from tests.channels.kit import WireAnswer, World
 
 PARTNER_ID = "bni"

@@ -21,7 +21,7 @@ from adapters import pos
 from adapters.pos import CSV_COLUMNS, UPLOAD_PATH, PosAdapter, PosOptions, signed_headers
 from hub.bootstrap import partner_app, schedule_from
 from hub.broker import free_port
-from hub.cli import app as hub_cli
+from hub.cli.main import app as hub_cli
 from hub.errors import BrokerUnavailable
 from hub.intake.service import IntakeService
 from hub.membership.payment_code import PaymentCodes

@@ -12,13 +12,13 @@ import typer
 from rich.console import Console
 
 from hub.bootstrap import serve
+from hub.cli import ops as ops_cli
+from hub.cli.members import members
+from hub.cli.settlement import reconcile, settle
+from hub.cli.simulate import simulate
 from hub.config_check import masked, production_problems
-from hub.members_cli import members
 from hub.observability.logs import configure_logging
-from hub.ops import cli as ops_cli
 from hub.settings import Settings, load_settings
-from hub.settlement_cli import reconcile, settle
-from hub.simulator.cli import simulate
 
 app = typer.Typer(
     help="BPU Channel Hub: partner registrations and payments into the membership store."
