@@ -68,9 +68,9 @@ from hub.errors import (
     TemporarilyUnavailable,
     Unauthenticated,
 )
+from hub.intake.model import InquiryAnswer, Partner, business_day
 from hub.intake.parsing import build
 from hub.intake.requests import InquiryRequest, PaymentRequest, RegistrationRequest
-from hub.intake.service import InquiryAnswer, Partner, business_day
 from hub.membership.coverage import add_months
 from hub.settings import PartnerSettings
 from schemas.nik import Nik

@@ -23,8 +23,9 @@ from pydantic import BaseModel, ConfigDict
 
 from hub.api.edge import RouteTraits
 from hub.errors import HubError, Unauthenticated, UnknownOperation
+from hub.intake.model import Partner
 from hub.intake.ports import NonceRegistry
-from hub.intake.service import IntakeService, Partner
+from hub.intake.service import IntakeService
 from hub.reconciliation.lines import SettlementReader
 from hub.settings import PartnerSettings
 from hub.store.outage import as_partner_error

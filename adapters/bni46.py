@@ -36,6 +36,7 @@ from hub.errors import (
     TemporarilyUnavailable,
     Unauthenticated,
 )
+from hub.intake.model import InquiryAnswer, Partner
 from hub.intake.parsing import build, refusal
 from hub.intake.requests import (
     InquiryRequest,
@@ -43,7 +44,6 @@ from hub.intake.requests import (
     RegistrationRequest,
     ReversalRequest,
 )
-from hub.intake.service import InquiryAnswer, Partner
 from hub.signing import SignatureHeaders, SignatureVerifier, request_target
 from hub.store.outage import as_partner_error
 

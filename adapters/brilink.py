@@ -37,6 +37,7 @@ from hub.errors import (
     TemporarilyUnavailable,
     Unauthenticated,
 )
+from hub.intake.model import Partner
 from hub.intake.parsing import build, parse_json
 from hub.intake.ports import ClaimedRequest, RequestKind
 from hub.intake.requests import (
@@ -45,7 +46,6 @@ from hub.intake.requests import (
     RegistrationRequest,
     ReversalRequest,
 )
-from hub.intake.service import Partner
 
 log = logging.getLogger("hub.channels.brilink")
 

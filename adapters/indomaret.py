@@ -46,9 +46,9 @@ from hub.errors import (
     TemporarilyUnavailable,
     Unauthenticated,
 )
+from hub.intake.model import InquiryAnswer, Partner
 from hub.intake.parsing import parse_json
 from hub.intake.ports import ClaimedRequest, RequestKind
-from hub.intake.service import InquiryAnswer, Partner
 
 CLIENT_HEADER = "X-Indomaret-Client-Id"
 TIMESTAMP_HEADER = "X-Indomaret-Timestamp"

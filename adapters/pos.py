@@ -45,6 +45,7 @@ from hub.errors import (
     TemporarilyUnavailable,
     Unauthenticated,
 )
+from hub.intake.model import Acceptance, Partner
 from hub.intake.parsing import build, parse_json, refusal
 from hub.intake.ports import ClaimedRequest
 from hub.intake.requests import (
@@ -53,7 +54,6 @@ from hub.intake.requests import (
     RegistrationRequest,
     ReversalRequest,
 )
-from hub.intake.service import Acceptance, Partner
 from hub.settings import PartnerSettings
 
 REGISTRATION_PATH = "/pos/v1/pendaftaran"

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from hub.errors import FieldProblem, InvalidRequest, NotFound, Unauthenticated
+from hub.intake.model import Acceptance, InquiryAnswer, Partner
 from hub.intake.parsing import build
 from hub.intake.ports import ClaimedRequest, RequestKind
 from hub.intake.requests import (
@@ -25,7 +26,7 @@ from hub.intake.requests import (
     RegistrationRequest,
     ReversalRequest,
 )
-from hub.intake.service import Acceptance, InquiryAnswer, IntakeService, Partner
+from hub.intake.service import IntakeService
 from schemas.events import ContributionPaid, EventEnvelope
 from schemas.fields import PartnerReference
 

@@ -55,7 +55,7 @@ from benchmarks._procs import (
 )
 from hub.bootstrap import build
 from hub.broker import EmbeddedBroker
-from hub.intake.service import event_id_for, hub_reference_for
+from hub.intake.model import event_id_for, hub_reference_for
 from hub.kafka.topics import ensure_topics
 from hub.membership.coverage import default_rules
 from hub.membership.kpj import kpj_for

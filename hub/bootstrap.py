@@ -27,9 +27,10 @@ from hub.callbacks.log import CallbackLog
 from hub.channels import load_channels
 from hub.config_check import refuse_unsafe
 from hub.intake.harvest import InquiryWatch
+from hub.intake.model import Partner
 from hub.intake.ports import NonceRegistry
 from hub.intake.redrive import Redriver
-from hub.intake.service import IntakeService, Partner
+from hub.intake.service import IntakeService
 from hub.kafka.consumer import CoreConsumer
 from hub.kafka.publisher import KafkaEventPublisher
 from hub.limits.buckets import Limiter, LocalLimiter

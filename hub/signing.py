@@ -36,8 +36,8 @@ from urllib.parse import urlsplit
 from prometheus_client import Counter
 
 from hub.errors import Unauthenticated
+from hub.intake.model import Partner
 from hub.intake.ports import NonceRegistry
-from hub.intake.service import Partner
 from hub.settings import PartnerSettings
 
 V2_ALGORITHM = "BPU-HMAC-SHA256-V2"

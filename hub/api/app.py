@@ -33,6 +33,7 @@ from hub.errors import (
     TemporarilyUnavailable,
     Unauthenticated,
 )
+from hub.intake.model import Partner
 from hub.intake.parsing import parse_json
 from hub.intake.ports import ClaimedRequest
 from hub.intake.requests import (
@@ -41,7 +42,7 @@ from hub.intake.requests import (
     RegistrationRequest,
     ReversalRequest,
 )
-from hub.intake.service import IntakeService, Partner
+from hub.intake.service import IntakeService
 from hub.limits.buckets import Limiter, LocalLimiter
 from hub.settings import RateLimit
 from hub.signing import SignatureHeaders, SignatureVerifier, request_target

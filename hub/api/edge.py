@@ -32,7 +32,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.errors import HubError, PayloadTooLarge, RateLimited, SlowRequest
-from hub.intake.service import Partner
+from hub.intake.model import Partner
 from hub.limits.buckets import Limiter
 from hub.settings import RateLimit
 

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from hub.errors import FieldProblem, InvalidRequest
-from hub.intake.service import Partner
+from hub.intake.model import Partner
 from hub.settlement.book import SettlementBook
 from hub.settlement.statement import STATEMENT_COLUMNS
 from hub.signing import SignatureVerifier, request_target

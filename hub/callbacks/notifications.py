@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hub.intake.service import event_id_for, hub_reference_for
+from hub.intake.model import event_id_for, hub_reference_for
 from hub.membership.apply import Outcome
 from schemas.events import ContributionPaid, PaymentReversed, RegistrationSubmitted
 

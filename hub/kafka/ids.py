@@ -4,8 +4,8 @@ import contextlib
 import json
 import uuid
 
+from hub.intake.model import hub_reference_for
 from hub.intake.ports import RequestKind
-from hub.intake.service import hub_reference_for
 
 _KIND_OF: dict[str, RequestKind] = {
     "RegistrationSubmitted": "registration",

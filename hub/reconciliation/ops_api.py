@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.channels import UnknownChannel, settlement_reader
 from hub.errors import FieldProblem, InvalidRequest, NotFound
-from hub.intake.service import Partner
+from hub.intake.model import Partner
 from hub.ops.sessions import COOKIE
 from hub.ops.web import HERE as OPS_HERE
 from hub.ops.web import OpsContext, operator_auth

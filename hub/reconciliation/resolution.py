@@ -12,8 +12,9 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from hub.errors import InvalidRequest, NotFound
+from hub.intake.model import Partner
 from hub.intake.requests import PaymentRequest
-from hub.intake.service import IntakeService, Partner
+from hub.intake.service import IntakeService
 from hub.reconciliation.store import Decision, ReconciliationStore, StoredException
 
 log = logging.getLogger("hub.reconciliation")

@@ -13,8 +13,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from hub.bootstrap import intake_for
 from hub.broker import Broker
+from hub.intake.model import Partner
 from hub.intake.requests import RegistrationRequest
-from hub.intake.service import Partner
 from hub.settings import load_settings
 from hub.store.database import create_engine
 from tests.e2e.conftest import OPERATOR, OPERATOR_PASSWORD

@@ -20,8 +20,9 @@ from aiokafka import AIOKafkaConsumer
 
 from hub.bootstrap import build, partner_app, schedule_from
 from hub.callbacks.dispatcher import LEASE, CallbackDispatcher, DeliveryPolicy
+from hub.intake.model import Partner
 from hub.intake.requests import RegistrationRequest
-from hub.intake.service import IntakeService, Partner
+from hub.intake.service import IntakeService
 from hub.membership.payment_code import PaymentCodes
 from hub.settings import Settings
 from hub.store.database import create_engine

@@ -6,8 +6,8 @@ from typing import Any
 import asyncpg
 
 from hub.bootstrap import build
+from hub.intake.model import Partner
 from hub.intake.requests import RegistrationRequest
-from hub.intake.service import Partner
 from hub.settings import Settings
 from tests.support.people import applicant
 

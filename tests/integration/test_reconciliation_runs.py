@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.bootstrap import schedule_from
 from hub.errors import InvalidRequest, NotFound
+from hub.intake.model import Partner
 from hub.intake.ports import NewRequest, SettlementFacts
-from hub.intake.service import IntakeService, Partner
+from hub.intake.service import IntakeService
 from hub.reconciliation.canonical import CanonicalCsv
 from hub.reconciliation.report import EXCEPTION_COLUMNS
 from hub.reconciliation.resolution import Resolver

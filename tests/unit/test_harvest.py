@@ -7,8 +7,9 @@ from prometheus_client import REGISTRY
 
 from hub.errors import RateLimited
 from hub.intake.harvest import InquiryWatch
+from hub.intake.model import Partner
 from hub.intake.requests import InquiryRequest, PaymentRequest
-from hub.intake.service import IntakeService, Partner
+from hub.intake.service import IntakeService
 from hub.limits.buckets import LocalLimiter
 from hub.settings import RateLimit
 from tests.unit.fakes import (

@@ -13,9 +13,10 @@ from hub.errors import (
     NotReversible,
     ReferenceConflict,
 )
+from hub.intake.model import Partner
 from hub.intake.ports import MemberTerms
 from hub.intake.requests import InquiryRequest, PaymentRequest, ReversalRequest
-from hub.intake.service import IntakeService, Partner
+from hub.intake.service import IntakeService
 from hub.membership.calendar import indonesian_calendar
 from hub.membership.coverage import AfterLapse, CoverageRules, MembershipPolicy
 from hub.membership.kpj import kpj_for

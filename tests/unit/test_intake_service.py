@@ -13,9 +13,10 @@ from hub.errors import (
     NotFound,
     ReferenceConflict,
 )
+from hub.intake.model import Acceptance, Partner, event_id_for
 from hub.intake.ports import MemberTerms
 from hub.intake.requests import InquiryRequest, PaymentRequest, RegistrationRequest
-from hub.intake.service import Acceptance, IntakeService, Partner, event_id_for
+from hub.intake.service import IntakeService
 from schemas.events import ContributionPaid, RegistrationSubmitted
 from tests.unit.fakes import (
     BALI_WOMAN_NIK,

@@ -1,8 +1,9 @@
 """Which callback a partner gets for each outcome: registrations, payments and reversals."""
 
 from hub.callbacks.notifications import notice_for, notification_id_for
+from hub.intake.model import Partner
 from hub.intake.requests import PaymentRequest, ReversalRequest
-from hub.intake.service import IntakeService, Partner
+from hub.intake.service import IntakeService
 from hub.membership.apply import Outcome
 from tests.unit.fakes import (
     BALI_WOMAN_NIK,

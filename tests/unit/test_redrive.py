@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from hub.intake.model import Partner
 from hub.intake.redrive import Redriver
 from hub.intake.requests import PaymentRequest, RegistrationRequest
-from hub.intake.service import IntakeService, Partner
+from hub.intake.service import IntakeService
 from hub.observability.metrics import REDRIVES
 from tests.unit.fakes import (
     FakePublisher,

@@ -7,7 +7,7 @@ The known answers were computed with ``openssl dgst -sha256 -hmac`` in a shell
 import pytest
 
 from hub.errors import Unauthenticated
-from hub.intake.service import Partner
+from hub.intake.model import Partner
 from hub.settings import PartnerSettings
 from hub.signing import (
     SignatureVerifier,

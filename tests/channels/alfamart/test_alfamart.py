@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from hub.intake.model import Partner
 from hub.intake.requests import PaymentRequest
-from hub.intake.service import Partner
 from hub.membership.kpj import kpj_for
 from schemas.events import ContributionPaid, PaymentReversed, RegistrationSubmitted
 from tests.channels.alfamart.driver import post, signature, signed_headers

@@ -1,0 +1,111 @@
+"""The intake's shared vocabulary: who is asking, what it is told, and the ids it gets.
+
+The API, the channel adapters, the store, the callbacks and the signing code all
+speak these types; keeping them apart from the use cases in ``service`` lets each
+of those import what a request *is* without importing what intake *does*.
+"""
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Literal
+
+from pydantic import BaseModel
+
+from hub.intake.ports import RequestKind
+from hub.membership.coverage import add_months
+from hub.settlement.business_day import business_date
+
+_EVENT_NAMESPACE = uuid.UUID("6f1c7a52-3d0e-4f43-9c55-0b7e2f1b8a10")
+_HUB_REFERENCE_PREFIX: dict[RequestKind, str] = {
+    "registration": "REG",
+    "payment": "PAY",
+    "reversal": "REV",
+}
+MemberStatus = Literal["active", "inactive", "pending"]
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """The answer to an accepted request: the same for every retry of it.
+
+    ``kpj`` is set when the member was already recorded when the request came in
+    (a second registration of the same NIK answers with the first KPJ).
+    """
+
+    reference: str
+    hub_reference: str
+    status: str = "accepted"
+    kpj: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InquiryAnswer:
+    """What a cashier shows before taking cash: the member's bill for ``months`` months."""
+
+    nik: str
+    kpj: str | None
+    payment_code: str | None
+    masked_name: str
+    programmes: tuple[str, ...]
+    member_status: MemberStatus
+    paid_through: date | None
+    months: int
+    """The months asked for, after the arrears."""
+    monthly_amount: int
+    covers_from: date
+    """First month the payment covers: the oldest month of arrears, if any."""
+    covers_through: date
+    amount_due: int
+    """Arrears plus the months asked for, times the monthly amount."""
+    arrears_months: int = 0
+    """Unpaid past months the payment settles first (at most ``max_arrears_months``)."""
+
+    @property
+    def arrears_from(self) -> date | None:
+        return self.covers_from if self.arrears_months else None
+
+    @property
+    def arrears_through(self) -> date | None:
+        if not self.arrears_months:
+            return None
+        return add_months(self.covers_from, self.arrears_months - 1)
+
+    @property
+    def arrears_amount(self) -> int:
+        return self.arrears_months * self.monthly_amount
+
+    @property
+    def months_from(self) -> date:
+        """First of the months asked for."""
+        return add_months(self.covers_from, self.arrears_months)
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    """An authenticated partner, the channel it sends through, its business-day zone and cut-off."""
+
+    partner_id: str
+    channel: str
+    timezone: str = "Asia/Jakarta"
+    settlement_cutoff: time | None = None
+
+
+def event_id_for(partner_id: str, kind: RequestKind, reference: str) -> uuid.UUID:
+    """The one event id a partner request can ever produce."""
+    return uuid.uuid5(_EVENT_NAMESPACE, f"{partner_id}\x1f{kind}\x1f{reference}")
+
+
+def hub_reference_for(kind: RequestKind, event_id: uuid.UUID) -> str:
+    return f"{_HUB_REFERENCE_PREFIX[kind]}-{event_id.hex[:16].upper()}"
+
+
+def request_hash(request: BaseModel) -> str:
+    """Fingerprint of the request's content, independent of JSON spacing and key order."""
+    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+
+
+def business_day(partner: Partner, moment: datetime) -> date:
+    """The partner's business day (its own time zone and cut-off) that ``moment`` falls in."""
+    return business_date(moment, partner.timezone, partner.settlement_cutoff)
