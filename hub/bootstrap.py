@@ -57,6 +57,7 @@ from hub.settlement.book import SettlementBook
 from hub.signing import SignatureVerifier
 from hub.store.database import create_engine, is_postgresql
 from hub.store.inbox import SqlRequestLedger
+from hub.store.inquiries import PostgresUnpaidInquiries
 from hub.store.migrations import upgrade_to_head_async
 from hub.store.nonces import SqlNonceRegistry
 from hub.store.outage import is_transient
@@ -125,7 +126,7 @@ def intake_for(
         PaymentCodes(settings.payment_code_prefix),
         rules=coverage_rules(settings),
         redrive_after=timedelta(seconds=settings.redrive_after_s),
-        inquiries=inquiry_watch(settings, limiter or limiter_for(settings, engine)),
+        inquiries=inquiry_watch(settings, limiter or limiter_for(settings, engine), engine),
     )
 
 
@@ -174,12 +175,20 @@ def limiter_for(settings: Settings, engine: AsyncEngine) -> Limiter:
     return LocalLimiter()
 
 
-def inquiry_watch(settings: Settings, limiter: Limiter) -> InquiryWatch:
+def inquiry_watch(
+    settings: Settings, limiter: Limiter, engine: AsyncEngine | None = None
+) -> InquiryWatch:
+    """The NIK-inquiry bucket and harvesting alert; counted in PostgreSQL where the buckets are."""
     return InquiryWatch(
         limiter,
         lambda partner_id: settings.rate_limit(partner_id, "inquiry_by_nik", "inquiry_by_nik"),
         window_s=settings.harvest_window_s,
         unpaid_niks_alert=settings.harvest_unpaid_niks,
+        unpaid=(
+            PostgresUnpaidInquiries(engine)
+            if engine is not None and isinstance(limiter, PostgresLimiter)
+            else None
+        ),
     )
 
 

@@ -7,6 +7,11 @@ and a partner that inquires many distinct NIKs it then never pays for within
 ``window_s`` raises an operator alert: the ``hub_nik_harvest_alerts_total``
 counter, the ``hub_inquired_unpaid_niks`` gauge and one warning log line per
 window. NIKs are kept only as keyed hashes, never in clear, and never logged.
+
+Where the unpaid NIKs are kept is a port (``UnpaidInquiries``): in this process
+(``LocalUnpaidInquiries``, the laptop default) or in PostgreSQL
+(``hub.store.inquiries``), so that a harvester spreading its inquiries over
+several API processes is counted once, and alerted once per window.
 """
 
 import hashlib
@@ -17,6 +22,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from prometheus_client import Counter, Gauge
 
@@ -38,11 +44,80 @@ UNPAID_NIKS = Gauge(
 )
 
 
+class UnpaidInquiries(Protocol):
+    """The NIKs each partner inquired and has not paid for, within a window."""
+
+    async def note(self, partner_id: str, nik: str, window_s: float) -> int:
+        """Remember this inquiry; how many distinct unpaid NIKs the partner now has."""
+        ...
+
+    def paid(self, partner_id: str, nik: str) -> None:
+        """The partner paid for this member (may take effect a moment later)."""
+        ...
+
+    async def count(self, partner_id: str, window_s: float) -> int:
+        """Distinct NIKs the partner inquired within the window and has not paid for."""
+        ...
+
+    async def claim_alert(self, partner_id: str, window_s: float) -> bool:
+        """True for exactly one caller per partner per window: that caller raises the alert."""
+        ...
+
+
 @dataclass
 class _Watch:
     unpaid: OrderedDict[bytes, float] = field(default_factory=OrderedDict)
     """NIK hash -> when it was last inquired (oldest first)."""
     alerted_at: float | None = None
+
+
+class LocalUnpaidInquiries:
+    """``UnpaidInquiries`` in this process: keyed hashes, oldest first, expiring with the window."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._key = secrets.token_bytes(16)
+        self._watches: dict[str, _Watch] = {}
+
+    async def note(self, partner_id: str, nik: str, window_s: float) -> int:
+        now = self._clock()
+        watch = self._watches.setdefault(partner_id, _Watch())
+        digest = self._digest(nik)
+        watch.unpaid.pop(digest, None)
+        watch.unpaid[digest] = now
+        self._expire(watch, now, window_s)
+        return len(watch.unpaid)
+
+    def paid(self, partner_id: str, nik: str) -> None:
+        watch = self._watches.get(partner_id)
+        if watch is not None:
+            watch.unpaid.pop(self._digest(nik), None)
+
+    async def count(self, partner_id: str, window_s: float) -> int:
+        watch = self._watches.get(partner_id)
+        if watch is None:
+            return 0
+        self._expire(watch, self._clock(), window_s)
+        return len(watch.unpaid)
+
+    async def claim_alert(self, partner_id: str, window_s: float) -> bool:
+        watch = self._watches.setdefault(partner_id, _Watch())
+        now = self._clock()
+        if watch.alerted_at is not None and now - watch.alerted_at < window_s:
+            return False
+        watch.alerted_at = now
+        return True
+
+    @staticmethod
+    def _expire(watch: _Watch, now: float, window_s: float) -> None:
+        while watch.unpaid:
+            digest, at = next(iter(watch.unpaid.items()))
+            if now - at < window_s:
+                break
+            del watch.unpaid[digest]
+
+    def _digest(self, nik: str) -> bytes:
+        return hashlib.blake2b(nik.encode(), key=self._key, digest_size=16).digest()
 
 
 class InquiryWatch:
@@ -55,14 +130,13 @@ class InquiryWatch:
         window_s: float,
         unpaid_niks_alert: int,
         clock: Callable[[], float] = time.monotonic,
+        unpaid: UnpaidInquiries | None = None,
     ) -> None:
         self._limiter = limiter
         self._limit_of = limit_of
         self._window_s = window_s
         self._threshold = unpaid_niks_alert
-        self._clock = clock
-        self._key = secrets.token_bytes(16)
-        self._watches: dict[str, _Watch] = {}
+        self._unpaid: UnpaidInquiries = unpaid or LocalUnpaidInquiries(clock)
 
     async def inquired(self, partner_id: str, nik: str) -> None:
         """Take from the partner's NIK-inquiry bucket (``RateLimited`` when empty), then note it."""
@@ -73,45 +147,23 @@ class InquiryWatch:
                 f"more than {limit.per_s:g} inquiries by NIK a second (burst {limit.burst})",
                 retry_after_s=max(1, math.ceil(wait_s)),
             )
-        now = self._clock()
-        watch = self._watches.setdefault(partner_id, _Watch())
-        digest = self._digest(nik)
-        watch.unpaid.pop(digest, None)
-        watch.unpaid[digest] = now
-        self._expire(watch, now)
-        UNPAID_NIKS.labels(partner_id).set(len(watch.unpaid))
-        if len(watch.unpaid) >= self._threshold and (
-            watch.alerted_at is None or now - watch.alerted_at >= self._window_s
-        ):
-            watch.alerted_at = now
+        unpaid = await self._unpaid.note(partner_id, nik, self._window_s)
+        UNPAID_NIKS.labels(partner_id).set(unpaid)
+        if unpaid >= self._threshold and await self._unpaid.claim_alert(partner_id, self._window_s):
             HARVEST_ALERTS.labels(partner_id).inc()
             log.warning(
                 "possible NIK harvesting: partner %s inquired %d distinct NIKs in the last %d s "
                 "without paying for them",
                 partner_id,
-                len(watch.unpaid),
+                unpaid,
                 int(self._window_s),
             )
 
     def paid(self, partner_id: str, nik: str) -> None:
         """The partner paid for this member: its inquiry was a real customer's."""
-        watch = self._watches.get(partner_id)
-        if watch is not None and watch.unpaid.pop(self._digest(nik), None) is not None:
-            UNPAID_NIKS.labels(partner_id).set(len(watch.unpaid))
+        self._unpaid.paid(partner_id, nik)
 
-    def unpaid(self, partner_id: str) -> int:
-        watch = self._watches.get(partner_id)
-        if watch is None:
-            return 0
-        self._expire(watch, self._clock())
-        return len(watch.unpaid)
-
-    def _expire(self, watch: _Watch, now: float) -> None:
-        while watch.unpaid:
-            digest, at = next(iter(watch.unpaid.items()))
-            if now - at < self._window_s:
-                break
-            del watch.unpaid[digest]
-
-    def _digest(self, nik: str) -> bytes:
-        return hashlib.blake2b(nik.encode(), key=self._key, digest_size=16).digest()
+    async def unpaid(self, partner_id: str) -> int:
+        count = await self._unpaid.count(partner_id, self._window_s)
+        UNPAID_NIKS.labels(partner_id).set(count)
+        return count

@@ -355,3 +355,29 @@ rate_limit_buckets = sa.Table(
     sa.Column("updated_at", Timestamp, nullable=False),
 )
 """Token buckets of the rate limits (partner|operation), shared by every API process."""
+
+nik_inquiries = sa.Table(
+    "nik_inquiries",
+    metadata,
+    sa.Column("partner_id", sa.String(32), primary_key=True),
+    sa.Column("nik_hash", sa.LargeBinary(16), primary_key=True),
+    sa.Column("inquired_at", Timestamp, nullable=False),
+    sa.Index("ix_nik_inquiries_partner_id_inquired_at", "partner_id", "inquired_at"),
+)
+"""NIKs (keyed hashes) a partner inquired and has not paid for: the harvesting alert's count."""
+
+nik_harvest_alerts = sa.Table(
+    "nik_harvest_alerts",
+    metadata,
+    sa.Column("partner_id", sa.String(32), primary_key=True),
+    sa.Column("alerted_at", Timestamp, nullable=False),
+)
+"""When each partner's harvesting alert was last raised: once per window, hub-wide."""
+
+inquiry_hash_key = sa.Table(
+    "inquiry_hash_key",
+    metadata,
+    sa.Column("id", sa.SmallInteger(), primary_key=True),
+    sa.Column("key", sa.LargeBinary(16), nullable=False),
+)
+"""The one key of the NIK hashes in ``nik_inquiries``, made by the first process that needs it."""

@@ -64,7 +64,7 @@ async def test_a_partner_inquiring_many_niks_it_never_pays_raises_one_alert(
         for nik in niks(120):
             await guard.inquired("harvester", nik)
     assert alerts("harvester") == before + 1
-    assert guard.unpaid("harvester") == 120
+    assert await guard.unpaid("harvester") == 120
     (line,) = [r.getMessage() for r in caplog.records]
     assert "possible NIK harvesting: partner harvester inquired 50 distinct NIKs" in line
     assert not any(nik in caplog.text for nik in niks(120))  # no NIK in clear in the log
@@ -82,7 +82,7 @@ async def test_inquiries_followed_by_payments_raise_no_alert() -> None:
         await guard.inquired("honest", nik)  # asking again for the same member is one NIK
         guard.paid("honest", nik)
     assert alerts("honest") == before
-    assert guard.unpaid("honest") == 0
+    assert await guard.unpaid("honest") == 0
 
 
 async def test_unpaid_inquiries_older_than_the_window_are_forgotten() -> None:
@@ -93,7 +93,7 @@ async def test_unpaid_inquiries_older_than_the_window_are_forgotten() -> None:
     clock[0] = 3601.0
     for nik in niks(60)[40:]:
         await guard.inquired("slow", nik)
-    assert guard.unpaid("slow") == 20
+    assert await guard.unpaid("slow") == 20
     assert alerts("slow") == 0
 
 
@@ -127,7 +127,7 @@ async def test_a_payment_through_intake_clears_the_nik_from_the_unpaid_set() -> 
 
     await intake.submit_registration(DEMO, RegistrationRequest(**registration_body()))
     bill = await intake.inquiry(InquiryRequest(nik=BALI_WOMAN_NIK, months=1), DEMO)
-    assert guard.unpaid("demo") == 1
+    assert await guard.unpaid("demo") == 1
     await intake.submit_payment(
         DEMO,
         PaymentRequest(
@@ -138,4 +138,4 @@ async def test_a_payment_through_intake_clears_the_nik_from_the_unpaid_set() -> 
             paid_at=datetime(2026, 3, 10, 2, 0, tzinfo=UTC),
         ),
     )
-    assert guard.unpaid("demo") == 0
+    assert await guard.unpaid("demo") == 0
