@@ -300,17 +300,24 @@ async def test_a_flood_gets_429_while_another_partner_is_unaffected(hub: Hub) ->
         elapsed = time.monotonic() - started
     flooded, others = answers[:150], answers[150:]
     limited = [r for r in flooded if r.status_code == 429]
+    # Past the bucket: served (404, no such registration) or cut by the edge's body timeout.
+    served = [r for r in flooded if r.status_code == 404 or "request_timeout" in r.text]
     print(
-        f"\nflood: {len(limited)} of 150 got 429; "
+        f"\nflood: {len(limited)} of 150 got 429, {len(served)} passed the bucket, "
+        f"{sum(r.status_code == 408 for r in flooded)} got 408; "
         f"the other partner: {sorted({r.status_code for r in others})}"
     )
+    # On a machine loaded far beyond its cores, this module's 1-second header timeout cuts
+    # some requests (a plain 408) before the edge sees them: neither served nor limited.
+    assert {r.status_code for r in flooded} <= {404, 429, 408}
     # The flooder's bucket: 10 at once, then 5 a second for as long as the flood lasted.
-    let_in = 150 - len(limited)
-    assert let_in <= 10 + 5 * elapsed + 2, (let_in, elapsed)
+    assert len(served) <= 10 + 5 * elapsed + 2, (len(served), elapsed)
     assert len(limited) >= 50
     assert all(int(r.headers["Retry-After"]) >= 1 for r in limited)
     assert all(r.json()["error"]["code"] == "rate_limited" for r in limited)
-    assert {r.status_code for r in others} == {404}  # authenticated, none rate-limited
+    # The other partner is authenticated and never rate-limited.
+    assert 404 in {r.status_code for r in others}
+    assert {r.status_code for r in others} <= {404, 408}
 
 
 async def test_a_v2_signature_replayed_on_another_path_or_method_is_refused(hub: Hub) -> None:
