@@ -43,7 +43,8 @@ import asyncpg  # type: ignore[import-untyped]
 import httpx
 import orjson
 
-from adapters.pos import CSV_COLUMNS, read_rows, upload_file
+from adapters.pos.client import upload_file
+from adapters.pos.csv_rows import CSV_COLUMNS, read_rows
 from benchmarks._common import (
     Person,
     Row,

@@ -262,7 +262,7 @@ def upload(
     from rich.table import Table
     from rich.text import Text
 
-    from adapters.pos import upload_file
+    from adapters.pos.client import upload_file
 
     size = file.stat().st_size
     columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeElapsedColumn())

@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from adapters import bni46_iso as iso
-from adapters import pos
+from adapters.pos import signing as pos_signing
+from adapters.pos import wire as pos
 from hub.signing import sign
 from hub.simulator.people import Person
 
@@ -142,7 +143,7 @@ class PosPartner:
     async def _post(self, path: str, body: dict[str, Any]) -> Answer:
         raw = _json(body)
         stamp = _now().astimezone(WIB).isoformat(timespec="seconds")
-        headers = pos.signed_headers(
+        headers = pos_signing.signed_headers(
             self._who.partner_id, self._who.secret, "POST", path, raw, stamp
         )
         response = await self._http.post(

@@ -136,7 +136,7 @@ class SigningPartner:
                 )
             return headers
         if slug == "pos":
-            from adapters.pos import signed_headers
+            from adapters.pos.signing import signed_headers
 
             stamp = now.astimezone(timezone(timedelta(hours=7))).isoformat(timespec="seconds")
             return signed_headers(partner, secret, scope["method"], path, body, stamp)

@@ -16,14 +16,14 @@ import asyncpg
 import httpx
 import pytest
 
-from adapters.pos import (
-    CSV_COLUMNS,
+from adapters.pos.csv_rows import CSV_COLUMNS
+from adapters.pos.signing import signed_headers
+from adapters.pos.wire import (
     INQUIRY_PATH,
     PAYMENT_PATH,
     REGISTRATION_PATH,
     REGISTRATION_STATUS_PATH,
     UPLOAD_PATH,
-    signed_headers,
 )
 from tests.support.people import applicant
 

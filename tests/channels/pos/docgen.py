@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from adapters.pos import (
+from adapters.pos.signing import body_digest, signed_headers, string_to_sign
+from adapters.pos.wire import (
     INQUIRY_PATH,
     PAYMENT_PATH,
     PAYMENT_STATUS_PATH,
@@ -24,9 +25,6 @@ from adapters.pos import (
     REGISTRATION_STATUS_PATH,
     REVERSAL_PATH,
     UPLOAD_PATH,
-    body_digest,
-    signed_headers,
-    string_to_sign,
 )
 from hub.errors import BrokerUnavailable
 from tests.channels.kit import (

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 from typing import Any
 
-from adapters.pos import (
+from adapters.pos.signing import signed_headers
+from adapters.pos.wire import (
     INQUIRY_PATH,
     PAYMENT_PATH,
     PAYMENT_STATUS_PATH,
@@ -15,7 +16,6 @@ from adapters.pos import (
     RESPONSE_CODES,
     REVERSAL_PATH,
     UPLOAD_PATH,
-    signed_headers,
 )
 from tests.channels.kit import WORLD_NOW, WireAnswer, World
 

@@ -17,8 +17,11 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 
-from adapters import pos
-from adapters.pos import CSV_COLUMNS, UPLOAD_PATH, PosAdapter, PosOptions, signed_headers
+from adapters.pos import upload as upload_pipeline
+from adapters.pos.adapter import PosAdapter, PosOptions
+from adapters.pos.csv_rows import CSV_COLUMNS
+from adapters.pos.signing import signed_headers
+from adapters.pos.wire import UPLOAD_PATH
 from hub.bootstrap import partner_app, schedule_from
 from hub.broker import free_port
 from hub.cli.main import app as hub_cli
@@ -130,7 +133,7 @@ async def test_the_page_shows_what_the_code_answers_today() -> None:
 
 
 def test_the_page_documents_every_response_code_and_csv_column() -> None:
-    from adapters.pos import RESPONSE_CODES
+    from adapters.pos.wire import RESPONSE_CODES
 
     page = PAGE.read_text()
     for code, message in RESPONSE_CODES.items():
@@ -435,7 +438,7 @@ async def test_uploading_the_same_file_again_changes_nothing_and_answers_the_sam
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A tiny in-memory limit: the file and both answer lists go through temporary files.
-    monkeypatch.setattr(pos, "_SPOOL_IN_MEMORY", 512)
+    monkeypatch.setattr(upload_pipeline, "SPOOL_IN_MEMORY", 512)
     file = csv_text([pos_row(applicant()) for _ in range(20)] + [{"noReferensi": "X"}])
     async with world() as w:
         first = await upload(w, file)

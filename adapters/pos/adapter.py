@@ -1,0 +1,345 @@
+"""Kantor Pos / Agen Pos: the post office's JSON counter API and its agents' CSV batch upload.
+
+Counter clerks register members, ask what a member owes (inquiry), take payments
+and reverse them; agents in villages collect registration forms offline and
+upload them later as one CSV file. Every request is signed by the agent
+(``X-Pos-Agent-Id``, ``X-Pos-Timestamp``, ``X-Pos-Signature``) and every answer
+carries the post office's ``kodeRespon``. The partner-facing description, with
+the codes and the CSV columns, is docs/channels/pos.md.
+"""
+
+import hmac
+from collections.abc import Mapping
+from datetime import datetime
+from functools import partial
+from typing import ClassVar
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import Field
+from starlette.background import BackgroundTask
+
+from adapters.base import HEX_SHA256, ChannelOptions, HttpChannelAdapter, well_formed
+from adapters.pos.csv_rows import REFERENCE_ECHO
+from adapters.pos.settlement import PosDailyReport
+from adapters.pos.signing import (
+    AGENT_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    body_digest,
+    sign,
+)
+from adapters.pos.upload import received, submit_rows
+from adapters.pos.wire import (
+    INQUIRY_PATH,
+    KIND,
+    MEMBER_STATUS,
+    PAYMENT_PATH,
+    PAYMENT_STATUS_PATH,
+    REGISTRATION_PATH,
+    REGISTRATION_STATUS_PATH,
+    REVERSAL_PATH,
+    STATUS,
+    UPLOAD_PATH,
+    InquiryWire,
+    PaymentWire,
+    RegistrationWire,
+    ReversalWire,
+    StatusWire,
+    answer,
+    code_of,
+    member_of,
+    month,
+    pos_field,
+    reason,
+    registration_request,
+    status_fields,
+)
+from hub.api.edge import RouteTraits
+from hub.errors import (
+    AmountMismatch,
+    FieldProblem,
+    HubError,
+    InvalidRequest,
+    TemporarilyUnavailable,
+    Unauthenticated,
+)
+from hub.intake.model import Acceptance, Partner
+from hub.intake.parsing import build, parse_json
+from hub.intake.requests import InquiryRequest, PaymentRequest, ReversalRequest
+from hub.settings import PartnerSettings
+
+COUNTER_BODY_LIMIT = 64 * 1024
+
+
+class PosOptions(ChannelOptions):
+    """``[channels.pos]``: replay window and how uploads are read and submitted."""
+
+    signature_window_s: int = Field(300, gt=0)
+    upload_concurrency: int = Field(1024, ge=1, le=8192)
+    """Rows of one upload in intake at once: enough for the store and Kafka to batch."""
+    upload_max_bytes: int = Field(64 * 1024 * 1024, gt=0)
+    upload_max_row_chars: int = Field(4096, ge=256)
+
+
+class PosAdapter(HttpChannelAdapter[PosOptions]):
+    slug = "pos"
+    settlement_reader = PosDailyReport()
+    title = "Kantor Pos / Agen Pos"
+    options_model = PosOptions
+    answer_code_field = "kodeRespon"
+    answer_statuses: ClassVar[Mapping[int, str]] = {
+        400: "invalid input (30)",
+        401: "unknown agent or bad signature (63)",
+        403: "not allowed (63)",
+        404: "unknown member (14) or transaction (25)",
+        409: "reference reused (94)",
+        422: "wrong amount (13), already paid (88), not reversible (12)",
+        503: "try again (91)",
+    }
+
+    def router(self) -> APIRouter:
+        router = self.http_router()
+        router.add_api_route(REGISTRATION_PATH, self.registration, methods=["POST"])
+        router.add_api_route(REGISTRATION_STATUS_PATH, self.registration_status, methods=["POST"])
+        router.add_api_route(UPLOAD_PATH, self.upload, methods=["POST"])
+        router.add_api_route(INQUIRY_PATH, self.inquiry, methods=["POST"])
+        router.add_api_route(PAYMENT_PATH, self.payment, methods=["POST"])
+        router.add_api_route(PAYMENT_STATUS_PATH, self.payment_status, methods=["POST"])
+        router.add_api_route(REVERSAL_PATH, self.reversal, methods=["POST"])
+        return router
+
+    # counter API
+
+    async def registration(self, request: Request) -> JSONResponse:
+        partner, body = await self._signed(request)
+        wire = parse_json(RegistrationWire, body)
+        accepted = await self.intake.submit_registration(partner, registration_request(wire))
+        return self._accepted(accepted)
+
+    async def registration_status(self, request: Request) -> JSONResponse:
+        partner, body = await self._signed(request)
+        wire = parse_json(StatusWire, body)
+        claimed = await self.intake.status(partner, "registration", wire.no_referensi)
+        return JSONResponse(answer(**status_fields(claimed), noKpj=claimed.kpj))
+
+    async def inquiry(self, request: Request) -> JSONResponse:
+        partner, body = await self._signed(request)
+        wire = parse_json(InquiryWire, body)
+        bill = await self.intake.inquiry(
+            build(InquiryRequest, {**member_of(wire), "months": wire.jumlah_bulan}),
+            partner,
+            channel=self.slug,
+        )
+        return JSONResponse(
+            answer(
+                nik=bill.nik,
+                noKpj=bill.kpj,
+                kodeBayar=bill.payment_code,
+                nama=bill.masked_name,
+                program=list(bill.programmes),
+                statusPeserta=MEMBER_STATUS[bill.member_status],
+                lunasSampai=month(bill.paid_through),
+                jumlahBulan=bill.months,
+                iuranBulanan=bill.monthly_amount,
+                periodeAwal=month(bill.covers_from),
+                periodeAkhir=month(bill.covers_through),
+                jumlahBulanTunggakan=bill.arrears_months,
+                tunggakanAwal=month(bill.arrears_from),
+                tunggakanAkhir=month(bill.arrears_through),
+                nominalTunggakan=bill.arrears_amount,
+                totalTagihan=bill.amount_due,
+            )
+        )
+
+    async def payment(self, request: Request) -> JSONResponse:
+        partner, body = await self._signed(request)
+        wire = parse_json(PaymentWire, body)
+        payment = build(
+            PaymentRequest,
+            {
+                **member_of(wire),
+                "reference": wire.no_referensi,
+                "months": wire.jumlah_bulan,
+                "amount": wire.jumlah_bayar,
+                "paid_at": wire.waktu_bayar,
+                "outlet_id": wire.kode_loket,
+            },
+        )
+        return self._accepted(await self.intake.submit_payment(partner, payment))
+
+    async def payment_status(self, request: Request) -> JSONResponse:
+        partner, body = await self._signed(request)
+        wire = parse_json(StatusWire, body)
+        claimed = await self.intake.status(partner, "payment", wire.no_referensi)
+        reversal = await self.intake.reversal_of(partner, wire.no_referensi)
+        return JSONResponse(
+            answer(
+                **status_fields(claimed),
+                pembatalan=None
+                if reversal is None
+                else {
+                    "noReferensiHub": reversal.hub_reference,
+                    "status": STATUS[reversal.status],
+                    "alasan": reversal.reason,
+                },
+            )
+        )
+
+    async def reversal(self, request: Request) -> JSONResponse:
+        partner, body = await self._signed(request)
+        wire = parse_json(ReversalWire, body)
+        fields: dict[str, object] = {
+            "reference": wire.no_referensi,
+            "payment_reference": wire.no_referensi_bayar,
+        }
+        if wire.alasan is not None:
+            fields["reason"] = wire.alasan
+        accepted = await self.intake.submit_reversal(partner, build(ReversalRequest, fields))
+        return self._accepted(accepted)
+
+    # batch upload
+
+    async def upload(self, request: Request) -> Response:
+        """An agent's CSV file of registrations: every row on its own, answered row by row.
+
+        The body is streamed into a temporary file while its SHA-256 is computed: no
+        row reaches intake before the signature over the whole file is verified. The
+        rows are then read one at a time and submitted with at most
+        ``upload_concurrency`` in flight, and the answer is streamed from disk.
+        """
+        try:
+            partner, settings, timestamp = self._credentials(request)
+        except Unauthenticated:
+            await self._discard(request)  # answer an upload only once it is sent whole
+            raise
+        if request.headers.get("content-type", "").startswith("multipart/"):
+            await self._discard(request)
+            raise InvalidRequest(
+                "send the file itself as the body (Content-Type: text/csv), not a form",
+                [FieldProblem("Content-Type", "multipart is not accepted; send text/csv")],
+            )
+        async with received(request.stream(), self.options.upload_max_bytes) as (file, digest):
+            self._check_signature(request, partner, settings, timestamp, digest)
+            answer = await submit_rows(
+                partial(self.intake.submit_registration, partner),
+                file,
+                self.options.upload_concurrency,
+                self.options.upload_max_row_chars,
+            )
+        return StreamingResponse(
+            answer.body(), media_type="application/json", background=BackgroundTask(answer.close)
+        )
+
+    async def _discard(self, request: Request) -> None:
+        """Read what the client still sends (up to the upload limit), so it hears the answer."""
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.options.upload_max_bytes:
+                return
+
+    # authentication
+
+    async def _signed(self, request: Request) -> tuple[Partner, bytes]:
+        """A counter request's agent (signature checked) and its raw body."""
+        partner, settings, timestamp = self._credentials(request)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > COUNTER_BODY_LIMIT:
+                raise InvalidRequest(
+                    f"a counter request is at most {COUNTER_BODY_LIMIT} bytes",
+                    [FieldProblem("formulir", "too large")],
+                )
+        self._check_signature(request, partner, settings, timestamp, body_digest(bytes(body)))
+        return partner, bytes(body)
+
+    def _credentials(self, request: Request) -> tuple[Partner, PartnerSettings, str]:
+        """The agent named by the headers, if it is a pos agent and its timestamp is fresh."""
+        agent_id = request.headers.get(AGENT_HEADER)
+        timestamp = request.headers.get(TIMESTAMP_HEADER)
+        if not agent_id or not timestamp or not request.headers.get(SIGNATURE_HEADER):
+            raise Unauthenticated(
+                f"{AGENT_HEADER}, {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required"
+            )
+        known = self.context.partner(agent_id)
+        if known is None:
+            raise Unauthenticated(f"unknown agent {agent_id[:REFERENCE_ECHO]!r}")
+        try:
+            sent_at = datetime.fromisoformat(timestamp)
+        except ValueError:
+            sent_at = None
+        if sent_at is None or sent_at.tzinfo is None:
+            raise Unauthenticated(
+                f"{TIMESTAMP_HEADER} must be ISO 8601 with its UTC offset, "
+                "e.g. 2026-03-10T09:00:00+07:00"
+            )
+        window = self.options.signature_window_s
+        if abs((self.context.clock() - sent_at).total_seconds()) > window:
+            raise Unauthenticated(f"{TIMESTAMP_HEADER} is more than {window} s off the hub's clock")
+        partner, settings = known
+        return partner, settings, timestamp
+
+    def _check_signature(
+        self,
+        request: Request,
+        partner: Partner,
+        settings: PartnerSettings,
+        timestamp: str,
+        digest: str,
+    ) -> None:
+        expected = sign(
+            settings.secret.get_secret_value(),
+            request.method,
+            request.url.path,
+            partner.partner_id,
+            timestamp,
+            digest,
+        ).encode()
+        given = request.headers.get(SIGNATURE_HEADER, "").strip().lower()
+        # Bytes: a header with non-ASCII characters is a bad signature, not a crash.
+        if not hmac.compare_digest(expected, given.encode("utf-8", "replace")):
+            raise Unauthenticated("signature does not match")
+
+    # answers
+
+    def _accepted(self, accepted: Acceptance) -> JSONResponse:
+        return JSONResponse(
+            answer(
+                noReferensi=accepted.reference,
+                noReferensiHub=accepted.hub_reference,
+                status=STATUS["accepted"],
+            )
+        )
+
+    def preflight(self, request: Request) -> Partner:
+        partner, _, _ = self._credentials(request)
+        well_formed(request.headers.get(SIGNATURE_HEADER), HEX_SHA256, SIGNATURE_HEADER)
+        return partner
+
+    def traits(self, path: str) -> RouteTraits:
+        if path == UPLOAD_PATH:
+            return RouteTraits("upload", self.options.upload_max_bytes, streaming=True)
+        return super().traits(path)
+
+    def error_response(self, request: Request, error: Exception) -> Response:
+        member_lookup = request.url.path in (INQUIRY_PATH, PAYMENT_PATH)
+        code, status = code_of(error, member_lookup)
+        body = answer(code)
+        headers: dict[str, str] = {}
+        if isinstance(error, HubError):
+            body["keterangan"] = reason(error)
+        if isinstance(error, InvalidRequest) and error.problems:
+            body["kesalahan"] = [
+                {"isian": pos_field(p.field), "alasan": p.reason, "jenis": KIND[p.kind]}
+                for p in error.problems
+            ]
+        if isinstance(error, AmountMismatch):
+            body["totalTagihan"] = error.amount_due
+        if isinstance(error, TemporarilyUnavailable):
+            headers["Retry-After"] = str(error.retry_after_s)
+        return JSONResponse(body, status_code=status, headers=headers)
+
+
+ADAPTER = PosAdapter

@@ -1,0 +1,215 @@
+"""The post office's wire: paths, JSON bodies, ``kodeRespon`` codes and field names.
+
+Pure translation between the post office's words and intake's typed requests; the
+partner-facing description is docs/channels/pos.md.
+"""
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.errors import (
+    AlreadyPaid,
+    AmountMismatch,
+    FieldProblem,
+    Forbidden,
+    HubError,
+    InvalidRequest,
+    NotFound,
+    NotReversible,
+    ReferenceConflict,
+    TemporarilyUnavailable,
+    Unauthenticated,
+)
+from hub.intake.parsing import build
+from hub.intake.ports import ClaimedRequest
+from hub.intake.requests import RegistrationRequest
+
+REGISTRATION_PATH = "/pos/v1/pendaftaran"
+REGISTRATION_STATUS_PATH = "/pos/v1/pendaftaran/status"
+UPLOAD_PATH = "/pos/v1/pendaftaran/unggah"
+INQUIRY_PATH = "/pos/v1/inquiry"
+PAYMENT_PATH = "/pos/v1/pembayaran"
+PAYMENT_STATUS_PATH = "/pos/v1/pembayaran/status"
+REVERSAL_PATH = "/pos/v1/reversal"
+
+RESPONSE_CODES: dict[str, str] = {
+    "00": "Sukses",
+    "12": "Transaksi tidak dapat dibatalkan",
+    "13": "Jumlah bayar tidak sesuai tagihan",
+    "14": "Peserta tidak ditemukan",
+    "25": "Transaksi tidak ditemukan",
+    "30": "Isian tidak valid",
+    "63": "Tidak berwenang",
+    "88": "Iuran sudah dibayar",
+    "91": "Layanan sementara tidak tersedia, ulangi dengan noReferensi yang sama",
+    "94": "Nomor referensi sudah dipakai untuk transaksi lain",
+    "96": "Kesalahan sistem",
+}
+"""Every ``kodeRespon`` the post office's protocol uses, with its fixed ``pesan``."""
+
+STATUS = {"accepted": "DITERIMA", "recorded": "TERCATAT", "rejected": "DITOLAK"}
+MEMBER_STATUS = {"active": "AKTIF", "inactive": "NONAKTIF", "pending": "MENUNGGU"}
+SEX = {"L": "M", "P": "F"}
+"""KTP cards write sex as L (laki-laki) or P (perempuan); the hub says M or F."""
+
+POS_FIELD = {
+    "reference": "noReferensi",
+    "full_name": "namaLengkap",
+    "birth_date": "tanggalLahir",
+    "sex": "jenisKelamin",
+    "phone": "noHp",
+    "address": "alamat",
+    "occupation": "pekerjaan",
+    "declared_income": "penghasilan",
+    "programmes": "program",
+    "outlet_id": "kodeLoket",
+    "payment_code": "kodeBayar",
+    "months": "jumlahBulan",
+    "amount": "jumlahBayar",
+    "paid_at": "waktuBayar",
+    "payment_reference": "noReferensiBayar",
+    "reason": "alasan",
+    "body": "formulir",
+}
+"""Hub field names -> the post office's, so a refusal names the field the clerk typed."""
+
+
+class _Wire(BaseModel):
+    # Strict: the JSON types are part of the protocol ("penghasilan": "1000000" is refused).
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class RegistrationWire(_Wire):
+    """``POST /pos/v1/pendaftaran``, and one row of an uploaded file."""
+
+    no_referensi: str = Field(alias="noReferensi")
+    nik: str
+    nama_lengkap: str = Field(alias="namaLengkap")
+    tanggal_lahir: str = Field(alias="tanggalLahir")
+    jenis_kelamin: Literal["L", "P"] = Field(alias="jenisKelamin")
+    no_hp: str = Field(alias="noHp")
+    alamat: str
+    pekerjaan: str
+    penghasilan: int
+    program: list[str]
+    kode_loket: str | None = Field(None, alias="kodeLoket")
+
+
+class ByMemberWire(_Wire):
+    nik: str | None = None
+    kode_bayar: str | None = Field(None, alias="kodeBayar")
+
+
+class InquiryWire(ByMemberWire):
+    jumlah_bulan: int = Field(1, alias="jumlahBulan")
+
+
+class PaymentWire(ByMemberWire):
+    no_referensi: str = Field(alias="noReferensi")
+    jumlah_bulan: int = Field(alias="jumlahBulan")
+    jumlah_bayar: int = Field(alias="jumlahBayar")
+    waktu_bayar: str = Field(alias="waktuBayar")
+    kode_loket: str | None = Field(None, alias="kodeLoket")
+
+
+class ReversalWire(_Wire):
+    no_referensi: str = Field(alias="noReferensi")
+    no_referensi_bayar: str = Field(alias="noReferensiBayar")
+    alasan: str | None = None
+
+
+class StatusWire(_Wire):
+    no_referensi: str = Field(alias="noReferensi")
+
+
+def registration_request(wire: RegistrationWire) -> RegistrationRequest:
+    return build(
+        RegistrationRequest,
+        {
+            "reference": wire.no_referensi,
+            "nik": wire.nik,
+            "full_name": wire.nama_lengkap,
+            "birth_date": wire.tanggal_lahir,
+            "sex": SEX[wire.jenis_kelamin],
+            "phone": wire.no_hp,
+            "address": wire.alamat,
+            "occupation": wire.pekerjaan,
+            "declared_income": wire.penghasilan,
+            "programmes": wire.program,
+            "outlet_id": wire.kode_loket,
+        },
+    )
+
+
+def member_of(wire: ByMemberWire) -> dict[str, object]:
+    if (wire.nik is None) == (wire.kode_bayar is None):
+        raise InvalidRequest(
+            "give either nik or kodeBayar",
+            [FieldProblem("nik", "give either nik or kodeBayar, not both", "missing")],
+        )
+    return {"nik": wire.nik, "payment_code": wire.kode_bayar}
+
+
+def problems_text(problems: list[FieldProblem]) -> str:
+    return "; ".join(f"{pos_field(p.field)}: {p.reason}" for p in problems)
+
+
+def pos_field(name: str) -> str:
+    head, dot, rest = name.partition(".")
+    return POS_FIELD.get(head, head) + dot + rest
+
+
+def code_of(error: Exception, member_lookup: bool = False) -> tuple[str, int]:
+    """The post office's code for an error, and the HTTP status it travels with."""
+    if isinstance(error, AmountMismatch):
+        return "13", 422
+    if isinstance(error, AlreadyPaid):
+        return "88", 422
+    if isinstance(error, NotReversible):
+        return "12", 422
+    if isinstance(error, InvalidRequest):
+        return "30", 413 if isinstance(error, FileTooLarge) else 400
+    if isinstance(error, Unauthenticated):
+        return "63", 401
+    if isinstance(error, Forbidden):
+        return "63", 403
+    if isinstance(error, NotFound):
+        # An unknown member at inquiry or payment; otherwise an unknown transaction.
+        return ("14" if member_lookup else "25"), 404
+    if isinstance(error, ReferenceConflict):
+        return "94", 409
+    if isinstance(error, TemporarilyUnavailable):
+        return "91", 503
+    return "96", 500
+
+
+def reason(error: HubError) -> str:
+    problems = error.problems if isinstance(error, InvalidRequest) else []
+    return problems_text(problems) if problems else error.message
+
+
+class FileTooLarge(InvalidRequest):
+    """The upload is bigger than ``upload_max_bytes``; split it into several files."""
+
+
+def answer(code: str = "00", /, **fields: object) -> dict[str, object]:
+    return {"kodeRespon": code, "pesan": RESPONSE_CODES[code], **fields}
+
+
+def month(day: date | None) -> str | None:
+    return None if day is None else f"{day:%Y-%m}"
+
+
+KIND = {"missing": "WAJIB_DIISI", "invalid": "TIDAK_VALID"}
+"""A field problem's kind, as ``jenis`` in ``kesalahan``."""
+
+
+def status_fields(claimed: ClaimedRequest) -> dict[str, object]:
+    return {
+        "noReferensi": claimed.reference,
+        "noReferensiHub": claimed.hub_reference,
+        "status": STATUS[claimed.status],
+        "alasan": claimed.reason,
+    }
