@@ -17,13 +17,6 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from adapters.alfamart_settlement import AlfamartDailyFile
-from adapters.base import (
-    BASE64_SHA512,
-    ChannelContext,
-    ChannelOptions,
-    HttpChannelAdapter,
-    well_formed,
-)
 from adapters.retail import (
     RetailCounter,
     ReversalMismatch,
@@ -33,6 +26,8 @@ from adapters.retail import (
     check_signed_at,
     check_year,
 )
+from hub.channels.base import ChannelContext, ChannelOptions, HttpChannelAdapter
+from hub.channels.signatures import BASE64_SHA512, well_formed
 from hub.errors import (
     AlreadyPaid,
     AlreadyReversed,

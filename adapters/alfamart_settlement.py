@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
+from hub.membership.payment_code import nik_or_payment_code
 from hub.reconciliation.lines import (
     SettlementFileError,
     SettlementLine,
@@ -47,7 +48,7 @@ class AlfamartDailyFile:
                 raise SettlementFileError(line_no, "a line after the TOTAL line")
             amount = whole_rupiah(line_no, row["amount"], "amount")
             count, total = count + 1, total + amount
-            typed = row["payment_code"].strip()
+            number = nik_or_payment_code(row["payment_code"].strip())
             try:
                 paid_at = datetime.fromisoformat(row["datetime"].strip())
             except ValueError:
@@ -56,8 +57,8 @@ class AlfamartDailyFile:
                 line_no=line_no,
                 reference=optional(row["trx_id"]),
                 amount=amount,
-                nik=typed if len(typed) == 16 else None,
-                payment_code=None if len(typed) == 16 else typed,
+                nik=number.nik,
+                payment_code=number.payment_code,
                 months=whole_rupiah(line_no, row["months"], "months"),
                 paid_at=paid_at if paid_at.tzinfo else paid_at.replace(tzinfo=timezone),
                 outlet=optional(row["store_code"]),

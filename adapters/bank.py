@@ -41,13 +41,6 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from adapters.bank_settlement import SnapVaTransactionReport
-from adapters.base import (
-    BASE64_SHA512,
-    ChannelContext,
-    ChannelOptions,
-    HttpChannelAdapter,
-    well_formed,
-)
 from adapters.snap import (
     AccessTokens,
     load_rsa_public_key,
@@ -55,6 +48,8 @@ from adapters.snap import (
     token_request_signature_matches,
     transaction_signature_matches,
 )
+from hub.channels.base import ChannelContext, ChannelOptions, HttpChannelAdapter
+from hub.channels.signatures import BASE64_SHA512, well_formed
 from hub.errors import (
     AlreadyPaid,
     AmountMismatch,

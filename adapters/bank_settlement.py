@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
+from hub.membership.payment_code import nik_or_payment_code
 from hub.reconciliation.lines import (
     SettlementFileError,
     SettlementLine,
@@ -60,7 +61,7 @@ class SnapVaTransactionReport:
                 line_no=line_no,
                 reference=optional(row["paymentRequestId"]),
                 amount=whole_rupiah(line_no, whole, "paidAmount"),
-                nik=customer if len(customer) == 16 else None,
+                nik=nik_or_payment_code(customer).nik,
                 payment_code=None,
                 months=None,
                 paid_at=paid_at if paid_at.tzinfo else paid_at.replace(tzinfo=timezone),

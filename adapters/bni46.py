@@ -20,9 +20,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from adapters import bni46_iso as iso
-from adapters.base import ChannelContext, ChannelOptions, HttpChannelAdapter
 from adapters.bni46_iso import ResponseCode
 from adapters.bni46_settlement import Bni46SettlementFile
+from hub.channels.base import ChannelContext, ChannelOptions, HttpChannelAdapter
 from hub.errors import (
     AlreadyPaid,
     AmountMismatch,

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
+from hub.membership.payment_code import nik_or_payment_code
 from hub.reconciliation.lines import (
     SettlementFileError,
     SettlementLine,
@@ -63,13 +64,13 @@ class Bni46SettlementFile:
                 )
             amount = whole_rupiah(line_no, record[55:67], "amount")
             count, total = count + 1, total + amount
-            bill = record[33:53].strip()
+            number = nik_or_payment_code(record[33:53].strip())
             yield SettlementLine(
                 line_no=line_no,
                 reference=record[1:13].strip() or None,
                 amount=amount,
-                nik=bill if len(bill) == 16 else None,
-                payment_code=None if len(bill) == 16 else bill,
+                nik=number.nik,
+                payment_code=number.payment_code,
                 months=whole_rupiah(line_no, record[53:55], "months"),
                 paid_at=local_time(line_no, record[19:33], "%Y%m%d%H%M%S", timezone, "date/time"),
                 outlet=record[67:75].strip() or None,

@@ -21,8 +21,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from adapters.base import BASE64_SHA256, ChannelOptions, HttpChannelAdapter, well_formed
 from adapters.brilink_settlement import BrilinkSettlementReport
+from hub.channels.base import ChannelOptions, HttpChannelAdapter
+from hub.channels.signatures import BASE64_SHA256, well_formed
 from hub.errors import (
     AlreadyPaid,
     AlreadyReversed,

@@ -16,13 +16,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from adapters.base import (
-    HEX_SHA256,
-    ChannelContext,
-    ChannelOptions,
-    HttpChannelAdapter,
-    well_formed,
-)
 from adapters.indomaret_settlement import IndomaretDailyFile
 from adapters.retail import (
     RetailCounter,
@@ -33,6 +26,8 @@ from adapters.retail import (
     check_signed_at,
     check_year,
 )
+from hub.channels.base import ChannelContext, ChannelOptions, HttpChannelAdapter
+from hub.channels.signatures import HEX_SHA256, well_formed
 from hub.errors import (
     AlreadyPaid,
     AlreadyReversed,

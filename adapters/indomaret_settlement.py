@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
+from hub.membership.payment_code import nik_or_payment_code
 from hub.reconciliation.lines import (
     SettlementFileError,
     SettlementLine,
@@ -22,8 +23,6 @@ from hub.reconciliation.lines import (
     text_lines,
     whole_rupiah,
 )
-
-NIK_LENGTH = 16
 
 
 class IndomaretDailyFile:
@@ -64,13 +63,13 @@ class IndomaretDailyFile:
             amount = whole_rupiah(line_no, nominal, "Nominal")
             count += 1
             total += amount
-            is_nik = len(typed) == NIK_LENGTH
+            number = nik_or_payment_code(typed)
             yield SettlementLine(
                 line_no=line_no,
                 reference=reference.strip() or None,
                 amount=amount,
-                nik=typed if is_nik else None,
-                payment_code=None if is_nik else typed,
+                nik=number.nik,
+                payment_code=number.payment_code,
                 months=whole_rupiah(line_no, months, "JumlahBulan"),
                 paid_at=local_time(line_no, at, "%Y%m%d%H%M%S", timezone, "TglTransaksi"),
                 outlet=store or None,

@@ -27,10 +27,10 @@ from hub.intake.requests import (
     ReversalRequest,
 )
 from hub.intake.service import IntakeService
+from hub.membership.payment_code import nik_or_payment_code
 from schemas.events import ContributionPaid, EventEnvelope
 from schemas.fields import PartnerReference
 
-NIK_LENGTH = 16
 EARLIEST_YEAR = 2000
 LATEST_YEAR = 2100
 """Transaction times outside these years are typing errors, not payments."""
@@ -75,9 +75,8 @@ def member_fields(typed: str, intake: IntakeService) -> dict[str, str]:
     Anything else is looked up as a payment code, and intake answers "unknown" or
     "malformed" for it.
     """
-    if intake.payment_codes.kpj_of(typed) is None and len(typed) == NIK_LENGTH:
-        return {"nik": typed}
-    return {"payment_code": typed}
+    number = nik_or_payment_code(typed, intake.payment_codes)
+    return {"nik": typed} if number.nik is not None else {"payment_code": typed}
 
 
 def check_signed_at(sent_at: datetime, now: datetime, window_s: int, header: str) -> None:

@@ -15,8 +15,6 @@ from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.base import ChannelAdapter
-from adapters.openapi import documented_openapi
 from hub.api.app import HubApiGate, create_app
 from hub.api.connections import guarded_protocol
 from hub.api.edge import EdgeLimits, Gate
@@ -25,6 +23,8 @@ from hub.broker import choose_engine, embedded_broker
 from hub.callbacks.dispatcher import CallbackDispatcher, DeliveryPolicy
 from hub.callbacks.log import CallbackLog
 from hub.channels import load_channels
+from hub.channels.base import ChannelAdapter
+from hub.channels.openapi import documented_openapi
 from hub.config_check import refuse_unsafe
 from hub.intake.harvest import InquiryWatch
 from hub.intake.model import Partner

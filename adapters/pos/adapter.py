@@ -8,27 +8,17 @@ carries the post office's ``kodeRespon``. The partner-facing description, with
 the codes and the CSV columns, is docs/channels/pos.md.
 """
 
-import hmac
 from collections.abc import Mapping
-from datetime import datetime
 from functools import partial
 from typing import ClassVar
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import Field
 from starlette.background import BackgroundTask
 
-from adapters.base import HEX_SHA256, ChannelOptions, HttpChannelAdapter, well_formed
-from adapters.pos.csv_rows import REFERENCE_ECHO
 from adapters.pos.settlement import PosDailyReport
-from adapters.pos.signing import (
-    AGENT_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    body_digest,
-    sign,
-)
+from adapters.pos.signing import SCHEME
 from adapters.pos.upload import received, submit_rows
 from adapters.pos.wire import (
     INQUIRY_PATH,
@@ -40,6 +30,7 @@ from adapters.pos.wire import (
     REGISTRATION_STATUS_PATH,
     REVERSAL_PATH,
     STATUS,
+    TERMS,
     UPLOAD_PATH,
     InquiryWire,
     PaymentWire,
@@ -50,32 +41,31 @@ from adapters.pos.wire import (
     code_of,
     member_of,
     month,
-    pos_field,
     reason,
     registration_request,
     status_fields,
 )
 from hub.api.edge import RouteTraits
+from hub.channels.base import HttpChannelAdapter, SignedOptions
+from hub.channels.routes import Operation
+from hub.channels.signatures import Body
 from hub.errors import (
     AmountMismatch,
     FieldProblem,
     HubError,
     InvalidRequest,
-    TemporarilyUnavailable,
     Unauthenticated,
 )
 from hub.intake.model import Acceptance, Partner
 from hub.intake.parsing import build, parse_json
 from hub.intake.requests import InquiryRequest, PaymentRequest, ReversalRequest
-from hub.settings import PartnerSettings
 
 COUNTER_BODY_LIMIT = 64 * 1024
 
 
-class PosOptions(ChannelOptions):
+class PosOptions(SignedOptions):
     """``[channels.pos]``: replay window and how uploads are read and submitted."""
 
-    signature_window_s: int = Field(300, gt=0)
     upload_concurrency: int = Field(1024, ge=1, le=8192)
     """Rows of one upload in intake at once: enough for the store and Kafka to batch."""
     upload_max_bytes: int = Field(64 * 1024 * 1024, gt=0)
@@ -87,6 +77,7 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
     settlement_reader = PosDailyReport()
     title = "Kantor Pos / Agen Pos"
     options_model = PosOptions
+    signature_scheme = SCHEME
     answer_code_field = "kodeRespon"
     answer_statuses: ClassVar[Mapping[int, str]] = {
         400: "invalid input (30)",
@@ -98,16 +89,16 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
         503: "try again (91)",
     }
 
-    def router(self) -> APIRouter:
-        router = self.http_router()
-        router.add_api_route(REGISTRATION_PATH, self.registration, methods=["POST"])
-        router.add_api_route(REGISTRATION_STATUS_PATH, self.registration_status, methods=["POST"])
-        router.add_api_route(UPLOAD_PATH, self.upload, methods=["POST"])
-        router.add_api_route(INQUIRY_PATH, self.inquiry, methods=["POST"])
-        router.add_api_route(PAYMENT_PATH, self.payment, methods=["POST"])
-        router.add_api_route(PAYMENT_STATUS_PATH, self.payment_status, methods=["POST"])
-        router.add_api_route(REVERSAL_PATH, self.reversal, methods=["POST"])
-        return router
+    def operations(self) -> list[Operation]:
+        return [
+            Operation(REGISTRATION_PATH, self.registration),
+            Operation(REGISTRATION_STATUS_PATH, self.registration_status),
+            Operation(UPLOAD_PATH, self.upload),
+            Operation(INQUIRY_PATH, self.inquiry),
+            Operation(PAYMENT_PATH, self.payment),
+            Operation(PAYMENT_STATUS_PATH, self.payment_status),
+            Operation(REVERSAL_PATH, self.reversal),
+        ]
 
     # counter API
 
@@ -209,7 +200,7 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
         ``upload_concurrency`` in flight, and the answer is streamed from disk.
         """
         try:
-            partner, settings, timestamp = self._credentials(request)
+            claimant = self.verifier.claimant(request.headers)
         except Unauthenticated:
             await self._discard(request)  # answer an upload only once it is sent whole
             raise
@@ -220,9 +211,10 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
                 [FieldProblem("Content-Type", "multipart is not accepted; send text/csv")],
             )
         async with received(request.stream(), self.options.upload_max_bytes) as (file, digest):
-            self._check_signature(request, partner, settings, timestamp, digest)
+            body = Body(None, digest)
+            self.verifier.check(claimant, request.method, request.url.path, body)
             answer = await submit_rows(
-                partial(self.intake.submit_registration, partner),
+                partial(self.intake.submit_registration, claimant.partner),
                 file,
                 self.options.upload_concurrency,
                 self.options.upload_max_row_chars,
@@ -243,7 +235,7 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
 
     async def _signed(self, request: Request) -> tuple[Partner, bytes]:
         """A counter request's agent (signature checked) and its raw body."""
-        partner, settings, timestamp = self._credentials(request)
+        claimant = self.verifier.claimant(request.headers)
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
@@ -252,55 +244,8 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
                     f"a counter request is at most {COUNTER_BODY_LIMIT} bytes",
                     [FieldProblem("formulir", "too large")],
                 )
-        self._check_signature(request, partner, settings, timestamp, body_digest(bytes(body)))
-        return partner, bytes(body)
-
-    def _credentials(self, request: Request) -> tuple[Partner, PartnerSettings, str]:
-        """The agent named by the headers, if it is a pos agent and its timestamp is fresh."""
-        agent_id = request.headers.get(AGENT_HEADER)
-        timestamp = request.headers.get(TIMESTAMP_HEADER)
-        if not agent_id or not timestamp or not request.headers.get(SIGNATURE_HEADER):
-            raise Unauthenticated(
-                f"{AGENT_HEADER}, {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required"
-            )
-        known = self.context.partner(agent_id)
-        if known is None:
-            raise Unauthenticated(f"unknown agent {agent_id[:REFERENCE_ECHO]!r}")
-        try:
-            sent_at = datetime.fromisoformat(timestamp)
-        except ValueError:
-            sent_at = None
-        if sent_at is None or sent_at.tzinfo is None:
-            raise Unauthenticated(
-                f"{TIMESTAMP_HEADER} must be ISO 8601 with its UTC offset, "
-                "e.g. 2026-03-10T09:00:00+07:00"
-            )
-        window = self.options.signature_window_s
-        if abs((self.context.clock() - sent_at).total_seconds()) > window:
-            raise Unauthenticated(f"{TIMESTAMP_HEADER} is more than {window} s off the hub's clock")
-        partner, settings = known
-        return partner, settings, timestamp
-
-    def _check_signature(
-        self,
-        request: Request,
-        partner: Partner,
-        settings: PartnerSettings,
-        timestamp: str,
-        digest: str,
-    ) -> None:
-        expected = sign(
-            settings.secret.get_secret_value(),
-            request.method,
-            request.url.path,
-            partner.partner_id,
-            timestamp,
-            digest,
-        ).encode()
-        given = request.headers.get(SIGNATURE_HEADER, "").strip().lower()
-        # Bytes: a header with non-ASCII characters is a bad signature, not a crash.
-        if not hmac.compare_digest(expected, given.encode("utf-8", "replace")):
-            raise Unauthenticated("signature does not match")
+        self.verifier.check(claimant, request.method, request.url.path, Body.of(bytes(body)))
+        return claimant.partner, bytes(body)
 
     # answers
 
@@ -313,11 +258,6 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
             )
         )
 
-    def preflight(self, request: Request) -> Partner:
-        partner, _, _ = self._credentials(request)
-        well_formed(request.headers.get(SIGNATURE_HEADER), HEX_SHA256, SIGNATURE_HEADER)
-        return partner
-
     def traits(self, path: str) -> RouteTraits:
         if path == UPLOAD_PATH:
             return RouteTraits("upload", self.options.upload_max_bytes, streaming=True)
@@ -327,19 +267,16 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
         member_lookup = request.url.path in (INQUIRY_PATH, PAYMENT_PATH)
         code, status = code_of(error, member_lookup)
         body = answer(code)
-        headers: dict[str, str] = {}
         if isinstance(error, HubError):
             body["keterangan"] = reason(error)
         if isinstance(error, InvalidRequest) and error.problems:
             body["kesalahan"] = [
-                {"isian": pos_field(p.field), "alasan": p.reason, "jenis": KIND[p.kind]}
+                {"isian": TERMS.field(p.field), "alasan": p.reason, "jenis": KIND[p.kind]}
                 for p in error.problems
             ]
         if isinstance(error, AmountMismatch):
             body["totalTagihan"] = error.amount_due
-        if isinstance(error, TemporarilyUnavailable):
-            headers["Retry-After"] = str(error.retry_after_s)
-        return JSONResponse(body, status_code=status, headers=headers)
+        return JSONResponse(body, status_code=status)
 
 
 ADAPTER = PosAdapter

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from adapters.pos.wire import RegistrationWire, problems_text, registration_request
+from adapters.pos.wire import REFERENCE_ECHO, TERMS, RegistrationWire, registration_request
 from hub.errors import FieldProblem, HubError, InvalidRequest
 from hub.intake.parsing import refusal
 from hub.intake.requests import RegistrationRequest
@@ -33,8 +33,6 @@ CSV_COLUMNS = (
 )
 """The columns of an agent's registration file; ``kodeLoket`` may be left out."""
 _OPTIONAL_COLUMNS = frozenset({"kodeLoket"})
-REFERENCE_ECHO = 64
-"""A rejected row's reference is echoed at most this long (it may be the garbage at fault)."""
 
 
 class _RowTooLong(Exception):
@@ -115,7 +113,7 @@ def _columns(header: str) -> _Columns:
     ]
     if problems:
         raise InvalidRequest(
-            f"the header row is not as documented: {problems_text(problems)}", problems
+            f"the header row is not as documented: {TERMS.describe(problems)}", problems
         )
     return _Columns(delimiter, names)
 

@@ -6,6 +6,17 @@ secret, of ``METHOD:path:agent:timestamp:sha256-hex(body)``.
 
 import hashlib
 import hmac
+from datetime import datetime
+
+from adapters.pos.wire import REFERENCE_ECHO
+from hub.channels.signatures import (
+    HEX_SHA256,
+    SignatureScheme,
+    SignedMessage,
+    required_headers,
+    three_headers,
+)
+from hub.intake.model import Partner
 
 AGENT_HEADER = "X-Pos-Agent-Id"
 TIMESTAMP_HEADER = "X-Pos-Timestamp"
@@ -36,3 +47,37 @@ def signed_headers(
         TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: sign(secret, method, path, agent_id, timestamp, body_digest(body)),
     }
+
+
+def _sent_at(timestamp: str, partner: Partner) -> datetime:
+    """``X-Pos-Timestamp``: ISO 8601 with its UTC offset (the agent's own clock and zone)."""
+    try:
+        sent_at = datetime.fromisoformat(timestamp)
+    except ValueError:
+        sent_at = None
+    if sent_at is None or sent_at.tzinfo is None:
+        raise ValueError(
+            f"{TIMESTAMP_HEADER} must be ISO 8601 with its UTC offset, "
+            "e.g. 2026-03-10T09:00:00+07:00"
+        )
+    return sent_at
+
+
+def _string_to_sign(message: SignedMessage) -> bytes:
+    claim = message.claim
+    return string_to_sign(
+        message.method, message.path, claim.partner_id, claim.timestamp, message.body.sha256_hex
+    ).encode()
+
+
+SCHEME = SignatureScheme(
+    timestamp_header=TIMESTAMP_HEADER,
+    signature_header=SIGNATURE_HEADER,
+    shape=HEX_SHA256,
+    required=required_headers(AGENT_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER),
+    claim=three_headers(AGENT_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER),
+    sent_at=_sent_at,
+    string_to_sign=_string_to_sign,
+    unknown_partner=lambda agent_id: f"unknown agent {agent_id[:REFERENCE_ECHO]!r}",
+)
+"""The agent's signature as the hub checks it; the body enters only as its SHA-256."""

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.channels.codes import CodeTable
+from hub.channels.fields import PartnerTerms
 from hub.errors import (
     AlreadyPaid,
     AmountMismatch,
@@ -33,6 +35,9 @@ INQUIRY_PATH = "/pos/v1/inquiry"
 PAYMENT_PATH = "/pos/v1/pembayaran"
 PAYMENT_STATUS_PATH = "/pos/v1/pembayaran/status"
 REVERSAL_PATH = "/pos/v1/reversal"
+
+REFERENCE_ECHO = 64
+"""An agent id or a rejected row's reference is echoed at most this long (it may be garbage)."""
 
 RESPONSE_CODES: dict[str, str] = {
     "00": "Sukses",
@@ -152,46 +157,52 @@ def member_of(wire: ByMemberWire) -> dict[str, object]:
     return {"nik": wire.nik, "payment_code": wire.kode_bayar}
 
 
-def problems_text(problems: list[FieldProblem]) -> str:
-    return "; ".join(f"{pos_field(p.field)}: {p.reason}" for p in problems)
+class FileTooLarge(InvalidRequest):
+    """The upload is bigger than ``upload_max_bytes``; split it into several files."""
 
 
-def pos_field(name: str) -> str:
-    head, dot, rest = name.partition(".")
-    return POS_FIELD.get(head, head) + dot + rest
+CODES = CodeTable(
+    {
+        AmountMismatch: "13",
+        AlreadyPaid: "88",
+        NotReversible: "12",
+        InvalidRequest: "30",
+        Unauthenticated: "63",
+        Forbidden: "63",
+        NotFound: "25",
+        ReferenceConflict: "94",
+        TemporarilyUnavailable: "91",
+    },
+    otherwise="96",
+    status_by_error={
+        InvalidRequest: 400,
+        AmountMismatch: 422,
+        AlreadyPaid: 422,
+        NotReversible: 422,
+        FileTooLarge: 413,
+        Unauthenticated: 401,
+        Forbidden: 403,
+        NotFound: 404,
+        ReferenceConflict: 409,
+        TemporarilyUnavailable: 503,
+    },
+    default_status=500,
+)
+"""Each refusal's ``kodeRespon`` and HTTP status, along the error's class hierarchy."""
+
+TERMS = PartnerTerms(POS_FIELD)
 
 
 def code_of(error: Exception, member_lookup: bool = False) -> tuple[str, int]:
     """The post office's code for an error, and the HTTP status it travels with."""
-    if isinstance(error, AmountMismatch):
-        return "13", 422
-    if isinstance(error, AlreadyPaid):
-        return "88", 422
-    if isinstance(error, NotReversible):
-        return "12", 422
-    if isinstance(error, InvalidRequest):
-        return "30", 413 if isinstance(error, FileTooLarge) else 400
-    if isinstance(error, Unauthenticated):
-        return "63", 401
-    if isinstance(error, Forbidden):
-        return "63", 403
-    if isinstance(error, NotFound):
-        # An unknown member at inquiry or payment; otherwise an unknown transaction.
-        return ("14" if member_lookup else "25"), 404
-    if isinstance(error, ReferenceConflict):
-        return "94", 409
-    if isinstance(error, TemporarilyUnavailable):
-        return "91", 503
-    return "96", 500
+    code, status = CODES(error)
+    # An unknown member at inquiry or payment; otherwise an unknown transaction.
+    return ("14" if member_lookup and code == "25" else code), status
 
 
 def reason(error: HubError) -> str:
     problems = error.problems if isinstance(error, InvalidRequest) else []
-    return problems_text(problems) if problems else error.message
-
-
-class FileTooLarge(InvalidRequest):
-    """The upload is bigger than ``upload_max_bytes``; split it into several files."""
+    return TERMS.describe(problems) if problems else error.message
 
 
 def answer(code: str = "00", /, **fields: object) -> dict[str, object]:

@@ -7,9 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
 
-from adapters.base import ChannelAdapter, HttpChannelAdapter
 from hub.api.answers import (
     Accepted,
     DeliveryAttempt,
@@ -21,6 +19,9 @@ from hub.api.answers import (
 )
 from hub.api.edge import EdgeGuard, EdgeLimits, Gate, GatedRoute, RouteTraits, gated_routes
 from hub.callbacks.log import CallbackLog, DeliveryRecord
+from hub.channels.base import ChannelAdapter, HttpChannelAdapter
+from hub.channels.codes import retry_after
+from hub.channels.routes import raw_body
 from hub.errors import (
     Forbidden,
     HubError,
@@ -79,25 +80,13 @@ def error_response(error: HubError) -> JSONResponse:
             "fields": [{"field": p.field, "reason": p.reason} for p in problems],
         }
     }
-    headers = {}
-    if isinstance(error, TemporarilyUnavailable):
-        headers["Retry-After"] = str(error.retry_after_s)
+    headers = retry_after(error)
     if isinstance(error, Unauthenticated):
         headers["WWW-Authenticate"] = 'HMAC realm="bpu-hub"'
     return JSONResponse(body, status_code=_status_of(error), headers=headers)
 
 
 parse = parse_json
-
-
-def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
-    """OpenAPI for a body the route reads raw (it must, to check the signature)."""
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
-        }
-    }
 
 
 _RETRY_AFTER = {
@@ -241,7 +230,7 @@ def create_app(
         status_code=202,
         response_model=Accepted,
         responses=_WRITE_ERRORS,
-        openapi_extra=_body_doc(RegistrationRequest),
+        openapi_extra=raw_body(RegistrationRequest),
         summary="Submit a BPU registration",
         tags=["registrations"],
     )
@@ -327,7 +316,7 @@ def create_app(
         "/v1/payments/inquiry",
         response_model=InquiryResponse,
         responses={**_ERRORS, 404: {"model": ErrorResponse}},
-        openapi_extra=_body_doc(InquiryRequest),
+        openapi_extra=raw_body(InquiryRequest),
         summary="What a member owes for 1, 3, 6 or 12 months",
         tags=["payments"],
     )
@@ -361,7 +350,7 @@ def create_app(
         status_code=202,
         response_model=Accepted,
         responses={**_WRITE_ERRORS, 404: {"model": ErrorResponse}},
-        openapi_extra=_body_doc(PaymentRequest),
+        openapi_extra=raw_body(PaymentRequest),
         summary="Submit a contribution payment",
         tags=["payments"],
     )
@@ -399,7 +388,7 @@ def create_app(
         status_code=202,
         response_model=Accepted,
         responses={**_WRITE_ERRORS, 404: {"model": ErrorResponse}},
-        openapi_extra=_body_doc(ReversalRequest),
+        openapi_extra=raw_body(ReversalRequest),
         summary="Reverse a payment you sent (before its business day is settled)",
         tags=["payments"],
     )

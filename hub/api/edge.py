@@ -283,8 +283,6 @@ class EdgeGuard:
         status = _STATUS.get(type(error))
         if status is not None:
             response.status_code = status
-        if isinstance(error, RateLimited | SlowRequest):
-            response.headers["Retry-After"] = str(error.retry_after_s)
         if close or _has_body(scope):
             # Body bytes are left unread: the connection cannot carry another request.
             response.headers["Connection"] = "close"

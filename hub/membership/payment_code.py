@@ -30,3 +30,29 @@ class PaymentCodes:
             return None
         kpj = code[len(self.prefix) :]
         return kpj if is_kpj(kpj) else None
+
+
+NIK_LENGTH = 16
+
+
+@dataclass(frozen=True, slots=True)
+class MemberNumber:
+    """The one number a cashier or a settlement file gives for a member, classified."""
+
+    nik: str | None = None
+    payment_code: str | None = None
+
+
+def nik_or_payment_code(typed: str, codes: PaymentCodes | None = None) -> MemberNumber:
+    """What a cashier typed (or a settlement file carries): a payment code, or else a NIK.
+
+    A payment code of ours (prefix + an 11-digit KPJ, looked up as typed) is a payment
+    code; otherwise a 16-character number is taken for a NIK. Anything else is a
+    payment code, which intake answers as unknown or malformed. Without ``codes`` (a
+    settlement file, read before the hub's prefix is known) the length alone decides,
+    which gives the same answer while the prefix and KPJ make 15 digits.
+    """
+    ours = codes is not None and codes.kpj_of(typed) is not None
+    if not ours and len(typed) == NIK_LENGTH:
+        return MemberNumber(nik=typed)
+    return MemberNumber(payment_code=typed)

@@ -23,10 +23,10 @@ from typing import Any, Protocol
 
 import httpx
 
-from adapters.base import ChannelAdapter
-from adapters.doc_examples import HttpExample
-from adapters.doc_examples import http_examples as parse_http_examples
 from hub.bootstrap import partner_app, schedule_from
+from hub.channels.base import ChannelAdapter
+from hub.channels.doc_examples import HttpExample
+from hub.channels.doc_examples import http_examples as parse_http_examples
 from hub.intake.harvest import InquiryWatch
 from hub.intake.ports import MemberTerms, RequestLedger
 from hub.intake.service import IntakeService
@@ -199,7 +199,7 @@ def samples(slug: str) -> list[Sample]:
 
 
 def http_examples(slug: str) -> list[HttpExample]:
-    """The documented HTTP exchanges of docs/channels/<slug>.md (see ``adapters.doc_examples``)."""
+    """The documented HTTP exchanges of docs/channels/<slug>.md (``hub.channels.doc_examples``)."""
     return parse_http_examples((DOCS / f"{slug}.md").read_text())
 
 

@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from adapters.bank import BankAdapter, BankOptions
-from adapters.base import ChannelContext
 from adapters.snap import (
     AccessTokens,
     load_rsa_public_key,
@@ -32,6 +31,7 @@ from adapters.snap import (
     transaction_signature_matches,
 )
 from hub.bootstrap import partner_app, schedule_from
+from hub.channels.base import ChannelContext
 from hub.intake.service import IntakeService
 from hub.membership.payment_code import PaymentCodes
 from hub.settings import PartnerSettings, load_settings

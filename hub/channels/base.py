@@ -4,33 +4,35 @@ An adapter knows one partner protocol (wire format, authentication, response
 codes) and translates it to and from intake's requests. It never touches Kafka
 or the store: it calls ``IntakeService``, the path the hub's own API takes.
 
-Adding a channel is one file ``adapters/<slug>.py`` defining ``ADAPTER``, one
-``[channels.<slug>]`` table in config, and its partners (``channel = "<slug>"``).
+Adding a channel is one module or package ``adapters/<slug>`` defining ``ADAPTER``,
+one ``[channels.<slug>]`` table in config, and its partners (``channel = "<slug>"``).
+What every channel needs is in the kit beside this module: ``signatures`` (header
+signature verification), ``codes`` (code table, ``Retry-After``), ``fields`` (field
+names in the partner's terms), ``routes`` (the route style) and ``openapi``.
 """
 
-import logging
-import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.edge import RouteTraits
+from hub.channels.codes import with_retry_after
+from hub.channels.routes import Operation, answering_route, raw_body
+from hub.channels.signatures import HeaderVerifier, SignatureScheme
 from hub.errors import HubError, Unauthenticated, UnknownOperation
 from hub.intake.model import Partner
 from hub.intake.ports import NonceRegistry
 from hub.intake.service import IntakeService
 from hub.reconciliation.lines import SettlementReader
 from hub.settings import PartnerSettings
-from hub.store.outage import as_partner_error
-
-log = logging.getLogger("hub.channels")
 
 
 class ChannelOptions(BaseModel):
@@ -63,6 +65,18 @@ class ChannelContext:
         )
         return partner, settings
 
+    def signer(self, partner_id: str) -> tuple[Partner, str] | None:
+        """One of this channel's partners by id, with the secret it signs with."""
+        known = self.partner(partner_id)
+        return None if known is None else (known[0], known[1].secret.get_secret_value())
+
+
+class SignedOptions(ChannelOptions):
+    """Options of a channel whose partners sign with a timestamp."""
+
+    signature_window_s: int = Field(300, gt=0)
+    """How far a request's signing time may be from the hub's clock, either way, in seconds."""
+
 
 class ChannelAdapter(ABC, Generic[OptionsT]):
     """Base of every channel adapter; subclasses set ``slug``, ``title`` and ``options_model``."""
@@ -90,14 +104,6 @@ class ChannelAdapter(ABC, Generic[OptionsT]):
 
     async def stop(self) -> None:
         """Stop it; pending requests are answered first."""
-
-    def http_router(self) -> APIRouter:
-        """A router whose every route answers any error in this partner's protocol."""
-        return APIRouter(
-            route_class=_route_class(self),
-            tags=[f"channel: {self.slug}"],
-            responses=self.documented_answers(),
-        )
 
     answer_code_field: ClassVar[str] = "code"
     """The field of every answer that carries the partner's response code."""
@@ -180,16 +186,62 @@ class HttpChannelAdapter(ChannelAdapter[OptionsT]):
             )
         return router
 
-    @abstractmethod
+    signature_scheme: ClassVar[SignatureScheme | None] = None
+    """How this channel's partners sign (``hub.channels.signatures``); None: it checks its own."""
+
+    def operations(self) -> Sequence[Operation]:
+        """The partner's operations, each mounted as a route (``hub.channels.routes``)."""
+        return ()
+
+    def router(self) -> APIRouter | None:
+        router = self.http_router()
+        for operation in self.operations():
+            router.add_api_route(
+                operation.path,
+                operation.handler,
+                methods=[operation.method],
+                summary=operation.summary,
+                openapi_extra=None if operation.body is None else raw_body(operation.body),
+            )
+        return router
+
+    def http_router(self) -> APIRouter:
+        """A router whose every route answers any error in this partner's protocol."""
+        return APIRouter(
+            route_class=answering_route(self),
+            tags=[f"channel: {self.slug}"],
+            responses=self.documented_answers(),
+        )
+
+    def answer(self, request: Request, error: Exception) -> Response:
+        """The partner's answer to ``error``, with ``Retry-After`` when a retry can cure it."""
+        return with_retry_after(self.error_response(request, error), error)
+
+    @cached_property
+    def verifier(self) -> HeaderVerifier:
+        """This channel's signature scheme over its partners, window and the hub's clock."""
+        if self.signature_scheme is None:
+            raise TypeError(f"channel {self.slug} declares no signature_scheme")
+        window_s = getattr(self.options, "signature_window_s", SignedOptions().signature_window_s)
+        return HeaderVerifier(
+            self.signature_scheme, self.context.signer, self.context.clock, window_s
+        )
+
     def preflight(self, request: Request) -> Partner:
-        """The partner the headers name: one of this channel's, with a well-formed signature.
+        """The partner the headers name: one of this channel's, signed in time, well-formed.
 
         Raise ``Unauthenticated`` (or the protocol's missing-field error) otherwise; the
         body of a refused request is never read.
         """
+        return self.verifier.preflight(request.headers).partner
+
+    async def signed(self, request: Request) -> tuple[Partner, bytes]:
+        """The partner that signed this request (every check of the scheme), and its raw body."""
+        body = await request.body()
+        return self.verifier.verify(request.headers, request.method, request.url.path, body), body
 
     def refusal(self, request: Request, error: HubError) -> Response:
-        return self.error_response(request, error)
+        return self.answer(request, error)
 
     def traits(self, path: str) -> RouteTraits:
         """A route's rate-limit class and body limits; inquiries have their own bucket."""
@@ -201,38 +253,3 @@ class HttpChannelAdapter(ChannelAdapter[OptionsT]):
         if known is None:
             raise Unauthenticated(f"unknown {header}")
         return known[0]
-
-
-def well_formed(value: str | None, pattern: re.Pattern[str], header: str) -> str:
-    """A signature header that has the shape of a signature (checked before the body is read)."""
-    if value is None or not pattern.fullmatch(value.strip()):
-        raise Unauthenticated(f"{header} is missing or malformed")
-    return value
-
-
-HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
-BASE64_SHA256 = re.compile(r"[A-Za-z0-9+/]{43}=")
-BASE64_SHA512 = re.compile(r"[A-Za-z0-9+/]{86}==")
-
-
-def _route_class(adapter: ChannelAdapter[Any]) -> type[APIRoute]:
-    class ChannelRoute(APIRoute):
-        """Catches every error of a channel route and answers it in the partner's protocol."""
-
-        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-            handler = super().get_route_handler()
-
-            async def answer(request: Request) -> Response:
-                try:
-                    return await handler(request)
-                except Exception as raised:
-                    exc = as_partner_error(raised)
-                    if not isinstance(exc, HubError):
-                        log.exception("%s: unexpected error on %s", adapter.slug, request.url.path)
-                    if not isinstance(adapter, HttpChannelAdapter):
-                        raise
-                    return adapter.error_response(request, exc)
-
-            return answer
-
-    return ChannelRoute

@@ -23,9 +23,9 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 
-from adapters.base import ChannelAdapter, HttpChannelAdapter
-from adapters.doc_examples import HttpExample, http_examples
 from hub.api.app import SECURITY_SCHEMES
+from hub.channels.base import ChannelAdapter, HttpChannelAdapter
+from hub.channels.doc_examples import HttpExample, http_examples
 from hub.errors import BrokerUnavailable, FieldProblem, HubError, InvalidRequest, Unauthenticated
 
 HUB_API_SECURITY: dict[str, dict[str, Any]] = {
@@ -163,7 +163,7 @@ def _refusal(
     request = Request(
         {"type": "http", "method": method, "path": path, "headers": [], "query_string": b""}
     )
-    response = channel.error_response(request, error)
+    response = channel.answer(request, error)
     return str(response.status_code), json.loads(bytes(response.body))
 
 

@@ -1,0 +1,83 @@
+"""A partner's code table: which of its response codes, and which HTTP status, for each error.
+
+The hub's errors are a small hierarchy (``hub.errors``); each channel maps it to its
+partner's own codes once, as a table, and the error's class hierarchy decides which
+row applies: the most specific class listed wins, so ``AlreadyReversed`` can have its
+own code although it is a ``ReferenceConflict``.
+
+Whatever the code, a refusal a retry can cure says when to retry: ``Retry-After``
+is added here (``with_retry_after``), for every channel and the hub's own API.
+"""
+
+from collections.abc import Mapping
+from typing import Generic, TypeVar
+
+from starlette.responses import Response
+
+from hub.errors import TemporarilyUnavailable
+
+C = TypeVar("C")
+
+
+class CodeTable(Generic[C]):
+    """Error type -> (partner code, HTTP status), looked up along the error's MRO.
+
+    ``codes`` maps error types to the partner's codes; the most specific listed class
+    of an error decides, and anything unlisted (an unexpected error) is ``otherwise``,
+    the partner's system error. The HTTP status is the first of: the most specific
+    class listed in ``status_by_error``, the code's entry in ``status_by_code``, and
+    ``default_status`` (200 for a partner whose answers are all 200 and the code decides).
+    """
+
+    def __init__(
+        self,
+        codes: Mapping[type[BaseException], C],
+        otherwise: C,
+        *,
+        status_by_code: Mapping[C, int] | None = None,
+        status_by_error: Mapping[type[BaseException], int] | None = None,
+        default_status: int = 200,
+    ) -> None:
+        self._codes = dict(codes)
+        self.otherwise = otherwise
+        self._by_code = dict(status_by_code or {})
+        self._by_error = dict(status_by_error or {})
+        self._default_status = default_status
+
+    def __call__(self, error: BaseException) -> tuple[C, int]:
+        """The code and HTTP status of ``error``."""
+        code = self.code(error)
+        return code, self.status(error, code)
+
+    def code(self, error: BaseException) -> C:
+        """The partner's code for ``error``: its most specific listed class decides."""
+        return _along_mro(self._codes, error, self.otherwise)
+
+    def status(self, error: BaseException, code: C) -> int:
+        """The HTTP status ``code`` travels with when it answers ``error``."""
+        by_error = _along_mro(self._by_error, error, None)
+        return self.status_of_code(code) if by_error is None else by_error
+
+    def status_of_code(self, code: C) -> int:
+        """The HTTP status ``code`` travels with, whatever the error (a success, too)."""
+        return self._by_code.get(code, self._default_status)
+
+
+V = TypeVar("V")
+
+
+def _along_mro(table: Mapping[type[BaseException], V], error: BaseException, otherwise: V) -> V:
+    return next((table[kind] for kind in type(error).__mro__ if kind in table), otherwise)
+
+
+def retry_after(error: BaseException) -> dict[str, str]:
+    """``Retry-After`` for an error a retry can cure; no header otherwise."""
+    if isinstance(error, TemporarilyUnavailable):
+        return {"Retry-After": str(error.retry_after_s)}
+    return {}
+
+
+def with_retry_after(response: Response, error: BaseException) -> Response:
+    """``response`` with ``Retry-After`` when ``error`` is one a retry can cure."""
+    response.headers.update(retry_after(error))
+    return response
