@@ -34,6 +34,7 @@ from hub.intake.service import IntakeService
 from hub.kafka.consumer import CoreConsumer
 from hub.kafka.publisher import KafkaEventPublisher
 from hub.limits.buckets import Limiter, LocalLimiter
+from hub.limits.partners import PartnerLimits
 from hub.limits.sql import PostgresLimiter
 from hub.membership.calendar import indonesian_calendar
 from hub.membership.coverage import CoverageRules, MembershipPolicy
@@ -300,7 +301,10 @@ def partner_app(
         max_future_s=settings.signature_max_future_s,
         nonces=nonces,
     )
-    channels = load_channels(settings, intake, nonces, clock)
+    limiter = limiter or LocalLimiter()
+    channels = load_channels(
+        settings, intake, nonces, clock, PartnerLimits(limiter, settings.rate_limit)
+    )
     extra: list[tuple[APIRouter, Gate | None]] = []
     if engine is not None:
         # Statements are fetched by every partner, whatever its channel, signed the hub's way.
@@ -319,7 +323,7 @@ def partner_app(
         verifier,
         channels,
         callbacks,
-        limiter=limiter or LocalLimiter(),
+        limiter=limiter,
         limits=edge_limits(settings),
         routers=extra,
     )

@@ -47,8 +47,9 @@ class PartnerSettings(BaseModel):
     e.g. "23:00"; unset or "00:00": the day ends at midnight."""
     public_key: str | None = None
     """PEM public key, for channels that sign with RSA (SNAP BI's B2B access token)."""
-    options: dict[str, str] = Field(default_factory=dict)
-    """Channel-specific identifiers (e.g. an ISO 8583 acquirer id); see docs/channels/."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Channel-specific options (e.g. an ISO 8583 acquirer id), checked against the
+    channel's ``partner_options_model`` when the hub starts; see docs/channels/."""
     signature_v1_allowed: bool = True
     """The hub API still takes this partner's version-1 signatures (each use is counted)."""
     rate_limits: dict[str, RateLimit] = Field(default_factory=dict)

@@ -19,13 +19,11 @@ leaves body bytes unread closes the connection.
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from prometheus_client import Counter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
@@ -34,16 +32,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hub.errors import HubError, PayloadTooLarge, RateLimited, SlowRequest
 from hub.intake.model import Partner
 from hub.limits.buckets import Limiter
+from hub.limits.partners import REFUSED, PartnerLimits, RefusalLog
 from hub.settings import RateLimit
 
 log = logging.getLogger("hub.edge")
-
-REFUSED = Counter(
-    "hub_edge_refusals_total",
-    "Partner requests refused at the edge before their body was read or used",
-    ["channel", "reason"],
-)
-"""reason: unauthenticated, too_large, rate_limited, slow_body."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,32 +97,6 @@ class _Cut(Exception):
 
 
 _STATUS = {PayloadTooLarge: 413, RateLimited: 429, SlowRequest: 408}
-_LOG_EVERY_S = 60.0
-
-
-class _RefusalLog:
-    """One warning per channel, partner and reason a minute, with the count since the last one."""
-
-    def __init__(self) -> None:
-        self._last: dict[tuple[str, str, str], tuple[float, int]] = {}
-
-    def note(self, channel: str, partner: str, reason: str, detail: str) -> None:
-        key = (channel, partner, reason)
-        now = time.monotonic()
-        logged_at, count = self._last.get(key, (-_LOG_EVERY_S, 0))
-        count += 1
-        if now - logged_at >= _LOG_EVERY_S:
-            log.warning(
-                "%s: %d request(s) of partner %s refused (%s) in the last minute: %s",
-                channel,
-                count,
-                partner,
-                reason,
-                detail,
-            )
-            count = 0
-            logged_at = now
-        self._last[key] = (logged_at, count)
 
 
 class EdgeGuard:
@@ -147,7 +113,8 @@ class EdgeGuard:
         self.routes = list(routes)
         self.limiter = limiter
         self.limits = limits
-        self.refusals = _RefusalLog()
+        self.refusals = RefusalLog()
+        self.partner_limits = PartnerLimits(limiter, limits.rate_limit, self.refusals)
 
     def _match(self, scope: Scope) -> GatedRoute | None:
         for gated in self.routes:
@@ -187,18 +154,11 @@ class EdgeGuard:
             self.refusals.note(slug, partner.partner_id, "too_large", gated.operation)
             await self._refuse(gated, request, PayloadTooLarge(limit), scope, receive, send)
             return
-        bucket = self.limits.rate_limit(
-            partner.partner_id, gated.operation, gated.traits.limit_class
-        )
-        wait_s = await self.limiter.take(f"{partner.partner_id}|{gated.operation}", bucket)
-        if wait_s > 0:
-            REFUSED.labels(slug, "rate_limited").inc()
-            self.refusals.note(slug, partner.partner_id, "rate_limited", gated.operation)
-            refusal = RateLimited(
-                f"more than {bucket.per_s:g} requests/s (burst {bucket.burst}) of "
-                f"{gated.operation}; retry after the time in Retry-After",
-                retry_after_s=max(1, math.ceil(wait_s)),
+        try:
+            await self.partner_limits.take(
+                slug, partner.partner_id, gated.operation, gated.traits.limit_class
             )
+        except RateLimited as refusal:
             await self._refuse(gated, request, refusal, scope, receive, send)
             return
         timeout = self.limits.upload_timeout_s if gated.traits.streaming else None

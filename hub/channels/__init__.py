@@ -26,6 +26,7 @@ from typing import Any
 from hub.channels.base import ChannelAdapter, ChannelContext
 from hub.intake.ports import NonceRegistry
 from hub.intake.service import IntakeService
+from hub.limits.partners import PartnerLimits
 from hub.reconciliation.canonical import CanonicalCsv
 from hub.reconciliation.lines import SettlementReader
 from hub.settings import Settings
@@ -66,8 +67,10 @@ def load_channels(
     intake: IntakeService,
     nonces: NonceRegistry,
     clock: Callable[[], datetime],
+    limits: PartnerLimits | None = None,
 ) -> list[ChannelAdapter[Any]]:
-    """The enabled channels, each with its options validated and only its own partners."""
+    """The enabled channels, each with its options and its partners' options validated,
+    and only its own partners."""
     channels: list[ChannelAdapter[Any]] = []
     for slug, raw in settings.channels.items():
         cls = adapter_class(slug)
@@ -75,7 +78,15 @@ def load_channels(
         if not options.enabled:
             continue
         partners = {pid: p for pid, p in settings.partners.items() if p.channel == slug}
-        channels.append(cls(ChannelContext(intake, partners, nonces, clock), options))
+        context = ChannelContext(
+            intake,
+            partners,
+            nonces,
+            clock,
+            partner_options=cls.validated_partner_options(partners),
+            limits=limits,
+        )
+        channels.append(cls(context, options))
     return channels
 
 

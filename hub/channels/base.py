@@ -13,7 +13,7 @@ names in the partner's terms), ``routes`` (the route style) and ``openapi``.
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.api.edge import RouteTraits
 from hub.channels.codes import with_retry_after
@@ -31,6 +31,7 @@ from hub.errors import HubError, Unauthenticated, UnknownOperation
 from hub.intake.model import Partner
 from hub.intake.ports import NonceRegistry
 from hub.intake.service import IntakeService
+from hub.limits.partners import PartnerLimits
 from hub.reconciliation.lines import SettlementReader
 from hub.settings import PartnerSettings
 
@@ -46,14 +47,35 @@ class ChannelOptions(BaseModel):
 OptionsT = TypeVar("OptionsT", bound=ChannelOptions)
 
 
+class PartnerOptions(BaseModel):
+    """One partner's options for its channel (``[partners.<id>] options``).
+
+    A channel declares its own subclass as ``partner_options_model``; the loader checks
+    every partner's options against it when the hub starts, so a misspelt or malformed
+    option stops the hub naming the partner instead of surfacing on its first request.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+PartnerOptionsT = TypeVar("PartnerOptionsT", bound=PartnerOptions)
+
+
 @dataclass(frozen=True, slots=True)
 class ChannelContext:
-    """What the hub hands an adapter: intake, this channel's partners, a nonce store, a clock."""
+    """What the hub hands an adapter: intake, this channel's partners, a nonce store, a clock.
+
+    ``partner_options`` are the partners' options as the loader validated them;
+    ``limits`` takes rate-limit tokens for channels whose requests do not pass the HTTP
+    edge (a TCP server of their own).
+    """
 
     intake: IntakeService
     partners: Mapping[str, PartnerSettings]
     nonces: NonceRegistry
     clock: Callable[[], datetime]
+    partner_options: Mapping[str, PartnerOptions] = field(default_factory=dict)
+    limits: PartnerLimits | None = None
 
     def partner(self, partner_id: str | None) -> tuple[Partner, PartnerSettings] | None:
         """One of this channel's partners by id; a partner of another channel is unknown here."""
@@ -84,6 +106,8 @@ class ChannelAdapter(ABC, Generic[OptionsT]):
     slug: ClassVar[str]
     title: ClassVar[str]
     options_model: ClassVar[type[ChannelOptions]] = ChannelOptions
+    partner_options_model: ClassVar[type[PartnerOptions]] = PartnerOptions
+    """The model of each partner's ``options``; the default admits none."""
     settlement_reader: ClassVar[SettlementReader | None] = None
     """Reader of this partner's daily settlement file (``hub reconcile``), if it has one."""
 
@@ -94,6 +118,30 @@ class ChannelAdapter(ABC, Generic[OptionsT]):
     @property
     def intake(self) -> IntakeService:
         return self.context.intake
+
+    @classmethod
+    def validated_partner_options(
+        cls, partners: Mapping[str, PartnerSettings]
+    ) -> dict[str, PartnerOptions]:
+        """Each partner's options as this channel's model; a bad one names its partner."""
+        validated = {}
+        for partner_id, settings in partners.items():
+            try:
+                validated[partner_id] = cls.partner_options_model.model_validate(settings.options)
+            except ValidationError as exc:
+                raise ValueError(f"partners.{partner_id}.options ({cls.slug}): {exc}") from None
+        return validated
+
+    def partner_options(self, partner_id: str, model: type[PartnerOptionsT]) -> PartnerOptionsT:
+        """One partner's options, typed; validated here if the loader did not (hand-built)."""
+        options = self.context.partner_options.get(partner_id)
+        if options is None:
+            options = self.validated_partner_options(
+                {partner_id: self.context.partners[partner_id]}
+            )[partner_id]
+        if not isinstance(options, model):
+            raise TypeError(f"{self.slug}: partner options are not {model.__name__}")
+        return options
 
     def router(self) -> APIRouter | None:
         """HTTP routes of this channel, mounted on the hub's app; None for non-HTTP channels."""
