@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 
-from adapters import bni46_iso as iso
+from adapters.bni46 import iso
 from tests.channels.bni46 import driver
 from tests.support.people import applicant
 

@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from adapters import bni46_iso as iso
+from adapters.bni46 import iso
 from hub.signing import sign
 from tests.channels.bni46 import driver
 from tests.channels.kit import (

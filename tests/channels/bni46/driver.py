@@ -11,8 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from adapters import bni46_iso as iso
-from adapters.bni46 import Bni46Adapter
+from adapters.bni46 import Bni46Adapter, iso
 from hub.signing import sign
 from tests.channels.kit import WireAnswer, World
 

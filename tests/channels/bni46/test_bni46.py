@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from adapters import bni46_iso as iso
-from adapters.bni46 import Bni46Adapter
+from adapters.bni46 import Bni46Adapter, iso
 from schemas.events import ContributionPaid, PaymentReversed, RegistrationSubmitted
 from tests.channels.bni46 import driver
 from tests.channels.bni46.doc_examples import REGISTRATION

@@ -1,6 +1,6 @@
 """Agen BNI 46's ISO 8583 dialect: field spec, framing, response codes and field 48 layouts.
 
-Pure protocol: no sockets and no intake. ``adapters/bni46.py`` serves it over TCP;
+Pure protocol: no sockets and no intake. ``adapters.bni46.handlers`` answers it;
 docs/channels/bni46.md is the partner-facing description of the same choices.
 
 Messages are ISO 8583:1987 in ASCII (hex-string bitmaps), each sent as one frame:

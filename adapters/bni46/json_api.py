@@ -1,0 +1,206 @@
+"""BNI agents' registrations: signed JSON at ``/bni46/v1/registrations``, BNI's field names.
+
+The agent application signs the way the hub's own API does (``hub.signing``) and
+hears ``response_code`` values from the same table as field 39 of the ISO channel.
+"""
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
+
+from adapters.bni46.iso import ResponseCode
+from hub.errors import (
+    FieldProblem,
+    Forbidden,
+    HubError,
+    InvalidRequest,
+    NotFound,
+    ReferenceConflict,
+    TemporarilyUnavailable,
+    Unauthenticated,
+)
+from hub.intake.model import Partner
+from hub.intake.parsing import build, refusal
+from hub.intake.requests import RegistrationRequest
+from hub.intake.service import IntakeService
+from hub.signing import SignatureHeaders, SignatureVerifier, request_target
+
+REGISTRATIONS = "/bni46/v1/registrations"
+
+
+class RegistrationForm(BaseModel):
+    """A registration as a BNI agent's application sends it (BNI's field names)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    trx_id: str
+    nik: str
+    customer_name: str
+    birth_date: str
+    gender: Literal["L", "P"]
+    customer_phone: str
+    customer_address: str
+    occupation: str
+    monthly_income: StrictInt
+    programs: list[str]
+    agent_id: str | None = None
+
+
+_SEX = {"L": "M", "P": "F"}
+"""Laki-laki / Perempuan, as Indonesian forms write it."""
+_BNI_NAMES = {
+    "reference": "trx_id",
+    "full_name": "customer_name",
+    "sex": "gender",
+    "phone": "customer_phone",
+    "address": "customer_address",
+    "declared_income": "monthly_income",
+    "programmes": "programs",
+    "outlet_id": "agent_id",
+}
+"""The hub's field names in BNI's words, so a refusal names the field the agent sent."""
+
+_JSON_STATUS = {
+    ResponseCode.APPROVED: 200,
+    ResponseCode.FORMAT_ERROR: 400,
+    ResponseCode.SECURITY_VIOLATION: 401,
+    ResponseCode.ORIGINAL_NOT_FOUND: 404,
+    ResponseCode.DUPLICATE: 409,
+    ResponseCode.RETRY: 503,
+    ResponseCode.SYSTEM_ERROR: 500,
+}
+
+
+def json_code(error: Exception) -> ResponseCode:
+    if isinstance(error, InvalidRequest):
+        return ResponseCode.FORMAT_ERROR
+    if isinstance(error, Unauthenticated | Forbidden):
+        return ResponseCode.SECURITY_VIOLATION
+    if isinstance(error, NotFound):
+        return ResponseCode.ORIGINAL_NOT_FOUND
+    if isinstance(error, ReferenceConflict):
+        return ResponseCode.DUPLICATE
+    if isinstance(error, TemporarilyUnavailable):
+        return ResponseCode.RETRY
+    return ResponseCode.SYSTEM_ERROR
+
+
+def _in_bni_words(error: InvalidRequest) -> InvalidRequest:
+    problems = [
+        FieldProblem(_BNI_NAMES.get(p.field, p.field), p.reason, p.kind) for p in error.problems
+    ]
+    return InvalidRequest(error.message, problems)
+
+
+class AgentRegistrations:
+    """The routes of the agents' JSON API, signed with the hub's scheme."""
+
+    def __init__(self, intake: IntakeService, verifier: SignatureVerifier) -> None:
+        self._intake = intake
+        self._verifier = verifier
+
+    def add_to(self, router: APIRouter) -> APIRouter:
+        router.add_api_route(
+            REGISTRATIONS,
+            self.submit_registration,
+            methods=["POST"],
+            summary="BNI 46: submit a BPU registration",
+        )
+        router.add_api_route(
+            REGISTRATIONS + "/{trx_id}",
+            self.registration_status,
+            methods=["GET"],
+            summary="BNI 46: status of a registration",
+        )
+        return router
+
+    async def submit_registration(self, request: Request) -> JSONResponse:
+        body = await request.body()
+        partner = self.authenticated(request, body)
+        try:
+            form = RegistrationForm.model_validate_json(body)
+        except ValidationError as exc:
+            raise refusal(exc) from None
+        try:
+            registration = build(
+                RegistrationRequest,
+                {
+                    "reference": form.trx_id,
+                    "nik": form.nik,
+                    "full_name": form.customer_name,
+                    "birth_date": form.birth_date,
+                    "sex": _SEX[form.gender],
+                    "phone": form.customer_phone,
+                    "address": form.customer_address,
+                    "occupation": form.occupation,
+                    "declared_income": form.monthly_income,
+                    "programmes": form.programs,
+                    "outlet_id": form.agent_id,
+                },
+            )
+            accepted = await self._intake.submit_registration(partner, registration)
+        except InvalidRequest as exc:
+            raise _in_bni_words(exc) from None
+        return _approved(
+            trx_id=accepted.reference,
+            hub_reference=accepted.hub_reference,
+            status=accepted.status,
+            kpj=accepted.kpj,
+        )
+
+    async def registration_status(self, trx_id: str, request: Request) -> JSONResponse:
+        partner = self.authenticated(request, await request.body())
+        claimed = await self._intake.status(partner, "registration", trx_id)
+        return _approved(
+            trx_id=claimed.reference,
+            hub_reference=claimed.hub_reference,
+            status=claimed.status,
+            reason=claimed.reason,
+            kpj=claimed.kpj,
+        )
+
+    def authenticated(self, request: Request, body: bytes) -> Partner:
+        """The hub API's signature (v1, or v2 over this request's method, path and query)."""
+        signed = SignatureHeaders.of(request.headers)
+        return self._verifier.verify(
+            signed.partner_id,
+            signed.timestamp,
+            signed.signature,
+            body,
+            version=signed.version,
+            method=request.method,
+            target=request_target(request.url.path, request.url.query),
+            nonce=signed.nonce,
+        )
+
+    def preflight(self, request: Request) -> Partner:
+        partner, _ = self._verifier.preflight(SignatureHeaders.of(request.headers))
+        return partner
+
+
+def error_response(error: Exception) -> Response:
+    """A refusal of the JSON API: ``response_code`` from field 39's table, and its status."""
+    code = json_code(error)
+    if isinstance(error, HubError) and code is not ResponseCode.SYSTEM_ERROR:
+        message = error.message
+    else:
+        message = "system error; the hub logged it"
+    problems = error.problems if isinstance(error, InvalidRequest) else []
+    headers = {}
+    if isinstance(error, TemporarilyUnavailable):
+        headers["Retry-After"] = str(error.retry_after_s)
+    return JSONResponse(
+        {
+            "response_code": code.value,
+            "response_message": message,
+            "errors": [{"field": p.field, "reason": p.reason} for p in problems],
+        },
+        status_code=_JSON_STATUS[code],
+        headers=headers,
+    )
+
+
+def _approved(**fields: object) -> JSONResponse:
+    return JSONResponse({"response_code": "00", "response_message": "approved", **fields})
