@@ -5,7 +5,8 @@ was produced by the code under test. A change to any string to sign (a dropped
 separator, another field order) turns one of these red.
 """
 
-from adapters import alfamart, brilink, indomaret, snap
+from adapters import alfamart, brilink, indomaret
+from adapters.bank import snap
 from adapters.pos import signing as pos
 from hub.settings import load_settings
 from hub.signing import callback_headers, sign

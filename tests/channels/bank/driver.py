@@ -1,7 +1,7 @@
 """A bank's side of the SNAP BI channel: gets a B2B token and signs requests as the bank does.
 
 Written from docs/channels/bank.md with hashlib, hmac and cryptography directly, not
-with adapters/snap.py, so that the tests check the adapter against the standard rather
+with adapters/bank/snap.py, so that the tests check the adapter against the standard rather
 than against itself.
 
 A wire is the request as the bank sends it: its JSON body fields, plus, optionally,

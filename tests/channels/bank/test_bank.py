@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from adapters.bank import BankAdapter, BankOptions
-from adapters.snap import (
+from adapters.bank.snap import (
     AccessTokens,
     load_rsa_public_key,
     minify_json,
