@@ -19,10 +19,11 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import httpx
+import iso8583
+import iso8583.specs
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from adapters import bni46_iso as iso
 from adapters.pos import signing as pos_signing
 from adapters.pos import wire as pos
 from hub.signing import sign
@@ -530,6 +531,12 @@ def load_private_key(path: Path) -> rsa.RSAPrivateKey:
     return key
 
 
+_ISO8583_ASCII = iso8583.specs.default_ascii
+"""BNI 46's dialect as its page gives it: ISO 8583:1987 in ASCII with hex bitmaps, no
+header, each message framed by a 2-byte big-endian length. The switch builds its
+messages from that spec, as a partner would, not from the hub's own codec."""
+
+
 class Bni46Partner:
     """BNI's switch: ISO 8583 over TCP (inquiry 0200/380000, payment 0200/180000, reversal 0400)
     and the agents' registrations as signed JSON."""
@@ -596,10 +603,13 @@ class Bni46Partner:
             return Answer("no ISO port", False)
         reader, writer = await asyncio.open_connection("127.0.0.1", self._port)
         try:
-            writer.write(iso.frame(iso.encode({"t": mti, **fields})))
+            message, _ = iso8583.encode({"t": mti, **fields}, _ISO8583_ASCII)
+            writer.write(len(message).to_bytes(2, "big") + message)
             await writer.drain()
             size = int.from_bytes(await asyncio.wait_for(reader.readexactly(2), 10), "big")
-            answer = iso.decode(await asyncio.wait_for(reader.readexactly(size), 10))
+            answer, _ = iso8583.decode(
+                await asyncio.wait_for(reader.readexactly(size), 10), _ISO8583_ASCII
+            )
         finally:
             writer.close()
         code = answer.get("39", "?")
