@@ -30,6 +30,7 @@ from hub.channels.doc_examples import http_examples as parse_http_examples
 from hub.intake.harvest import InquiryWatch
 from hub.intake.ports import MemberTerms, RequestLedger
 from hub.intake.service import IntakeService
+from hub.limits.buckets import Limiter
 from hub.membership.kpj import kpj_for
 from hub.membership.payment_code import PaymentCodes
 from hub.settings import Settings, load_settings
@@ -111,10 +112,12 @@ async def world(
     ledger: RequestLedger | None = None,
     settings: Settings | None = None,
     inquiries: InquiryWatch | None = None,
+    limiter: Limiter | None = None,
 ) -> AsyncIterator[World]:
     """A fresh world; channels that run servers (ISO 8583) are started and stopped.
 
-    ``ledger`` replaces the in-memory one (e.g. the SQL ledger over a real store).
+    ``ledger`` replaces the in-memory one (e.g. the SQL ledger over a real store);
+    ``limiter`` the rate-limit buckets of this process (e.g. PostgreSQL's shared ones).
     """
     settings = settings or load_settings()
 
@@ -128,7 +131,7 @@ async def world(
     intake = IntakeService(
         ledger, publisher, schedule_from(settings), codes, clock, inquiries=inquiries
     )
-    app, channels = partner_app(settings, intake, nonces, clock)
+    app, channels = partner_app(settings, intake, nonces, clock, limiter=limiter)
     for channel in channels:
         await channel.start()
     try:
