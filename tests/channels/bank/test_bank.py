@@ -30,7 +30,6 @@ from adapters.bank.snap import (
     transaction_signature,
     transaction_signature_matches,
 )
-from adapters.base import ChannelContext
 from hub.bootstrap import partner_app, schedule_from
 from hub.channels.base import ChannelContext
 from hub.intake.service import IntakeService
