@@ -21,6 +21,7 @@ import importlib.util
 import pkgutil
 from collections.abc import Callable
 from datetime import datetime
+from types import ModuleType
 from typing import Any
 
 from hub.channels.base import ChannelAdapter, ChannelContext
@@ -60,6 +61,24 @@ def _module_of(slug: str) -> str | None:
         if family.ispkg and importlib.util.find_spec(name) is not None:
             return name
     return None
+
+
+def partner_side(slug: str, module: str) -> ModuleType:
+    """Module ``module`` of channel ``slug``'s package that plays its partner's side (the
+    Kantor Pos agent's upload ``client``), for the hub's tools that act as that partner
+    (``hub upload pos FILE``). Found by slug, like the adapter: the hub imports no adapter."""
+    package = _module_of(slug)
+    name = f"{package}.{module}"
+    try:
+        if package is None:
+            raise ModuleNotFoundError(name=name)
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name not in (package, name):
+            raise
+        raise UnknownChannel(
+            f"channel {slug!r} has no {module} (adapters/{slug}/{module}.py)"
+        ) from None
 
 
 def load_channels(

@@ -4,9 +4,9 @@ import asyncio
 import json
 import os
 import signal
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 from rich.console import Console
@@ -19,6 +19,25 @@ from hub.cli.simulate import simulate
 from hub.config_check import masked, production_problems
 from hub.observability.logs import configure_logging
 from hub.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    import httpx
+
+
+class UploadFile(Protocol):
+    """A channel's batch-file client (``client.upload_file``), as ``hub upload`` calls it."""
+
+    def __call__(
+        self,
+        url: str,
+        agent_id: str,
+        secret: str,
+        path: Path,
+        *,
+        on_sent: Callable[[int], None] = ...,
+        timeout_s: float = ...,
+    ) -> "httpx.Response": ...
+
 
 app = typer.Typer(
     help="BPU Channel Hub: partner registrations and payments into the membership store."
@@ -262,8 +281,9 @@ def upload(
     from rich.table import Table
     from rich.text import Text
 
-    from adapters.pos.client import upload_file
+    from hub.channels import partner_side
 
+    upload_file: UploadFile = partner_side(channel, "client").upload_file
     size = file.stat().st_size
     columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeElapsedColumn())
     with Progress(TextColumn("{task.description}"), *columns, console=console) as progress:

@@ -24,8 +24,6 @@ import iso8583.specs
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from adapters.pos import signing as pos_signing
-from adapters.pos import wire as pos
 from hub.signing import sign
 from hub.simulator.people import Person
 
@@ -144,9 +142,15 @@ class PosPartner:
     async def _post(self, path: str, body: dict[str, Any]) -> Answer:
         raw = _json(body)
         stamp = _now().astimezone(WIB).isoformat(timespec="seconds")
-        headers = pos_signing.signed_headers(
-            self._who.partner_id, self._who.secret, "POST", path, raw, stamp
-        )
+        # docs/channels/pos.md: hex HMAC-SHA256 of METHOD:path:agent:timestamp:sha256(body).
+        agent = self._who.partner_id
+        text = f"POST:{path}:{agent}:{stamp}:{hashlib.sha256(raw).hexdigest()}"
+        signature = hmac.new(self._who.secret.encode(), text.encode(), hashlib.sha256)
+        headers = {
+            "X-Pos-Agent-Id": agent,
+            "X-Pos-Timestamp": stamp,
+            "X-Pos-Signature": signature.hexdigest(),
+        }
         response = await self._http.post(
             path, content=raw, headers={**headers, "Content-Type": "application/json"}
         )
@@ -155,7 +159,7 @@ class PosPartner:
 
     async def register(self, p: Person, ref: str) -> Answer:
         return await self._post(
-            pos.REGISTRATION_PATH,
+            "/pos/v1/pendaftaran",
             {
                 "noReferensi": ref,
                 "nik": p.nik,
@@ -172,11 +176,11 @@ class PosPartner:
         )
 
     async def inquiry(self, p: Person, months: int) -> Answer:
-        return await self._post(pos.INQUIRY_PATH, {"nik": p.nik, "jumlahBulan": months})
+        return await self._post("/pos/v1/inquiry", {"nik": p.nik, "jumlahBulan": months})
 
     async def pay(self, p: Person, ref: str, months: int, amount: int) -> Answer:
         return await self._post(
-            pos.PAYMENT_PATH,
+            "/pos/v1/pembayaran",
             {
                 "noReferensi": ref,
                 "nik": p.nik,
@@ -189,7 +193,7 @@ class PosPartner:
 
     async def reverse(self, ref: str, payment_ref: str, amount: int) -> Answer:
         return await self._post(
-            pos.REVERSAL_PATH,
+            "/pos/v1/reversal",
             {"noReferensi": ref, "noReferensiBayar": payment_ref, "alasan": "salah input"},
         )
 
