@@ -41,9 +41,8 @@ from hub.errors import (
     TemporarilyUnavailable,
     Unauthenticated,
 )
-from hub.intake.model import InquiryAnswer, Partner
+from hub.intake.model import InquiryAnswer, Partner, RequestView
 from hub.intake.parsing import parse_json
-from hub.intake.ports import ClaimedRequest
 
 AUTHORIZATION_SCHEME = "ALFA"
 TIMESTAMP_HEADER = "X-Alfa-Timestamp"
@@ -406,7 +405,7 @@ class AlfamartAdapter(HttpChannelAdapter[AlfamartOptions]):
         return answer
 
 
-def _transaction(claimed: ClaimedRequest) -> dict[str, Any]:
+def _transaction(claimed: RequestView) -> dict[str, Any]:
     return {
         "trx_id": claimed.partner_ref,
         "ref_no": claimed.hub_reference,

@@ -38,9 +38,9 @@ from hub.errors import (
     TemporarilyUnavailable,
     Unauthenticated,
 )
-from hub.intake.model import Partner
+from hub.intake.model import Partner, RequestView
 from hub.intake.parsing import build, parse_json
-from hub.intake.ports import ClaimedRequest, RequestKind
+from hub.intake.ports import RequestKind
 from hub.intake.requests import (
     InquiryRequest,
     PaymentRequest,
@@ -283,7 +283,7 @@ def _month(day: date | None) -> str | None:
     return None if day is None else f"{day:%Y-%m}"
 
 
-def _status(claimed: ClaimedRequest) -> dict[str, Any]:
+def _status(claimed: RequestView) -> dict[str, Any]:
     return {
         "hubReference": claimed.hub_reference,
         "status": claimed.status.upper(),
@@ -515,7 +515,7 @@ class BrilinkAdapter(HttpChannelAdapter[BrilinkOptions]):
             raise Unauthenticated(f"{SIGNATURE_HEADER} does not match")
         return partner, body
 
-    async def _held(self, partner: Partner, kind: RequestKind, reference: str) -> ClaimedRequest:
+    async def _held(self, partner: Partner, kind: RequestKind, reference: str) -> RequestView:
         try:
             return await self.intake.status(partner, kind, reference)
         except NotFound as exc:

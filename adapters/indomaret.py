@@ -41,9 +41,9 @@ from hub.errors import (
     TemporarilyUnavailable,
     Unauthenticated,
 )
-from hub.intake.model import InquiryAnswer, Partner
+from hub.intake.model import InquiryAnswer, Partner, RequestView
 from hub.intake.parsing import parse_json
-from hub.intake.ports import ClaimedRequest, RequestKind
+from hub.intake.ports import RequestKind
 
 CLIENT_HEADER = "X-Indomaret-Client-Id"
 TIMESTAMP_HEADER = "X-Indomaret-Timestamp"
@@ -402,7 +402,7 @@ class IndomaretAdapter(HttpChannelAdapter[IndomaretOptions]):
         return answer
 
 
-def _transaction(claimed: ClaimedRequest) -> dict[str, Any]:
+def _transaction(claimed: RequestView) -> dict[str, Any]:
     return {
         "NoTransaksi": claimed.reference,
         "NoReferensi": claimed.hub_reference,

@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from hub.errors import FieldProblem, InvalidRequest, NotFound, Unauthenticated
-from hub.intake.model import Acceptance, InquiryAnswer, Partner
+from hub.intake.model import Acceptance, InquiryAnswer, Partner, RequestView
 from hub.intake.parsing import build
-from hub.intake.ports import ClaimedRequest, RequestKind
+from hub.intake.ports import RequestKind
 from hub.intake.requests import (
     InquiryRequest,
     PaymentRequest,
@@ -28,7 +28,6 @@ from hub.intake.requests import (
 )
 from hub.intake.service import IntakeService
 from hub.membership.payment_code import nik_or_payment_code
-from schemas.events import ContributionPaid, EventEnvelope
 from schemas.fields import PartnerReference
 
 EARLIEST_YEAR = 2000
@@ -62,8 +61,8 @@ class ReversalMismatch(InvalidRequest):
 class TransactionStatus:
     """One of the partner's transactions as the hub holds it, with the payment's reversal."""
 
-    request: ClaimedRequest
-    reversal: ClaimedRequest | None = None
+    request: RequestView
+    reversal: RequestView | None = None
 
 
 def member_fields(typed: str, intake: IntakeService) -> dict[str, str]:
@@ -162,7 +161,7 @@ class RetailCounter:
         request = self._build(ReversalRequest, fields, names)
         with _partner_terms(names), _as_transaction_not_found():
             payment = await self.intake.status(partner, "payment", request.payment_reference)
-            paid = _amount_of(payment)
+            paid = payment.amount
             if paid is not None and paid != amount:
                 raise ReversalMismatch("amount", paid)
             return await self.intake.submit_reversal(partner, request)
@@ -202,8 +201,3 @@ def _as_transaction_not_found() -> Iterator[None]:
         yield
     except NotFound as exc:
         raise TransactionNotFound(exc.message) from None
-
-
-def _amount_of(payment: ClaimedRequest) -> int | None:
-    payload = EventEnvelope.model_validate_json(payment.event_json).payload
-    return payload.amount if isinstance(payload, ContributionPaid) else None

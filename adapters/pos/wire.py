@@ -24,8 +24,8 @@ from hub.errors import (
     TemporarilyUnavailable,
     Unauthenticated,
 )
+from hub.intake.model import RequestView
 from hub.intake.parsing import build
-from hub.intake.ports import ClaimedRequest
 from hub.intake.requests import RegistrationRequest
 
 REGISTRATION_PATH = "/pos/v1/pendaftaran"
@@ -217,7 +217,7 @@ KIND = {"missing": "WAJIB_DIISI", "invalid": "TIDAK_VALID"}
 """A field problem's kind, as ``jenis`` in ``kesalahan``."""
 
 
-def status_fields(claimed: ClaimedRequest) -> dict[str, object]:
+def status_fields(claimed: RequestView) -> dict[str, object]:
     return {
         "noReferensi": claimed.reference,
         "noReferensiHub": claimed.hub_reference,

@@ -34,9 +34,8 @@ from hub.errors import (
     TemporarilyUnavailable,
     Unauthenticated,
 )
-from hub.intake.model import Partner
+from hub.intake.model import Partner, RequestView
 from hub.intake.parsing import parse_json
-from hub.intake.ports import ClaimedRequest
 from hub.intake.requests import (
     InquiryRequest,
     PaymentRequest,
@@ -453,7 +452,7 @@ def _raw_path(request: Request) -> str:
     return raw.decode("latin-1") if isinstance(raw, bytes) and raw else request.url.path
 
 
-def _status(claimed: ClaimedRequest) -> dict[str, Any]:
+def _status(claimed: RequestView) -> dict[str, Any]:
     return {
         "reference": claimed.reference,
         "hub_reference": claimed.hub_reference,

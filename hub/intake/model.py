@@ -13,9 +13,10 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from hub.intake.ports import RequestKind
+from hub.intake.ports import ClaimedRequest, RequestKind, RequestStatus
 from hub.membership.coverage import add_months
 from hub.settlement.business_day import business_date
+from schemas.events import ContributionPaid, EventEnvelope
 
 _EVENT_NAMESPACE = uuid.UUID("6f1c7a52-3d0e-4f43-9c55-0b7e2f1b8a10")
 _HUB_REFERENCE_PREFIX: dict[RequestKind, str] = {
@@ -109,3 +110,46 @@ def request_hash(request: BaseModel) -> str:
 def business_day(partner: Partner, moment: datetime) -> date:
     """The partner's business day (its own time zone and cut-off) that ``moment`` falls in."""
     return business_date(moment, partner.timezone, partner.settlement_cutoff)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestView:
+    """One of a partner's requests as intake tells it back: references, status, money.
+
+    Adapters answer status questions and check reversals from this; the stored event
+    (the inbox's ``event_json``) stays inside the hub, read once here.
+    """
+
+    kind: RequestKind
+    reference: str
+    """The inbox's key: the partner's reference (for a reversal, its payment's)."""
+    partner_ref: str
+    """The partner's own reference for this request (a reversal's own, too)."""
+    hub_reference: str
+    status: RequestStatus
+    kpj: str | None
+    reason: str | None
+    created_at: datetime
+    business_date: date | None = None
+    amount: int | None = None
+    """A payment's amount in whole rupiah; None for registrations and reversals."""
+    months: int | None = None
+    """The months a payment covers; None for registrations and reversals."""
+
+    @classmethod
+    def of(cls, claimed: ClaimedRequest) -> "RequestView":
+        envelope = EventEnvelope.model_validate_json(claimed.event_json)
+        paid = envelope.payload if isinstance(envelope.payload, ContributionPaid) else None
+        return cls(
+            kind=claimed.kind,
+            reference=claimed.reference,
+            partner_ref=envelope.partner_ref,
+            hub_reference=claimed.hub_reference,
+            status=claimed.status,
+            kpj=claimed.kpj,
+            reason=claimed.reason,
+            created_at=claimed.created_at,
+            business_date=claimed.business_date,
+            amount=None if paid is None else paid.amount,
+            months=None if paid is None else paid.months,
+        )

@@ -32,6 +32,7 @@ from hub.intake.model import (
     InquiryAnswer,
     MemberStatus,
     Partner,
+    RequestView,
     business_day,
     event_id_for,
     hub_reference_for,
@@ -293,17 +294,17 @@ class IntakeService:
             ) from None
         return Acceptance(request.reference, accepted.hub_reference)
 
-    async def status(self, partner: Partner, kind: RequestKind, reference: str) -> ClaimedRequest:
+    async def status(self, partner: Partner, kind: RequestKind, reference: str) -> RequestView:
         """A request's status, for the partner that sent it and no one else."""
         claimed = await self._ledger.find(partner.partner_id, kind, reference)
         if claimed is None or claimed.status == "pending":
             raise NotFound(f"no {kind} with reference {reference!r} was accepted from you")
-        return claimed
+        return RequestView.of(claimed)
 
-    async def reversal_of(self, partner: Partner, payment_reference: str) -> ClaimedRequest | None:
+    async def reversal_of(self, partner: Partner, payment_reference: str) -> RequestView | None:
         """The reversal of one of this partner's payments, if one was accepted."""
         claimed = await self._ledger.find(partner.partner_id, "reversal", payment_reference)
-        return None if claimed is None or claimed.status == "pending" else claimed
+        return None if claimed is None or claimed.status == "pending" else RequestView.of(claimed)
 
     async def _member(self, nik: str | None, payment_code: str | None) -> MemberTerms:
         if nik is not None:

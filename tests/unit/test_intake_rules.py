@@ -163,6 +163,35 @@ async def test_reversal_names_the_payment_and_publishes_it_on_the_members_key(
     assert reversal.envelope.partner_ref == "REV-1"
 
 
+async def test_a_partner_is_told_its_payment_and_reversal_as_typed_views_of_the_stored_event(
+    ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    intake = _intake(ledger, publisher)
+    await intake.submit_payment(DEMO, _payment("PAY-3", months=3, amount=50_400))
+    await intake.submit_reversal(
+        DEMO, ReversalRequest(reference="REV-3", payment_reference="PAY-3")
+    )
+
+    payment = await intake.status(DEMO, "payment", "PAY-3")
+    reversal = await intake.reversal_of(DEMO, "PAY-3")
+
+    assert (payment.kind, payment.partner_ref, payment.amount, payment.months) == (
+        "payment",
+        "PAY-3",
+        50_400,
+        3,
+    )
+    assert payment.hub_reference.startswith("PAY-")
+    assert reversal is not None
+    assert (reversal.kind, reversal.reference, reversal.partner_ref) == (
+        "reversal",
+        "PAY-3",
+        "REV-3",
+    )
+    assert (reversal.amount, reversal.months) == (None, None)
+    assert not hasattr(payment, "event_json")
+
+
 async def test_a_retried_reversal_is_answered_as_before_and_another_is_already_reversed(
     ledger: InMemoryRequestLedger, publisher: FakePublisher
 ) -> None:
