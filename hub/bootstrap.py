@@ -15,6 +15,7 @@ from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.agents.registry import AgentDirectory
 from hub.api.app import HubApiGate, create_app
 from hub.api.connections import guarded_protocol
 from hub.api.edge import EdgeLimits, Gate
@@ -56,6 +57,7 @@ from hub.resilience import Outage, sleep_unless_stopped, supervised
 from hub.settings import KAFKA_LIBS, REPO_ROOT, Settings
 from hub.settlement.book import SettlementBook
 from hub.signing import SignatureVerifier
+from hub.store.agents import SqlAgentStore
 from hub.store.database import create_engine, is_postgresql
 from hub.store.inbox import SqlRequestLedger
 from hub.store.inquiries import PostgresUnpaidInquiries
@@ -145,6 +147,7 @@ class Hub:
     monitor: Monitor
     operations: OperatorActions
     channels: list[ChannelAdapter[Any]] = field(default_factory=list)
+    agents: AgentDirectory | None = None
 
     def consumer(self) -> CoreConsumer:
         writer = MembershipWriter(
@@ -198,6 +201,7 @@ def build(settings: Settings, bootstrap_servers: str) -> Hub:
     publisher = KafkaEventPublisher(settings, bootstrap_servers)
     limiter = limiter_for(settings, engine)
     intake = intake_for(settings, engine, publisher, limiter)
+    agents = AgentDirectory(SqlAgentStore(engine), settings.agent_refresh_s)
     app, channels = partner_app(
         settings,
         intake,
@@ -206,6 +210,7 @@ def build(settings: Settings, bootstrap_servers: str) -> Hub:
         CallbackLog(engine),
         engine,
         limiter,
+        agents,
     )
     redriver = Redriver(
         SqlRequestLedger(engine),
@@ -238,6 +243,7 @@ def build(settings: Settings, bootstrap_servers: str) -> Hub:
         monitor,
         operations,
         channels,
+        agents,
     )
 
 
@@ -287,23 +293,30 @@ def partner_app(
     callbacks: CallbackLog | None = None,
     engine: AsyncEngine | None = None,
     limiter: Limiter | None = None,
+    agents: AgentDirectory | None = None,
 ) -> tuple[FastAPI, list[ChannelAdapter[Any]]]:
     """The partner-facing app: the hub's own JSON API plus every enabled channel.
 
     With a store ``engine``: also every partner's statement (``/v1/settlements``).
+    With ``agents``: the agents of every partner whose channel says its agents sign the
+    hub API (``agents_sign_hub_api``) sign it too, each with its own key.
     """
-    # The hub's own JSON API is a channel too: only its partners may use it.
+    limiter = limiter or LocalLimiter()
+    channels = load_channels(
+        settings, intake, nonces, clock, PartnerLimits(limiter, settings.rate_limit)
+    )
+    # The hub's own JSON API is a channel too: only its partners, and agencies' agents, use it.
     own = {pid: p for pid, p in settings.partners.items() if p.channel == "hub-api"}
+    agent_channels = {c.slug for c in channels if c.agents_sign_hub_api}
+    agencies = {pid: p for pid, p in settings.partners.items() if p.channel in agent_channels}
     verifier = SignatureVerifier(
         own,
         settings.signature_window_s,
         lambda: clock().timestamp(),
         max_future_s=settings.signature_max_future_s,
         nonces=nonces,
-    )
-    limiter = limiter or LocalLimiter()
-    channels = load_channels(
-        settings, intake, nonces, clock, PartnerLimits(limiter, settings.rate_limit)
+        agents=agents if agencies else None,
+        agencies=agencies,
     )
     extra: list[tuple[APIRouter, Gate | None]] = []
     if engine is not None:
@@ -454,6 +467,8 @@ async def serve(
             await hub.monitor.check_once()
             tasks.append(asyncio.create_task(hub.monitor.run(stop), name="monitor"))
             if api:
+                if hub.agents is not None:
+                    await hub.agents.start()
                 for channel in hub.channels:
                     await channel.start()
                 # The partners' server: header timeout and a cap on connections per address.
@@ -483,6 +498,8 @@ async def serve(
             await asyncio.gather(*tasks, return_exceptions=True)
             for channel in hub.channels:
                 await channel.stop()
+            if hub.agents is not None:
+                await hub.agents.stop()
             if consumer is not None:
                 await consumer.stop()
             await hub.publisher.stop()

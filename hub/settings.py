@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=0, le=65535)
     signature_window_s: int = Field(300, gt=0)
+    agent_refresh_s: float = Field(5.0, gt=0)
+    """How often each API process re-reads the agents of agency partners (``hub agents``):
+    a new agent's key is taken within this time; a revoked one is refused at once."""
     signature_max_future_s: int = Field(30, ge=0)
     """A signed timestamp further than this ahead of the hub's clock is refused."""
 

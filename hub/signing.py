@@ -22,6 +22,9 @@ true, and every use is counted (``hub_signature_v1_requests_total``).
 
 Either way a timestamp more than ``window_s`` in the past, or more than
 ``max_future_s`` in the future, is refused.
+
+An agent of an agency partner (``hub.agents``) signs the same way with its own key, its
+agent id in ``X-Partner-Id``; the request is then the agency's, made by that agent.
 """
 
 import hashlib
@@ -35,6 +38,8 @@ from urllib.parse import urlsplit
 
 from prometheus_client import Counter
 
+from hub.agents.keys import agent_key
+from hub.agents.registry import AgentDirectory, AgentRecord
 from hub.channels.signatures import check_window, signatures_match
 from hub.errors import Unauthenticated
 from hub.intake.model import Partner
@@ -143,6 +148,9 @@ class SignatureVerifier:
     clock: Callable[[], float] = field(default=time.time)
     max_future_s: int = 30
     nonces: NonceRegistry | None = None
+    agents: AgentDirectory | None = None
+    """Agents who sign as one of ``agencies``; their id is not a key of ``partners``."""
+    agencies: Mapping[str, PartnerSettings] = field(default_factory=dict)
 
     def preflight(self, signed: SignatureHeaders) -> tuple[Partner, PartnerSettings]:
         """Everything that can be checked before the body is read.
@@ -154,7 +162,13 @@ class SignatureVerifier:
         """
         if not signed.partner_id or not signed.timestamp or not signed.signature:
             raise Unauthenticated("X-Partner-Id, X-Timestamp and X-Signature are required")
-        settings = self.partners.get(signed.partner_id)
+        partner_id, agent_id = signed.partner_id, None
+        settings = self.partners.get(partner_id)
+        if settings is None and self.agents is not None:
+            agency = self.agents.agency_of(partner_id)
+            if agency is not None:
+                partner_id, agent_id = agency, signed.partner_id
+                settings = self.agencies.get(agency)
         if settings is None:
             raise Unauthenticated("unknown partner")
         version = (signed.version or "1").strip()
@@ -168,7 +182,7 @@ class SignatureVerifier:
             raise Unauthenticated(f"{NONCE_HEADER} is 1 to 64 of A-Z a-z 0-9 . _ ~ -")
         self._check_time(signed.timestamp)
         partner = Partner(
-            signed.partner_id, settings.channel, settings.timezone, settings.settlement_cutoff
+            partner_id, settings.channel, settings.timezone, settings.settlement_cutoff, agent_id
         )
         return partner, settings
 
@@ -191,15 +205,19 @@ class SignatureVerifier:
         method: str = "",
         target: str = "",
         nonce: str | None = None,
+        agent: AgentRecord | None = None,
     ) -> Partner:
-        """The partner that signed this request; ``Unauthenticated`` if it did not."""
+        """The partner that signed this request; ``Unauthenticated`` if it did not.
+
+        An agent's request needs the agent's record as the store holds it now (``agent``).
+        """
         signed = SignatureHeaders(partner_id, timestamp, signature, version, nonce)
         partner, settings = self.preflight(signed)
-        assert signed.timestamp is not None and signed.signature is not None  # preflight
-        secret = settings.secret.get_secret_value()
+        assert signed.partner_id and signed.timestamp and signed.signature  # preflight
+        secret = _signing_key(partner, settings, agent)
         if (signed.version or "1").strip() == "2":
             expected = sign_v2(
-                secret, method, target, partner.partner_id, signed.timestamp, body, nonce or ""
+                secret, method, target, signed.partner_id, signed.timestamp, body, nonce or ""
             )
         else:
             expected = sign(secret, signed.timestamp, body)
@@ -214,6 +232,9 @@ class SignatureVerifier:
     ) -> Partner:
         """``verify``, then claim the request's ``X-Nonce`` (once per partner and day signed)."""
         signed = SignatureHeaders.of(headers)
+        agent = None
+        if self.agents is not None and signed.partner_id not in self.partners:
+            agent = await self.agents.current(signed.partner_id or "")
         partner = self.verify(
             signed.partner_id,
             signed.timestamp,
@@ -223,13 +244,33 @@ class SignatureVerifier:
             method=method,
             target=target,
             nonce=signed.nonce,
+            agent=agent,
         )
         if signed.nonce is not None and self.nonces is not None:
-            assert signed.timestamp is not None
+            assert signed.timestamp is not None and signed.partner_id is not None
             day = datetime.fromtimestamp(int(signed.timestamp), UTC).date()
-            if not await self.nonces.first_use(partner.partner_id, day, f"x-nonce:{signed.nonce}"):
+            # Nonces are the signer's own: each agent's, not shared with its agency's others.
+            if not await self.nonces.first_use(signed.partner_id, day, f"x-nonce:{signed.nonce}"):
                 raise Unauthenticated(f"{NONCE_HEADER} was already used")
         return partner
+
+
+def _signing_key(partner: Partner, settings: PartnerSettings, agent: AgentRecord | None) -> str:
+    """The key the request must be signed with: the partner's secret, or its agent's key.
+
+    An agent's key counts only while the store holds the agent as active and under this
+    very agency: a revoked agent, or a record of another agent, signs nothing.
+    """
+    secret = settings.secret.get_secret_value()
+    if partner.agent_id is None:
+        return secret
+    if agent is None or agent.agent_id != partner.agent_id:
+        raise Unauthenticated("unknown partner")
+    if not agent.active:
+        raise Unauthenticated("this agent's key was revoked")
+    if agent.partner_id != partner.partner_id:
+        raise Unauthenticated("unknown partner")
+    return agent_key(secret, agent.agent_id, agent.key_salt)
 
 
 def callback_headers(

@@ -8,7 +8,15 @@ from datetime import date
 from typing import Annotated, Literal, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from schemas.fields import (
     Address,
@@ -108,6 +116,19 @@ class EventEnvelope(CanonicalModel):
     received_at: AwareDatetime
     member_key: Nik
     payload: EventPayload
+    agent_id: Slug | None = Field(
+        None,
+        description="The agent of an agency partner (Agen Perisai) who took the request. "
+        "Optional, and left out of the JSON when absent: events of partners without agents, "
+        "and every event written before the field existed, read and serialise as before.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_absent_agent(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        data: dict[str, object] = handler(self)
+        if data.get("agent_id") is None:
+            data.pop("agent_id", None)
+        return data
 
     @model_validator(mode="after")
     def _header_agrees_with_payload(self) -> "EventEnvelope":

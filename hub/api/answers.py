@@ -19,6 +19,8 @@ class RegistrationStatus(BaseModel):
     status: Literal["accepted", "recorded", "rejected"]
     kpj: str | None = None
     reason: str | None = None
+    agent_id: str | None = None
+    """The agent who sent it (only in answers to an agency's agents)."""
 
 
 class ReversalStatus(BaseModel):
@@ -33,6 +35,8 @@ class PaymentStatus(BaseModel):
     status: Literal["accepted", "recorded", "rejected"]
     reason: str | None = None
     reversal: ReversalStatus | None = None
+    agent_id: str | None = None
+    """The agent who sent it (only in answers to an agency's agents)."""
 
 
 class InquiryResponse(BaseModel):

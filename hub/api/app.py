@@ -453,12 +453,15 @@ def _raw_path(request: Request) -> str:
 
 
 def _status(claimed: RequestView) -> dict[str, Any]:
-    return {
+    answer = {
         "reference": claimed.reference,
         "hub_reference": claimed.hub_reference,
         "status": claimed.status,
         "reason": claimed.reason,
     }
+    if claimed.agent_id is not None:
+        answer["agent_id"] = claimed.agent_id  # an agent's own requests name it
+    return answer
 
 
 def _iso(day: date | None) -> str | None:

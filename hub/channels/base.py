@@ -110,6 +110,9 @@ class ChannelAdapter(ABC, Generic[OptionsT]):
     """The model of each partner's ``options``; the default admits none."""
     settlement_reader: ClassVar[SettlementReader | None] = None
     """Reader of this partner's daily settlement file (``hub reconcile``), if it has one."""
+    agents_sign_hub_api: ClassVar[bool] = False
+    """This channel's partners are agencies whose agents (``hub agents``) each sign the
+    hub's own JSON API with their own key (Agen Perisai)."""
 
     def __init__(self, context: ChannelContext, options: OptionsT) -> None:
         self.context = context

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from hub.bootstrap import serve
 from hub.cli import ops as ops_cli
+from hub.cli.agents import agents
 from hub.cli.members import members
 from hub.cli.settlement import reconcile, settle
 from hub.cli.simulate import simulate
@@ -46,6 +47,7 @@ console = Console()
 app.add_typer(settle, name="settle")
 app.add_typer(reconcile, name="reconcile")
 app.add_typer(members, name="members")
+app.add_typer(agents, name="agents")
 app.add_typer(ops_cli.changes, name="changes")
 app.add_typer(ops_cli.dlq, name="dlq")
 app.add_typer(ops_cli.callbacks, name="callbacks")

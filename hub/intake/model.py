@@ -85,12 +85,18 @@ class InquiryAnswer:
 
 @dataclass(frozen=True, slots=True)
 class Partner:
-    """An authenticated partner, the channel it sends through, its business-day zone and cut-off."""
+    """An authenticated partner, the channel it sends through, its business-day zone and cut-off.
+
+    ``agent_id`` is set when one of the partner's agents signed (an agency such as
+    Perisai): the partner is still the agency, for intake, limits, settlement and
+    callbacks; the agent is who acted, on every request and event.
+    """
 
     partner_id: str
     channel: str
     timezone: str = "Asia/Jakarta"
     settlement_cutoff: time | None = None
+    agent_id: str | None = None
 
 
 def event_id_for(partner_id: str, kind: RequestKind, reference: str) -> uuid.UUID:
@@ -102,9 +108,16 @@ def hub_reference_for(kind: RequestKind, event_id: uuid.UUID) -> str:
     return f"{_HUB_REFERENCE_PREFIX[kind]}-{event_id.hex[:16].upper()}"
 
 
-def request_hash(request: BaseModel) -> str:
-    """Fingerprint of the request's content, independent of JSON spacing and key order."""
-    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+def request_hash(request: BaseModel, agent_id: str | None = None) -> str:
+    """Fingerprint of the request's content, independent of JSON spacing and key order.
+
+    An agent's request is fingerprinted with its agent id: the same reference sent by two
+    agents of one agency is a conflict, never one agent's retry of the other's request.
+    """
+    content = request.model_dump_json()
+    if agent_id is not None:
+        content += f"\x1fagent:{agent_id}"
+    return hashlib.sha256(content.encode()).hexdigest()
 
 
 def business_day(partner: Partner, moment: datetime) -> date:
@@ -135,6 +148,8 @@ class RequestView:
     """A payment's amount in whole rupiah; None for registrations and reversals."""
     months: int | None = None
     """The months a payment covers; None for registrations and reversals."""
+    agent_id: str | None = None
+    """The agency's agent who sent it (Perisai), if one did."""
 
     @classmethod
     def of(cls, claimed: ClaimedRequest) -> "RequestView":
@@ -152,4 +167,5 @@ class RequestView:
             business_date=claimed.business_date,
             amount=None if paid is None else paid.amount,
             months=None if paid is None else paid.months,
+            agent_id=claimed.agent_id,
         )

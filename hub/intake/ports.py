@@ -34,6 +34,8 @@ class ClaimedRequest:
 
     updated_at: datetime | None = None
     """When its status last changed, or its event was last (re)published."""
+    agent_id: str | None = None
+    """The partner's agent that sent it (agency partners only)."""
 
     @property
     def partner_ref(self) -> str:
@@ -77,6 +79,7 @@ class NewRequest:
     event_json: str
     received_at: datetime
     settlement: SettlementFacts | None = None
+    agent_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,13 @@ from schemas.events import (
 log = logging.getLogger(__name__)
 
 
+def sent_by(partner: Partner, claimed: ClaimedRequest | None) -> ClaimedRequest | None:
+    """``claimed`` if this partner sent it: an agent sees only its own requests."""
+    if claimed is None or partner.agent_id not in (None, claimed.agent_id):
+        return None
+    return claimed
+
+
 @contextmanager
 def _observed(channel: str, operation: str, success: str) -> Iterator[None]:
     """Count one request by channel, operation and outcome, and time it."""
@@ -145,7 +152,7 @@ class IntakeService:
             partner,
             "registration",
             request.reference,
-            request_hash(request),
+            request_hash(request, partner.agent_id),
             payload,
             occurred_at=self._clock(),
         )
@@ -168,7 +175,7 @@ class IntakeService:
             return await self._submit_payment(partner, request)
 
     async def _submit_payment(self, partner: Partner, request: PaymentRequest) -> Acceptance:
-        fingerprint = request_hash(request)
+        fingerprint = request_hash(request, partner.agent_id)
         # A retry of an accepted payment is answered as before, whatever happened to the
         # member since (its own coverage moved on; the price may have changed).
         held = await self._ledger.find(partner.partner_id, "payment", request.reference)
@@ -232,8 +239,9 @@ class IntakeService:
             return await self._submit_reversal(partner, request)
 
     async def _submit_reversal(self, partner: Partner, request: ReversalRequest) -> Acceptance:
+        agent = "" if partner.agent_id is None else f"\x1fagent:{partner.agent_id}"
         fingerprint = hashlib.sha256(
-            f"{request.reference}\x1f{request.payment_reference}".encode()
+            f"{request.reference}\x1f{request.payment_reference}{agent}".encode()
         ).hexdigest()
         held = await self._ledger.find_reversal_reference(partner.partner_id, request.reference)
         if held is not None:
@@ -241,7 +249,10 @@ class IntakeService:
             done = await self._ledger.find(partner.partner_id, "reversal", held.payment_reference)
             if done is not None and done.status != "pending" and done.request_hash == fingerprint:
                 return Acceptance(request.reference, done.hub_reference)
-        payment = await self._ledger.find(partner.partner_id, "payment", request.payment_reference)
+        payment = sent_by(
+            partner,
+            await self._ledger.find(partner.partner_id, "payment", request.payment_reference),
+        )
         if payment is None or payment.status == "pending":
             raise NotFound(
                 f"no payment with reference {request.payment_reference!r} was received from you"
@@ -296,14 +307,16 @@ class IntakeService:
 
     async def status(self, partner: Partner, kind: RequestKind, reference: str) -> RequestView:
         """A request's status, for the partner that sent it and no one else."""
-        claimed = await self._ledger.find(partner.partner_id, kind, reference)
+        claimed = sent_by(partner, await self._ledger.find(partner.partner_id, kind, reference))
         if claimed is None or claimed.status == "pending":
             raise NotFound(f"no {kind} with reference {reference!r} was accepted from you")
         return RequestView.of(claimed)
 
     async def reversal_of(self, partner: Partner, payment_reference: str) -> RequestView | None:
         """The reversal of one of this partner's payments, if one was accepted."""
-        claimed = await self._ledger.find(partner.partner_id, "reversal", payment_reference)
+        claimed = sent_by(
+            partner, await self._ledger.find(partner.partner_id, "reversal", payment_reference)
+        )
         return None if claimed is None or claimed.status == "pending" else RequestView.of(claimed)
 
     async def _member(self, nik: str | None, payment_code: str | None) -> MemberTerms:
@@ -382,6 +395,7 @@ class IntakeService:
             received_at=received_at,
             member_key=payload.nik,
             payload=payload,
+            agent_id=partner.agent_id,
         )
         claimed = await self._ledger.claim(
             NewRequest(
@@ -395,6 +409,7 @@ class IntakeService:
                 event_json=envelope.model_dump_json(),
                 received_at=received_at,
                 settlement=settlement,
+                agent_id=partner.agent_id,
             )
         )
         with bound_request(
@@ -403,6 +418,7 @@ class IntakeService:
             reference=partner_ref or reference,
             hub_reference=claimed.hub_reference,
             event_id=str(claimed.event_id),
+            **({} if partner.agent_id is None else {"agent_id": partner.agent_id}),
         ):
             if claimed.request_hash != fingerprint:
                 log.info("%s reference reused with different content", kind)

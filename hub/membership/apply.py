@@ -43,6 +43,8 @@ class MemberRecord:
     """First month of the current membership period (the registration month until a lapse)."""
     lapsed_on: date | None = None
     """The day the current period lapsed, once a ``lapsed`` history row says so."""
+    registered_agent: str | None = None
+    """The agency's agent who registered them, if an agent did."""
     dirty: bool = False
 
     @property
@@ -71,6 +73,8 @@ class ContributionRecord:
     status: Literal["applied", "reversed"] = "applied"
     reversed_at: datetime | None = None
     contribution_id: int | None = None
+    agent_id: str | None = None
+    """The agency's agent who collected it, if an agent did."""
     dirty: bool = False
 
 
@@ -213,6 +217,7 @@ def _register(
         registered_partner=envelope.partner_id,
         registration_event_id=envelope.event_id,
         period_start=month,
+        registered_agent=envelope.agent_id,
     )
     batch.members[reg.nik] = member
     batch.new_members.append(member)
@@ -326,6 +331,7 @@ def _pay(
         previous_paid_through=before.paid_through,
         arrears_months=plan.arrears_months,
         previous_period_start=before.period_start,
+        agent_id=envelope.agent_id,
     )
     member.paid_through = plan.covers_through
     member.lapsed_on = None

@@ -3,6 +3,7 @@
 Its columns are the statement's (``GET /v1/settlements/{date}?format=csv``), header row
 first, so a partner may send the statement back as its settlement file. Lines marked
 ``reversed`` are payments the partner also took back: not settled cash, not matched.
+An ``agent_id`` column (Perisai agencies) becomes each line's outlet in the report.
 """
 
 from collections.abc import Iterator
@@ -28,7 +29,9 @@ class CanonicalCsv:
     def read(self, stream: BinaryIO, timezone: ZoneInfo) -> Iterator[SettlementLine]:
         at, rows = csv_table(stream, ",", ("reference", "amount"))
         reference, amount = at["reference"], at["amount"]
-        nik, months, paid_at, status = (at.get(c) for c in ("nik", "months", "paid_at", "status"))
+        nik, months, paid_at, status, agent = (
+            at.get(c) for c in ("nik", "months", "paid_at", "status", "agent_id")
+        )
         for line_no, row in rows:
             if status is not None and row[status] == "reversed":
                 continue
@@ -46,6 +49,8 @@ class CanonicalCsv:
                 None,
                 None if count is None else int(count),
                 None if paid_at is None else _time(line_no, row[paid_at] or None, timezone),
+                # An agency's agent is its outlet: exceptions name who collected the cash.
+                None if agent is None else row[agent] or None,
             )
 
 

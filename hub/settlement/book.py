@@ -65,6 +65,7 @@ def _day_rows(partner_id: str, day: date) -> sa.Select[Any]:
             p.c.amount_jkk,
             p.c.amount_jkm,
             p.c.amount_jht,
+            p.c.agent_id,
             reversed_.label("reversed"),
         )
         .select_from(joined)
@@ -137,6 +138,7 @@ class SettlementBook:
                     business_date=row.business_date,
                     reversed=bool(row.reversed),
                     after_close=bool(row.after_close),
+                    agent_id=row.agent_id,
                 )
 
     async def _closed(self, conn: AsyncConnection, partner_id: str, day: date) -> ClosedDay | None:

@@ -18,8 +18,12 @@ STATEMENT_COLUMNS = (
     "business_date",
     "status",
     "after_close",
+    "agent_id",
 )
-"""Header row of the statement CSV and of the canonical settlement CSV, in this order."""
+"""Header row of the statement CSV and of the canonical settlement CSV, in this order.
+
+``agent_id`` is the agent who collected the payment (agency partners such as Perisai),
+empty for other partners."""
 
 PROGRAMMES = ("JKK", "JKM", "JHT")
 
@@ -37,6 +41,7 @@ class StatementLine:
     business_date: date
     reversed: bool
     after_close: bool
+    agent_id: str | None = None
 
     def cells(self, timezone: str) -> tuple[str, ...]:
         """The CSV cells, times on the partner's own clock (ISO 8601 with its offset)."""
@@ -50,6 +55,7 @@ class StatementLine:
             self.business_date.isoformat(),
             "reversed" if self.reversed else "settled",
             "true" if self.after_close else "false",
+            self.agent_id or "",
         )
 
 

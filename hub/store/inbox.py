@@ -43,6 +43,7 @@ _CLAIM_COLUMNS = (
     partner_requests.c.business_date,
     partner_requests.c.after_close,
     partner_requests.c.updated_at,
+    partner_requests.c.agent_id,
 )
 
 
@@ -83,6 +84,7 @@ def _claimed(row: Any) -> ClaimedRequest:
         business_date=row.business_date,
         after_close=row.after_close,
         updated_at=row.updated_at,
+        agent_id=row.agent_id,
     )
 
 
@@ -242,6 +244,7 @@ class SqlRequestLedger:
                 "status": "pending",
                 "kpj": known.get(r.member_key) if r.kind == "registration" else None,
                 "event_json": r.event_json,
+                "agent_id": r.agent_id,
                 "created_at": r.received_at,
                 "updated_at": r.received_at,
                 **_settlement_columns(r),

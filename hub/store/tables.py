@@ -45,6 +45,7 @@ partner_requests = sa.Table(
     sa.Column("amount_jkm", sa.BigInteger()),
     sa.Column("amount_jht", sa.BigInteger()),
     sa.Column("redrive_count", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("agent_id", sa.String(32)),
     sa.UniqueConstraint("partner_id", "kind", "reference"),
     sa.Index("ix_partner_requests_partner_id_business_date", "partner_id", "business_date"),
     sa.Index(
@@ -62,7 +63,8 @@ it). An accepted row unchanged for ``redrive_after_s`` has its event published a
 (``redrive_count`` counts how often). Payments and reversals also carry their partner's
 ``business_date`` (fixed when accepted; ``after_close`` when their own day was already
 closed) and, for payments, the money settlement needs: amount, months, paid_at and the
-split by programme.
+split by programme. ``agent_id``: the agent that signed it, when the partner is an agency
+whose agents each hold their own key (``partner_agents``); NULL otherwise.
 """
 
 reversal_references = sa.Table(
@@ -104,13 +106,15 @@ members = sa.Table(
     sa.Column("period_start", sa.Date()),
     sa.Column("lapsed_on", sa.Date()),
     sa.Column("source", sa.String(16), nullable=False, server_default="hub"),
+    sa.Column("registered_agent", sa.String(32)),
 )
 """One row per person (NIK), whichever channel registered them first.
 
 ``period_start``: first month of the current membership period (NULL: the registration
 month). ``lapsed_on``: the day the current period lapsed, once recorded. ``source``:
 ``hub`` (registered through a channel, KPJ minted here) or ``import`` (loaded from
-the agency's core with its own KPJ by ``hub members import``)."""
+the agency's core with its own KPJ by ``hub members import``). ``registered_agent``: the
+agent (``partner_agents``) that registered them, if an agent did."""
 
 contributions = sa.Table(
     "contributions",
@@ -132,9 +136,12 @@ contributions = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("arrears_months", sa.SmallInteger(), nullable=False, server_default="0"),
     sa.Column("previous_period_start", sa.Date()),
+    sa.Column("agent_id", sa.String(32)),
     sa.UniqueConstraint("partner_id", "partner_ref"),
+    sa.Index("ix_contributions_partner_id_agent_id", "partner_id", "agent_id"),
 )
-"""Each payment a partner collected, with the months it covers; reversed, never deleted."""
+"""Each payment a partner collected, with the months it covers; reversed, never deleted.
+``agent_id``: the agent of an agency partner who collected it (incentives, reconciliation)."""
 
 processed_events = sa.Table(
     "processed_events",
@@ -381,3 +388,23 @@ inquiry_hash_key = sa.Table(
     sa.Column("key", sa.LargeBinary(16), nullable=False),
 )
 """The one key of the NIK hashes in ``nik_inquiries``, made by the first process that needs it."""
+
+partner_agents = sa.Table(
+    "partner_agents",
+    metadata,
+    sa.Column("agent_id", sa.String(32), primary_key=True),
+    sa.Column("partner_id", sa.String(32), nullable=False, index=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("key_salt", sa.String(64), nullable=False),
+    sa.Column("issued_at", Timestamp, nullable=False),
+    sa.Column("issued_by", sa.String(64), nullable=False),
+    sa.Column("revoked_at", Timestamp),
+    sa.Column("revoked_by", sa.String(64)),
+    sa.Column("revoke_reason", sa.Text()),
+)
+"""Agents of an agency partner (Agen Perisai): each signs the hub API with its own key.
+
+The key is never stored: it is HMAC-SHA256(the agency partner's secret, agent id and
+``key_salt``), derived again on each request (``hub.agents.keys``), so this table alone
+lets no one sign. A revoked agent keeps its row (its requests still name it) and its id
+is never issued again."""

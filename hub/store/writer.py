@@ -548,6 +548,7 @@ def _member_row(m: MemberRecord, now: datetime) -> dict[str, Any]:
         "period_start": m.period_start,
         "lapsed_on": m.lapsed_on,
         "source": "hub",
+        "registered_agent": m.registered_agent,
     }
 
 
@@ -569,6 +570,7 @@ def _contribution_row(c: ContributionRecord, now: datetime) -> dict[str, Any]:
         "created_at": now,
         "arrears_months": c.arrears_months,
         "previous_period_start": c.previous_period_start,
+        "agent_id": c.agent_id,
     }
 
 
