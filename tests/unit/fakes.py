@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from hub.agents.registry import AgentRecord
 from hub.bootstrap import coverage_rules, schedule_from
 from hub.errors import BrokerUnavailable
 from hub.intake.ports import (
@@ -96,6 +97,7 @@ class InMemoryRequestLedger:
                 business_date=day,
                 after_close=after_close,
                 updated_at=request.received_at,
+                agent_id=request.agent_id,
             )
             self.requests[key] = held
         return held
@@ -189,6 +191,49 @@ class InMemoryNonces:
             return False
         self.seen.add(key)
         return True
+
+
+PERISAI_AGENCY = "perisai-bali"
+"""The Perisai agency of config/test.toml (secret ``perisai-bali-secret``, WITA)."""
+AGENT_KETUT = AgentRecord(
+    agent_id="prs-bali-0001",
+    partner_id=PERISAI_AGENCY,
+    name="Ketut (Desa Sanur Kaja)",
+    key_salt="5f2b9c0e7a1d4e6f8a3b2c1d0e9f8a7b",
+    issued_at=datetime(2026, 3, 1, 1, 0, tzinfo=UTC),
+    issued_by="ops: Dewi",
+)
+# printf 'BPU-AGENT-KEY-V1\nprs-bali-0001\n5f2b9c0e7a1d4e6f8a3b2c1d0e9f8a7b' \
+#   | openssl dgst -sha256 -hmac perisai-bali-secret
+AGENT_KETUT_KEY = "548fa84ccbe760fc8cfb1fc55b39134b00a27a72b1c7e26cf12c2885e0d5765d"
+AGENT_MADE = AgentRecord(
+    agent_id="prs-bali-0002",
+    partner_id=PERISAI_AGENCY,
+    name="Made (Desa Kesiman)",
+    key_salt="0123456789abcdef0123456789abcdef",
+    issued_at=datetime(2026, 3, 1, 1, 0, tzinfo=UTC),
+    issued_by="ops: Dewi",
+)
+# the same with prs-bali-0002 and its salt
+AGENT_MADE_KEY = "526267e556858fa83c80b811308fa5737ca4d563ff97f1975667f5de2fb2e1a4"
+
+
+class InMemoryAgentStore:
+    """``AgentStore`` in a dict; ``revoke`` as ``hub agents revoke`` leaves a record."""
+
+    def __init__(self, *records: AgentRecord) -> None:
+        self.records = {r.agent_id: r for r in records}
+
+    async def get(self, agent_id: str) -> AgentRecord | None:
+        return self.records.get(agent_id)
+
+    async def active_agencies(self) -> dict[str, str]:
+        return {a: r.partner_id for a, r in self.records.items() if r.active}
+
+    def revoke(self, agent_id: str, at: datetime = NOW) -> None:
+        self.records[agent_id] = replace(
+            self.records[agent_id], revoked_at=at, revoked_by="ops: Dewi", revoke_reason="test"
+        )
 
 
 @dataclass(frozen=True, slots=True)
