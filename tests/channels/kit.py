@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from hub.agents.registry import AgentDirectory
 from hub.bootstrap import partner_app, schedule_from
 from hub.channels.base import ChannelAdapter
 from hub.channels.doc_examples import HttpExample
@@ -35,9 +36,12 @@ from hub.membership.kpj import kpj_for
 from hub.membership.payment_code import PaymentCodes
 from hub.settings import Settings, load_settings
 from tests.unit.fakes import (
+    AGENT_KETUT,
+    AGENT_MADE,
     BALI_WOMAN_NIK,
     JAKARTA_MAN_NIK,
     FakePublisher,
+    InMemoryAgentStore,
     InMemoryNonces,
     InMemoryRequestLedger,
 )
@@ -131,7 +135,11 @@ async def world(
     intake = IntakeService(
         ledger, publisher, schedule_from(settings), codes, clock, inquiries=inquiries
     )
-    app, channels = partner_app(settings, intake, nonces, clock, limiter=limiter)
+    # Perisai's agents (docs/channels/perisai.md): Ketut and Made, under perisai-bali.
+    agent_store = InMemoryAgentStore(AGENT_KETUT, AGENT_MADE)
+    agents = AgentDirectory(agent_store)
+    await agents.refresh()
+    app, channels = partner_app(settings, intake, nonces, clock, limiter=limiter, agents=agents)
     for channel in channels:
         await channel.start()
     try:
@@ -147,7 +155,7 @@ async def world(
                 {c.slug: c for c in channels},
                 client,
                 clock,
-                {"app": app},
+                {"app": app, "agents": agent_store},
             )
     finally:
         for channel in channels:

@@ -30,8 +30,8 @@ def driver(slug: str) -> ChannelDriver:
     return importlib.import_module(f"tests.channels.{slug}.driver").DRIVER  # type: ignore[no-any-return]
 
 
-def test_all_six_partner_channels_are_enabled_in_the_test_config() -> None:
-    assert ENABLED == ["alfamart", "bank", "bni46", "brilink", "indomaret", "pos"]
+def test_all_seven_partner_channels_are_enabled_in_the_test_config() -> None:
+    assert ENABLED == ["alfamart", "bank", "bni46", "brilink", "indomaret", "perisai", "pos"]
 
 
 @pytest.mark.parametrize("slug", ENABLED)
