@@ -1,0 +1,208 @@
+"""A Perisai agent drives the running hub as its phone app would, from the channel's page.
+
+The agent is issued with ``hub agents add`` as an operator runs it; the client below is
+written from docs/channels/perisai.md ("Signing a request") with httpx and hmac only. The
+outcome is read back from PostgreSQL: the agent id is on the inbox rows, the member and
+the contribution. Then the operator revokes the agent, and its next request is refused.
+"""
+
+import asyncio
+import csv
+import hashlib
+import hmac
+import io
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.support.hubproc import hub_cli
+from tests.support.people import applicant
+
+AGENCY = "perisai-bali"
+AGENCY_SECRET = "perisai-bali-secret"  # config/test.toml
+
+
+class AgentApp:
+    """The agent's phone app: every request signed with version 2 under its own id and key."""
+
+    def __init__(self, client: httpx.AsyncClient, agent_id: str, key: str) -> None:
+        self.client, self.agent_id, self.key = client, agent_id, key
+
+    def _headers(self, method: str, target: str, body: bytes) -> dict[str, str]:
+        timestamp = str(int(time.time()))
+        nonce = uuid.uuid4().hex
+        text = "\n".join(
+            [
+                "BPU-HMAC-SHA256-V2",
+                method,
+                target,
+                self.agent_id,
+                timestamp,
+                nonce,
+                hashlib.sha256(body).hexdigest(),
+            ]
+        )
+        return {
+            "Content-Type": "application/json",
+            "X-Partner-Id": self.agent_id,
+            "X-Timestamp": timestamp,
+            "X-Signature-Version": "2",
+            "X-Nonce": nonce,
+            "X-Signature": hmac.new(self.key.encode(), text.encode(), hashlib.sha256).hexdigest(),
+        }
+
+    async def post(self, path: str, payload: dict[str, Any]) -> httpx.Response:
+        body = json.dumps(payload).encode()
+        return await self.client.post(path, content=body, headers=self._headers("POST", path, body))
+
+    async def get(self, path: str) -> httpx.Response:
+        return await self.client.get(path, headers=self._headers("GET", path, b""))
+
+    async def wait_for(self, path: str, wanted: str, within_s: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + within_s
+        body: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            response = await self.get(path)
+            body = response.json()
+            if response.status_code == 200 and body.get("status") == wanted:
+                return body
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{path} not {wanted!r} within {within_s} s: {body}")
+
+
+@pytest.fixture
+async def http(hub_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=hub_url, timeout=30) as client:
+        yield client
+
+
+async def _issue(hub_env: dict[str, str], name: str) -> tuple[str, str]:
+    agent_id = f"prs-e2e-{uuid.uuid4().hex[:8]}"
+    issued = await hub_cli(
+        hub_env,
+        "agents",
+        "add",
+        AGENCY,
+        "--name",
+        name,
+        "--agent-id",
+        agent_id,
+        "--by",
+        "ops: e2e",
+        "--json",
+    )
+    assert issued.returncode == 0, issued.stderr + issued.stdout
+    return agent_id, json.loads(issued.stdout)["key"]
+
+
+async def _accepted_once_issued(agent: AgentApp, payload: dict[str, Any]) -> httpx.Response:
+    """The first request of a new agent: within agent_refresh_s (5 s) every process knows it."""
+    deadline = time.monotonic() + 15
+    while True:
+        response = await agent.post("/v1/registrations", payload)
+        if response.status_code != 401 or time.monotonic() > deadline:
+            return response
+        await asyncio.sleep(0.25)
+
+
+def _dsn(database_url: str) -> str:
+    return database_url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+@pytest.mark.e2e
+async def test_an_agent_registers_and_collects_and_the_store_names_the_agent_until_revoked(
+    hub_url: str, hub_env: dict[str, str], database_url: str, http: httpx.AsyncClient
+) -> None:
+    agent_id, key = await _issue(hub_env, "Ketut (Desa Sanur Kaja)")
+    agent = AgentApp(http, agent_id, key)
+    person = applicant(f"PRS-{uuid.uuid4().hex[:12]}")
+
+    registered = await _accepted_once_issued(agent, person)
+    assert registered.status_code == 202, registered.text
+    status = await agent.wait_for(f"/v1/registrations/{person['reference']}", "recorded")
+    assert status["agent_id"] == agent_id
+    inquiry = await agent.post("/v1/payments/inquiry", {"nik": person["nik"], "months": 1})
+    assert inquiry.status_code == 200, inquiry.text
+    payment = {
+        "reference": f"PRS-PAY-{uuid.uuid4().hex[:12]}",
+        "nik": person["nik"],
+        "months": 1,
+        "amount": inquiry.json()["amount_due"],
+        "paid_at": datetime.now(UTC).isoformat(),
+    }
+    paid = await agent.post("/v1/payments", payment)
+    assert paid.status_code == 202, paid.text
+    paid_status = await agent.wait_for(f"/v1/payments/{payment['reference']}", "recorded")
+    assert paid_status["agent_id"] == agent_id
+
+    conn = await asyncpg.connect(_dsn(database_url))
+    try:
+        member = await conn.fetchrow(
+            "SELECT registered_channel, registered_partner, registered_agent, id "
+            "FROM members WHERE nik = $1",
+            person["nik"],
+        )
+        contribution = await conn.fetchrow(
+            "SELECT channel, partner_id, agent_id, amount FROM contributions "
+            "WHERE partner_id = $1 AND partner_ref = $2",
+            AGENCY,
+            payment["reference"],
+        )
+        inbox = await conn.fetch(
+            "SELECT kind, agent_id FROM partner_requests WHERE partner_id = $1 "
+            "AND reference = ANY($2::text[]) ORDER BY kind",
+            AGENCY,
+            [person["reference"], payment["reference"]],
+        )
+    finally:
+        await conn.close()
+    assert tuple(member)[:3] == ("perisai", AGENCY, agent_id)
+    assert tuple(contribution) == ("perisai", AGENCY, agent_id, payment["amount"])
+    assert [tuple(r) for r in inbox] == [("payment", agent_id), ("registration", agent_id)]
+
+    # The agency's statement names the agent on the payment's line (signed by the agency).
+    day = datetime.now(ZoneInfo("Asia/Makassar")).date().isoformat()
+    statement = await AgentApp(http, AGENCY, AGENCY_SECRET).get(f"/v1/settlements/{day}?format=csv")
+    assert statement.status_code == 200, statement.text
+    lines = {r["reference"]: r for r in csv.DictReader(io.StringIO(statement.text))}
+    assert lines[payment["reference"]]["agent_id"] == agent_id
+
+    listed = await hub_cli(hub_env, "agents", "list", AGENCY, "--json")
+    assert any(json.loads(line)["agent_id"] == agent_id for line in listed.stdout.splitlines())
+    revoked = await hub_cli(
+        hub_env, "agents", "revoke", agent_id, "--by", "ops: e2e", "--reason", "phone lost"
+    )
+    assert revoked.returncode == 0, revoked.stderr
+    refused = await agent.post("/v1/payments/inquiry", {"nik": person["nik"], "months": 1})
+    assert refused.status_code == 401
+    assert refused.json()["error"]["message"] == "this agent's key was revoked"
+
+
+@pytest.mark.e2e
+async def test_an_agent_cannot_sign_as_a_colleague_nor_see_a_colleagues_requests(
+    hub_url: str, hub_env: dict[str, str], http: httpx.AsyncClient
+) -> None:
+    ketut_id, ketut_key = await _issue(hub_env, "Ketut")
+    made_id, made_key = await _issue(hub_env, "Made")
+    ketut, made = AgentApp(http, ketut_id, ketut_key), AgentApp(http, made_id, made_key)
+    person = applicant(f"PRS-{uuid.uuid4().hex[:12]}")
+    assert (await _accepted_once_issued(ketut, person)).status_code == 202
+    await _accepted_once_issued(made, applicant(f"PRS-{uuid.uuid4().hex[:12]}"))
+
+    impostor = await AgentApp(http, made_id, ketut_key).get(
+        f"/v1/registrations/{person['reference']}"
+    )
+    not_yours = await made.get(f"/v1/registrations/{person['reference']}")
+    same_reference = await made.post("/v1/registrations", person)
+
+    assert impostor.status_code == 401
+    assert not_yours.status_code == 404
+    assert same_reference.status_code == 409
