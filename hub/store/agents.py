@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.agents.keys import check_agent_id, new_salt
 from hub.agents.registry import AgentRecord
@@ -34,6 +34,29 @@ def _record(row: Any) -> AgentRecord:
         revoked_at=aware(row.revoked_at),
         revoked_by=row.revoked_by,
         revoke_reason=row.revoke_reason,
+    )
+
+
+async def _audit(
+    conn: AsyncConnection,
+    action: str,
+    agent: AgentRecord,
+    by: str,
+    reason: str,
+    via: str,
+    at: datetime,
+) -> None:
+    """One audit row, ``agency/agent`` as its target, in the action's own transaction."""
+    target = f"{agent.partner_id}/{agent.agent_id}"
+    await audit.record(
+        conn,
+        operator=by,
+        action=action,
+        target=target,
+        reason=reason,
+        outcome="done",
+        via=via,
+        at=at,
     )
 
 
@@ -104,16 +127,7 @@ class SqlAgentStore:
                         issued_by=record.issued_by,
                     )
                 )
-                await audit.record(
-                    conn,
-                    operator=by,
-                    action="agent.issue",
-                    target=f"{partner_id}/{agent_id}",
-                    reason=reason,
-                    outcome="done",
-                    via=via,
-                    at=record.issued_at,
-                )
+                await _audit(conn, "agent.issue", record, by, reason, via, record.issued_at)
         except IntegrityError:
             raise AgentConflict(f"agent id {agent_id!r} was already issued") from None
         return record
@@ -133,14 +147,6 @@ class SqlAgentStore:
             ).first()
             if row is None:
                 raise NoSuchAgent(f"no active agent {agent_id!r}")
-            await audit.record(
-                conn,
-                operator=by,
-                action="agent.revoke",
-                target=f"{row.partner_id}/{agent_id}",
-                reason=reason,
-                outcome="done",
-                via=via,
-                at=now,
-            )
-        return _record(row)
+            revoked = _record(row)
+            await _audit(conn, "agent.revoke", revoked, by, reason, via, now)
+        return revoked

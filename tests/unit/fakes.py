@@ -195,25 +195,18 @@ class InMemoryNonces:
 
 PERISAI_AGENCY = "perisai-bali"
 """The Perisai agency of config/test.toml (secret ``perisai-bali-secret``, WITA)."""
-AGENT_KETUT = AgentRecord(
-    agent_id="prs-bali-0001",
-    partner_id=PERISAI_AGENCY,
-    name="Ketut (Desa Sanur Kaja)",
-    key_salt="5f2b9c0e7a1d4e6f8a3b2c1d0e9f8a7b",
-    issued_at=datetime(2026, 3, 1, 1, 0, tzinfo=UTC),
-    issued_by="ops: Dewi",
-)
+
+
+def _agent(agent_id: str, name: str, salt: str) -> AgentRecord:
+    issued = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
+    return AgentRecord(agent_id, PERISAI_AGENCY, name, salt, issued, "ops: Dewi")
+
+
+AGENT_KETUT = _agent("prs-bali-0001", "Ketut (Desa Sanur Kaja)", "5f2b9c0e7a1d4e6f8a3b2c1d0e9f8a7b")
 # printf 'BPU-AGENT-KEY-V1\nprs-bali-0001\n5f2b9c0e7a1d4e6f8a3b2c1d0e9f8a7b' \
 #   | openssl dgst -sha256 -hmac perisai-bali-secret
 AGENT_KETUT_KEY = "548fa84ccbe760fc8cfb1fc55b39134b00a27a72b1c7e26cf12c2885e0d5765d"
-AGENT_MADE = AgentRecord(
-    agent_id="prs-bali-0002",
-    partner_id=PERISAI_AGENCY,
-    name="Made (Desa Kesiman)",
-    key_salt="0123456789abcdef0123456789abcdef",
-    issued_at=datetime(2026, 3, 1, 1, 0, tzinfo=UTC),
-    issued_by="ops: Dewi",
-)
+AGENT_MADE = _agent("prs-bali-0002", "Made (Desa Kesiman)", "0123456789abcdef0123456789abcdef")
 # the same with prs-bali-0002 and its salt
 AGENT_MADE_KEY = "526267e556858fa83c80b811308fa5737ca4d563ff97f1975667f5de2fb2e1a4"
 

@@ -12,8 +12,9 @@ import pytest
 from hub.agents.keys import AgentIdRefused, agent_key, check_agent_id
 from hub.agents.registry import AgentDirectory
 from hub.errors import NotFound, ReferenceConflict, Unauthenticated
+from hub.intake.model import Partner
 from hub.intake.requests import PaymentRequest, RegistrationRequest, ReversalRequest
-from hub.intake.service import IntakeService, Partner
+from hub.intake.service import IntakeService
 from hub.settings import PartnerSettings
 from hub.signing import SignatureVerifier
 from tests.channels.kit import SARI
