@@ -106,6 +106,7 @@ async def _json(book: SettlementBook, partner: Partner, day: date) -> AsyncItera
             "months": line.months,
             "amount": line.amount,
             "after_close": line.after_close,
+            "agent_id": line.agent_id,
         }
         yield (b"" if first else b",") + json.dumps(item).encode()
         first = False

@@ -83,6 +83,8 @@ class HubPayment:
     business_date: date
     reversed: bool
     after_close: bool
+    agent_id: str | None = None
+    """The agency's agent who collected it (Perisai), if one did."""
 
 
 @dataclass(slots=True)

@@ -24,7 +24,10 @@ EXCEPTION_COLUMNS = (
     "hub_paid_at",
     "hub_business_date",
     "detail",
+    "collected_by",
 )
+"""``collected_by``: the agent the hub recorded (Perisai), else the outlet or agent the
+partner's file names (e.g. a post office's kodeKantor): whom to ask about the cash."""
 
 _LABELS = {
     "matched": "Matched",
@@ -74,6 +77,7 @@ def write_exceptions(path: Path, exceptions: Sequence[ExceptionLine], zone: Zone
                     "" if hub is None else hub.paid_at.astimezone(zone).isoformat(),
                     "" if hub is None else hub.business_date.isoformat(),
                     e.detail,
+                    (hub.agent_id if hub else None) or (line.outlet if line else None) or "",
                 )
             )
 

@@ -143,6 +143,7 @@ class ReconciliationStore:
                     p.c.paid_at,
                     p.c.business_date,
                     p.c.after_close,
+                    p.c.agent_id,
                     reversed_.label("reversed"),
                 )
                 .select_from(joined)
@@ -164,6 +165,7 @@ class ReconciliationStore:
                         business_date=row.business_date,
                         reversed=bool(row.reversed),
                         after_close=bool(row.after_close),
+                        agent_id=row.agent_id,
                     )
         return found
 

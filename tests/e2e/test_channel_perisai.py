@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -119,7 +120,11 @@ def _dsn(database_url: str) -> str:
 
 @pytest.mark.e2e
 async def test_an_agent_registers_and_collects_and_the_store_names_the_agent_until_revoked(
-    hub_url: str, hub_env: dict[str, str], database_url: str, http: httpx.AsyncClient
+    hub_url: str,
+    hub_env: dict[str, str],
+    database_url: str,
+    http: httpx.AsyncClient,
+    tmp_path: Path,
 ) -> None:
     agent_id, key = await _issue(hub_env, "Ketut (Desa Sanur Kaja)")
     agent = AgentApp(http, agent_id, key)
@@ -174,6 +179,16 @@ async def test_an_agent_registers_and_collects_and_the_store_names_the_agent_unt
     assert statement.status_code == 200, statement.text
     lines = {r["reference"]: r for r in csv.DictReader(io.StringIO(statement.text))}
     assert lines[payment["reference"]]["agent_id"] == agent_id
+
+    # The agency's file leaves the payment out: the exception names the agent to ask.
+    settlement = tmp_path / "perisai-settlement.csv"
+    settlement.write_text(statement.text.splitlines()[0] + "\n")
+    reconciled = await hub_cli(hub_env, "reconcile", AGENCY, day, str(settlement))
+    assert reconciled.returncode == 1, reconciled.stdout + reconciled.stderr
+    folder = Path(hub_env["HUB_RECONCILIATION_OUTPUT_DIR"]) / AGENCY / day
+    exceptions = list(csv.DictReader((folder / "exceptions.csv").open()))
+    (missing,) = [e for e in exceptions if e["reference"] == payment["reference"]]
+    assert (missing["category"], missing["collected_by"]) == ("missing_in_partner", agent_id)
 
     listed = await hub_cli(hub_env, "agents", "list", AGENCY, "--json")
     assert any(json.loads(line)["agent_id"] == agent_id for line in listed.stdout.splitlines())
