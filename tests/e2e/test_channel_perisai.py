@@ -197,8 +197,10 @@ async def test_an_agent_registers_and_collects_and_the_store_names_the_agent_unt
     )
     assert revoked.returncode == 0, revoked.stderr
     refused = await agent.post("/v1/payments/inquiry", {"nik": person["nik"], "months": 1})
+    # Refused by the signature check (store read) or, once the snapshot is refreshed, at
+    # the edge: either way before anything is read or published.
     assert refused.status_code == 401
-    assert refused.json()["error"]["message"] == "this agent's key was revoked"
+    assert refused.json()["error"]["message"] in ("this agent's key was revoked", "unknown partner")
 
 
 @pytest.mark.e2e
