@@ -6,6 +6,7 @@ its holder moves. A month's contribution is due on the 15th, rolled forward past
 weekends, public holidays and collective leave (cuti bersama) to the next working day.
 """
 
+import functools
 from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -15,6 +16,7 @@ import holidays
 
 DUE_DAY = 15
 _SATURDAY = 5
+_QUARTER_HOUR_S = 900
 
 
 def month_of(day: date) -> date:
@@ -32,6 +34,11 @@ def months_between(start: date, end: date) -> int:
     return (end.year - start.year) * 12 + end.month - start.month
 
 
+@functools.lru_cache(maxsize=4096)
+def _day_in(timezone: ZoneInfo, quarter_hour: int) -> date:
+    return datetime.fromtimestamp(quarter_hour * _QUARTER_HOUR_S, timezone).date()
+
+
 @dataclass(frozen=True, slots=True)
 class CoverageCalendar:
     """Month edges in one zone; due dates on working days.
@@ -46,7 +53,11 @@ class CoverageCalendar:
     collective_leave: frozenset[date] = field(default_factory=frozenset)
 
     def today(self, moment: datetime) -> date:
-        return moment.astimezone(self.timezone).date()
+        """The day ``moment`` falls on in the calendar's zone."""
+        # Every zone's offset is a whole number of quarter hours, so the day is the same
+        # all through a UTC quarter hour: computed once per quarter hour, not per event
+        # (converting each event's time to the zone took a sixth of the consumer's time).
+        return _day_in(self.timezone, int(moment.timestamp()) // _QUARTER_HOUR_S)
 
     def month_of(self, moment: datetime) -> date:
         """The coverage month ``moment`` falls in."""

@@ -405,3 +405,33 @@ def test_the_lapsed_row_is_written_once_however_many_events_follow() -> None:
         ("membership", date(2026, 5, 16))
     ]
     assert (story.member.paid_through, story.member.lapsed_on) == (month(2026, 6), None)
+
+
+@pytest.mark.parametrize(
+    ("moment", "zone", "day"),
+    [
+        # WIB is UTC+7: 17:00 UTC on 30 November is midnight, 1 December, in Jakarta.
+        (datetime(2026, 11, 30, 16, 59, 59, tzinfo=UTC), "Asia/Jakarta", date(2026, 11, 30)),
+        (datetime(2026, 11, 30, 17, 0, 0, tzinfo=UTC), "Asia/Jakarta", date(2026, 12, 1)),
+        # WIT is UTC+9; the moment may arrive in any offset.
+        (
+            datetime(2026, 12, 1, 0, 0, tzinfo=timezone(timedelta(hours=9))),
+            "Asia/Jayapura",
+            date(2026, 12, 1),
+        ),
+        (
+            datetime(2026, 11, 30, 23, 59, 59, tzinfo=timezone(timedelta(hours=9))),
+            "Asia/Jayapura",
+            date(2026, 11, 30),
+        ),
+        # A zone a quarter hour off the hour (Nepal, UTC+5:45): the day turns at 18:15 UTC.
+        (datetime(2026, 11, 30, 18, 14, 59, tzinfo=UTC), "Asia/Kathmandu", date(2026, 11, 30)),
+        (datetime(2026, 11, 30, 18, 15, 0, tzinfo=UTC), "Asia/Kathmandu", date(2026, 12, 1)),
+    ],
+)
+def test_the_day_and_month_of_a_moment_turn_at_midnight_in_the_calendars_zone(
+    moment: datetime, zone: str, day: date
+) -> None:
+    calendar = indonesian_calendar(zone)
+    assert calendar.today(moment) == day
+    assert calendar.month_of(moment) == day.replace(day=1)
