@@ -6,6 +6,13 @@ rejected (with a callback), and only then commit the offsets. A crash anywhere
 before the commit replays the batch, which the store's ``processed_events``
 turns into a no-op.
 
+Two stages overlap: while one batch's transaction runs in PostgreSQL (and its
+offsets are committed), the next batch is fetched and decoded. The next batch's
+transaction starts only after the previous one committed, and a batch's offsets
+are committed only after its own transaction, in batch order. A batch fetched
+before a rebalance took its partitions away is dropped unapplied: the partition's
+new owner reads it from the last committed offset.
+
 Outages are waited out, never turned into dead letters: a store that cannot be
 reached, a deadlock, a broker that does not answer. Only a signal stops it.
 """
@@ -19,12 +26,13 @@ from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 from uuid import UUID
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from hub.kafka.connection import client_options
+from hub.kafka.envelopes import decode_envelope, is_replayed
 from hub.kafka.ids import request_ids
 from hub.observability import metrics
 from hub.observability.redaction import redact
@@ -32,7 +40,6 @@ from hub.resilience import Outage, sleep_unless_stopped
 from hub.settings import Settings
 from hub.store.outage import is_transient
 from hub.store.writer import BatchResult, IncomingEvent, MembershipWriter
-from schemas.events import EventEnvelope
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,6 +57,17 @@ class Record(Protocol):
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One fetch, decoded: what to apply, what to dead-letter, which offsets it moves."""
+
+    events: list[tuple[IncomingEvent, Record]]
+    dead: list["DeadLetter"]
+    offsets: dict[TopicPartition, int]
+    generation: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +100,6 @@ class CoreConsumer:
         self._writer = writer
         options = client_options(settings, bootstrap_servers)
         self._consumer = AIOKafkaConsumer(
-            settings.kafka_member_events_topic,
             **options,
             group_id=settings.kafka_consumer_group,
             enable_auto_commit=False,
@@ -92,6 +109,12 @@ class CoreConsumer:
             max_partition_fetch_bytes=8 * 1024 * 1024,
             session_timeout_ms=settings.kafka_consumer_session_timeout_ms,
             heartbeat_interval_ms=max(settings.kafka_consumer_session_timeout_ms // 4, 100),
+        )
+        # Bumped whenever the group takes partitions away: a batch fetched under an older
+        # generation may hold records this consumer no longer owns.
+        self._generation = 0
+        self._consumer.subscribe(
+            [settings.kafka_member_events_topic], listener=_Revocations(self._revoked)
         )
         self._dead_letters = AIOKafkaProducer(
             **options, acks="all", enable_idempotence=settings.kafka_enable_idempotence
@@ -127,9 +150,38 @@ class CoreConsumer:
         await self._dead_letters.stop()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop`` is set; the batch in hand is finished first."""
+        """Consume until ``stop`` is set; the batch in hand is finished first.
+
+        A fetcher task fetches and decodes the next batch while this loop applies the
+        current one; ``ahead`` holds at most one decoded batch.
+        """
         self._stop = stop
+        ahead: asyncio.Queue[Fetched] = asyncio.Queue(maxsize=1)
+        fetcher = asyncio.create_task(self._fetch_ahead(ahead, stop), name="consumer-fetch")
+        committing: asyncio.Task[None] | None = None
+        try:
+            while not stop.is_set():
+                fetched = await _next_batch(ahead, fetcher, stop)
+                if fetched is None:
+                    break
+                if fetched.generation != self._generation:
+                    continue  # fetched before a rebalance: the new owner reads it again
+                try:
+                    await self._apply_fetched(fetched)
+                except Stopping:
+                    return
+                if committing is not None:
+                    await committing  # offsets go in batch order
+                committing = asyncio.create_task(self._commit(fetched.offsets))
+        finally:
+            fetcher.cancel()
+            await asyncio.gather(fetcher, return_exceptions=True)
+            if committing is not None:
+                await committing
+
+    async def _fetch_ahead(self, ahead: "asyncio.Queue[Fetched]", stop: asyncio.Event) -> None:
         while not stop.is_set():
+            generation = self._generation
             try:
                 batches = await self._consumer.getmany(
                     timeout_ms=self._settings.kafka_consumer_poll_ms,
@@ -140,15 +192,20 @@ class CoreConsumer:
                 continue
             self._broker.recovered()
             if batches:
-                try:
-                    await self.process(batches)
-                except Stopping:
-                    return
+                await ahead.put(_fetched(batches, generation))
+
+    def _revoked(self) -> None:
+        self._generation += 1
 
     async def process(self, batches: dict[TopicPartition, list[Record]]) -> None:
-        records = [r for partition_records in batches.values() for r in partition_records]
-        events, dead = _decode(records)
-        dead.extend(await self._apply(events))
+        """Decode, apply and commit one fetch, start to end (no overlap)."""
+        fetched = _fetched(batches, self._generation)
+        await self._apply_fetched(fetched)
+        await self._commit(fetched.offsets)
+
+    async def _apply_fetched(self, fetched: Fetched) -> None:
+        dead = list(fetched.dead)
+        dead.extend(await self._apply(fetched.events))
         for letter in dead:
             await self._send_dead_letter(letter)
         if dead:
@@ -156,10 +213,10 @@ class CoreConsumer:
         self.stats.batches += 1
         self.stats.dead_lettered += len(dead)
         metrics.EVENTS_APPLIED.labels("dead_lettered").inc(len(dead))
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         try:
-            await self._consumer.commit(
-                {tp: recs[-1].offset + 1 for tp, recs in batches.items() if recs}
-            )
+            await self._consumer.commit(offsets)
         except (CommitFailedError, KafkaError) as exc:
             # Rebalanced or the broker blinked: the batch will be replayed, harmlessly.
             log.warning("offset commit failed; the batch will be replayed: %r", exc)
@@ -271,6 +328,45 @@ class CoreConsumer:
         )
 
 
+class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Tells the consumer when the group takes partitions away."""
+
+    def __init__(self, revoked: Callable[[], None]) -> None:
+        self._revoked = revoked
+
+    async def on_partitions_revoked(self, revoked: object) -> None:
+        self._revoked()
+
+    async def on_partitions_assigned(self, assigned: object) -> None:
+        return None
+
+
+async def _next_batch(
+    ahead: "asyncio.Queue[Fetched]", fetcher: "asyncio.Task[None]", stop: asyncio.Event
+) -> Fetched | None:
+    """The next decoded batch, or None once ``stop`` is set; the fetcher's failure, raised."""
+    getting = asyncio.ensure_future(ahead.get())
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({getting, stopping, fetcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if getting.done():
+        return getting.result()
+    getting.cancel()
+    if fetcher.done() and not stop.is_set():
+        fetcher.result()  # raises what stopped it (``supervised`` starts the loop again)
+        raise RuntimeError("the consumer's fetcher ended by itself")
+    return None
+
+
+def _fetched(batches: dict[TopicPartition, list[Record]], generation: int) -> Fetched:
+    records = [r for partition_records in batches.values() for r in partition_records]
+    events, dead = _decode(records)
+    offsets = {tp: recs[-1].offset + 1 for tp, recs in batches.items() if recs}
+    return Fetched(events, dead, offsets, generation)
+
+
 def _decode(
     records: Sequence[Record],
 ) -> tuple[list[tuple[IncomingEvent, Record]], list[DeadLetter]]:
@@ -278,7 +374,7 @@ def _decode(
     dead: list[DeadLetter] = []
     for record in records:
         try:
-            envelope = EventEnvelope.model_validate_json(record.value or b"")
+            envelope = decode_envelope(record.value or b"", is_replayed(record.headers))
         except ValidationError as exc:
             dead.append(
                 DeadLetter(record, f"not a valid event envelope: {exc}", _event_id_in(record))
