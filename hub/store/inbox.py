@@ -1,4 +1,9 @@
-"""The inbox of partner requests, in SQL: claim, mark accepted, find, member terms."""
+"""The inbox of partner requests, in SQL: claim, mark accepted, find, member terms.
+
+The one owner of ``partner_requests``' state machine (pending -> accepted -> recorded
+or rejected): the API's claims and acknowledgements, and the consumer's outcomes
+(``record_outcomes``, ``reject_unrecorded``) at the end of this module.
+"""
 
 from collections import defaultdict
 from collections.abc import Sequence
@@ -502,3 +507,69 @@ def _settlement_columns(request: NewRequest) -> dict[str, Any]:
         "amount_jht": facts.jht,
         "after_close": False,
     }
+
+
+# The consumer's side of the inbox state machine: accepted -> recorded or rejected.
+# Rows are locked in id order, as the API's acknowledgement locks them (no deadlock),
+# and they only move forward: a recorded or rejected request never changes again.
+
+
+async def record_outcomes(
+    conn: AsyncConnection,
+    outcomes: Sequence[tuple[UUID, str, str | None, str | None]],
+    now: datetime,
+) -> None:
+    """What became of each request, by event id: (event id, status, KPJ, reason)."""
+    if not outcomes:
+        return
+    if conn.dialect.name == "postgresql":
+        # One statement for the whole batch instead of one round trip per request.
+        ids, statuses, kpjs, reasons = (list(column) for column in zip(*outcomes, strict=True))
+        await conn.execute(
+            sa.text(
+                "UPDATE partner_requests AS r SET status = v.status, kpj = v.kpj, "
+                "reason = v.reason, updated_at = :now FROM unnest("
+                "CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:kpjs AS text[]), "
+                "CAST(:reasons AS text[])) AS v(event_id, status, kpj, reason) "
+                "WHERE r.event_id = v.event_id AND r.id IN (SELECT id FROM partner_requests "
+                "WHERE event_id = ANY(CAST(:ids AS uuid[])) "
+                "AND status IN ('pending', 'accepted') ORDER BY id FOR UPDATE)"
+            ),
+            {"ids": ids, "statuses": statuses, "kpjs": kpjs, "reasons": reasons, "now": now},
+        )
+        return
+    await conn.execute(
+        partner_requests.update()
+        .where(
+            partner_requests.c.event_id == sa.bindparam("b_event_id"),
+            partner_requests.c.status.in_(("pending", "accepted")),
+        )
+        .values(
+            status=sa.bindparam("b_status"),
+            kpj=sa.bindparam("b_kpj"),
+            reason=sa.bindparam("b_reason"),
+            updated_at=now,
+        ),
+        [{"b_event_id": i, "b_status": s, "b_kpj": k, "b_reason": r} for i, s, k, r in outcomes],
+    )
+
+
+async def reject_unrecorded(
+    conn: AsyncConnection, event_id: UUID, reason: str, now: datetime
+) -> tuple[str, str] | None:
+    """Reject the request of an event that will never be recorded, if it is not yet.
+
+    Returns (partner id, event JSON) of the request that changed, or None.
+    """
+    row = (
+        await conn.execute(
+            partner_requests.update()
+            .where(
+                partner_requests.c.event_id == event_id,
+                partner_requests.c.status.in_(("pending", "accepted")),
+            )
+            .values(status="rejected", reason=reason, updated_at=now)
+            .returning(partner_requests.c.partner_id, partner_requests.c.event_json)
+        )
+    ).first()
+    return None if row is None else (row.partner_id, row.event_json)
