@@ -23,6 +23,7 @@ from hub.api.settlements import statement_router
 from hub.broker import choose_engine, embedded_broker
 from hub.callbacks.dispatcher import CallbackDispatcher, DeliveryPolicy
 from hub.callbacks.log import CallbackLog
+from hub.callbacks.outbox import CallbackPolicy
 from hub.channels import load_channels
 from hub.channels.base import ChannelAdapter
 from hub.channels.openapi import documented_openapi
@@ -64,7 +65,7 @@ from hub.store.inquiries import PostgresUnpaidInquiries
 from hub.store.migrations import upgrade_to_head_async
 from hub.store.nonces import SqlNonceRegistry
 from hub.store.outage import is_transient
-from hub.store.writer import CallbackPolicy, MembershipWriter
+from hub.store.recording import RecordingService
 
 log = logging.getLogger("hub")
 
@@ -150,13 +151,13 @@ class Hub:
     agents: AgentDirectory | None = None
 
     def consumer(self) -> CoreConsumer:
-        writer = MembershipWriter(
+        recorder = RecordingService(
             self.engine,
             schedule_from(self.settings),
             coverage_rules(self.settings),
             callback_policy(self.settings),
         )
-        return CoreConsumer(self.settings, self.bootstrap_servers, writer)
+        return CoreConsumer(self.settings, self.bootstrap_servers, recorder)
 
     def dispatcher(self) -> CallbackDispatcher:
         s = self.settings

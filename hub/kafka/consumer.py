@@ -39,7 +39,7 @@ from hub.observability.redaction import redact
 from hub.resilience import Outage, sleep_unless_stopped
 from hub.settings import Settings
 from hub.store.outage import is_transient
-from hub.store.writer import BatchResult, IncomingEvent, MembershipWriter
+from hub.store.recording import BatchResult, IncomingEvent, RecordingService
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -94,10 +94,10 @@ class CoreConsumer:
     """Consumes the member-events topic in a consumer group, committing after the store."""
 
     def __init__(
-        self, settings: Settings, bootstrap_servers: str, writer: MembershipWriter
+        self, settings: Settings, bootstrap_servers: str, recorder: RecordingService
     ) -> None:
         self._settings = settings
-        self._writer = writer
+        self._recorder = recorder
         options = client_options(settings, bootstrap_servers)
         self._consumer = AIOKafkaConsumer(
             **options,
@@ -230,7 +230,7 @@ class CoreConsumer:
         reasons = {d.event_id: redact(d.error) for d in dead if d.event_id is not None}
         if reasons:
             await self._until_done(
-                self._store, lambda: self._writer.reject_dead_letters(reasons), DBAPIError
+                self._store, lambda: self._recorder.reject_dead_letters(reasons), DBAPIError
             )
 
     async def _until_done(
@@ -282,7 +282,7 @@ class CoreConsumer:
 
     async def _apply_timed(self, events: list[IncomingEvent]) -> BatchResult:
         with metrics.timed(metrics.BATCH_APPLY_SECONDS):
-            return await self._writer.apply(events)
+            return await self._recorder.apply(events)
 
     def _count(self, result: BatchResult) -> None:
         self.stats.recorded += result.recorded

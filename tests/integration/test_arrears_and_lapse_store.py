@@ -1,6 +1,6 @@
 """Arrears, lapse and imported members in the real PostgreSQL membership store.
 
-The core consumer's writer applies events exactly as it does for a Kafka batch; the
+The core consumer's recording service applies events exactly as it does for a Kafka batch; the
 expected rows are worked by hand (JKK + JKM at the minimum income: Rp16,800 a month).
 """
 
@@ -24,8 +24,8 @@ from hub.settings import load_settings
 from hub.store.database import create_engine
 from hub.store.lapses import lapsed_members
 from hub.store.member_import import MemberImporter
+from hub.store.recording import IncomingEvent, RecordingService
 from hub.store.tables import contributions, member_history, member_imports, members
-from hub.store.writer import IncomingEvent, MembershipWriter
 from schemas.events import ContributionPaid, EventEnvelope, PaymentReversed, RegistrationSubmitted
 from tests.support.people import applicant
 
@@ -49,10 +49,10 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 class Member:
-    """One new person, applied through the writer event by event."""
+    """One new person, applied through the recording service event by event."""
 
     def __init__(self, engine: AsyncEngine, after_lapse: AfterLapse = "new_period") -> None:
-        self.writer = MembershipWriter(engine, SCHEDULE, rules(after_lapse))
+        self.recorder = RecordingService(engine, SCHEDULE, rules(after_lapse))
         self.engine = engine
         body = applicant(declared_income=1_000_000, programmes=["JKK", "JKM"])
         self.nik: str = body["nik"]
@@ -75,7 +75,7 @@ class Member:
             member_key=self.nik,
             payload=payload,
         )
-        await self.writer.apply([IncomingEvent(envelope, 0, self.offset)])
+        await self.recorder.apply([IncomingEvent(envelope, 0, self.offset)])
 
     async def register(self, at: datetime) -> None:
         await self.apply(self.reg, "REG", at)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from hub.kafka.consumer import CoreConsumer
 from hub.settings import load_settings
-from hub.store.writer import BatchResult, IncomingEvent
+from hub.store.recording import BatchResult, IncomingEvent
 from schemas.events import EventEnvelope
 from tests.unit.fakes import envelope, registration_payload
 
@@ -80,7 +80,7 @@ class FakeDeadLetters:
 
 
 @dataclass
-class FakeWriter:
+class FakeRecorder:
     """Applies events in memory; raises the scripted errors first."""
 
     errors: list[Exception] = field(default_factory=list)
@@ -123,10 +123,10 @@ def _records(count: int, start: int = 0) -> list[Record]:
 
 
 def _consumer(
-    script: list[Any], writer: FakeWriter, dead: FakeDeadLetters | None = None
+    script: list[Any], recorder: FakeRecorder, dead: FakeDeadLetters | None = None
 ) -> tuple[CoreConsumer, FakeKafkaConsumer, FakeDeadLetters]:
     settings = load_settings(kafka_bootstrap_servers="127.0.0.1:1", kafka_member_events_topic=TOPIC)
-    core = CoreConsumer(settings, "127.0.0.1:1", writer)  # type: ignore[arg-type]
+    core = CoreConsumer(settings, "127.0.0.1:1", recorder)  # type: ignore[arg-type]
     fake, letters = FakeKafkaConsumer(script), dead or FakeDeadLetters()
     core._consumer = fake  # type: ignore[assignment]
     core._dead_letters = letters  # type: ignore[assignment]
@@ -148,13 +148,13 @@ async def _run_until(core: CoreConsumer, done: Any, within_s: float = 10.0) -> N
 async def test_fetch_errors_are_waited_out_and_logged_once_then_consuming_goes_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    writer = FakeWriter()
+    recorder = FakeRecorder()
     records = _records(3)
     core, fake, _ = _consumer(
-        [KafkaConnectionError("1"), KafkaConnectionError("2"), {TP: records}], writer
+        [KafkaConnectionError("1"), KafkaConnectionError("2"), {TP: records}], recorder
     )
     with caplog.at_level(logging.WARNING, logger="hub.kafka.consumer"):
-        await _run_until(core, lambda: len(writer.applied) == 3)
+        await _run_until(core, lambda: len(recorder.applied) == 3)
     assert fake.commits == [{TP: 3}]
     unavailable = [r for r in caplog.records if "unavailable" in r.getMessage()]
     back = [r for r in caplog.records if "available again" in r.getMessage()]
@@ -162,27 +162,27 @@ async def test_fetch_errors_are_waited_out_and_logged_once_then_consuming_goes_o
 
 
 async def test_a_refused_offset_commit_leaves_the_batch_applied_and_its_replay_harmless() -> None:
-    writer = FakeWriter()
+    recorder = FakeRecorder()
     records = _records(2)
-    core, fake, _ = _consumer([{TP: records}, {TP: records}], writer)
+    core, fake, _ = _consumer([{TP: records}, {TP: records}], recorder)
     fake.commit_errors.append(CommitFailedError("rebalanced"))
     await _run_until(core, lambda: core.stats.batches == 2)
-    assert len(writer.applied) == 2
+    assert len(recorder.applied) == 2
     assert core.stats.duplicates == 2, "the replayed batch was recognised, not applied again"
     assert fake.commits == [{TP: 2}]
 
 
 async def test_a_store_outage_and_a_deadlock_are_waited_out_never_dead_lettered() -> None:
-    writer = FakeWriter(
+    recorder = FakeRecorder(
         errors=[
             OperationalError("SELECT 1", {}, ConnectionRefusedError("down")),
             _store_error("40P01"),
             _store_error("40001"),
         ]
     )
-    core, fake, letters = _consumer([{TP: _records(4)}], writer)
+    core, fake, letters = _consumer([{TP: _records(4)}], recorder)
     await _run_until(core, lambda: fake.commits)
-    assert len(writer.applied) == 4
+    assert len(recorder.applied) == 4
     assert letters.sent == []
     assert core.stats.dead_lettered == 0
 
@@ -190,35 +190,37 @@ async def test_a_store_outage_and_a_deadlock_are_waited_out_never_dead_lettered(
 async def test_a_refused_event_is_dead_lettered_alone_and_its_request_rejected() -> None:
     records = _records(5)
     refused = envelope_id(records[2])
-    writer = FakeWriter(refuse={refused})
-    core, fake, letters = _consumer([{TP: records}], writer)
+    recorder = FakeRecorder(refuse={refused})
+    core, fake, letters = _consumer([{TP: records}], recorder)
     await _run_until(core, lambda: fake.commits)
-    assert sorted(writer.applied) == sorted(
+    assert sorted(recorder.applied) == sorted(
         envelope_id(r) for r in records if envelope_id(r) != refused
     )
     assert [value for _, value, _ in letters.sent] == [records[2].value]
-    assert list(writer.rejected) == [refused]
-    assert "refused" in writer.rejected[refused]
+    assert list(recorder.rejected) == [refused]
+    assert "refused" in recorder.rejected[refused]
     assert fake.commits == [{TP: 5}], "the partition moves on past the poison"
 
 
 async def test_a_failing_dead_letter_send_is_retried_until_it_lands_before_the_commit() -> None:
     poison = Record(TOPIC, 0, 0, b"k", b'{"event_type": "RegistrationSubmitted"}')
     good = _records(1, start=1)
-    writer = FakeWriter()
-    core, fake, letters = _consumer([{TP: [poison, *good]}], writer, FakeDeadLetters(failures=2))
+    recorder = FakeRecorder()
+    core, fake, letters = _consumer([{TP: [poison, *good]}], recorder, FakeDeadLetters(failures=2))
     await _run_until(core, lambda: fake.commits)
     assert len(letters.sent) == 1
     assert letters.sent[0][1] == poison.value
     headers = dict(letters.sent[0][2])
     assert headers["source-offset"] == b"0"
     assert fake.commits == [{TP: 2}]
-    assert len(writer.applied) == 1
+    assert len(recorder.applied) == 1
 
 
 async def test_a_stop_during_a_store_outage_leaves_the_batch_uncommitted() -> None:
-    writer = FakeWriter(errors=[OperationalError("SELECT 1", {}, ConnectionRefusedError())] * 50)
-    core, fake, _ = _consumer([{TP: _records(2)}], writer)
+    recorder = FakeRecorder(
+        errors=[OperationalError("SELECT 1", {}, ConnectionRefusedError())] * 50
+    )
+    core, fake, _ = _consumer([{TP: _records(2)}], recorder)
     stop = asyncio.Event()
     task = asyncio.create_task(core.run(stop))
     await asyncio.sleep(0.5)
@@ -241,10 +243,10 @@ async def test_a_dead_lettered_requests_stored_reason_names_no_nik_in_clear() ->
         b"k",
         f'{{"event_id": "{event_id}", "member_key": "5171044508900001"}}'.encode(),
     )
-    writer = FakeWriter()
-    core, fake, _ = _consumer([{TP: [poison]}], writer)
+    recorder = FakeRecorder()
+    core, fake, _ = _consumer([{TP: [poison]}], recorder)
     await _run_until(core, lambda: fake.commits)
-    reason = writer.rejected[event_id]
+    reason = recorder.rejected[event_id]
     assert reason.startswith("not a valid event envelope")
     assert "5171044508900001" not in reason
     assert "517104**********" in reason

@@ -1,0 +1,341 @@
+"""Members and their contributions in SQL: load what a batch touches, save what it changed.
+
+The recording service (``hub.store.recording``) loads through here, lets the pure rules
+(``hub.membership.apply``) decide, and saves through here, all in one transaction.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.membership.apply import Batch, ContributionRecord, MemberRecord
+from hub.membership.kpj import kpj_for
+from hub.store.bulk import insert_rows
+from hub.store.tables import contributions, member_changes, member_history, members
+from schemas.events import ContributionPaid, EventEnvelope, PaymentReversed
+
+T = TypeVar("T")
+
+# SQLite allows 32,766 bound parameters per statement; stay well below.
+_IN_CHUNK = 900
+
+
+def _postgres(conn: AsyncConnection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _one_of(
+    conn: AsyncConnection, column: sa.Column[Any], values: Sequence[Any]
+) -> list[sa.ColumnElement[bool]]:
+    """``column`` is one of ``values``, as few statements as the dialect allows.
+
+    PostgreSQL gets one array parameter (``= ANY($1)``): an IN list of hundreds of
+    parameters makes the planner fall back, after a few executions of the
+    prepared statement, to a generic plan that scans the whole table.
+    """
+    if _postgres(conn):
+        array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return [column == sa.any_(array)]
+    return [column.in_(chunk) for chunk in _chunks(values)]
+
+
+async def load_members(conn: AsyncConnection, niks: set[str]) -> dict[str, MemberRecord]:
+    loaded: dict[str, MemberRecord] = {}
+    for where in _one_of(conn, members.c.nik, sorted(niks)):
+        query = sa.select(members).where(where)
+        if _postgres(conn):
+            # Sorted NIKs: concurrent consumers during a rebalance lock in one order.
+            query = query.order_by(members.c.nik).with_for_update()
+        for row in await conn.execute(query):
+            loaded[row.nik] = MemberRecord(
+                nik=row.nik,
+                full_name=row.full_name,
+                birth_date=row.birth_date,
+                sex=row.sex,
+                phone=row.phone,
+                address=row.address,
+                occupation=row.occupation,
+                declared_income=row.declared_income,
+                programmes=tuple(row.programmes.split(",")),
+                paid_through=row.paid_through,
+                registered_month=row.registered_month,
+                registered_channel=row.registered_channel,
+                registered_partner=row.registered_partner,
+                registration_event_id=row.registration_event_id,
+                member_id=row.id,
+                kpj=row.kpj,
+                period_start=row.period_start,
+                lapsed_on=row.lapsed_on,
+            )
+    return loaded
+
+
+async def load_contributions(
+    conn: AsyncConnection,
+    envelopes: Sequence[EventEnvelope],
+    loaded_members: dict[str, MemberRecord],
+    history: dict[str, list[ContributionRecord]],
+) -> dict[tuple[str, str], ContributionRecord]:
+    """Contributions a batch may touch: those its payments retry or its reversals name.
+
+    For a member with a reversal in the batch, all their contributions, in the order
+    they were applied, go into ``history``: the reversal replays the later ones.
+    """
+    wanted: set[tuple[str, str]] = set()
+    reversing: set[int] = set()
+    for envelope in envelopes:
+        payload = envelope.payload
+        if isinstance(payload, PaymentReversed):
+            wanted.add((envelope.partner_id, payload.original_partner_ref))
+            member = loaded_members.get(payload.nik)
+            if member is not None and member.member_id is not None:
+                reversing.add(member.member_id)
+        elif isinstance(payload, ContributionPaid):
+            wanted.add((envelope.partner_id, envelope.partner_ref))
+    by_id = {m.member_id: m for m in loaded_members.values()}
+    found: dict[tuple[str, str], ContributionRecord] = {}
+
+    def keep(row: Any) -> None:
+        member = by_id.get(row.member_id)
+        if member is None or (row.partner_id, row.partner_ref) in found:
+            return
+        record = ContributionRecord(
+            event_id=row.event_id,
+            member=member,
+            channel=row.channel,
+            partner_id=row.partner_id,
+            partner_ref=row.partner_ref,
+            months=row.months,
+            amount=row.amount,
+            paid_at=row.paid_at,
+            covers_from=row.covers_from,
+            covers_through=row.covers_through,
+            previous_paid_through=row.previous_paid_through,
+            arrears_months=row.arrears_months,
+            previous_period_start=row.previous_period_start,
+            status=row.status,
+            reversed_at=row.reversed_at,
+            contribution_id=row.id,
+        )
+        found[(row.partner_id, row.partner_ref)] = record
+        if row.member_id in reversing:
+            history.setdefault(member.nik, []).append(record)
+
+    for where in _one_of(conn, contributions.c.member_id, sorted(reversing)):
+        for row in await conn.execute(
+            sa.select(contributions).where(where).order_by(contributions.c.id)
+        ):
+            keep(row)
+    for chunk in _chunks(sorted(wanted - found.keys())):
+        rows = await conn.execute(
+            sa.select(contributions).where(
+                sa.tuple_(contributions.c.partner_id, contributions.c.partner_ref).in_(chunk)
+            )
+        )
+        for row in rows:
+            keep(row)
+    return found
+
+
+async def record_pending_changes(conn: AsyncConnection, batch: Batch, now: datetime) -> None:
+    await insert_rows(
+        conn,
+        member_changes,
+        [
+            {
+                "member_id": c.member.member_id,
+                "event_id": c.envelope.event_id,
+                "channel": c.envelope.channel,
+                "partner_id": c.envelope.partner_id,
+                "partner_ref": c.envelope.partner_ref,
+                "field": c.field,
+                "current_value": c.current_value,
+                "proposed_value": c.proposed_value,
+                "status": "pending",
+                "created_at": now,
+            }
+            for c in batch.pending_changes
+        ],
+        skip_conflicts_on=("event_id", "field"),
+    )
+
+
+async def record_membership_changes(conn: AsyncConnection, batch: Batch, now: datetime) -> None:
+    """Lapses and new periods as history rows, in the transaction of the event that saw them."""
+    await insert_rows(
+        conn,
+        member_history,
+        [
+            {
+                "member_id": c.member.member_id,
+                "field": c.field,
+                "old_value": c.old_value,
+                "new_value": c.new_value,
+                "source": f"{c.note}; {c.envelope.channel} {c.envelope.partner_id} "
+                f"{c.envelope.partner_ref}",
+                "changed_at": now,
+                "effective_on": c.effective_on,
+            }
+            for c in batch.membership_changes
+        ],
+    )
+
+
+async def _allocate_member_ids(
+    conn: AsyncConnection, count: int, after: Sequence[int] = ()
+) -> list[int]:
+    if _postgres(conn):
+        rows = await conn.execute(
+            sa.text("SELECT nextval('members_id_seq') FROM generate_series(1, :n)"),
+            {"n": count},
+        )
+        return [r[0] for r in rows]
+    # SQLite has a single writer per database, so max(id) is stable in this transaction.
+    top = (
+        await conn.execute(sa.select(sa.func.coalesce(sa.func.max(members.c.id), 0)))
+    ).scalar_one()
+    top = max(top, *after) if after else top
+    return list(range(top + 1, top + 1 + count))
+
+
+async def insert_members(conn: AsyncConnection, new: list[MemberRecord], now: datetime) -> None:
+    if not new:
+        return
+    ids = await _allocate_member_ids(conn, len(new))
+    # A member imported from the agency's core may hold a KPJ the hub would mint for
+    # one of these numbers: skip such numbers (they are never reused anyway).
+    while taken := await _taken_kpjs(conn, [kpj_for(i) for i in ids]):
+        kept = [i for i in ids if kpj_for(i) not in taken]
+        ids = kept + await _allocate_member_ids(conn, len(ids) - len(kept), after=ids)
+    for member, member_id in zip(new, ids, strict=True):
+        member.member_id = member_id
+        member.kpj = kpj_for(member_id)
+    await insert_rows(conn, members, [_member_row(m, now) for m in new])
+
+
+async def _taken_kpjs(conn: AsyncConnection, kpjs: list[str]) -> set[str]:
+    taken: set[str] = set()
+    for where in _one_of(conn, members.c.kpj, kpjs):
+        taken.update(r.kpj for r in await conn.execute(sa.select(members.c.kpj).where(where)))
+    return taken
+
+
+async def update_members(conn: AsyncConnection, batch: Batch, now: datetime) -> None:
+    new = {id(m) for m in batch.new_members}
+    changed = [m for m in batch.members.values() if m.dirty and id(m) not in new]
+    if not changed:
+        return
+    await conn.execute(
+        members.update()
+        .where(members.c.id == sa.bindparam("b_id"))
+        .values(
+            paid_through=sa.bindparam("b_paid_through"),
+            period_start=sa.bindparam("b_period_start"),
+            lapsed_on=sa.bindparam("b_lapsed_on"),
+            updated_at=now,
+        ),
+        [
+            {
+                "b_id": m.member_id,
+                "b_paid_through": m.paid_through,
+                "b_period_start": m.period_start,
+                "b_lapsed_on": m.lapsed_on,
+            }
+            for m in changed
+        ],
+    )
+
+
+async def write_contributions(conn: AsyncConnection, batch: Batch, now: datetime) -> None:
+    if batch.new_contributions:
+        await insert_rows(
+            conn, contributions, [_contribution_row(c, now) for c in batch.new_contributions]
+        )
+    # Reversed payments, and later payments whose months a reversal replayed.
+    changed = [c for c in batch.contributions.values() if c.dirty and c.contribution_id is not None]
+    if changed:
+        await conn.execute(
+            contributions.update()
+            .where(contributions.c.id == sa.bindparam("b_id"))
+            .values(
+                status=sa.bindparam("b_status"),
+                reversed_at=sa.bindparam("b_reversed_at"),
+                covers_from=sa.bindparam("b_covers_from"),
+                covers_through=sa.bindparam("b_covers_through"),
+                previous_paid_through=sa.bindparam("b_previous"),
+                months=sa.bindparam("b_months"),
+                arrears_months=sa.bindparam("b_arrears"),
+                previous_period_start=sa.bindparam("b_previous_start"),
+            ),
+            [
+                {
+                    "b_id": c.contribution_id,
+                    "b_status": c.status,
+                    "b_reversed_at": c.reversed_at,
+                    "b_covers_from": c.covers_from,
+                    "b_covers_through": c.covers_through,
+                    "b_previous": c.previous_paid_through,
+                    "b_months": c.months,
+                    "b_arrears": c.arrears_months,
+                    "b_previous_start": c.previous_period_start,
+                }
+                for c in changed
+            ],
+        )
+
+
+def _member_row(m: MemberRecord, now: datetime) -> dict[str, Any]:
+    return {
+        "id": m.member_id,
+        "nik": m.nik,
+        "kpj": m.kpj,
+        "full_name": m.full_name,
+        "birth_date": m.birth_date,
+        "sex": m.sex,
+        "phone": m.phone,
+        "address": m.address,
+        "occupation": m.occupation,
+        "declared_income": m.declared_income,
+        "programmes": ",".join(m.programmes),
+        "paid_through": m.paid_through,
+        "registered_month": m.registered_month,
+        "registered_channel": m.registered_channel,
+        "registered_partner": m.registered_partner,
+        "registration_event_id": m.registration_event_id,
+        "created_at": now,
+        "updated_at": now,
+        "period_start": m.period_start,
+        "lapsed_on": m.lapsed_on,
+        "source": "hub",
+        "registered_agent": m.registered_agent,
+    }
+
+
+def _contribution_row(c: ContributionRecord, now: datetime) -> dict[str, Any]:
+    return {
+        "event_id": c.event_id,
+        "member_id": c.member.member_id,
+        "channel": c.channel,
+        "partner_id": c.partner_id,
+        "partner_ref": c.partner_ref,
+        "months": c.months,
+        "amount": c.amount,
+        "paid_at": c.paid_at,
+        "covers_from": c.covers_from,
+        "covers_through": c.covers_through,
+        "previous_paid_through": c.previous_paid_through,
+        "status": c.status,
+        "reversed_at": c.reversed_at,
+        "created_at": now,
+        "arrears_months": c.arrears_months,
+        "previous_period_start": c.previous_period_start,
+        "agent_id": c.agent_id,
+    }
+
+
+def _chunks(items: Sequence[T]) -> list[Sequence[T]]:
+    return [items[i : i + _IN_CHUNK] for i in range(0, len(items), _IN_CHUNK)]

@@ -1,0 +1,155 @@
+"""The recording service: a batch of canonical events into the membership store.
+
+One unit of work per batch, in one transaction: claim the event ids
+(``processed_events``: events seen before are skipped, so a replayed partition changes
+nothing), load the members and contributions they touch, apply the pure rules
+(``hub.membership.apply``) in Kafka order, and save what changed: members and
+contributions, each request's outcome in the inbox, and the callbacks that report them.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.callbacks.notifications import notice_for
+from hub.callbacks.outbox import CallbackPolicy
+from hub.membership.apply import Batch, Outcome, apply_event
+from hub.membership.coverage import CoverageRules
+from hub.membership.schedule import ContributionSchedule
+from hub.store import members as member_store
+from hub.store.bulk import insert_rows
+from hub.store.inbox import record_outcomes, reject_unrecorded
+from hub.store.processed import claim_events, mark_rejected
+from hub.store.tables import callback_deliveries
+from schemas.events import EventEnvelope
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingEvent:
+    """An event as read from Kafka, with where it came from."""
+
+    envelope: EventEnvelope
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    recorded: int
+    rejected: int
+    duplicates: int
+
+
+class RecordingService:
+    """Applies batches of events to members, contributions and the request inbox."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        schedule: ContributionSchedule,
+        rules: CoverageRules,
+        callbacks: CallbackPolicy | None = None,
+    ) -> None:
+        self._engine = engine
+        self._schedule = schedule
+        self._rules = rules
+        self._callbacks = callbacks or CallbackPolicy({})
+
+    async def apply(self, events: Sequence[IncomingEvent]) -> BatchResult:
+        async with self._engine.begin() as conn:
+            return await self._apply(conn, events)
+
+    async def _apply(self, conn: AsyncConnection, events: Sequence[IncomingEvent]) -> BatchResult:
+        now = datetime.now(UTC)
+        claimed = await claim_events(
+            conn,
+            [
+                {
+                    "event_id": e.envelope.event_id,
+                    "event_type": e.envelope.event_type,
+                    "kafka_partition": e.partition,
+                    "kafka_offset": e.offset,
+                }
+                for e in events
+            ],
+            now,
+        )
+        fresh: list[EventEnvelope] = []
+        for event in events:
+            if event.envelope.event_id in claimed:
+                claimed.discard(event.envelope.event_id)  # twice in the batch: once
+                fresh.append(event.envelope)
+        if not fresh:
+            return BatchResult(0, 0, len(events))
+
+        batch = Batch(
+            members=await member_store.load_members(conn, {e.member_key for e in fresh}),
+            contributions={},
+        )
+        batch.contributions = await member_store.load_contributions(
+            conn, fresh, batch.members, batch.history
+        )
+        for envelope in fresh:
+            apply_event(batch, envelope, self._schedule, self._rules)
+
+        await member_store.insert_members(conn, batch.new_members, now)
+        await member_store.update_members(conn, batch, now)
+        await member_store.write_contributions(conn, batch, now)
+        rejected = [o.envelope.event_id for o in batch.outcomes if o.status == "rejected"]
+        await mark_rejected(conn, rejected)
+        await record_outcomes(
+            conn,
+            [
+                (
+                    o.envelope.event_id,
+                    o.status,
+                    o.member.kpj if o.member and o.status == "recorded" else None,
+                    o.reason,
+                )
+                for o in batch.outcomes
+            ],
+            now,
+        )
+        await member_store.record_pending_changes(conn, batch, now)
+        await member_store.record_membership_changes(conn, batch, now)
+        # The callback outbox, in the same transaction as the outcomes it reports.
+        await insert_rows(
+            conn,
+            callback_deliveries,
+            self._callbacks.rows_for(batch.outcomes, now),
+            skip_conflicts_on=("notification_id",),
+        )
+        return BatchResult(len(fresh) - len(rejected), len(rejected), len(events) - len(fresh))
+
+    async def reject_dead_letters(self, reasons: Mapping[UUID, str]) -> int:
+        """Requests whose events went to the dead-letter topic: rejected, with the reason.
+
+        Only requests not yet recorded change, and the partner gets its registration or payment
+        callback, so nobody is left looking at "accepted" for an event that will never be
+        recorded. Returns how many requests changed.
+        """
+        now = datetime.now(UTC)
+        changed = 0
+        async with self._engine.begin() as conn:
+            for event_id in sorted(reasons):
+                reason = reasons[event_id][:1000]
+                request = await reject_unrecorded(conn, event_id, reason, now)
+                if request is None:
+                    continue
+                changed += 1
+                partner_id, event_json = request
+                outcome = Outcome(
+                    EventEnvelope.model_validate_json(event_json), "rejected", None, reason
+                )
+                notice = notice_for(outcome, now)
+                if notice is not None and partner_id in self._callbacks.urls:
+                    await insert_rows(
+                        conn,
+                        callback_deliveries,
+                        [self._callbacks.row(notice, partner_id, now)],
+                        skip_conflicts_on=("notification_id",),
+                    )
+        return changed
