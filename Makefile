@@ -66,12 +66,9 @@ test: lint typecheck pytest pytest-tansu coverage ## install, lint, type-check, 
 faults: install postgres ## the whole fault suite against running processes (docs/reliability.md)
 	$(PYTEST) -q -s -m "faults or faults_slow" tests/faults
 
-bench: $(STAMP) postgres ## benchmarks against the real hub, broker and PostgreSQL
+bench: $(STAMP) $(KAFKA_STAMP) postgres ## every benchmark on Apache Kafka and on Tansu, then issue 15's targets table
 	@bash scripts/ensure-wrk.sh
-	$(BIN)/python -m benchmarks.ingest
-	$(BIN)/python -m benchmarks.drain
-	$(BIN)/python -m benchmarks.pos_upload --cold
-	$(BIN)/python -m benchmarks.reconcile
+	$(BIN)/python -m benchmarks.run
 
 schemas: $(STAMP) ## regenerate docs/schemas from the canonical models
 	$(BIN)/python -m schemas.export docs/schemas

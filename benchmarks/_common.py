@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
 import orjson
@@ -93,6 +95,15 @@ def sqlalchemy_url(database: str) -> str:
     return f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
 
 
+def hub_env(database: str, broker: str = "auto") -> dict[str, str]:
+    """``hub run``'s environment: dev settings, this database, the embedded broker asked for."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env["HUB_ENV"] = "dev"
+    env["HUB_DATABASE_URL"] = sqlalchemy_url(database)
+    env["HUB_EMBEDDED_BROKER"] = broker
+    return env
+
+
 @contextlib.asynccontextmanager
 async def temporary_database(prefix: str = "hub_bench") -> AsyncIterator[str]:
     """A fresh, empty PostgreSQL database, dropped (connections and all) on the way out."""
@@ -152,3 +163,12 @@ def fmt_rate(per_s: float) -> str:
 
 def fmt_ms(ms: float) -> str:
     return f"{ms:,.1f} ms"
+
+
+def append_results(
+    path: Path, benchmark: str, broker: str, figures: dict[str, float | int | bool | None]
+) -> None:
+    """One benchmark's figures as a JSON line, for ``benchmarks.run``'s targets table."""
+    with path.open("a") as out:
+        out.write(json.dumps({"benchmark": benchmark, "broker": broker, "figures": figures}))
+        out.write("\n")

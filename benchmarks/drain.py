@@ -1,9 +1,10 @@
 """Drain: the core consumer's rate from Kafka into PostgreSQL, next to a raw asyncpg COPY.
 
-    python -m benchmarks.drain [--events 100000] [--profile DIR]
+    python -m benchmarks.drain [--broker kafka|tansu] [--events 100000] [--profile DIR]
+        [--results FILE]
 
-1. Tansu (``hub.broker.EmbeddedBroker``) and two fresh PostgreSQL databases,
-   migrated to head.
+1. The broker (Apache Kafka from the Maven jars, or Tansu; ``hub.broker``) and two
+   fresh PostgreSQL databases, migrated to head.
 2. ``--events`` RegistrationSubmitted envelopes, built as intake builds them;
    their ``partner_requests`` rows (status ``accepted``) are COPYed in first, so
    the consumer's status updates hit real rows as in production; then the events
@@ -14,8 +15,9 @@
    ``processed_events`` rows into the second database, in one transaction.
 
 Prints events/s, the COPY's rows/s and the ratio drain/COPY (events per second
-against the COPY's events-equivalent per second), and checks the members count.
-Tansu is stopped and both databases dropped however the run ends.
+against the COPY's events-equivalent per second), the consumer's RSS, and checks the
+members count; ``--results`` appends the figures as one JSON line for
+``benchmarks.run``. The broker is stopped and both databases dropped however the run ends.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ import argparse
 import asyncio
 import hashlib
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +41,7 @@ from aiokafka import AIOKafkaProducer
 
 from benchmarks._common import (
     Row,
+    append_results,
     asyncpg_dsn,
     fmt_rate,
     person,
@@ -54,18 +59,18 @@ from benchmarks._procs import (
     run_benchmark,
 )
 from hub.bootstrap import build
-from hub.broker import EmbeddedBroker
+from hub.broker import Broker, embedded_broker
 from hub.intake.model import event_id_for, hub_reference_for
 from hub.kafka.topics import ensure_topics
 from hub.membership.coverage import default_rules
 from hub.membership.kpj import kpj_for
-from hub.settings import Settings, load_settings
+from hub.settings import KAFKA_LIBS, Settings, load_settings
 from hub.store.migrations import upgrade_to_head_async
 from schemas.events import EventEnvelope, RegistrationSubmitted
 
 _CALENDAR = default_rules().calendar
 
-TARGET_EVENTS_PER_S = 20_000.0
+TARGET_EVENTS_PER_S = 25_000.0
 TARGET_RATIO = 0.25
 PROGRESS_EVERY_S = 10.0
 PARTNER_ID = "demo"
@@ -251,6 +256,15 @@ async def produce(settings: Settings, servers: str, events: Sequence[Event]) -> 
         await producer.stop()
 
 
+def rss_bytes() -> int:
+    """This process's resident set size (the consumer runs here), from ``/proc``."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 @dataclass(frozen=True, slots=True)
 class Drain:
     seconds: float  # until every event was recorded, or until the timeout
@@ -262,7 +276,8 @@ class Drain:
     duplicates: int
     dead_lettered: int
     batches: int
-    progress: list[tuple[float, int]]  # (seconds since start, recorded)
+    progress: list[tuple[float, int, int]]  # (seconds since start, recorded, RSS bytes)
+    rss_before: int
     cpu: list[tuple[str, float]]
     profile: Profile | None
 
@@ -279,7 +294,8 @@ async def drain(
     spy = PySpy(os.getpid(), profile_dir / "consumer-drain.txt") if profile_dir else None
     first: float | None = None
     first_recorded = 0
-    progress: list[tuple[float, int]] = []
+    progress: list[tuple[float, int, int]] = []
+    rss_before = rss_bytes()
     try:
         if spy is not None:
             await spy.start()
@@ -298,14 +314,14 @@ async def drain(
                 completed = True
                 break
             if now >= next_report:
-                progress.append((now - started, recorded))
+                progress.append((now - started, recorded, rss_bytes()))
                 print(f"    {now - started:5.1f} s: {recorded:,} recorded", flush=True)
                 next_report += PROGRESS_EVERY_S
             if now - started > within_s or task.done():
                 break
             await asyncio.sleep(0.01)
         seconds = time.perf_counter() - started
-        progress.append((seconds, consumer.stats.recorded))
+        progress.append((seconds, consumer.stats.recorded, rss_bytes()))
         cpu = cpu_usage(before, cpu_snapshot(), {os.getpid(): "consumer (python)"})
         if task.done() and task.exception() is not None:
             raise task.exception()  # type: ignore[misc]
@@ -329,6 +345,7 @@ async def drain(
         dead_lettered=s.dead_lettered,
         batches=s.batches,
         progress=progress,
+        rss_before=rss_before,
         cpu=cpu,
         profile=profile,
     )
@@ -371,7 +388,9 @@ async def store_counts(database: str) -> dict[str, int]:
 
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--broker", choices=["kafka", "tansu"], default="kafka")
     parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--results", type=Path, help="append the figures as a JSON line")
     parser.add_argument("--timeout", type=float, default=140.0, help="bound on the drain (s)")
     parser.add_argument(
         "--strict", action="store_true", help="exit with 3 when a target is not met"
@@ -388,7 +407,10 @@ async def main(argv: Sequence[str] | None = None) -> int:
     events = build_events(n, rid, now)
     print(f"drain: {n:,} envelopes built in {time.perf_counter() - started:.1f} s", flush=True)
 
-    broker = EmbeddedBroker()
+    data_dir = Path(tempfile.mkdtemp(prefix="hub-bench-drain-"))
+    broker: Broker = embedded_broker(
+        args.broker, data_dir, KAFKA_LIBS, log_file=data_dir / f"{args.broker}.log"
+    )
     await broker.start()
     try:
         async with (
@@ -399,13 +421,15 @@ async def main(argv: Sequence[str] | None = None) -> int:
             await upgrade_to_head_async(sqlalchemy_url(copy_db))
             settings = load_settings(
                 kafka_bootstrap_servers=broker.bootstrap_servers,
+                kafka_enable_idempotence=broker.idempotence,
                 database_url=sqlalchemy_url(drain_db),
             )
             copy_s = await copy_partner_requests(drain_db, partner_request_rows(events, now))
             print(f"  partner_requests COPYed in {copy_s:.1f} s", flush=True)
             produce_s = await produce(settings, broker.bootstrap_servers, events)
             print(
-                f"  produced {n:,} events in {produce_s:.1f} s ({fmt_rate(n / produce_s)})",
+                f"  produced {n:,} events to {args.broker} in {produce_s:.1f} s "
+                f"({fmt_rate(n / produce_s)})",
                 flush=True,
             )
 
@@ -423,6 +447,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
             print(f"  COPY baseline: {len(members) + len(processed):,} rows in {baseline_s:.2f} s")
     finally:
         await broker.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
     copy_events_per_s = n / baseline_s
     drain_per_s = result.recorded / result.seconds
@@ -433,6 +458,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     )
     ratio = drain_per_s / copy_events_per_s
     correct = result.completed and all(v == n for v in counts.values())
+    rss_after = result.progress[-1][2]
     rows = [
         Row(
             "drain: events/s (from consumer start)",
@@ -467,6 +493,10 @@ async def main(argv: Sequence[str] | None = None) -> int:
             ratio >= TARGET_RATIO,
         ),
         Row(
+            "consumer RSS before / after the drain",
+            f"{result.rss_before / 2**20:,.0f} / {rss_after / 2**20:,.0f} MiB",
+        ),
+        Row(
             "check: members / kpjs / processed / recorded reqs",
             " / ".join(f"{counts[k]:,}" for k in ("members", "kpjs", "processed", "recorded")),
             f"== {n:,}",
@@ -476,17 +506,33 @@ async def main(argv: Sequence[str] | None = None) -> int:
     print_table(f"drain ({n:,} RegistrationSubmitted events; run {rid})", rows)
     print("\ndrain rate by interval")
     last_t, last_n = 0.0, 0
-    for t, recorded in result.progress:
+    for t, recorded, rss in result.progress:
         if t > last_t:
             print(
                 f"  {last_t:6.1f} .. {t:6.1f} s: {last_n:>8,} .. {recorded:>8,} recorded, "
-                f"{fmt_rate((recorded - last_n) / (t - last_t))}"
+                f"{fmt_rate((recorded - last_n) / (t - last_t))}, RSS {rss / 2**20:,.0f} MiB"
             )
         last_t, last_n = t, recorded
     print("\nCPU during the drain (cores; the machine is shared)")
     print("  " + ", ".join(f"{name} {cores:.2f}" for name, cores in result.cpu))
     if result.profile is not None:
         print_profile("consumer (this process) during the drain (py-spy)", result.profile)
+    if args.results is not None:
+        append_results(
+            args.results,
+            "drain",
+            args.broker,
+            {
+                "events": n,
+                "events_per_s": drain_per_s,
+                "copy_events_per_s": copy_events_per_s,
+                "ratio": ratio,
+                "completed": correct,
+                "rss_before_mib": result.rss_before / 2**20,
+                "rss_after_mib": rss_after / 2**20,
+                "rss_growth_mib": (rss_after - result.rss_before) / 2**20,
+            },
+        )
     if not correct:
         return 1
     missed = any(row.met is False for row in rows)

@@ -35,14 +35,15 @@ import asyncpg  # type: ignore[import-untyped]
 
 from benchmarks._common import (
     Row,
+    append_results,
     asyncpg_dsn,
     fmt_ms,
     fmt_rate,
+    hub_env,
     person,
     print_table,
     registration_body,
     run_id,
-    sqlalchemy_url,
     temporary_database,
 )
 from benchmarks._procs import (
@@ -185,13 +186,6 @@ async def wait_recorded(database: str, accepted: int, within_s: float) -> tuple[
         await conn.close()
 
 
-def hub_env(database: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env["HUB_ENV"] = "dev"
-    env["HUB_DATABASE_URL"] = sqlalchemy_url(database)
-    return env
-
-
 @dataclass(frozen=True, slots=True)
 class Phase:
     """One server's warm-up and measured run, with where the CPU went during the latter."""
@@ -282,6 +276,10 @@ async def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--profile", type=Path, help="py-spy the hub during its measured run")
     parser.add_argument(
+        "--broker", choices=["auto", "kafka", "tansu"], default="auto", help="hub run's broker"
+    )
+    parser.add_argument("--results", type=Path, help="append the figures as a JSON line")
+    parser.add_argument(
         "--bare-loop",
         default="auto",
         choices=["auto", "asyncio", "uvloop"],
@@ -341,7 +339,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
             hub = Server(
                 "hub",
                 [str(VENV_BIN / "hub"), "run", "--port", str(port)],
-                hub_env(database),
+                hub_env(database, args.broker),
                 work / "hub.log",
             )
             try:
@@ -439,6 +437,28 @@ async def main(argv: Sequence[str] | None = None) -> int:
             print(f"hub statuses: {result.status_text()}")
         if profile is not None:
             print_profile("hub process during the measured run (py-spy)", profile)
+        # Whole stack: the hub, PostgreSQL and the broker (Tansu, or Kafka's JVM).
+        stack_cores = sum(
+            cores
+            for name, cores in phase.cpu
+            if name.startswith(("hub", "postgres", "tansu", "java"))
+        )
+        cpu_ms = stack_cores * result.duration_s * 1000 / max(result.ok, 1)
+        print(f"whole-stack CPU per accepted request: {cpu_ms:.2f} ms")
+        if args.results is not None:
+            append_results(
+                args.results,
+                "ingest",
+                args.broker,
+                {
+                    "accepted_per_s": result.ok_per_s,
+                    "p50_ms": result.p50_ms,
+                    "p99_ms": result.p99_ms,
+                    "ratio": ratio,
+                    "bare_per_s": base.ok_per_s,
+                    "cpu_ms_per_request": cpu_ms,
+                },
+            )
         failed = caught_up_s is None or result.wraps > 0
         if failed:
             return 1

@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import csv
 import hashlib
-import os
 import shutil
 import sys
 import tempfile
@@ -48,11 +47,12 @@ from adapters.pos.csv_rows import CSV_COLUMNS, read_rows
 from benchmarks._common import (
     Person,
     Row,
+    append_results,
     asyncpg_dsn,
+    hub_env,
     person,
     print_table,
     run_id,
-    sqlalchemy_url,
     temporary_database,
 )
 from benchmarks._procs import VENV_BIN, Server, cpu_snapshot, cpu_usage, run_benchmark
@@ -188,13 +188,6 @@ def clean_work_dir(work: Path, *, keep_log: bool) -> None:
     print(f"(hub log kept in {work})", file=sys.stderr)
 
 
-def hub_env(database: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env["HUB_ENV"] = "dev"
-    env["HUB_DATABASE_URL"] = sqlalchemy_url(database)
-    return env
-
-
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -203,6 +196,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--cold", action="store_true", help="no warm-up upload and no ANALYZE before the upload"
     )
+    parser.add_argument("--results", type=Path, help="append the figures as a JSON line")
     args = parser.parse_args(argv)
 
     rid = run_id()
@@ -312,6 +306,10 @@ async def main(argv: Sequence[str] | None = None) -> int:
         )
         print("\nCPU during the measured upload (cores; the machine is shared)")
         print("  " + ", ".join(f"{n} {c:.2f}" for n, c in cpu))
+        if args.results is not None:
+            append_results(
+                args.results, "pos_upload", "shared", {"seconds": upload_s, "rows": args.rows}
+            )
         failed = (
             not same_answer
             or requests_after != requests_before

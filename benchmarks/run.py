@@ -1,0 +1,261 @@
+"""`make bench`: every benchmark on both brokers, then one table against issue 15's targets.
+
+    python -m benchmarks.run [--brokers kafka,tansu] [--only ingest,drain,...] [--quick]
+
+Each benchmark runs as its own process (``python -m benchmarks.<name> --broker B
+--results FILE``), with its baseline measured in the same run, and appends its figures
+to FILE as one JSON line (``benchmarks._common.append_results``). This runner reads them
+back and prints, for each broker, each target with the figure measured, and met or not
+met. A benchmark that failed or did not report a figure shows "not measured": nothing
+is filled in. The machine's load (``/proc/loadavg``) before and after is printed with
+the table, because this 2-core machine is shared and every rate depends on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import Row, print_table
+from benchmarks._procs import REPO_ROOT
+
+BROKERS = ("kafka", "tansu")
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One benchmark module, the arguments it gets, and whether it runs once per broker."""
+
+    module: str
+    arguments: tuple[str, ...] = ()
+    per_broker: bool = True
+
+
+STEPS = {
+    "ingest": Step("benchmarks.ingest"),
+    "latency": Step("benchmarks.latency"),
+    "drain": Step("benchmarks.drain"),
+    "pos_upload": Step("benchmarks.pos_upload", ("--cold",), per_broker=False),
+}
+QUICK = {
+    "ingest": ("--duration", "5", "--warmup", "2", "--requests", "40000"),
+    "drain": ("--events", "20000"),
+}
+
+Figures = dict[str, dict[str, Any]]  # benchmark -> figure -> value
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A figure of issue 15 and the bound it is held to."""
+
+    name: str
+    benchmark: str
+    figure: str
+    bound: str
+    met: Callable[[float], bool]
+    shown: Callable[[float], str]
+
+
+def _rate(v: float) -> str:
+    return f"{v:,.0f}/s"
+
+
+def _ms(v: float) -> str:
+    return f"{v:,.1f} ms"
+
+
+TARGETS = (
+    Target(
+        "ingest: accepted req/s (32 connections)",
+        "ingest",
+        "accepted_per_s",
+        ">= 2,500/s",
+        lambda v: v >= 2_500,
+        _rate,
+    ),
+    Target("ingest: p99 latency", "ingest", "p99_ms", "<= 50 ms", lambda v: v <= 50, _ms),
+    Target(
+        "ingest: ratio hub/bare endpoint",
+        "ingest",
+        "ratio",
+        ">= 0.3",
+        lambda v: v >= 0.3,
+        lambda v: f"{v:.3f}",
+    ),
+    Target(
+        "whole-stack CPU per accepted request",
+        "ingest",
+        "cpu_ms_per_request",
+        "<= 0.6 ms",
+        lambda v: v <= 0.6,
+        lambda v: f"{v:.2f} ms",
+    ),
+    Target(
+        "POST -> recorded p99 at 1,000 req/s",
+        "latency",
+        "p99_ms",
+        "<= 250 ms",
+        lambda v: v <= 250,
+        _ms,
+    ),
+    Target(
+        "drain: events/s",
+        "drain",
+        "events_per_s",
+        ">= 25,000/s",
+        lambda v: v >= 25_000,
+        _rate,
+    ),
+    Target(
+        "drain: ratio to COPY",
+        "drain",
+        "ratio",
+        ">= 0.25",
+        lambda v: v >= 0.25,
+        lambda v: f"{v:.3f}",
+    ),
+    Target(
+        "pos upload, 100,000 rows",
+        "pos_upload",
+        "seconds",
+        "<= 10 s",
+        lambda v: v <= 10,
+        lambda v: f"{v:.1f} s",
+    ),
+    Target(
+        "memory: consumer RSS growth over the drain",
+        "drain",
+        "rss_growth_mib",
+        "flat (<= 32 MiB)",
+        lambda v: v <= 32,
+        lambda v: f"{v:+.0f} MiB",
+    ),
+)
+"""Issue 15's targets (2-core machine, baselines in the same run)."""
+
+BASELINES = (
+    ("ingest: bare endpoint req/s", "ingest", "bare_per_s", _rate),
+    ("drain: COPY events-equivalent/s", "drain", "copy_events_per_s", _rate),
+    ("ingest: p50 latency", "ingest", "p50_ms", _ms),
+    ("POST -> recorded p50 at 1,000 req/s", "latency", "p50_ms", _ms),
+    ("drain: consumer RSS after", "drain", "rss_after_mib", lambda v: f"{v:,.0f} MiB"),
+)
+
+
+def load_results(path: Path) -> dict[str, Figures]:
+    """broker -> benchmark -> figures, from the JSON lines the benchmarks appended."""
+    results: dict[str, Figures] = {}
+    if not path.exists():
+        return results
+    for line in path.read_text().splitlines():
+        if line.strip():
+            entry = json.loads(line)
+            results.setdefault(entry["broker"], {})[entry["benchmark"]] = entry["figures"]
+    return results
+
+
+def table_rows(figures: Figures) -> list[Row]:
+    """The targets, then the same run's baselines, for one broker."""
+    rows = []
+    for t in TARGETS:
+        value = figures.get(t.benchmark, {}).get(t.figure)
+        if value is None:
+            rows.append(Row(t.name, "not measured", t.bound, False))
+        else:
+            rows.append(Row(t.name, t.shown(float(value)), t.bound, t.met(float(value))))
+    for name, benchmark, figure, shown in BASELINES:
+        value = figures.get(benchmark, {}).get(figure)
+        rows.append(Row(name, "not measured" if value is None else shown(float(value))))
+    return rows
+
+
+def load_average() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def run_step(step: Step, broker: str, results: Path, extra: Sequence[str], log_dir: Path) -> bool:
+    argv = [sys.executable, "-m", step.module, *step.arguments, *extra]
+    argv += ["--results", str(results)]
+    if step.per_broker:
+        argv += ["--broker", broker]
+    label = f"{step.module} ({broker})" if step.per_broker else step.module
+    print(f"\n=== {label}: {' '.join(argv[1:])}  [load {load_average()}]", flush=True)
+    started = time.perf_counter()
+    log = log_dir / f"{step.module.rsplit('.', 1)[-1]}-{broker}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        assert process.stdout is not None
+        for chunk in iter(process.stdout.readline, b""):
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+            out.write(chunk)
+        code = process.wait()
+    print(f"=== {label}: exit {code} after {time.perf_counter() - started:.0f} s", flush=True)
+    return code in (0, 3)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--brokers", default=",".join(BROKERS))
+    parser.add_argument("--only", default=",".join(STEPS))
+    parser.add_argument("--quick", action="store_true", help="short runs, to try the runner")
+    parser.add_argument("--results", type=Path, help="keep the JSON lines here")
+    args = parser.parse_args(argv)
+    brokers = [b for b in args.brokers.split(",") if b]
+    wanted = [s for s in args.only.split(",") if s]
+    unknown = [b for b in brokers if b not in BROKERS] + [s for s in wanted if s not in STEPS]
+    if unknown:
+        parser.error(f"unknown: {', '.join(unknown)}")
+    log_dir = Path(tempfile.mkdtemp(prefix="hub-bench-"))
+    results = args.results or log_dir / "results.jsonl"
+    load_before = load_average()
+    started = time.perf_counter()
+    failed: list[str] = []
+    for broker in brokers:
+        for name in wanted:
+            step = STEPS[name]
+            if not step.per_broker and broker != brokers[0]:
+                continue
+            if not (REPO_ROOT / (step.module.replace(".", "/") + ".py")).exists():
+                print(f"\n=== {step.module}: not in this tree, skipped", flush=True)
+                continue
+            extra = QUICK.get(name, ()) if args.quick else ()
+            if not run_step(step, broker, results, extra, log_dir):
+                failed.append(f"{name} ({broker})")
+    measured = load_results(results)
+    shared = {
+        b: f
+        for b, f in measured.items()
+        if b not in BROKERS  # figures of benchmarks that ran once, whatever the broker
+    }
+    print(
+        f"\nissue 15 targets, `make bench` ({time.perf_counter() - started:,.0f} s; "
+        f"load average {load_before} before, {load_average()} after, on "
+        f"{os.cpu_count()} cores shared with other work)"
+    )
+    for broker in brokers:
+        figures: Figures = {}
+        for extra_figures in shared.values():
+            figures.update(extra_figures)
+        figures.update(measured.get(broker, {}))
+        print_table(f"broker: {broker}", table_rows(figures))
+    if failed:
+        print(f"\nfailed: {', '.join(failed)} (logs in {log_dir})")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
