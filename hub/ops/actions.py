@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.errors import BrokerUnavailable
+from hub.kafka.envelopes import REPLAYED_HEADER
 from hub.kafka.ids import request_ids
 from hub.observability import metrics
 from hub.ops.audit import AuditLog, record
@@ -139,7 +140,7 @@ class OperatorActions:
         self, letter: DeadLetter, operator: str, reason: str, via: Via
     ) -> str | None:
         headers = [
-            ("replayed-from", f"{self.dead_letters.topic}/{letter.id}".encode()),
+            (REPLAYED_HEADER, f"{self.dead_letters.topic}/{letter.id}".encode()),
             ("replayed-by", operator.encode()),
         ]
         error: str | None = None
