@@ -10,15 +10,14 @@ they keep it, but nothing rejects a KPJ for lacking one.
 KPJ_DIGITS = 11
 
 
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+"""Luhn's doubled digit, its digits summed: 2 * d, less 9 when over 9."""
+
+
 def luhn_check_digit(digits: str) -> int:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
+    # Looked up, not computed: the consumer mints one KPJ per new member.
+    values = [ord(ch) - 48 for ch in reversed(digits)]
+    total = sum(_DOUBLED[d] for d in values[0::2]) + sum(values[1::2])
     return (10 - total % 10) % 10
 
 

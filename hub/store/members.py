@@ -208,12 +208,14 @@ async def insert_members(conn: AsyncConnection, new: list[MemberRecord], now: da
     ids = await _allocate_member_ids(conn, len(new))
     # A member imported from the agency's core may hold a KPJ the hub would mint for
     # one of these numbers: skip such numbers (they are never reused anyway).
-    while taken := await _taken_kpjs(conn, [kpj_for(i) for i in ids]):
-        kept = [i for i in ids if kpj_for(i) not in taken]
+    kpjs = {i: kpj_for(i) for i in ids}
+    while taken := await _taken_kpjs(conn, list(kpjs.values())):
+        kept = [i for i in ids if kpjs[i] not in taken]
         ids = kept + await _allocate_member_ids(conn, len(ids) - len(kept), after=ids)
+        kpjs = {i: kpj_for(i) for i in ids}
     for member, member_id in zip(new, ids, strict=True):
         member.member_id = member_id
-        member.kpj = kpj_for(member_id)
+        member.kpj = kpjs[member_id]
     await insert_rows(conn, members, [_member_row(m, now) for m in new])
 
 

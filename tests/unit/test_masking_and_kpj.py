@@ -85,3 +85,19 @@ def test_swapping_neighbouring_digits_in_a_hub_minted_kpj_breaks_its_check_digit
     swapped = kpj[:position] + b + a + kpj[position + 2 :]
 
     assert not has_hub_check_digit(swapped)
+
+
+@pytest.mark.parametrize(
+    ("member_number", "kpj"),
+    [
+        (1, "00000000018"),
+        # The textbook Luhn example: payload 7992739871, check digit 3.
+        (7_992_739_871, "79927398713"),
+        (1_234_567_890, "12345678903"),
+    ],
+)
+def test_a_minted_kpj_ends_in_the_luhn_digit_of_the_member_number(
+    member_number: int, kpj: str
+) -> None:
+    assert kpj_for(member_number) == kpj
+    assert has_hub_check_digit(kpj)
