@@ -463,6 +463,12 @@ async def main(argv: Sequence[str] | None = None) -> int:
     ratio = drain_per_s / copy_events_per_s
     correct = result.completed and all(v == n for v in counts.values())
     rss_after = result.progress[-1][2]
+    # CPU time per event holds still on a shared machine where rates do not.
+    used = dict(result.cpu)
+    per_event_us = {
+        name: used.get(name, 0.0) * result.seconds / max(result.recorded, 1) * 1e6
+        for name in ("consumer (python)", "postgres")
+    }
     rows = [
         Row(
             "drain: events/s (from consumer start)",
@@ -495,6 +501,10 @@ async def main(argv: Sequence[str] | None = None) -> int:
             f"{ratio:.3f}",
             f">= {TARGET_RATIO}",
             ratio >= TARGET_RATIO,
+        ),
+        Row(
+            "CPU per event: consumer / PostgreSQL",
+            f"{per_event_us['consumer (python)']:.0f} / {per_event_us['postgres']:.0f} µs",
         ),
         Row(
             "consumer RSS before / after the drain",
@@ -535,6 +545,8 @@ async def main(argv: Sequence[str] | None = None) -> int:
                 "rss_before_mib": result.rss_before / 2**20,
                 "rss_after_mib": rss_after / 2**20,
                 "rss_growth_mib": (rss_after - result.rss_before) / 2**20,
+                "consumer_cpu_us_per_event": per_event_us["consumer (python)"],
+                "postgres_cpu_us_per_event": per_event_us["postgres"],
             },
         )
     if not correct:

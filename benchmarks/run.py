@@ -149,6 +149,18 @@ BASELINES = (
     ("ingest: p50 latency", "ingest", "p50_ms", _ms),
     ("POST -> recorded p50 at 1,000 req/s", "latency", "p50_ms", _ms),
     ("drain: consumer RSS after", "drain", "rss_after_mib", lambda v: f"{v:,.0f} MiB"),
+    (
+        "drain: consumer CPU per event",
+        "drain",
+        "consumer_cpu_us_per_event",
+        lambda v: f"{v:,.0f} µs",
+    ),
+    (
+        "drain: PostgreSQL CPU per event",
+        "drain",
+        "postgres_cpu_us_per_event",
+        lambda v: f"{v:,.0f} µs",
+    ),
 )
 
 
