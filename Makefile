@@ -10,7 +10,7 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider
 # Line coverage is gated where faults land: the broker, the store and the callbacks.
 GATED := kafka store callbacks
 
-.PHONY: install run test lint typecheck pytest pytest-tansu coverage faults bench schemas postgres chromium clean
+.PHONY: install run test lint typecheck pytest pytest-tansu coverage faults bench bench-reconcile schemas postgres chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,9 @@ faults: install postgres ## the whole fault suite against running processes (doc
 bench: $(STAMP) $(KAFKA_STAMP) postgres ## every benchmark on Apache Kafka and on Tansu, then issue 15's targets table
 	@bash scripts/ensure-wrk.sh
 	$(BIN)/python -m benchmarks.run
+
+bench-reconcile: $(STAMP) postgres ## hub reconcile of 1,000,000 settlement lines (long; not in make bench)
+	$(BIN)/python -m benchmarks.reconcile
 
 schemas: $(STAMP) ## regenerate docs/schemas from the canonical models
 	$(BIN)/python -m schemas.export docs/schemas

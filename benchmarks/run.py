@@ -43,7 +43,7 @@ class Step:
 STEPS = {
     "ingest": Step("benchmarks.ingest"),
     "latency": Step("benchmarks.latency"),
-    "drain": Step("benchmarks.drain"),
+    "drain": Step("benchmarks.drain", ("--timeout", "240")),
     "pos_upload": Step("benchmarks.pos_upload", ("--cold",), per_broker=False),
 }
 QUICK = {
