@@ -335,7 +335,9 @@ class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
         self._revoked = revoked
 
     async def on_partitions_revoked(self, revoked: object) -> None:
-        self._revoked()
+        # Called before every join, the first one too (with nothing to revoke).
+        if revoked:
+            self._revoked()
 
     async def on_partitions_assigned(self, assigned: object) -> None:
         return None
