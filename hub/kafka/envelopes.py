@@ -92,6 +92,7 @@ class _Envelope(Struct, forbid_unknown_fields=True):
     member_key: _Nik
     payload: _Registration | _Payment | _Reversal
     schema_version: Literal[1] = SCHEMA_VERSION
+    agent_id: _Slug | None = None
 
 
 _DECODER = msgspec.json.Decoder(_Envelope)

@@ -19,8 +19,10 @@ PAID_AT = datetime(2026, 1, 10, 3, 0, tzinfo=UTC)
 
 
 def _events() -> list[EventEnvelope]:
+    by_agent = envelope(registration_payload(), partner_ref="REG-AGENT")
     return [
         envelope(registration_payload(), partner_ref="REG-1"),
+        by_agent.model_copy(update={"agent_id": "agen-0042"}),
         envelope(registration_payload(outlet_id="KIOS-7"), partner_ref="REG-2"),
         envelope(
             ContributionPaid(nik=BALI_WOMAN_NIK, months=3, amount=50_400, paid_at=PAID_AT),
