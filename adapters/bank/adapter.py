@@ -25,7 +25,7 @@ from typing import Annotated, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field, SecretStr, TypeAdapter, ValidationError
 
@@ -41,22 +41,22 @@ from adapters.bank.snap import (
 from adapters.bank.wire import (
     INQUIRY_PATH,
     PAYMENT_PATH,
-    REGISTRATION_FIELDS,
     REGISTRATION_PATH,
+    REGISTRATION_TERMS,
     SERVICE_CODES,
     TOKEN_PATH,
-    VA_FIELDS,
+    VA_TERMS,
     InquiryBody,
     PaymentBody,
     RegistrationBody,
     TokenBody,
     VirtualAccount,
     header,
-    named_as,
     parse_body,
     snap_timestamp,
 )
-from hub.channels.base import ChannelContext, ChannelOptions, HttpChannelAdapter, PartnerOptions
+from hub.channels.base import ChannelContext, HttpChannelAdapter, PartnerOptions, SignedOptions
+from hub.channels.routes import Operation
 from hub.channels.signatures import BASE64_SHA512, well_formed
 from hub.errors import (
     FieldProblem,
@@ -82,14 +82,12 @@ ServiceId = Annotated[str, Field(pattern=r"^ {0,7}[0-9A-Za-z]{1,8}$", max_length
 """SNAP's ``partnerServiceId``: the biller id, 8 characters, left-padded with spaces."""
 
 
-class BankOptions(ChannelOptions):
+class BankOptions(SignedOptions):
     """``[channels.bank]``: the biller id banks put before a customer number, token policy."""
 
     partner_service_id: ServiceId = "8866"
     """The hub's biller id at the banks; a partner's ``options.partner_service_id`` overrides."""
     token_ttl_s: Annotated[int, Field(ge=60, le=86_400)] = 900
-    signature_window_s: Annotated[int, Field(gt=0)] = 300
-    """How far X-TIMESTAMP may be off the hub's clock."""
     token_key: SecretStr | None = None
     """Signs access tokens. Give every hub process the same key (from the environment) so a
     token issued by one is accepted by all; unset, each process makes its own at start."""
@@ -133,21 +131,13 @@ class BankAdapter(HttpChannelAdapter[BankOptions]):
             key = options.token_key.get_secret_value().encode()
         self._tokens = AccessTokens(key, options.token_ttl_s)
 
-    def router(self) -> APIRouter:
-        router = self.http_router()
-        router.add_api_route(
-            TOKEN_PATH, self.access_token, methods=["POST"], summary="SNAP B2B access token"
-        )
-        router.add_api_route(
-            INQUIRY_PATH, self.inquiry, methods=["POST"], summary="SNAP virtual-account inquiry"
-        )
-        router.add_api_route(
-            PAYMENT_PATH, self.payment, methods=["POST"], summary="SNAP virtual-account payment"
-        )
-        router.add_api_route(
-            REGISTRATION_PATH, self.registration, methods=["POST"], summary="BPU registration"
-        )
-        return router
+    def operations(self) -> list[Operation]:
+        return [
+            Operation(TOKEN_PATH, self.access_token, "SNAP B2B access token"),
+            Operation(INQUIRY_PATH, self.inquiry, "SNAP virtual-account inquiry"),
+            Operation(PAYMENT_PATH, self.payment, "SNAP virtual-account payment"),
+            Operation(REGISTRATION_PATH, self.registration, "BPU registration"),
+        ]
 
     async def access_token(self, request: Request) -> Response:
         """Service 73: a bearer token for a bank that signed ``client_key|X-TIMESTAMP``."""
@@ -179,7 +169,7 @@ class BankAdapter(HttpChannelAdapter[BankOptions]):
         partner = await self._authenticate(request, body)
         wire = parse_body(InquiryBody, body)
         member = self._member(partner, wire)
-        with named_as(VA_FIELDS):
+        with VA_TERMS.spoken():
             answer = await self.intake.inquiry(
                 build(InquiryRequest, {**member, "months": wire.months}), partner, channel=self.slug
             )
@@ -191,7 +181,7 @@ class BankAdapter(HttpChannelAdapter[BankOptions]):
         partner = await self._authenticate(request, body)
         wire = parse_body(PaymentBody, body)
         member = self._member(partner, wire)
-        with named_as(VA_FIELDS):
+        with VA_TERMS.spoken():
             payment = build(
                 PaymentRequest,
                 {
@@ -229,7 +219,7 @@ class BankAdapter(HttpChannelAdapter[BankOptions]):
         body = await request.body()
         partner = await self._authenticate(request, body)
         wire = parse_body(RegistrationBody, body)
-        with named_as(REGISTRATION_FIELDS):
+        with REGISTRATION_TERMS.spoken():
             registration = build(
                 RegistrationRequest,
                 {

@@ -1,9 +1,9 @@
 """The bill a bank's app shows: one line a month, arrears first, in English and Indonesian."""
 
-from datetime import date
 from typing import Any
 
 from adapters.bank.wire import InquiryBody
+from hub.channels.fields import month as yyyy_mm
 from hub.intake.model import InquiryAnswer
 from hub.membership.coverage import add_months
 
@@ -36,10 +36,6 @@ _MONTHS_EN = (
     "December",
 )
 SUCCESS_REASON = {"english": "Success", "indonesia": "Sukses"}
-
-
-def month_text(month: date | None) -> str | None:
-    return None if month is None else f"{month:%Y-%m}"
 
 
 def snap_amount(rupiah: int) -> dict[str, str]:
@@ -89,8 +85,8 @@ def inquiry_data(wire: InquiryBody, answer: InquiryAnswer) -> dict[str, Any]:
             "coversFrom": f"{answer.covers_from:%Y-%m}",
             "coversThrough": f"{answer.covers_through:%Y-%m}",
             "arrearsMonths": answer.arrears_months,
-            "arrearsFrom": month_text(answer.arrears_from),
-            "arrearsThrough": month_text(answer.arrears_through),
+            "arrearsFrom": yyyy_mm(answer.arrears_from),
+            "arrearsThrough": yyyy_mm(answer.arrears_through),
             "memberStatus": answer.member_status,
             "programmes": list(answer.programmes),
         },

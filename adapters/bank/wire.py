@@ -4,9 +4,7 @@ Every refusal of a body names the bank's own field (``paidAmount``, ``customerNo
 when intake found the problem under the hub's name.
 """
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import replace
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Literal, TypeVar
 
@@ -14,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from pydantic.alias_generators import to_camel
 
 from adapters.bank.snap import parse_timestamp
+from hub.channels.fields import PartnerTerms
 from hub.errors import FieldProblem, InvalidRequest
 
 TOKEN_PATH = "/snap/v1.0/access-token/b2b"  # noqa: S105 (a path, not a secret)
@@ -26,21 +25,27 @@ SERVICE_CODES = {TOKEN_PATH: "73", INQUIRY_PATH: "24", PAYMENT_PATH: "25", REGIS
 
 M = TypeVar("M", bound=BaseModel)
 
-REGISTRATION_FIELDS = {
-    "reference": "partnerReferenceNo",
-    "full_name": "fullName",
-    "birth_date": "birthDate",
-    "phone": "phoneNo",
-    "declared_income": "declaredIncome",
-}
-VA_FIELDS = {
-    "nik": "customerNo",
-    "payment_code": "customerNo",
-    "months": "additionalInfo.months",
-    "reference": "paymentRequestId",
-    "amount": "paidAmount",
-    "paid_at": "trxDateTime",
-}
+REGISTRATION_TERMS = PartnerTerms(
+    {
+        "reference": "partnerReferenceNo",
+        "full_name": "fullName",
+        "birth_date": "birthDate",
+        "phone": "phoneNo",
+        "declared_income": "declaredIncome",
+    }
+)
+"""Intake's names for a registration's fields in SNAP's words, for refusals."""
+VA_TERMS = PartnerTerms(
+    {
+        "nik": "customerNo",
+        "payment_code": "customerNo",
+        "months": "additionalInfo.months",
+        "reference": "paymentRequestId",
+        "amount": "paidAmount",
+        "paid_at": "trxDateTime",
+    }
+)
+"""Intake's names for a VA inquiry's or payment's fields in SNAP's words, for refusals."""
 
 
 class MalformedBody(InvalidRequest):
@@ -149,18 +154,3 @@ def parse_body(model: type[M], body: bytes) -> M:
             for e in errors
         ]
         raise InvalidRequest("invalid SNAP body", problems) from None
-
-
-@contextmanager
-def named_as(fields: Mapping[str, str]) -> Iterator[None]:
-    """Intake names fields in the hub's words; the bank hears its own in a refusal."""
-    try:
-        yield
-    except InvalidRequest as exc:
-        exc.problems = [replace(p, field=_wire_name(p.field, fields)) for p in exc.problems]
-        raise
-
-
-def _wire_name(field: str, fields: Mapping[str, str]) -> str:
-    head, dot, rest = field.partition(".")
-    return fields.get(head, head) + dot + rest

@@ -18,13 +18,14 @@ from adapters.bni46.handlers import SwitchRequests
 from adapters.bni46.json_api import AgentRegistrations, error_response
 from adapters.bni46.settlement import Bni46SettlementFile
 from adapters.bni46.tcp import FrameLimits, FrameServer
-from hub.channels.base import ChannelContext, ChannelOptions, HttpChannelAdapter, PartnerOptions
+from hub.channels.base import ChannelContext, HttpChannelAdapter, PartnerOptions, SignedOptions
 from hub.intake.model import Partner
 from hub.signing import SignatureVerifier
 
 
-class Bni46Options(ChannelOptions):
-    """``[channels.bni46]``: where the ISO 8583 server listens and how it guards itself."""
+class Bni46Options(SignedOptions):
+    """``[channels.bni46]``: where the ISO 8583 server listens and how it guards itself;
+    ``signature_window_s`` is the JSON registration API's replay window."""
 
     host: str = "127.0.0.1"
     port: int = Field(0, ge=0, le=65535)
@@ -41,8 +42,6 @@ class Bni46Options(ChannelOptions):
     """Requests of one connection answered concurrently; more wait before being read."""
     shutdown_grace_s: float = Field(10.0, gt=0)
     """On stop or hang-up, how long requests already read may take to be answered."""
-    signature_window_s: int = Field(300, gt=0)
-    """Replay window of the JSON registration API's X-Timestamp."""
 
 
 class Bni46PartnerOptions(PartnerOptions):

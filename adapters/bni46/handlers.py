@@ -23,6 +23,7 @@ from adapters.bni46.messages import (
 )
 from adapters.bni46.tcp import HangUp
 from hub.channels.base import ChannelContext
+from hub.channels.codes import CodeTable
 from hub.errors import (
     AlreadyPaid,
     AmountMismatch,
@@ -39,6 +40,7 @@ from hub.errors import (
 from hub.intake.model import InquiryAnswer, Partner
 from hub.intake.parsing import build
 from hub.intake.requests import InquiryRequest, PaymentRequest, ReversalRequest
+from hub.membership.payment_code import nik_or_payment_code
 from hub.store.outage import as_partner_error
 
 log = logging.getLogger("hub.channels.bni46")
@@ -47,32 +49,39 @@ OPERATIONS = {iso.INQUIRY: "iso8583-inquiry", iso.PAYMENT: "iso8583-payment"}
 """Rate-limit operation of a 0200 by processing code; reversals are ``iso8583-reversal``."""
 
 
+SWITCH_CODES = CodeTable(
+    {
+        AmountMismatch: ResponseCode.WRONG_AMOUNT,
+        AlreadyPaid: ResponseCode.ALREADY_PAID,
+        NotReversible: ResponseCode.NOT_REVERSIBLE,
+        InvalidRequest: ResponseCode.FORMAT_ERROR,
+        Unauthenticated: ResponseCode.SECURITY_VIOLATION,
+        Forbidden: ResponseCode.SECURITY_VIOLATION,
+        NotFound: ResponseCode.UNKNOWN_BILL,
+        ReferenceConflict: ResponseCode.DUPLICATE,
+        TemporarilyUnavailable: ResponseCode.RETRY,
+    },
+    ResponseCode.SYSTEM_ERROR,
+)
+"""Field 39 of a refusal, by error type (the most specific listed class wins)."""
+
+
 def response_code(error: HubError, mti: str) -> ResponseCode:
-    """Field 39 for a refusal; subclasses are tested before the classes they refine."""
-    if isinstance(error, AmountMismatch):
-        return ResponseCode.WRONG_AMOUNT
-    if isinstance(error, AlreadyPaid):
-        return ResponseCode.ALREADY_PAID
-    if isinstance(error, NotReversible):
-        return ResponseCode.NOT_REVERSIBLE
-    if isinstance(error, InvalidRequest):
+    """Field 39 for a refusal: the table, refined by what the error names.
+
+    A format error about the member id alone is an unknown bill (14), about the amount
+    alone a wrong amount (13); "not found" in a reversal is the original (25).
+    """
+    code = SWITCH_CODES.code(error)
+    if code is ResponseCode.FORMAT_ERROR and isinstance(error, InvalidRequest):
         named = {p.field for p in error.problems}
         if named and named <= {"nik", "payment_code"}:
             return ResponseCode.UNKNOWN_BILL
         if named == {"amount"}:
             return ResponseCode.WRONG_AMOUNT
-        return ResponseCode.FORMAT_ERROR
-    if isinstance(error, Unauthenticated | Forbidden):
-        return ResponseCode.SECURITY_VIOLATION
-    if isinstance(error, NotFound):
-        if mti in REVERSAL_MTIS:
-            return ResponseCode.ORIGINAL_NOT_FOUND
-        return ResponseCode.UNKNOWN_BILL
-    if isinstance(error, ReferenceConflict):
-        return ResponseCode.DUPLICATE
-    if isinstance(error, TemporarilyUnavailable):
-        return ResponseCode.RETRY
-    return ResponseCode.SYSTEM_ERROR
+    if code is ResponseCode.UNKNOWN_BILL and mti in REVERSAL_MTIS:
+        return ResponseCode.ORIGINAL_NOT_FOUND
+    return code
 
 
 class SwitchRequests:
@@ -159,11 +168,11 @@ class SwitchRequests:
         return partner
 
     def _member(self, member_id: str) -> dict[str, object]:
-        """A payment code (the biller prefix + an 11-digit KPJ) or else a NIK."""
-        prefix = self._context.intake.payment_codes.prefix
-        if member_id.startswith(prefix) and len(member_id) == len(prefix) + 11:
-            return {"payment_code": member_id}
-        return {"nik": member_id}
+        """Field 48's member id: a payment code of ours, or a NIK (the kit's one rule)."""
+        number = nik_or_payment_code(member_id, self._context.intake.payment_codes)
+        if number.nik is not None:
+            return {"nik": number.nik}
+        return {"payment_code": number.payment_code}
 
     async def _inquiry(self, partner: Partner, request: BillRequest) -> dict[str, str]:
         inquiry = build(

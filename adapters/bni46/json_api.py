@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 
 from adapters.bni46.iso import ResponseCode
+from hub.channels.codes import CodeTable
+from hub.channels.fields import PartnerTerms
 from hub.errors import (
-    FieldProblem,
     Forbidden,
     HubError,
     InvalidRequest,
@@ -50,48 +51,41 @@ class RegistrationForm(BaseModel):
 
 _SEX = {"L": "M", "P": "F"}
 """Laki-laki / Perempuan, as Indonesian forms write it."""
-_BNI_NAMES = {
-    "reference": "trx_id",
-    "full_name": "customer_name",
-    "sex": "gender",
-    "phone": "customer_phone",
-    "address": "customer_address",
-    "declared_income": "monthly_income",
-    "programmes": "programs",
-    "outlet_id": "agent_id",
-}
+_BNI_TERMS = PartnerTerms(
+    {
+        "reference": "trx_id",
+        "full_name": "customer_name",
+        "sex": "gender",
+        "phone": "customer_phone",
+        "address": "customer_address",
+        "declared_income": "monthly_income",
+        "programmes": "programs",
+        "outlet_id": "agent_id",
+    }
+)
 """The hub's field names in BNI's words, so a refusal names the field the agent sent."""
 
-_JSON_STATUS = {
-    ResponseCode.APPROVED: 200,
-    ResponseCode.FORMAT_ERROR: 400,
-    ResponseCode.SECURITY_VIOLATION: 401,
-    ResponseCode.ORIGINAL_NOT_FOUND: 404,
-    ResponseCode.DUPLICATE: 409,
-    ResponseCode.RETRY: 503,
-    ResponseCode.SYSTEM_ERROR: 500,
-}
-
-
-def json_code(error: Exception) -> ResponseCode:
-    if isinstance(error, InvalidRequest):
-        return ResponseCode.FORMAT_ERROR
-    if isinstance(error, Unauthenticated | Forbidden):
-        return ResponseCode.SECURITY_VIOLATION
-    if isinstance(error, NotFound):
-        return ResponseCode.ORIGINAL_NOT_FOUND
-    if isinstance(error, ReferenceConflict):
-        return ResponseCode.DUPLICATE
-    if isinstance(error, TemporarilyUnavailable):
-        return ResponseCode.RETRY
-    return ResponseCode.SYSTEM_ERROR
-
-
-def _in_bni_words(error: InvalidRequest) -> InvalidRequest:
-    problems = [
-        FieldProblem(_BNI_NAMES.get(p.field, p.field), p.reason, p.kind) for p in error.problems
-    ]
-    return InvalidRequest(error.message, problems)
+JSON_CODES = CodeTable(
+    {
+        InvalidRequest: ResponseCode.FORMAT_ERROR,
+        Unauthenticated: ResponseCode.SECURITY_VIOLATION,
+        Forbidden: ResponseCode.SECURITY_VIOLATION,
+        NotFound: ResponseCode.ORIGINAL_NOT_FOUND,
+        ReferenceConflict: ResponseCode.DUPLICATE,
+        TemporarilyUnavailable: ResponseCode.RETRY,
+    },
+    ResponseCode.SYSTEM_ERROR,
+    status_by_code={
+        ResponseCode.APPROVED: 200,
+        ResponseCode.FORMAT_ERROR: 400,
+        ResponseCode.SECURITY_VIOLATION: 401,
+        ResponseCode.ORIGINAL_NOT_FOUND: 404,
+        ResponseCode.DUPLICATE: 409,
+        ResponseCode.RETRY: 503,
+        ResponseCode.SYSTEM_ERROR: 500,
+    },
+)
+"""``response_code`` and HTTP status of the JSON API's refusals (field 39's table)."""
 
 
 class AgentRegistrations:
@@ -123,7 +117,7 @@ class AgentRegistrations:
             form = RegistrationForm.model_validate_json(body)
         except ValidationError as exc:
             raise refusal(exc) from None
-        try:
+        with _BNI_TERMS.spoken():
             registration = build(
                 RegistrationRequest,
                 {
@@ -141,8 +135,6 @@ class AgentRegistrations:
                 },
             )
             accepted = await self._intake.submit_registration(partner, registration)
-        except InvalidRequest as exc:
-            raise _in_bni_words(exc) from None
         return _approved(
             trx_id=accepted.reference,
             hub_reference=accepted.hub_reference,
@@ -182,23 +174,20 @@ class AgentRegistrations:
 
 def error_response(error: Exception) -> Response:
     """A refusal of the JSON API: ``response_code`` from field 39's table, and its status."""
-    code = json_code(error)
+    code, status = JSON_CODES(error)
     if isinstance(error, HubError) and code is not ResponseCode.SYSTEM_ERROR:
         message = error.message
     else:
         message = "system error; the hub logged it"
     problems = error.problems if isinstance(error, InvalidRequest) else []
-    headers = {}
-    if isinstance(error, TemporarilyUnavailable):
-        headers["Retry-After"] = str(error.retry_after_s)
+    # Retry-After is the kit's (HttpChannelAdapter.answer), for every channel.
     return JSONResponse(
         {
             "response_code": code.value,
             "response_message": message,
             "errors": [{"field": p.field, "reason": p.reason} for p in problems],
         },
-        status_code=_JSON_STATUS[code],
-        headers=headers,
+        status_code=status,
     )
 
 
