@@ -15,7 +15,7 @@ Each channel has a package ``tests/channels/<slug>/`` with:
 
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -29,7 +29,7 @@ from hub.channels.base import ChannelAdapter
 from hub.channels.doc_examples import HttpExample
 from hub.channels.doc_examples import http_examples as parse_http_examples
 from hub.intake.harvest import InquiryWatch
-from hub.intake.ports import MemberTerms, RequestLedger
+from hub.intake.ports import MemberTerms, NonceRegistry, RequestLedger
 from hub.intake.service import IntakeService
 from hub.limits.buckets import Limiter
 from hub.membership.kpj import kpj_for
@@ -117,20 +117,25 @@ async def world(
     settings: Settings | None = None,
     inquiries: InquiryWatch | None = None,
     limiter: Limiter | None = None,
+    clock: Callable[[], datetime] | None = None,
+    nonces: NonceRegistry | None = None,
 ) -> AsyncIterator[World]:
     """A fresh world; channels that run servers (ISO 8583) are started and stopped.
 
     ``ledger`` replaces the in-memory one (e.g. the SQL ledger over a real store);
-    ``limiter`` the rate-limit buckets of this process (e.g. PostgreSQL's shared ones).
+    ``limiter`` the rate-limit buckets of this process (e.g. PostgreSQL's shared ones);
+    ``clock`` replaces the fixed ``now`` (a clock a test can move); ``nonces`` lets
+    two worlds share one nonce registry.
     """
     settings = settings or load_settings()
 
-    def clock() -> datetime:
+    def fixed() -> datetime:
         return now
 
+    clock = clock or fixed
     ledger = ledger or InMemoryRequestLedger({m.nik: m for m in members})
     publisher = FakePublisher()
-    nonces = InMemoryNonces()
+    nonces = nonces or InMemoryNonces()
     codes = PaymentCodes(settings.payment_code_prefix)
     intake = IntakeService(
         ledger, publisher, schedule_from(settings), codes, clock, inquiries=inquiries
@@ -219,3 +224,75 @@ async def replay(world: World, example: HttpExample) -> httpx.Response:
     return await world.client.request(
         example.method, example.path, headers=example.headers, content=example.body
     )
+
+
+def answer_of(response: httpx.Response, code_field: str) -> WireAnswer:
+    """A JSON channel's answer: its code is the body's ``code_field`` ("" when there is none)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.text
+    code = body.get(code_field, "") if isinstance(body, dict) else ""
+    return WireAnswer(str(code), response.status_code, body)
+
+
+class Signer(Protocol):
+    """The headers a partner sends with ``body`` on ``POST path`` at ``at``."""
+
+    def __call__(self, path: str, body: bytes, at: datetime, **signing: str) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SignedJsonDriver:
+    """A channel whose partner POSTs signed JSON and reads a code field back.
+
+    The channel supplies its routes, its signer and its codes; sending is the same.
+    """
+
+    slug: str
+    paths: Mapping[str, str]
+    """Route per operation; ``operations`` are its keys, in order."""
+    sign: Signer
+    code_field: str
+    success_codes: frozenset[str]
+    error_codes: frozenset[str]
+    system_error_codes: frozenset[str]
+    optional_fields: Mapping[str, frozenset[str]]
+    ignores_unknown_fields: frozenset[str] = frozenset()
+    operations: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "operations", tuple(self.paths))
+
+    async def post(
+        self, client: httpx.AsyncClient, operation: str, wire: Any, at: datetime, **signing: str
+    ) -> WireAnswer:
+        """Send one message signed at ``at``; ``signing`` overrides the partner id or secret."""
+        path = self.paths[operation]
+        body = json.dumps(wire).encode()
+        response = await client.post(
+            path, content=body, headers=self.sign(path, body, at, **signing)
+        )
+        return answer_of(response, self.code_field)
+
+    async def send(self, world: World, operation: str, wire: Any) -> WireAnswer:
+        return await self.post(world.client, operation, wire, world.clock())
+
+
+def assert_answered_as_documented(example: HttpExample, response: httpx.Response) -> None:
+    """``response`` is the one the page shows: status, body and every header it names."""
+    assert response.status_code == example.status, (example.title, response.text)
+    assert response.json() == example.response_body, example.title
+    for name, value in example.response_headers.items():
+        assert response.headers[name] == value, (example.title, name)
+
+
+async def replay_page(slug: str, w: World | None = None) -> list[HttpExample]:
+    """Replay every documented exchange of ``slug``'s page in order, in one world, and check
+    each answer is exactly the one shown; the examples replayed are returned."""
+    examples = http_examples(slug)
+    async with AsyncExitStack() as stack:
+        w = w or await stack.enter_async_context(world())
+        for example in examples:
+            assert_answered_as_documented(example, await replay(w, example))
+    return examples

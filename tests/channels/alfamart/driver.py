@@ -7,15 +7,10 @@ check the adapter against the documented protocol rather than against itself.
 import base64
 import hashlib
 import hmac
-import json
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
-
-from tests.channels.kit import WireAnswer, World
+from tests.channels.kit import SignedJsonDriver
 
 PARTNER_ID = "alfamart"
 SECRET = "alfamart-secret"
@@ -49,32 +44,13 @@ def signed_headers(
     }
 
 
-def answer_of(response: httpx.Response) -> WireAnswer:
-    try:
-        body = response.json()
-    except ValueError:
-        body = response.text
-    code = body.get("response_code", "") if isinstance(body, dict) else ""
-    return WireAnswer(str(code), response.status_code, body)
-
-
-async def post(
-    client: httpx.AsyncClient, operation: str, wire: Any, at: datetime, **signing: str
-) -> WireAnswer:
-    """Send one Alfamart message signed at ``at``; ``signing`` overrides partner id or secret."""
-    path = f"/alfamart/v1/{operation}"
-    body = json.dumps(wire).encode()
-    response = await client.post(
-        path, content=body, headers=signed_headers(path, body, at, **signing)
-    )
-    return answer_of(response)
-
-
-class AlfamartDriver:
-    slug = "alfamart"
-    operations = OPERATIONS
-    success_codes = frozenset({"0000"})
-    error_codes = frozenset(
+DRIVER = SignedJsonDriver(
+    slug="alfamart",
+    paths={operation: f"/alfamart/v1/{operation}" for operation in OPERATIONS},
+    sign=signed_headers,
+    code_field="response_code",
+    success_codes=frozenset({"0000"}),
+    error_codes=frozenset(
         {
             "0101",
             "0102",
@@ -89,16 +65,12 @@ class AlfamartDriver:
             "0302",
             "0901",
         }
-    )
-    system_error_codes = frozenset({"0999"})
-    optional_fields: Mapping[str, frozenset[str]] = {
+    ),
+    system_error_codes=frozenset({"0999"}),
+    optional_fields={
         "inquiry": frozenset({"months", "trx_id", "store_code"}),
         "reversal": frozenset({"store_code", "reason"}),
-    }
-    ignores_unknown_fields: frozenset[str] = frozenset()
-
-    async def send(self, world: World, operation: str, wire: Any) -> WireAnswer:
-        return await post(world.client, operation, wire, world.clock())
-
-
-DRIVER = AlfamartDriver()
+    },
+)
+post = DRIVER.post
+"""Send one Alfamart message signed at ``at``; ``signing`` overrides partner id or secret."""

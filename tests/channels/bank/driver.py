@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from tests.channels.kit import WireAnswer, World
+from tests.channels.kit import WireAnswer, World, answer_of
 
 PARTNER_ID = "mandiri"
 """The test bank: its X-CLIENT-KEY and X-PARTNER-ID (config/test.toml)."""
@@ -114,15 +113,6 @@ def transaction_headers(
     }
 
 
-def answer_of(response: httpx.Response) -> WireAnswer:
-    try:
-        body = response.json()
-    except ValueError:
-        body = response.text
-    code = body.get("responseCode", "") if isinstance(body, dict) else ""
-    return WireAnswer(str(code), response.status_code, body)
-
-
 def split_wire(wire: Any) -> tuple[Any, dict[str, Any]]:
     """The body fields and the header overrides of a wire."""
     if not isinstance(wire, dict):
@@ -207,7 +197,7 @@ class BankDriver:
         response = await world.client.post(
             path, content=content, headers=_with_overrides(headers, overrides)
         )
-        return answer_of(response)
+        return answer_of(response, "responseCode")
 
 
 DRIVER = BankDriver()

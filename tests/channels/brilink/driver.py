@@ -7,14 +7,9 @@ check the adapter against the documented protocol rather than against itself.
 import base64
 import hashlib
 import hmac
-import json
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
-import httpx
-
-from tests.channels.kit import WireAnswer, World
+from tests.channels.kit import SignedJsonDriver
 
 CLIENT_ID = "bri"
 SECRET = "bri-secret"
@@ -56,42 +51,19 @@ def signed_headers(
     }
 
 
-def answer_of(response: httpx.Response) -> WireAnswer:
-    try:
-        body = response.json()
-    except ValueError:
-        body = response.text
-    code = body.get("responseCode", "") if isinstance(body, dict) else ""
-    return WireAnswer(str(code), response.status_code, body)
-
-
-async def post(
-    client: httpx.AsyncClient, operation: str, wire: Any, at: datetime, **signing: str
-) -> WireAnswer:
-    """Send one BRILink message signed at ``at``; ``signing`` overrides client id or secret."""
-    path = PATHS[operation]
-    body = json.dumps(wire).encode()
-    response = await client.post(
-        path, content=body, headers=signed_headers(path, body, at, **signing)
-    )
-    return answer_of(response)
-
-
-class BrilinkDriver:
-    slug = "brilink"
-    operations = tuple(PATHS)
-    success_codes = frozenset({"00"})
-    error_codes = frozenset({"12", "13", "14", "25", "30", "31", "63", "88", "91", "94", "95"})
-    system_error_codes = frozenset({"96"})
-    optional_fields: Mapping[str, frozenset[str]] = {
+DRIVER = SignedJsonDriver(
+    slug="brilink",
+    paths=PATHS,
+    sign=signed_headers,
+    code_field="responseCode",
+    success_codes=frozenset({"00"}),
+    error_codes=frozenset({"12", "13", "14", "25", "30", "31", "63", "88", "91", "94", "95"}),
+    system_error_codes=frozenset({"96"}),
+    optional_fields={
         "registration": frozenset({"agentId"}),
         "payment": frozenset({"agentId"}),
         "reversal": frozenset({"remark"}),
-    }
-    ignores_unknown_fields: frozenset[str] = frozenset()
-
-    async def send(self, world: World, operation: str, wire: Any) -> WireAnswer:
-        return await post(world.client, operation, wire, world.clock())
-
-
-DRIVER = BrilinkDriver()
+    },
+)
+post = DRIVER.post
+"""Send one BRILink message signed at ``at``; ``signing`` overrides client id or secret."""

@@ -23,7 +23,7 @@ from tests.channels.kit import (
     WORLD_NOW,
     World,
     http_examples,
-    replay,
+    replay_page,
     world,
 )
 from tests.unit.fakes import BALI_WOMAN_NIK
@@ -500,15 +500,7 @@ async def test_an_unexpected_failure_is_a_general_error_and_is_logged(
 
 
 async def test_every_documented_example_is_answered_exactly_as_documented() -> None:
-    examples = http_examples("brilink")
-    assert len(examples) >= 15
-    async with world() as w:
-        for example in examples:
-            response = await replay(w, example)
-            assert response.status_code == example.status, example.title
-            assert response.json() == example.response_body, example.title
-            for name, value in example.response_headers.items():
-                assert response.headers[name] == value, (example.title, name)
+    assert len(await replay_page("brilink")) >= 15
 
 
 def test_the_documented_examples_show_every_operation_and_the_main_refusals() -> None:

@@ -6,15 +6,10 @@ check the adapter against the documented protocol rather than against itself.
 
 import hashlib
 import hmac
-import json
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
-
-from tests.channels.kit import WireAnswer, World
+from tests.channels.kit import SignedJsonDriver
 
 CLIENT_ID = "indomaret"
 SECRET = "indomaret-secret"
@@ -46,40 +41,18 @@ def signed_headers(
     }
 
 
-def answer_of(response: httpx.Response) -> WireAnswer:
-    try:
-        body = response.json()
-    except ValueError:
-        body = response.text
-    code = body.get("RC", "") if isinstance(body, dict) else ""
-    return WireAnswer(str(code), response.status_code, body)
-
-
-async def post(
-    client: httpx.AsyncClient, operation: str, wire: Any, at: datetime, **signing: str
-) -> WireAnswer:
-    """Send one Indomaret message signed at ``at``; ``signing`` overrides client id or secret."""
-    body = json.dumps(wire).encode()
-    response = await client.post(
-        f"/indomaret/v1/{operation}", content=body, headers=signed_headers(body, at, **signing)
-    )
-    return answer_of(response)
-
-
-class IndomaretDriver:
-    slug = "indomaret"
-    operations = OPERATIONS
-    success_codes = frozenset({"00"})
-    error_codes = frozenset({"05", "12", "13", "14", "25", "30", "63", "88", "91", "94", "95"})
-    system_error_codes = frozenset({"96"})
-    optional_fields: Mapping[str, frozenset[str]] = {
+DRIVER = SignedJsonDriver(
+    slug="indomaret",
+    paths={operation: f"/indomaret/v1/{operation}" for operation in OPERATIONS},
+    sign=lambda path, body, at, **signing: signed_headers(body, at, **signing),
+    code_field="RC",
+    success_codes=frozenset({"00"}),
+    error_codes=frozenset({"05", "12", "13", "14", "25", "30", "63", "88", "91", "94", "95"}),
+    system_error_codes=frozenset({"96"}),
+    optional_fields={
         "inquiry": frozenset({"JumlahBulan", "NoTransaksi", "KodeToko"}),
         "reversal": frozenset({"KodeToko", "Alasan"}),
-    }
-    ignores_unknown_fields: frozenset[str] = frozenset()
-
-    async def send(self, world: World, operation: str, wire: Any) -> WireAnswer:
-        return await post(world.client, operation, wire, world.clock())
-
-
-DRIVER = IndomaretDriver()
+    },
+)
+post = DRIVER.post
+"""Send one Indomaret message signed at ``at``; ``signing`` overrides client id or secret."""

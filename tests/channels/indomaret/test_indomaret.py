@@ -22,7 +22,7 @@ from tests.channels.kit import (
     WireAnswer,
     World,
     http_examples,
-    replay,
+    replay_page,
     world,
 )
 from tests.unit.fakes import JAKARTA_MAN_NIK
@@ -47,18 +47,7 @@ def events(w: World) -> list[str]:
 
 
 async def test_every_documented_example_is_answered_exactly_as_shown() -> None:
-    examples = http_examples("indomaret")
-    assert len(examples) >= 15
-    async with world() as w:
-        for example in examples:
-            response = await replay(w, example)
-            assert (example.title, response.status_code, response.json()) == (
-                example.title,
-                example.status,
-                example.response_body,
-            )
-            for name, value in example.response_headers.items():
-                assert response.headers[name] == value, example.title
+    assert len(await replay_page("indomaret")) >= 15
 
 
 def test_the_worked_signature_is_the_first_documented_request() -> None:

@@ -17,7 +17,7 @@ from adapters.pos.wire import (
     REVERSAL_PATH,
     UPLOAD_PATH,
 )
-from tests.channels.kit import WORLD_NOW, WireAnswer, World
+from tests.channels.kit import WORLD_NOW, WireAnswer, World, answer_of
 
 AGENT = "pos-jakarta"
 SECRET = "pos-secret"  # config/test.toml
@@ -86,12 +86,7 @@ class PosDriver:
         headers = signed_headers(agent, secret, "POST", path, body, stamp or timestamp())
         headers["Content-Type"] = "text/csv" if operation == "upload" else "application/json"
         response = await world.client.post(path, content=body, headers=headers)
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = response.text
-        code = answer.get("kodeRespon") if isinstance(answer, dict) else None
-        return WireAnswer(str(code), response.status_code, answer)
+        return answer_of(response, "kodeRespon")
 
 
 DRIVER = PosDriver()

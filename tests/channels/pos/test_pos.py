@@ -37,6 +37,7 @@ from tests.channels.kit import (
     UNKNOWN_NIK,
     WORLD_NOW,
     World,
+    assert_answered_as_documented,
     http_examples,
     replay,
     world,
@@ -121,10 +122,7 @@ async def test_every_documented_example_is_answered_exactly_as_documented() -> N
                     response = await replay(w, example)
             else:
                 response = await replay(w, example)
-            assert response.status_code == example.status, example.title
-            assert response.json() == example.response_body, example.title
-            for name, value in example.response_headers.items():
-                assert response.headers[name] == value, (example.title, name)
+            assert_answered_as_documented(example, response)
 
 
 async def test_the_page_shows_what_the_code_answers_today() -> None:
