@@ -9,28 +9,22 @@ replays the page verbatim and expects exactly what it shows.
 
 import asyncio
 import hashlib
-import json
-import re
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from http import HTTPStatus
-from typing import Any
+from datetime import timedelta
 
 from tests.channels.alfamart.driver import (
+    DRIVER,
     PARTNER_ID,
     SECRET,
     signature,
-    signed_headers,
     store_time,
 )
+from tests.channels.doc_page import DocPage, Example
 from tests.channels.kit import (
     BUDI_PAYMENT_CODE,
     DOCS,
     SARI_PAYMENT_CODE,
     WAYAN_PAYMENT_CODE,
     WORLD_NOW,
-    World,
-    world,
 )
 from tests.unit.fakes import JAKARTA_MAN_NIK
 
@@ -71,31 +65,7 @@ PAYMENT_BY_NIK = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Example:
-    """One documented exchange: a heading, what Alfamart's host sends, and how it signs it."""
-
-    title: str
-    operation: str
-    wire: dict[str, Any]
-    note: str = ""
-    at: datetime = WORLD_NOW
-    signing: dict[str, str] = field(default_factory=dict)
-    compact: bool = False
-
-    @property
-    def path(self) -> str:
-        return f"/alfamart/v1/{self.operation}"
-
-    @property
-    def body(self) -> bytes:
-        # Indented for the reader unless compact; the signature covers these exact bytes.
-        if self.compact:
-            return json.dumps(self.wire, separators=(",", ":")).encode()
-        return json.dumps(self.wire, indent=2).encode()
-
-    def headers(self) -> dict[str, str]:
-        return signed_headers(self.path, self.body, self.at, **self.signing)
+PAGE_DOC = DocPage(PAGE, DRIVER, shown_headers=("WWW-Authenticate", "Retry-After"))
 
 
 SIGNATURE_EXAMPLE = Example(
@@ -176,8 +146,8 @@ EXAMPLES = [
             "amount": PAYMENT["amount"],
             "reason": "store timeout",
         },
-        "Takes the payment back (the same business day); a repeat with the same `trx_id` gets "
-        "the same answer.",
+        "Takes the payment back (until its business day is closed); a repeat with the same "
+        "`trx_id` gets the same answer.",
         at=WORLD_NOW + timedelta(seconds=90),
     ),
     Example(
@@ -261,43 +231,6 @@ EXAMPLES = [
 ]
 
 
-def render_request(example: Example) -> str:
-    headers = "\n".join(f"{k}: {v}" for k, v in example.headers().items())
-    return f"```http request\nPOST {example.path}\n{headers}\n\n{example.body.decode()}\n```"
-
-
-def render_response(status: int, headers: dict[str, str], body: Any) -> str:
-    lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"]
-    lines += [f"{k}: {v}" for k, v in headers.items()]
-    head = "\n".join(lines)
-    return f"```http response\n{head}\n\n{json.dumps(body, indent=2)}\n```"
-
-
-async def exchanges() -> list[str]:
-    """Each example as a documented section, answered by the real adapter in one world."""
-    sections = []
-    async with world() as w:
-        for example in EXAMPLES:
-            sections.append(await _exchange(w, example))
-    return sections
-
-
-async def _exchange(w: World, example: Example) -> str:
-    response = await w.client.post(example.path, content=example.body, headers=example.headers())
-    # Only the headers that tell the host something; the rest is HTTP's own business.
-    told = {
-        k: response.headers[k] for k in ("WWW-Authenticate", "Retry-After") if k in response.headers
-    }
-    parts = [f"### {example.title}"]
-    if example.note:
-        parts.append(example.note)
-    parts += [
-        render_request(example),
-        render_response(response.status_code, told, response.json()),
-    ]
-    return "\n\n".join(parts)
-
-
 def worked_signature() -> str:
     """How the first example's signature is computed, step by step, from its real values."""
     example = SIGNATURE_EXAMPLE
@@ -313,32 +246,28 @@ def worked_signature() -> str:
             "",
             "  ```text",
             "  POST",
-            f"  {example.path}",
+            f"  {PAGE_DOC.target(example)}",
             f"  {timestamp}",
             f"  {digest}",
             "  ```",
             "",
             "- base64 HMAC-SHA512(secret, string to sign): "
-            f"`{signature(SECRET, example.path, timestamp, example.body)}`",
+            f"`{signature(SECRET, PAGE_DOC.target(example), timestamp, example.body)}`",
             f"- so `Authorization: ALFA {PARTNER_ID}:"
-            f"{signature(SECRET, example.path, timestamp, example.body)}`",
+            f"{signature(SECRET, PAGE_DOC.target(example), timestamp, example.body)}`",
             "",
             "The first example below is this very request.",
         ]
     )
 
 
-def _replace(text: str, name: str, content: str) -> str:
-    pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.S)
-    assert pattern.search(text), f"markers for {name!r} missing in {PAGE.name}"
-    return pattern.sub(lambda m: m.group(1) + content + "\n" + m.group(2), text)
-
-
 def main() -> None:
-    text = PAGE.read_text()
-    text = _replace(text, "signature", worked_signature())
-    text = _replace(text, "examples", "\n\n".join(asyncio.run(exchanges())))
-    PAGE.write_text(text)
+    PAGE_DOC.rewrite(
+        {
+            "signature": worked_signature(),
+            "examples": asyncio.run(PAGE_DOC.examples_markdown(EXAMPLES)),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -7,28 +7,22 @@ Answers are never typed by hand; ``test_brilink.py`` replays the page verbatim.
 """
 
 import asyncio
-import json
-import re
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from http import HTTPStatus
+from datetime import timedelta
 from typing import Any
 
 from tests.channels.brilink.driver import (
     CLIENT_ID,
-    PATHS,
+    DRIVER,
     SECRET,
     bri_timestamp,
-    signed_headers,
 )
+from tests.channels.doc_page import DocPage, Example
 from tests.channels.kit import (
     BUDI_PAYMENT_CODE,
     DOCS,
     UNKNOWN_NIK,
     WAYAN_PAYMENT_CODE,
     WORLD_NOW,
-    World,
-    world,
 )
 from tests.unit.fakes import BALI_WOMAN_NIK
 
@@ -59,28 +53,7 @@ PAYMENT: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Example:
-    """One documented exchange: a heading, what BRI's host sends, and how it signs it."""
-
-    title: str
-    operation: str
-    wire: dict[str, Any]
-    note: str = ""
-    at: datetime = WORLD_NOW
-    signing: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def path(self) -> str:
-        return PATHS[self.operation]
-
-    @property
-    def body(self) -> bytes:
-        # Indented for the reader; the signature covers these exact bytes.
-        return json.dumps(self.wire, indent=2).encode()
-
-    def headers(self) -> dict[str, str]:
-        return signed_headers(self.path, self.body, self.at, **self.signing)
+PAGE_DOC = DocPage(PAGE, DRIVER, shown_headers=("Content-Type", "Retry-After"))
 
 
 ARREARS_NOTE = (
@@ -203,40 +176,11 @@ WORKED = next(e for e in EXAMPLES if e.title == "Payment approved")
 """The example whose signature the page works through step by step."""
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: Any
-
-
-async def exchange(w: World, example: Example) -> Answer:
-    response = await w.client.post(example.path, content=example.body, headers=example.headers())
-    shown = {
-        name: response.headers[name]
-        for name in ("Content-Type", "Retry-After")
-        if name in response.headers
-    }
-    return Answer(response.status_code, shown, response.json())
-
-
-def request_block(example: Example) -> str:
-    headers = "\n".join(f"{k}: {v}" for k, v in example.headers().items())
-    return f"```http request\nPOST {example.path}\n{headers}\n\n{example.body.decode()}\n```"
-
-
-def response_block(answer: Answer) -> str:
-    status = HTTPStatus(answer.status)
-    headers = "".join(f"{k}: {v}\n" for k, v in answer.headers.items())
-    body = json.dumps(answer.body, indent=2)
-    return f"```http response\nHTTP/1.1 {status.value} {status.phrase}\n{headers}\n{body}\n```"
-
-
 def worked_signature() -> str:
     # Tilde fences: kit.http_examples reads backtick fences only, and pairs them in order.
     ts = bri_timestamp(WORKED.at)
     to_sign = (
-        f"path={WORKED.path}&verb=POST&clientId={CLIENT_ID}&timestamp={ts}&body="
+        f"path={PAGE_DOC.target(WORKED)}&verb=POST&clientId={CLIENT_ID}&timestamp={ts}&body="
         + WORKED.body.decode()
     )
     return (
@@ -244,34 +188,17 @@ def worked_signature() -> str:
         "The string to sign is exactly:\n\n"
         f"~~~text\n{to_sign}\n~~~\n\n"
         "and its signature (base64 of the 32-byte HMAC-SHA256) is:\n\n"
-        f"~~~text\n{WORKED.headers()['BRI-Signature']}\n~~~"
+        f"~~~text\n{PAGE_DOC.headers(WORKED)['BRI-Signature']}\n~~~"
     )
 
 
-async def examples_markdown() -> str:
-    parts: list[str] = []
-    async with world() as w:
-        for example in EXAMPLES:
-            answer = await exchange(w, example)
-            note = f"{example.note}\n\n" if example.note else ""
-            parts.append(
-                f"### {example.title}\n\n{note}{request_block(example)}\n\n{response_block(answer)}"
-            )
-    return "\n\n".join(parts)
-
-
-def _replace(text: str, name: str, content: str) -> str:
-    pattern = re.compile(rf"(<!-- {name}: generated[^\n]*-->).*?(<!-- /{name} -->)", re.S)
-    if not pattern.search(text):
-        raise SystemExit(f"{PAGE}: no <!-- {name}: generated ... --> section")
-    return pattern.sub(lambda m: f"{m.group(1)}\n{content}\n{m.group(2)}", text)
-
-
 def main() -> None:
-    text = PAGE.read_text()
-    text = _replace(text, "signature", worked_signature())
-    text = _replace(text, "examples", asyncio.run(examples_markdown()))
-    PAGE.write_text(text)
+    PAGE_DOC.rewrite(
+        {
+            "signature": worked_signature(),
+            "examples": asyncio.run(PAGE_DOC.examples_markdown(EXAMPLES)),
+        }
+    )
     print(f"rewrote {PAGE}")
 
 

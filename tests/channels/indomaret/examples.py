@@ -8,19 +8,15 @@ replays the page verbatim and expects exactly what it shows.
 """
 
 import asyncio
-import json
-import re
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from http import HTTPStatus
-from typing import Any
+from datetime import timedelta
 
+from tests.channels.doc_page import DocPage, Example
 from tests.channels.indomaret.driver import (
     CLIENT_ID,
+    DRIVER,
     SECRET,
     host_time,
     signature,
-    signed_headers,
 )
 from tests.channels.kit import (
     BUDI_PAYMENT_CODE,
@@ -28,8 +24,6 @@ from tests.channels.kit import (
     SARI_PAYMENT_CODE,
     WAYAN_PAYMENT_CODE,
     WORLD_NOW,
-    World,
-    world,
 )
 from tests.unit.fakes import JAKARTA_MAN_NIK
 
@@ -70,31 +64,7 @@ PAYMENT_BY_NIK = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Example:
-    """One documented exchange: a heading, what Indomaret's host sends, and how it signs it."""
-
-    title: str
-    operation: str
-    wire: dict[str, Any]
-    note: str = ""
-    at: datetime = WORLD_NOW
-    signing: dict[str, str] = field(default_factory=dict)
-    compact: bool = False
-
-    @property
-    def path(self) -> str:
-        return f"/indomaret/v1/{self.operation}"
-
-    @property
-    def body(self) -> bytes:
-        # Indented for the reader unless compact; the signature covers these exact bytes.
-        if self.compact:
-            return json.dumps(self.wire, separators=(",", ":")).encode()
-        return json.dumps(self.wire, indent=2).encode()
-
-    def headers(self) -> dict[str, str]:
-        return signed_headers(self.body, self.at, **self.signing)
+PAGE_DOC = DocPage(PAGE, DRIVER)
 
 
 SIGNATURE_EXAMPLE = Example(
@@ -163,7 +133,7 @@ EXAMPLES = [
             "Nominal": PAYMENT["Nominal"],
             "Alasan": "timeout di kasir",
         },
-        "Takes the payment back (the same business day); a repeat gets the same answer.",
+        "Takes the payment back (until its business day is closed); a repeat gets the same answer.",
         at=WORLD_NOW + timedelta(seconds=90),
     ),
     Example(
@@ -227,34 +197,6 @@ EXAMPLES = [
 ]
 
 
-def render_request(example: Example) -> str:
-    headers = "\n".join(f"{k}: {v}" for k, v in example.headers().items())
-    return f"```http request\nPOST {example.path}\n{headers}\n\n{example.body.decode()}\n```"
-
-
-def render_response(status: int, body: Any) -> str:
-    reason = HTTPStatus(status).phrase
-    return f"```http response\nHTTP/1.1 {status} {reason}\n\n{json.dumps(body, indent=2)}\n```"
-
-
-async def exchanges() -> list[str]:
-    """Each example as a documented section, answered by the real adapter in one world."""
-    sections = []
-    async with world() as w:
-        for example in EXAMPLES:
-            sections.append(await _exchange(w, example))
-    return sections
-
-
-async def _exchange(w: World, example: Example) -> str:
-    response = await w.client.post(example.path, content=example.body, headers=example.headers())
-    parts = [f"### {example.title}"]
-    if example.note:
-        parts.append(example.note)
-    parts += [render_request(example), render_response(response.status_code, response.json())]
-    return "\n\n".join(parts)
-
-
 def worked_signature() -> str:
     """How the first example's signature is computed, step by step, from its real values."""
     example = SIGNATURE_EXAMPLE
@@ -274,17 +216,13 @@ def worked_signature() -> str:
     )
 
 
-def _replace(text: str, name: str, content: str) -> str:
-    pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.S)
-    assert pattern.search(text), f"markers for {name!r} missing in {PAGE.name}"
-    return pattern.sub(lambda m: m.group(1) + content + "\n" + m.group(2), text)
-
-
 def main() -> None:
-    text = PAGE.read_text()
-    text = _replace(text, "signature", worked_signature())
-    text = _replace(text, "examples", "\n\n".join(asyncio.run(exchanges())))
-    PAGE.write_text(text)
+    PAGE_DOC.rewrite(
+        {
+            "signature": worked_signature(),
+            "examples": asyncio.run(PAGE_DOC.examples_markdown(EXAMPLES)),
+        }
+    )
 
 
 if __name__ == "__main__":

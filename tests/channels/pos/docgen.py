@@ -10,7 +10,6 @@ examples verbatim and checks that this script would write the page as it is.
 
 import asyncio
 import json
-import re
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -27,6 +26,7 @@ from adapters.pos.wire import (
     UPLOAD_PATH,
 )
 from hub.errors import BrokerUnavailable
+from tests.channels.doc_page import replace_generated
 from tests.channels.kit import (
     DOCS,
     SARI_PAYMENT_CODE,
@@ -279,17 +279,10 @@ def signature_section() -> str:
     )
 
 
-def _replace(page: str, name: str, content: str) -> str:
-    pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.S)
-    if not pattern.search(page):
-        raise SystemExit(f"{PAGE}: no <!-- generated:{name} --> block")
-    return pattern.sub(lambda m: m.group(1) + content + "\n" + m.group(2), page)
-
-
 async def render(page: str) -> str:
     """The page with its generated blocks written from real answers."""
-    page = _replace(page, "signature", signature_section())
-    return _replace(page, "examples", await examples_section())
+    page = replace_generated(PAGE, page, "signature", signature_section())
+    return replace_generated(PAGE, page, "examples", await examples_section())
 
 
 def main() -> int:
