@@ -53,53 +53,46 @@ async def check_day(engine: AsyncEngine, day: date, settle_s: float = 60.0) -> I
         report.checked["requests"] = int(
             (await conn.execute(sa.select(sa.func.count()).where(received))).scalar_one()
         )
-        stuck = await conn.execute(
-            sa.select(r.c.partner_id, r.c.kind, r.c.reference).where(
-                received, r.c.status == "accepted", r.c.updated_at < settled_before
-            )
-        )
-        report.findings += [
-            Finding("accepted_never_recorded", *row, "accepted but the consumer never applied it")
-            for row in stuck
-        ]
-        unprocessed = await conn.execute(
-            sa.select(r.c.partner_id, r.c.kind, r.c.reference).where(
-                received,
-                r.c.status.in_(("recorded", "rejected")),
-                ~sa.exists().where(processed_events.c.event_id == r.c.event_id),
-            )
-        )
-        report.findings += [
-            Finding("event_not_processed", *row, "its event id is not in processed_events")
-            for row in unprocessed
-        ]
-        no_member = await conn.execute(
-            sa.select(r.c.partner_id, r.c.kind, r.c.reference).where(
-                received,
-                r.c.kind == "registration",
-                r.c.status == "recorded",
-                ~sa.exists().where(members.c.nik == r.c.member_key),
-            )
-        )
-        report.findings += [
-            Finding("registration_without_member", *row, "recorded, but no member has its NIK")
-            for row in no_member
-        ]
-        no_contribution = await conn.execute(
-            sa.select(r.c.partner_id, r.c.kind, r.c.reference).where(
-                received,
-                r.c.kind == "payment",
-                r.c.status == "recorded",
-                ~sa.exists().where(
-                    contributions.c.partner_id == r.c.partner_id,
-                    contributions.c.partner_ref == r.c.reference,
+        for check, condition, detail in (
+            (
+                "accepted_never_recorded",
+                sa.and_(r.c.status == "accepted", r.c.updated_at < settled_before),
+                "accepted but the consumer never applied it",
+            ),
+            (
+                "event_not_processed",
+                sa.and_(
+                    r.c.status.in_(("recorded", "rejected")),
+                    ~sa.exists().where(processed_events.c.event_id == r.c.event_id),
                 ),
+                "its event id is not in processed_events",
+            ),
+            (
+                "registration_without_member",
+                sa.and_(
+                    r.c.kind == "registration",
+                    r.c.status == "recorded",
+                    ~sa.exists().where(members.c.nik == r.c.member_key),
+                ),
+                "recorded, but no member has its NIK",
+            ),
+            (
+                "payment_without_contribution",
+                sa.and_(
+                    r.c.kind == "payment",
+                    r.c.status == "recorded",
+                    ~sa.exists().where(
+                        contributions.c.partner_id == r.c.partner_id,
+                        contributions.c.partner_ref == r.c.reference,
+                    ),
+                ),
+                "recorded, but no contribution row",
+            ),
+        ):
+            found = await conn.execute(
+                sa.select(r.c.partner_id, r.c.kind, r.c.reference).where(received, condition)
             )
-        )
-        report.findings += [
-            Finding("payment_without_contribution", *row, "recorded, but no contribution row")
-            for row in no_contribution
-        ]
+            report.findings += [Finding(check, *row, detail) for row in found]
         last_covered = (
             sa.select(
                 contributions.c.member_id,
