@@ -57,6 +57,18 @@ def text_lines(stream: BinaryIO, encoding: str = "utf-8-sig") -> Iterator[str]:
     return codecs.getreader(encoding)(stream)
 
 
+def _header(reader: Iterator[list[str]], required: Iterable[str]) -> list[str]:
+    """The header row's column names, once every ``required`` one is among them."""
+    header = next(reader, None)
+    if header is None:
+        raise SettlementFileError(1, "the file is empty; expected a header row")
+    names = [h.strip() for h in header]
+    missing = [c for c in required if c not in names]
+    if missing:
+        raise SettlementFileError(1, f"header lacks column(s) {', '.join(missing)}")
+    return names
+
+
 def csv_table(
     stream: BinaryIO, delimiter: str, required: Iterable[str]
 ) -> tuple[dict[str, int], Iterator[tuple[int, list[str]]]]:
@@ -65,13 +77,7 @@ def csv_table(
     Positional rows, for the large files: no dict per row. Blank rows are skipped.
     """
     reader = csv.reader(text_lines(stream), delimiter=delimiter)
-    header = next(reader, None)
-    if header is None:
-        raise SettlementFileError(1, "the file is empty; expected a header row")
-    names = [h.strip() for h in header]
-    missing = [c for c in required if c not in names]
-    if missing:
-        raise SettlementFileError(1, f"header lacks column(s) {', '.join(missing)}")
+    names = _header(reader, required)
     width = len(names)
 
     def rows() -> Iterator[tuple[int, list[str]]]:
@@ -95,13 +101,7 @@ def csv_rows(
     ``short_rows``: a row with fewer fields (a total line) gets empty ones at the end.
     """
     reader = csv.reader(text_lines(stream), delimiter=delimiter)
-    header = next(reader, None)
-    if header is None:
-        raise SettlementFileError(1, "the file is empty; expected a header row")
-    names = [h.strip() for h in header]
-    missing = [c for c in required if c not in names]
-    if missing:
-        raise SettlementFileError(1, f"header lacks column(s) {', '.join(missing)}")
+    names = _header(reader, required)
     width = len(names)
     for row in reader:
         if not row or (len(row) == 1 and not row[0].strip()):

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 from hub.reconciliation.lines import SettlementLine
@@ -24,15 +24,8 @@ Category = Literal[
     "reversed_but_settled",
     "after_cutoff",
 ]
-CATEGORIES: tuple[Category, ...] = (
-    "matched",
-    "missing_in_hub",
-    "missing_in_partner",
-    "amount_mismatch",
-    "duplicate_in_file",
-    "reversed_but_settled",
-    "after_cutoff",
-)
+CATEGORIES: tuple[Category, ...] = get_args(Category)
+"""Every category, in report order."""
 EXCEPTIONS: tuple[Category, ...] = CATEGORIES[1:]
 
 _REVERSED = 1
