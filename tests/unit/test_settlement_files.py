@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hub.channels import settlement_reader
-from hub.reconciliation.lines import SettlementFileError, SettlementLine
+from hub.reconciliation.lines import SettlementFileError, SettlementLine, csv_rows, csv_table
 
 WIB = ZoneInfo("Asia/Jakarta")
 AT = datetime(2026, 12, 1, 9, 15, tzinfo=WIB)
@@ -100,3 +100,29 @@ def test_each_channels_file_reads_into_the_documented_lines(channel: str) -> Non
 def test_a_malformed_or_inconsistent_file_is_refused_with_its_line(channel: str, text: str) -> None:
     with pytest.raises(SettlementFileError, match="line"):
         list(settlement_reader(channel).read(io.BytesIO(text.encode()), WIB))
+
+
+def _read_all(read: str, text: str) -> None:
+    stream = io.BytesIO(text.encode())
+    if read == "csv_table":
+        list(csv_table(stream, ",", ("reference", "amount"))[1])
+    else:
+        list(csv_rows(stream, ",", ("reference", "amount")))
+
+
+@pytest.mark.parametrize("read", ["csv_table", "csv_rows"])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "line 1: the file is empty; expected a header row"),
+        ("nik,amount\n1,2\n", "line 1: header lacks column(s) reference"),
+        ("amount\n1\n", "line 1: header lacks column(s) reference"),
+        ("reference,amount\nA,1\nB\n", "line 3: 1 fields where the header names 2"),
+    ],
+)
+def test_a_csv_without_the_header_it_needs_or_with_a_ragged_row_is_refused_at_its_line(
+    read: str, text: str, message: str
+) -> None:
+    with pytest.raises(SettlementFileError) as refused:
+        _read_all(read, text)
+    assert str(refused.value) == message
