@@ -15,7 +15,7 @@ from tests.support.hubproc import running_hub
 from tests.support.metrics import samples
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
-from tests.support.tcpproxy import TcpProxy
+from tests.support.tcp_proxy import TcpProxy
 
 
 async def _total_lag(url: str, topic: str) -> float:
@@ -129,7 +129,7 @@ async def test_readyz_is_503_while_the_store_is_unreachable_and_200_within_10_s_
             assert statistics.median(times) < 0.1
             async with httpx.AsyncClient() as client:
                 assert (await client.get(f"{url}/livez")).status_code == 200
-            await proxy.start()
+            await proxy.restore()
             took, _ = await _poll_ready(url, 200, 10)
             print(f"store back: /readyz 200 after {took:.1f} s")
     finally:

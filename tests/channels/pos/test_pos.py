@@ -574,7 +574,7 @@ async def test_an_overlong_row_or_an_unclosed_quote_costs_at_most_the_row_limit(
 
 
 async def test_a_row_with_bytes_that_are_not_utf8_is_rejected_alone() -> None:
-    people = [applicant() for _ in range(2)]
+    people = [applicant(address="Jl. Gatot Subroto 12, Denpasar") for _ in range(2)]
     text = csv_text([pos_row(p) for p in people])
     body = text.encode().replace(b"Jl. Gatot", b"Jl. \xff\xfeGatot", 1)
     async with world() as w:
