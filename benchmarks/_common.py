@@ -14,6 +14,8 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 import orjson
 
+from hub.simulator.people import Person, hub_api_registration
+
 PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("BENCH_PG_PORT", "5432"))
 PG_USER = os.environ.get("BENCH_PG_USER", "postgres")
@@ -25,19 +27,6 @@ _GIVEN = ("KETUT", "MADE", "WAYAN", "NYOMAN", "PUTU", "KADEK", "GEDE", "AYU", "D
 _FAMILY = ("SUTRISNO", "LESTARI", "WIJAYA", "PRATAMA", "SARI", "SANTOSO", "HANDAYANI", "PUTRA")
 _OCCUPATIONS = ("pedagang", "tukang jahit", "petani", "nelayan", "ojek online", "buruh harian")
 MAX_PEOPLE = 99 * 99 * 9999
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """A BPU applicant whose NIK agrees with the stated birth date and sex."""
-
-    nik: str
-    full_name: str
-    birth_date: date
-    sex: str
-    phone: str
-    address: str
-    occupation: str
 
 
 def person(i: int) -> Person:
@@ -67,20 +56,7 @@ def person(i: int) -> Person:
 
 def registration_body(reference: str, p: Person) -> bytes:
     """The JSON body of a POST /v1/registrations, compact as a partner's host sends it."""
-    return orjson.dumps(
-        {
-            "reference": reference,
-            "nik": p.nik,
-            "full_name": p.full_name,
-            "birth_date": p.birth_date.isoformat(),
-            "sex": p.sex,
-            "phone": p.phone,
-            "address": p.address,
-            "occupation": p.occupation,
-            "declared_income": 1_000_000,
-            "programmes": ["JKK", "JKM"],
-        }
-    )
+    return orjson.dumps(hub_api_registration(p, reference))
 
 
 def run_id() -> str:

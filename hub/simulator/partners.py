@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from hub.signing import sign
-from hub.simulator.people import Person
+from hub.simulator.people import Person, hub_api_registration
 
 WIB = ZoneInfo("Asia/Jakarta")
 PROGRAMMES = ["JKK", "JKM"]
@@ -95,19 +95,7 @@ class HubApiPartner:
 
     async def register(self, p: Person, ref: str) -> Answer:
         return await self._post(
-            "/v1/registrations",
-            {
-                "reference": ref,
-                "nik": p.nik,
-                "full_name": p.full_name,
-                "birth_date": p.birth_date.isoformat(),
-                "sex": p.sex,
-                "phone": p.phone,
-                "address": p.address,
-                "occupation": p.occupation,
-                "declared_income": INCOME,
-                "programmes": PROGRAMMES,
-            },
+            "/v1/registrations", hub_api_registration(p, ref, INCOME, tuple(PROGRAMMES))
         )
 
     async def inquiry(self, p: Person, months: int) -> Answer:

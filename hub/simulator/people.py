@@ -3,6 +3,7 @@
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 _PROVINCES = ("11", "12", "31", "32", "33", "35", "51", "52", "53", "61", "64", "73", "91")
 _GIVEN = ("I Wayan", "Ni Made", "Siti", "Budi", "Agus", "Dewi", "Rina", "Yohanes", "Nur")
@@ -40,3 +41,24 @@ def person(rng: random.Random) -> Person:
         address=f"Jl. Pasar {rng.randrange(1, 200)}",
         occupation=rng.choice(_OCCUPATIONS),
     )
+
+
+def hub_api_registration(
+    p: Person,
+    reference: str,
+    declared_income: int = 1_000_000,
+    programmes: tuple[str, ...] = ("JKK", "JKM"),
+) -> dict[str, Any]:
+    """``p`` applying through the hub's own API: the body of ``POST /v1/registrations``."""
+    return {
+        "reference": reference,
+        "nik": p.nik,
+        "full_name": p.full_name,
+        "birth_date": p.birth_date.isoformat(),
+        "sex": p.sex,
+        "phone": p.phone,
+        "address": p.address,
+        "occupation": p.occupation,
+        "declared_income": declared_income,
+        "programmes": list(programmes),
+    }

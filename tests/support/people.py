@@ -8,7 +8,7 @@ import itertools
 import random
 from typing import Any
 
-from hub.simulator.people import person
+from hub.simulator.people import hub_api_registration, person
 
 _counter = itertools.count(1)
 
@@ -17,18 +17,6 @@ def applicant(reference: str | None = None, **overrides: Any) -> dict[str, Any]:
     """A registration body for a new person, unique within the test session."""
     n = next(_counter)
     rng = random.Random(n * 7919 + random.getrandbits(32))
-    p = person(rng)
-    body: dict[str, Any] = {
-        "reference": reference or f"REG-{n}-{rng.getrandbits(40):x}",
-        "nik": p.nik,
-        "full_name": p.full_name,
-        "birth_date": p.birth_date.isoformat(),
-        "sex": p.sex,
-        "phone": p.phone,
-        "address": p.address,
-        "occupation": p.occupation,
-        "declared_income": 1_000_000,
-        "programmes": ["JKK", "JKM"],
-    }
+    body = hub_api_registration(person(rng), reference or f"REG-{n}-{rng.getrandbits(40):x}")
     body.update(overrides)
     return body
