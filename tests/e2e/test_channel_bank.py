@@ -4,7 +4,6 @@ Real hub process, real Tansu, real PostgreSQL, test config (bank ``mandiri``, wh
 test-only private key signs the access-token request).
 """
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ import pytest
 
 from tests.channels.bank import driver
 from tests.support.people import applicant
+from tests.support.store import asyncpg_dsn, wait_for_row
 
 SERVICE_ID = driver.PARTNER_SERVICE_ID
 
@@ -58,10 +58,6 @@ async def bank(hub_url: str) -> AsyncIterator[Bank]:
     await client.http.aclose()
 
 
-def _dsn(database_url: str) -> str:
-    return database_url.replace("postgresql+asyncpg://", "postgresql://")
-
-
 def registration_of(person: dict[str, Any]) -> dict[str, Any]:
     """A ``tests.support.people`` applicant as the bank's registration service takes it."""
     return {
@@ -84,19 +80,6 @@ def va(customer_no: str) -> dict[str, str]:
         "customerNo": customer_no,
         "virtualAccountNo": SERVICE_ID + customer_no,
     }
-
-
-async def wait_for_row(database_url: str, query: str, *args: Any) -> asyncpg.Record:
-    conn = await asyncpg.connect(_dsn(database_url))
-    try:
-        for _ in range(200):
-            row = await conn.fetchrow(query, *args)
-            if row is not None:
-                return row
-            await asyncio.sleep(0.05)
-    finally:
-        await conn.close()
-    raise AssertionError(f"no row within 10 s for {query} {args}")
 
 
 async def test_a_bank_registers_a_member_and_pays_by_virtual_account_into_postgresql(
@@ -149,7 +132,7 @@ async def test_a_bank_registers_a_member_and_pays_by_virtual_account_into_postgr
     assert _month_after(first_month["billNo"]) == next_month["billNo"]
     assert second["virtualAccountData"]["additionalInfo"]["memberStatus"] == "active"
 
-    conn = await asyncpg.connect(_dsn(database_url))
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         count = await conn.fetchval(
             "SELECT count(*) FROM contributions WHERE member_id=$1", member["id"]

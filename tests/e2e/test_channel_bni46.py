@@ -15,18 +15,14 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import httpx
 
 from adapters.bni46 import iso
 from tests.channels.bni46 import driver
 from tests.support.people import applicant
+from tests.support.store import wait_for_row
 
 WIB = ZoneInfo("Asia/Jakarta")
-
-
-def _dsn(database_url: str) -> str:
-    return database_url.replace("postgresql+asyncpg://", "postgresql://")
 
 
 def bni_registration(person: dict[str, Any]) -> dict[str, Any]:
@@ -91,19 +87,6 @@ async def link(port: int) -> AsyncIterator[Link]:
         writer.close()
         with contextlib.suppress(ConnectionError, OSError):
             await writer.wait_closed()
-
-
-async def wait_for_row(database_url: str, query: str, *args: object) -> asyncpg.Record:
-    conn = await asyncpg.connect(_dsn(database_url))
-    try:
-        for _ in range(200):
-            row = await conn.fetchrow(query, *args)
-            if row is not None:
-                return row
-            await asyncio.sleep(0.05)
-    finally:
-        await conn.close()
-    raise AssertionError(f"no row within 10 s for {query} {args}")
 
 
 async def test_bni_registration_then_iso_payment_and_reversal_end_as_rows_in_postgresql(

@@ -13,10 +13,7 @@ import pytest
 from tests.channels.brilink.driver import post
 from tests.channels.kit import WireAnswer
 from tests.support.people import applicant
-
-
-def _dsn(database_url: str) -> str:
-    return database_url.replace("postgresql+asyncpg://", "postgresql://")
+from tests.support.store import asyncpg_dsn
 
 
 @pytest.fixture
@@ -98,7 +95,7 @@ async def test_brilink_registration_and_payment_end_as_member_and_contribution_r
     assert resent.body["data"]["hubReference"] == paid.body["data"]["hubReference"]
     await wait_for(bri, "payment_status", journal_seq, "RECORDED")
 
-    conn = await asyncpg.connect(_dsn(database_url))
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         member = await conn.fetchrow(
             "SELECT id, kpj, full_name, registered_channel, registered_partner, paid_through "
@@ -137,7 +134,7 @@ async def test_brilink_reversal_restores_the_members_coverage(
     paid = await send(bri, "payment", await payment_message(bri, first, member, months=1))
     assert paid.code == "00", paid
     await wait_for(bri, "payment_status", first, "RECORDED")
-    conn = await asyncpg.connect(_dsn(database_url))
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         before = await conn.fetchval("SELECT paid_through FROM members WHERE nik=$1", person["nik"])
         paid = await send(bri, "payment", await payment_message(bri, second, member, months=3))

@@ -26,13 +26,10 @@ from adapters.pos.wire import (
     UPLOAD_PATH,
 )
 from tests.support.people import applicant
+from tests.support.store import asyncpg_dsn, wait_for_row
 
 AGENT, SECRET = "pos-jakarta", "pos-secret"  # config/test.toml
 WIB = timezone(timedelta(hours=7))
-
-
-def _dsn(database_url: str) -> str:
-    return database_url.replace("postgresql+asyncpg://", "postgresql://")
 
 
 @pytest.fixture
@@ -125,21 +122,13 @@ async def test_counter_registration_and_payment_end_as_member_and_contribution_r
     )
     assert paid["kodeRespon"] == "00", paid
 
-    conn = await asyncpg.connect(_dsn(database_url))
-    try:
-        row = None
-        for _ in range(100):
-            row = await conn.fetchrow(
-                "SELECT m.kpj, m.full_name, c.amount, c.months FROM members m "
-                "JOIN contributions c ON c.member_id = m.id WHERE m.nik = $1",
-                person["nik"],
-            )
-            if row is not None:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        await conn.close()
-    assert row is not None, "contribution not recorded within 5 s"
+    row = await wait_for_row(
+        database_url,
+        "SELECT m.kpj, m.full_name, c.amount, c.months FROM members m "
+        "JOIN contributions c ON c.member_id = m.id WHERE m.nik = $1",
+        person["nik"],
+        within_s=5.0,
+    )
     assert (row["kpj"], row["full_name"]) == (kpj, person["full_name"].upper())
     assert (row["amount"], row["months"]) == (3 * 36_800, 3)
 
@@ -161,7 +150,7 @@ async def test_an_agents_file_becomes_members_and_uploading_it_again_changes_not
     for person in (people[0], people[1], people[3]):
         await recorded_kpj(pos, person["reference"])
 
-    conn = await asyncpg.connect(_dsn(database_url))
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         niks = [p["nik"] for p in people]
         count = "SELECT count(*) FROM members WHERE nik = ANY($1::text[])"
@@ -216,7 +205,7 @@ async def test_hub_upload_pos_command_uploads_a_file_to_the_running_hub(
 
     for person in people:
         await recorded_kpj(pos, person["reference"])
-    conn = await asyncpg.connect(_dsn(database_url))
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         recorded = await conn.fetchval(
             "SELECT count(*) FROM members WHERE nik = ANY($1::text[])", [p["nik"] for p in people]

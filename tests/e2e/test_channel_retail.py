@@ -21,12 +21,9 @@ from tests.channels.alfamart import driver as alfamart
 from tests.channels.indomaret import driver as indomaret
 from tests.channels.kit import WireAnswer
 from tests.support.people import applicant
+from tests.support.store import asyncpg_dsn
 
 WITHIN_S = 10.0
-
-
-def _dsn(database_url: str) -> str:
-    return database_url.replace("postgresql+asyncpg://", "postgresql://")
 
 
 @dataclass(frozen=True)
@@ -170,7 +167,7 @@ async def http(hub_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(_dsn(database_url))
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
     yield conn
     await conn.close()
 

@@ -13,6 +13,7 @@ from tests.e2e.polling import wait_for_status
 from tests.support.hubproc import hub_cli
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
+from tests.support.store import asyncpg_dsn
 
 pytestmark = pytest.mark.browser
 
@@ -33,10 +34,6 @@ async def _reload_until_visible(page: Page, selector: str, within_s: float) -> N
             raise AssertionError(f"{selector} not on {page.url} within {within_s} s")
         await asyncio.sleep(0.5)
         await page.reload()
-
-
-def _admin_dsn(database_url: str) -> str:
-    return database_url.replace("postgresql+asyncpg://", "postgresql://")
 
 
 async def test_an_operator_sees_the_flow_finds_a_poisoned_event_and_replays_it_into_the_store(
@@ -62,7 +59,7 @@ async def test_an_operator_sees_the_flow_finds_a_poisoned_event_and_replays_it_i
         # Poison one event: the store refuses this member (a constraint an operator later
         # lifts), so the consumer dead-letters the event and moves on.
         poisoned = applicant()
-        admin = await asyncpg.connect(_admin_dsn(database_url))
+        admin = await asyncpg.connect(asyncpg_dsn(database_url))
         await admin.execute(
             "ALTER TABLE members ADD CONSTRAINT e2e_poison "
             f"CHECK (nik <> '{poisoned['nik']}') NOT VALID"
@@ -108,7 +105,7 @@ async def test_an_operator_sees_the_flow_finds_a_poisoned_event_and_replays_it_i
             await page.goto(f"{hub_url}/ops/{name}")
             await expect(page.get_by_role("heading", name=title)).to_be_visible()
             await page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
-    admin = await asyncpg.connect(_admin_dsn(database_url))
+    admin = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         audited = await admin.fetchrow(
             "SELECT operator, reason, outcome, via FROM operator_actions "

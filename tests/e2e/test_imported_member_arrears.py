@@ -20,6 +20,7 @@ from tests.e2e.polling import wait_for_status
 from tests.support.hubproc import REPO
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
+from tests.support.store import asyncpg_dsn
 
 
 def _month_before(month: date, n: int) -> date:
@@ -82,7 +83,7 @@ async def test_an_imported_member_two_months_behind_pays_last_month_and_this_mon
     assert (await demo.post("/v1/payments", payment)).status_code == 202
     await wait_for_status(demo, f"/v1/payments/IMP-{kpj}", "recorded", 10.0)
 
-    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         row = await conn.fetchrow(
             "SELECT m.kpj, m.paid_through, m.source, c.covers_from, c.covers_through, "

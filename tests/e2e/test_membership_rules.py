@@ -17,14 +17,11 @@ from tests.support.callback_server import CallbackServer
 from tests.support.hubproc import REPO
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
-
-
-def _dsn(database_url: str) -> str:
-    return database_url.replace("postgresql+asyncpg://", "postgresql://")
+from tests.support.store import asyncpg_dsn
 
 
 async def _fetch(database_url: str, query: str, *args: Any) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(_dsn(database_url))
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         return list(await conn.fetch(query, *args))
     finally:

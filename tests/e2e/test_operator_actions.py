@@ -22,12 +22,13 @@ from tests.e2e.polling import wait_for_status
 from tests.support.hubproc import hub_cli
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
+from tests.support.store import asyncpg_dsn
 
 BASIC = "Basic " + base64.b64encode(f"{OPERATOR}:{OPERATOR_PASSWORD}".encode()).decode()
 
 
 async def _audit(database_url: str, action: str, target: str) -> dict[str, Any] | None:
-    admin = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    admin = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         row = await admin.fetchrow(
             "SELECT operator, reason, outcome, via, detail FROM operator_actions "

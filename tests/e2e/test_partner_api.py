@@ -9,13 +9,10 @@ import pytest
 from tests.e2e.polling import wait_for_status
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
+from tests.support.store import asyncpg_dsn
 
 # Also run on the Tansu fallback broker (make pytest-tansu).
 pytestmark = pytest.mark.tansu
-
-
-def _dsn(database_url: str) -> str:
-    return database_url.replace("postgresql+asyncpg://", "postgresql://")
 
 
 async def test_signed_registration_is_recorded_with_a_kpj_within_two_seconds(
@@ -33,7 +30,7 @@ async def test_signed_registration_is_recorded_with_a_kpj_within_two_seconds(
     )
     assert status["hub_reference"] == accepted["hub_reference"]
     assert status["kpj"] and len(status["kpj"]) == 11
-    conn = await asyncpg.connect(_dsn(database_url))
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         row = await conn.fetchrow(
             "SELECT kpj, full_name, phone FROM members WHERE nik=$1", person["nik"]
@@ -69,7 +66,7 @@ async def test_payment_after_registration_is_priced_by_inquiry_and_recorded_as_a
     response = await demo.post("/v1/payments", pay)
     assert response.status_code == 202, response.text
 
-    conn = await asyncpg.connect(_dsn(database_url))
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         for _ in range(100):
             row = await conn.fetchrow(
@@ -95,7 +92,7 @@ async def test_same_registration_five_times_at_once_makes_one_member_and_five_eq
     assert [r.status_code for r in responses] == [202] * 5
     assert len({r.text for r in responses}) == 1
     await wait_for_status(demo, f"/v1/registrations/{person['reference']}", "recorded", 5.0)
-    conn = await asyncpg.connect(_dsn(database_url))
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         members = await conn.fetchval("SELECT count(*) FROM members WHERE nik=$1", person["nik"])
         requests = await conn.fetchval(

@@ -31,6 +31,7 @@ from tests.e2e.conftest import OPERATOR, OPERATOR_PASSWORD
 from tests.e2e.polling import wait_for_status
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
+from tests.support.store import asyncpg_dsn, wait_for_row
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -48,10 +49,6 @@ EXPECTED = {
 }
 """The same day on both channels: P1, P2, P6 matched; X1 unknown to the hub; P3 left out of
 the file; P4 settled at Rp16,000; P5 reversed but settled; P6 twice; P7 sent after the close."""
-
-
-def _dsn(database_url: str) -> str:
-    return database_url.replace("postgresql+asyncpg://", "postgresql://")
 
 
 async def hub_command(env: dict[str, str], *args: str) -> tuple[int, str]:
@@ -311,22 +308,15 @@ async def test_a_day_on_two_channels_reconciles_to_exact_categories_and_totals(
     assert decided["decision"] == "paid_in"
     assert decided["payment_reference"] == refs["recon-indomaret"]["X1"]
     assert json.loads(again[1][again[1].index("{") :]) == decided
-    conn = await asyncpg.connect(_dsn(database_url))
+    contribution = await wait_for_row(
+        database_url,
+        "SELECT amount, status FROM contributions WHERE partner_id = $1 AND partner_ref = $2",
+        "recon-indomaret",
+        refs["recon-indomaret"]["X1"],
+    )
+    assert dict(contribution) == {"amount": MONTH, "status": "applied"}
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
-        for _ in range(100):
-            contribution = await conn.fetchrow(
-                "SELECT amount, status FROM contributions WHERE partner_id = $1 "
-                "AND partner_ref = $2",
-                "recon-indomaret",
-                refs["recon-indomaret"]["X1"],
-            )
-            if contribution is not None:
-                break
-            await asyncio.sleep(0.1)
-        assert contribution is not None and dict(contribution) == {
-            "amount": MONTH,
-            "status": "applied",
-        }
         audit = await conn.fetch(
             "SELECT decision, decided_by FROM reconciliation_decisions WHERE run_id = $1", run
         )

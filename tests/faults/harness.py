@@ -22,6 +22,7 @@ import httpx
 
 from hub.broker import free_port
 from tests.faults.partner_load import RetryingPartner, Tally
+from tests.support.store import asyncpg_dsn
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "var" / "faults" / "results.md"
@@ -151,10 +152,6 @@ class Count:
         )
 
 
-def _dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
-
-
 async def count(
     case: str, tally: Tally, database_url: str, since: float, within_s: float = 120.0
 ) -> Count:
@@ -163,7 +160,7 @@ async def count(
     niks = [tally.niks[ref] for ref in registrations]
     payments = [ref for ref, kind in tally.accepted.items() if kind == "payment"]
     deadline = time.monotonic() + within_s
-    conn = await asyncpg.connect(_dsn(database_url))
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         while True:
             found_members = {

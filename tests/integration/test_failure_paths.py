@@ -32,14 +32,11 @@ from tests.channels.kit import WORLD_NOW, World, samples
 from tests.integration.test_callback_dispatcher import Clock, _outbox
 from tests.support.callback_server import callback_server
 from tests.support.people import applicant
+from tests.support.store import asyncpg_dsn
 from tests.support.tcp_proxy import TcpProxy, tcp_proxy
 from tests.unit.fakes import FakePublisher, InMemoryNonces
 
 DEMO = Partner("demo", "hub-api")
-
-
-def _dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
 def _through(proxy: TcpProxy, url: str) -> str:
@@ -75,7 +72,7 @@ async def test_postgresql_refusing_one_event_dead_letters_it_alone_and_rejects_i
 ) -> None:
     refused_name = f"REFUSED BY STORE {uuid.uuid4().hex[:6].upper().replace('0', 'A')}"
     refused_name = "".join(c if c.isalpha() or c == " " else "X" for c in refused_name)
-    admin = await asyncpg.connect(_dsn(database_url))
+    admin = await asyncpg.connect(asyncpg_dsn(database_url))
     trigger = f"refuse_{uuid.uuid4().hex[:8]}"
     await admin.execute(
         f"CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -145,7 +142,7 @@ async def test_a_postgresql_outage_is_waited_out_by_the_consumer_and_nothing_is_
     )
     await pg_proxy.cut()
     references = [p["reference"] for p in people]
-    admin = await asyncpg.connect(_dsn(database_url))
+    admin = await asyncpg.connect(asyncpg_dsn(database_url))
     waited = {"rounds": 0}
 
     async def recorded_after_outage(_: Any) -> bool:
@@ -349,7 +346,7 @@ async def test_hub_consume_started_while_postgresql_is_away_waits_for_it_then_co
         await hub.intake.submit_registration(DEMO, RegistrationRequest.model_validate(person))
         await hub.publisher.stop()
         await hub.engine.dispose()
-        admin = await asyncpg.connect(_dsn(database_url))
+        admin = await asyncpg.connect(asyncpg_dsn(database_url))
         try:
             async with asyncio.timeout(60):
                 while (

@@ -10,13 +10,14 @@ from hub.intake.model import Partner
 from hub.intake.requests import RegistrationRequest
 from hub.settings import Settings
 from tests.support.people import applicant
+from tests.support.store import asyncpg_dsn
 
 DEMO = Partner("demo", "hub-api")
 OTHER = Partner("other", "hub-api")
 
 
 async def _recorded(database_url: str, references: list[str], within_s: float = 60) -> None:
-    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         async with asyncio.timeout(within_s):
             while await conn.fetchval(

@@ -9,6 +9,7 @@ from alembic import command
 
 from hub.store.migrations import alembic_config, upgrade_to_head_async
 from tests.conftest import PG_ADMIN_DSN
+from tests.support.store import asyncpg_dsn
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ async def scratch_url() -> object:
 
 
 async def _tables(url: str) -> set[str]:
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
         rows = await conn.fetch(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"

@@ -1,0 +1,28 @@
+"""The membership store as tests read it: asyncpg on the test's own database, bounded waits."""
+
+import asyncio
+import time
+
+import asyncpg
+
+
+def asyncpg_dsn(database_url: str) -> str:
+    """asyncpg's DSN for the hub's SQLAlchemy database URL."""
+    return database_url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def wait_for_row(
+    database_url: str, query: str, *args: object, within_s: float = 10.0
+) -> asyncpg.Record:
+    """The first row ``query`` returns once the consumer has written it (polled, bounded)."""
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            row = await conn.fetchrow(query, *args)
+            if row is not None:
+                return row
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+    raise AssertionError(f"no row within {within_s} s for {query} {args}")
