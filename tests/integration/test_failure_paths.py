@@ -18,23 +18,20 @@ import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer
 
-from hub.bootstrap import build, partner_app, schedule_from
+from hub.bootstrap import build
 from hub.callbacks.dispatcher import LEASE, CallbackDispatcher, DeliveryPolicy
 from hub.intake.model import Partner
 from hub.intake.requests import RegistrationRequest
-from hub.intake.service import IntakeService
-from hub.membership.payment_code import PaymentCodes
 from hub.settings import Settings
 from hub.store.database import create_engine
 from hub.store.inbox import SqlRequestLedger
 from hub.store.tables import callback_deliveries
-from tests.channels.kit import WORLD_NOW, World, samples
+from tests.channels.kit import samples, world
 from tests.integration.test_callback_dispatcher import Clock, _outbox
 from tests.support.callback_server import callback_server
 from tests.support.people import applicant
 from tests.support.store import asyncpg_dsn
 from tests.support.tcp_proxy import TcpProxy, tcp_proxy
-from tests.unit.fakes import FakePublisher, InMemoryNonces
 
 DEMO = Partner("demo", "hub-api")
 
@@ -246,39 +243,13 @@ async def test_postgresql_down_at_intake_answers_each_channels_try_again_code(
     slug: str, settings: Settings, database_url: str, pg_proxy: TcpProxy
 ) -> None:
     engine = create_engine(_through(pg_proxy, database_url))
-    intake = IntakeService(
-        SqlRequestLedger(engine),
-        FakePublisher(),
-        schedule_from(settings),
-        PaymentCodes(settings.payment_code_prefix),
-        lambda: WORLD_NOW,
-    )
-    app, channels = partner_app(settings, intake, InMemoryNonces(), lambda: WORLD_NOW)
-    import httpx
-
     driver = importlib.import_module(f"tests.channels.{slug}.driver").DRIVER
     sample = next(s for s in samples(slug) if s.operation == "registration")
-    for channel in channels:
-        await channel.start()
     try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://hub.test"
-        ) as client:
-            world = World(
-                settings,
-                None,
-                None,
-                InMemoryNonces(),
-                intake,  # type: ignore[arg-type]
-                {c.slug: c for c in channels},
-                client,
-                lambda: WORLD_NOW,
-            )
+        async with world(ledger=SqlRequestLedger(engine), settings=settings) as w:
             await pg_proxy.cut()
-            answer = await driver.send(world, "registration", sample.wire)
+            answer = await driver.send(w, "registration", sample.wire)
     finally:
-        for channel in channels:
-            await channel.stop()
         await engine.dispose()
     if slug == "bank":
         assert answer.code.startswith("504") and answer.code.endswith("00"), answer
