@@ -6,9 +6,7 @@ last; the partner's inquiry by payment code quotes last month (arrears) and this
 2 x Rp16,800; the payment is recorded covering both.
 """
 
-import asyncio
 import os
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,31 +15,15 @@ import asyncpg
 
 from hub.membership.kpj import luhn_check_digit
 from tests.e2e.polling import wait_for_status
-from tests.support.hubproc import REPO
+from tests.support.hubproc import hub_command
 from tests.support.partner import SignedClient
-from tests.support.people import applicant
+from tests.support.people import CORE_EXPORT_HEADER, applicant, core_export_row
 from tests.support.store import asyncpg_dsn
 
 
 def _month_before(month: date, n: int) -> date:
     index = month.year * 12 + month.month - 1 - n
     return date(index // 12, index % 12 + 1, 1)
-
-
-async def _hub(env: dict[str, str], *args: str) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "hub",
-        *args,
-        cwd=REPO,
-        env={**os.environ, "HUB_ENV": "test", "COLUMNS": "200", **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode()
 
 
 async def test_an_imported_member_two_months_behind_pays_last_month_and_this_month(
@@ -54,14 +36,10 @@ async def test_an_imported_member_two_months_behind_pays_last_month_and_this_mon
     last_month, paid_through = _month_before(this_month, 1), _month_before(this_month, 2)
     export = tmp_path / "core.csv"
     export.write_text(
-        "kpj,nik,full_name,birth_date,sex,phone,address,occupation,declared_income,"
-        "programmes,registered_month,paid_through\n"
-        f"{kpj},{person['nik']},{person['full_name']},{person['birth_date']},{person['sex']},"
-        f'{person["phone"]},"{person["address"]}",{person["occupation"]},1000000,"JKK,JKM",'
-        f"2024-01,{paid_through:%Y-%m}\n"
+        CORE_EXPORT_HEADER + core_export_row(person, kpj, "2024-01", f"{paid_through:%Y-%m}")
     )
 
-    code, out = await _hub(hub_env, "members", "import", str(export), "--by", "e2e operator")
+    code, out = await hub_command(hub_env, "members", "import", str(export), "--by", "e2e operator")
     assert code == 0 and "1 added" in out, out
 
     inquiry = await demo.post("/v1/payments/inquiry", {"payment_code": "8866" + kpj, "months": 1})

@@ -8,14 +8,11 @@ categories with these counts and rupiah totals. One missing_in_hub line is then 
 with ``hub reconcile resolve`` and ends as a recorded contribution.
 """
 
-import asyncio
 import base64
 import csv
 import io
 import json
-import os
 import re
-import sys
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -29,12 +26,12 @@ from hub.settlement.statement import STATEMENT_COLUMNS
 from tests.channels.indomaret import driver as indomaret
 from tests.e2e.conftest import OPERATOR, OPERATOR_PASSWORD
 from tests.e2e.polling import wait_for_status
+from tests.support.hubproc import hub_command
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
 from tests.support.store import asyncpg_dsn, wait_for_row
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
 MONTH = 16_800
 """JKK + JKM at the minimum declared income, one month."""
 
@@ -49,23 +46,6 @@ EXPECTED = {
 }
 """The same day on both channels: P1, P2, P6 matched; X1 unknown to the hub; P3 left out of
 the file; P4 settled at Rp16,000; P5 reversed but settled; P6 twice; P7 sent after the close."""
-
-
-async def hub_command(env: dict[str, str], *args: str) -> tuple[int, str]:
-    """``python -m hub ARGS`` against the e2e hub's store and broker."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "hub",
-        *args,
-        cwd=REPO,
-        env={**os.environ, "HUB_ENV": "test", "COLUMNS": "200", **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode()
 
 
 def _today() -> date:

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.cli.main import app
-from tests.support.people import applicant
+from tests.support.people import CORE_EXPORT_HEADER, applicant, core_export_row
 
 
 @pytest.mark.integration
@@ -19,12 +19,9 @@ def test_import_then_list_the_imported_member_as_lapsed(
     kpj = f"6{uuid.uuid4().int % 10**10:010d}"
     export = tmp_path / "core.csv"
     export.write_text(
-        "kpj,nik,full_name,birth_date,sex,phone,address,occupation,declared_income,"
-        "programmes,registered_month,paid_through\n"
-        f"{kpj},{person['nik']},{person['full_name']},{person['birth_date']},{person['sex']},"
-        f'{person["phone"]},"{person["address"]}",{person["occupation"]},1000000,"JKK,JKM",'
-        "2024-05,2026-01\n"
-        "not-a-kpj,,,,,,,,,,,\n"
+        CORE_EXPORT_HEADER
+        + core_export_row(person, kpj, "2024-05", "2026-01")
+        + "not-a-kpj,,,,,,,,,,,\n"
     )
     runner = CliRunner()
 

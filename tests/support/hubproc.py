@@ -105,3 +105,21 @@ async def hub_cli(hub_env: dict[str, str], *args: str) -> subprocess.CompletedPr
         text=True,
         timeout=60,
     )
+
+
+async def hub_command(hub_env: dict[str, str], *args: str) -> tuple[int, str]:
+    """``python -m hub ARGS`` against the hub of ``hub_env``: its exit code and what it
+    printed (stdout and stderr together, as an operator's terminal shows them)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hub",
+        *args,
+        cwd=REPO,
+        env={**os.environ, "HUB_ENV": "test", "COLUMNS": "200", **hub_env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode()

@@ -20,3 +20,22 @@ def applicant(reference: str | None = None, **overrides: Any) -> dict[str, Any]:
     body = hub_api_registration(person(rng), reference or f"REG-{n}-{rng.getrandbits(40):x}")
     body.update(overrides)
     return body
+
+
+CORE_EXPORT_HEADER = (
+    "kpj,nik,full_name,birth_date,sex,phone,address,occupation,declared_income,"
+    "programmes,registered_month,paid_through\n"
+)
+"""The header of the agency core's member export that ``hub members import`` reads."""
+
+
+def core_export_row(
+    person: dict[str, Any], kpj: str, registered_month: str, paid_through: str
+) -> str:
+    """``person`` (an ``applicant()`` body) as a line of the core's export, income 1,000,000,
+    JKK and JKM; the months are ``YYYY-MM``."""
+    return (
+        f"{kpj},{person['nik']},{person['full_name']},{person['birth_date']},{person['sex']},"
+        f'{person["phone"]},"{person["address"]}",{person["occupation"]},1000000,"JKK,JKM",'
+        f"{registered_month},{paid_through}\n"
+    )
