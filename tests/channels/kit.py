@@ -38,8 +38,8 @@ from hub.settings import Settings, load_settings
 from tests.unit.fakes import (
     AGENT_KETUT,
     AGENT_MADE,
-    BALI_WOMAN_NIK,
     JAKARTA_MAN_NIK,
+    SARI,
     FakePublisher,
     InMemoryAgentStore,
     InMemoryNonces,
@@ -51,17 +51,6 @@ DOCS = REPO / "docs" / "channels"
 
 WORLD_NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 """The worlds' fixed clock: 10 March 2026, 09:00 WIB (unix 1773108000)."""
-
-SARI = MemberTerms(
-    nik=BALI_WOMAN_NIK,
-    full_name="NI MADE SARI",
-    programmes=("JKK", "JKM"),
-    declared_income=1_000_000,
-    paid_through=date(2026, 2, 1),
-    kpj=kpj_for(1),
-    registered_month=date(2025, 1, 1),
-)
-"""Recorded, paid through February 2026: owes Rp16,800 a month from March (WITA)."""
 
 BUDI = MemberTerms(
     nik=JAKARTA_MAN_NIK,

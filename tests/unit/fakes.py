@@ -27,6 +27,7 @@ from hub.intake.ports import (
     UnrecordedRequest,
 )
 from hub.membership.coverage import CoverageRules
+from hub.membership.kpj import kpj_for
 from hub.membership.schedule import ContributionSchedule
 from hub.settings import PartnerSettings, load_settings
 from hub.signing import sign
@@ -36,6 +37,17 @@ BALI_WOMAN_NIK = "5171044508900001"
 """A woman (day 45 -> 05) born 1990-08-05 in Bali (province 51, WITA)."""
 JAKARTA_MAN_NIK = "3171011203850002"
 """A man born 1985-03-12 in DKI Jakarta (province 31, WIB)."""
+
+SARI = MemberTerms(
+    nik=BALI_WOMAN_NIK,
+    full_name="NI MADE SARI",
+    programmes=("JKK", "JKM"),
+    declared_income=1_000_000,
+    paid_through=date(2026, 2, 1),
+    kpj=kpj_for(1),
+    registered_month=date(2025, 1, 1),
+)
+"""Recorded, paid through February 2026: owes Rp16,800 a month from March (WITA)."""
 
 DEMO_SECRET = "demo-secret"
 OTHER_SECRET = "other-secret"

@@ -14,7 +14,6 @@ from hub.errors import (
     ReferenceConflict,
 )
 from hub.intake.model import Partner
-from hub.intake.ports import MemberTerms
 from hub.intake.requests import InquiryRequest, PaymentRequest, ReversalRequest
 from hub.intake.service import IntakeService
 from hub.membership.calendar import indonesian_calendar
@@ -26,22 +25,14 @@ from tests.unit.fakes import (
     BALI_WOMAN_NIK,
     JAKARTA_MAN_NIK,
     NOW,
+    SARI,
     FakePublisher,
     InMemoryRequestLedger,
     configured_schedule,
 )
 
 DEMO = Partner("demo", "hub-api")
-SARI = MemberTerms(
-    nik=BALI_WOMAN_NIK,
-    full_name="NI MADE SARI",
-    programmes=("JKK", "JKM"),
-    declared_income=1_000_000,
-    paid_through=date(2026, 2, 1),
-    kpj=kpj_for(7),
-    registered_month=date(2025, 1, 1),
-)
-CODE = PaymentCodes("8866").for_kpj(kpj_for(7))
+CODE = PaymentCodes("8866").for_kpj(SARI.kpj or "")
 
 
 def _intake(
@@ -79,8 +70,8 @@ async def test_inquiry_by_payment_code_finds_the_member_and_the_months_from_marc
 @pytest.mark.parametrize(
     "code",
     [
-        "8866" + kpj_for(7)[:-1] + str((int(kpj_for(7)[-1]) + 1) % 10),  # bad check digit
-        "9999" + kpj_for(7),  # another biller's prefix
+        "8866" + kpj_for(1)[:-1] + str((int(kpj_for(1)[-1]) + 1) % 10),  # bad check digit
+        "9999" + kpj_for(1),  # another biller's prefix
         "8866" + kpj_for(8),  # a valid code of nobody
     ],
 )
