@@ -9,13 +9,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
 from tests.channels.bank import driver
 from tests.support.people import applicant
-from tests.support.store import asyncpg_dsn, wait_for_row
+from tests.support.store import fetch_value, wait_for_row
 
 SERVICE_ID = driver.PARTNER_SERVICE_ID
 
@@ -132,13 +131,9 @@ async def test_a_bank_registers_a_member_and_pays_by_virtual_account_into_postgr
     assert _month_after(first_month["billNo"]) == next_month["billNo"]
     assert second["virtualAccountData"]["additionalInfo"]["memberStatus"] == "active"
 
-    conn = await asyncpg.connect(asyncpg_dsn(database_url))
-    try:
-        count = await conn.fetchval(
-            "SELECT count(*) FROM contributions WHERE member_id=$1", member["id"]
-        )
-    finally:
-        await conn.close()
+    count = await fetch_value(
+        database_url, "SELECT count(*) FROM contributions WHERE member_id=$1", member["id"]
+    )
     assert count == 1
 
     # The same person registered again (another branch, another reference): told their KPJ.

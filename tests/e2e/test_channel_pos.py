@@ -26,7 +26,7 @@ from adapters.pos.wire import (
     UPLOAD_PATH,
 )
 from tests.support.people import applicant
-from tests.support.store import asyncpg_dsn, wait_for_row
+from tests.support.store import asyncpg_dsn, fetch_value, wait_for_row
 
 AGENT, SECRET = "pos-jakarta", "pos-secret"  # config/test.toml
 WIB = timezone(timedelta(hours=7))
@@ -205,11 +205,9 @@ async def test_hub_upload_pos_command_uploads_a_file_to_the_running_hub(
 
     for person in people:
         await recorded_kpj(pos, person["reference"])
-    conn = await asyncpg.connect(asyncpg_dsn(database_url))
-    try:
-        recorded = await conn.fetchval(
-            "SELECT count(*) FROM members WHERE nik = ANY($1::text[])", [p["nik"] for p in people]
-        )
-    finally:
-        await conn.close()
+    recorded = await fetch_value(
+        database_url,
+        "SELECT count(*) FROM members WHERE nik = ANY($1::text[])",
+        [p["nik"] for p in people],
+    )
     assert recorded == 3

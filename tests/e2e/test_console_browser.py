@@ -13,7 +13,7 @@ from tests.e2e.polling import wait_for_status
 from tests.support.hubproc import hub_cli
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
-from tests.support.store import asyncpg_dsn
+from tests.support.store import asyncpg_dsn, fetch_row
 
 pytestmark = pytest.mark.browser
 
@@ -105,15 +105,12 @@ async def test_an_operator_sees_the_flow_finds_a_poisoned_event_and_replays_it_i
             await page.goto(f"{hub_url}/ops/{name}")
             await expect(page.get_by_role("heading", name=title)).to_be_visible()
             await page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
-    admin = await asyncpg.connect(asyncpg_dsn(database_url))
-    try:
-        audited = await admin.fetchrow(
-            "SELECT operator, reason, outcome, via FROM operator_actions "
-            "WHERE action = 'dlq.replay' AND target = $1",
-            letter_id,
-        )
-    finally:
-        await admin.close()
+    audited = await fetch_row(
+        database_url,
+        "SELECT operator, reason, outcome, via FROM operator_actions "
+        "WHERE action = 'dlq.replay' AND target = $1",
+        letter_id,
+    )
     assert dict(audited or {}) == {
         "operator": OPERATOR,
         "reason": "constraint lifted, member is valid",

@@ -11,14 +11,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import asyncpg
-
 from hub.membership.kpj import luhn_check_digit
 from tests.e2e.polling import wait_for_status
 from tests.support.hubproc import hub_command
 from tests.support.partner import SignedClient
 from tests.support.people import CORE_EXPORT_HEADER, applicant, core_export_row
-from tests.support.store import asyncpg_dsn
+from tests.support.store import fetch_row
 
 
 def _month_before(month: date, n: int) -> date:
@@ -61,16 +59,13 @@ async def test_an_imported_member_two_months_behind_pays_last_month_and_this_mon
     assert (await demo.post("/v1/payments", payment)).status_code == 202
     await wait_for_status(demo, f"/v1/payments/IMP-{kpj}", "recorded", 10.0)
 
-    conn = await asyncpg.connect(asyncpg_dsn(database_url))
-    try:
-        row = await conn.fetchrow(
-            "SELECT m.kpj, m.paid_through, m.source, c.covers_from, c.covers_through, "
-            "c.arrears_months, c.amount FROM members m JOIN contributions c "
-            "ON c.member_id = m.id WHERE m.nik = $1",
-            person["nik"],
-        )
-    finally:
-        await conn.close()
+    row = await fetch_row(
+        database_url,
+        "SELECT m.kpj, m.paid_through, m.source, c.covers_from, c.covers_through, "
+        "c.arrears_months, c.amount FROM members m JOIN contributions c "
+        "ON c.member_id = m.id WHERE m.nik = $1",
+        person["nik"],
+    )
     assert row is not None
     assert dict(row) == {
         "kpj": kpj,

@@ -8,8 +8,6 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
-
 from hub.membership.coverage import default_rules
 from tests.e2e.conftest import CALLME_SECRET
 from tests.e2e.polling import wait_for_status
@@ -17,15 +15,7 @@ from tests.support.callback_server import CallbackServer
 from tests.support.hubproc import REPO
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
-from tests.support.store import asyncpg_dsn
-
-
-async def _fetch(database_url: str, query: str, *args: Any) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(asyncpg_dsn(database_url))
-    try:
-        return list(await conn.fetch(query, *args))
-    finally:
-        await conn.close()
+from tests.support.store import fetch_rows
 
 
 async def _pay(client: SignedClient, nik: str, reference: str, months: int) -> dict[str, Any]:
@@ -52,7 +42,7 @@ async def test_payment_sent_right_after_its_registration_is_applied(
     # No waiting: the registration is accepted, not yet recorded; the payment queues behind it.
     await _pay(demo, person["nik"], f"PAY-{person['reference']}", months=3)
 
-    rows = await _fetch(
+    rows = await fetch_rows(
         database_url,
         "SELECT m.paid_through, c.months, c.amount FROM members m "
         "JOIN contributions c ON c.member_id = m.id WHERE m.nik = $1",
@@ -81,11 +71,13 @@ async def test_second_registration_from_another_partner_gets_the_first_kpj_and_w
     )
     assert second["kpj"] == first["kpj"]
 
-    members = await _fetch(database_url, "SELECT phone FROM members WHERE nik = $1", person["nik"])
+    members = await fetch_rows(
+        database_url, "SELECT phone FROM members WHERE nik = $1", person["nik"]
+    )
     assert len(members) == 1
     original_phone = members[0]["phone"]
     assert original_phone != "+6281299998888"
-    changes = await _fetch(
+    changes = await fetch_rows(
         database_url,
         "SELECT c.id, c.field, c.current_value, c.proposed_value, c.status "
         "FROM member_changes c JOIN members m ON m.id = c.member_id WHERE m.nik = $1",
@@ -103,7 +95,7 @@ async def test_second_registration_from_another_partner_gets_the_first_kpj_and_w
     )  # fmt: skip
     output, _ = await approve.communicate()
     assert approve.returncode == 0, output.decode()
-    history = await _fetch(
+    history = await fetch_rows(
         database_url,
         "SELECT h.field, h.old_value, h.new_value, h.source, m.phone "
         "FROM member_history h JOIN members m ON m.id = h.member_id WHERE m.nik = $1",
@@ -122,11 +114,11 @@ async def test_reversal_restores_the_previous_coverage_and_cannot_be_repeated(
     person = applicant()
     assert (await demo.post("/v1/registrations", person)).status_code == 202
     await _pay(demo, person["nik"], f"P1-{person['reference']}", months=1)
-    (before,) = await _fetch(
+    (before,) = await fetch_rows(
         database_url, "SELECT paid_through FROM members WHERE nik = $1", person["nik"]
     )
     await _pay(demo, person["nik"], f"P3-{person['reference']}", months=3)
-    (extended,) = await _fetch(
+    (extended,) = await fetch_rows(
         database_url, "SELECT paid_through FROM members WHERE nik = $1", person["nik"]
     )
     assert extended["paid_through"] > before["paid_through"]
@@ -145,11 +137,11 @@ async def test_reversal_restores_the_previous_coverage_and_cannot_be_repeated(
         await asyncio.sleep(0.05)
     assert status["reversal"]["status"] == "recorded", status
 
-    (after,) = await _fetch(
+    (after,) = await fetch_rows(
         database_url, "SELECT paid_through FROM members WHERE nik = $1", person["nik"]
     )
     assert after["paid_through"] == before["paid_through"]
-    statuses = await _fetch(
+    statuses = await fetch_rows(
         database_url,
         "SELECT partner_ref, status FROM contributions WHERE partner_ref LIKE $1 ORDER BY id",
         f"%{person['reference']}",
@@ -189,7 +181,7 @@ async def test_a_reversal_reference_reused_for_another_payment_is_409_and_voids_
         if status["reversal"] and status["reversal"]["status"] == "recorded":
             break
         await asyncio.sleep(0.05)
-    statuses = await _fetch(
+    statuses = await fetch_rows(
         database_url,
         "SELECT partner_ref, status FROM contributions WHERE partner_ref = ANY($1) ORDER BY id",
         [first, second],
@@ -363,7 +355,7 @@ async def test_reversing_an_earlier_payment_replays_the_later_one_from_its_own_m
             break
         await asyncio.sleep(0.05)
 
-    rows = await _fetch(
+    rows = await fetch_rows(
         database_url,
         "SELECT m.paid_through, c.partner_ref, c.status, c.previous_paid_through, "
         "c.covers_through FROM members m JOIN contributions c ON c.member_id = m.id "

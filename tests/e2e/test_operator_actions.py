@@ -7,7 +7,6 @@ import re
 import uuid
 from typing import Any
 
-import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -22,22 +21,19 @@ from tests.e2e.polling import wait_for_status
 from tests.support.hubproc import hub_cli
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
-from tests.support.store import asyncpg_dsn
+from tests.support.store import fetch_row
 
 BASIC = "Basic " + base64.b64encode(f"{OPERATOR}:{OPERATOR_PASSWORD}".encode()).decode()
 
 
 async def _audit(database_url: str, action: str, target: str) -> dict[str, Any] | None:
-    admin = await asyncpg.connect(asyncpg_dsn(database_url))
-    try:
-        row = await admin.fetchrow(
-            "SELECT operator, reason, outcome, via, detail FROM operator_actions "
-            "WHERE action = $1 AND target = $2 ORDER BY id DESC LIMIT 1",
-            action,
-            target,
-        )
-    finally:
-        await admin.close()
+    row = await fetch_row(
+        database_url,
+        "SELECT operator, reason, outcome, via, detail FROM operator_actions "
+        "WHERE action = $1 AND target = $2 ORDER BY id DESC LIMIT 1",
+        action,
+        target,
+    )
     return None if row is None else dict(row)
 
 

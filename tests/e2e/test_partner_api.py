@@ -9,7 +9,7 @@ import pytest
 from tests.e2e.polling import wait_for_status
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
-from tests.support.store import asyncpg_dsn
+from tests.support.store import asyncpg_dsn, fetch_row, wait_for_row
 
 # Also run on the Tansu fallback broker (make pytest-tansu).
 pytestmark = pytest.mark.tansu
@@ -30,13 +30,10 @@ async def test_signed_registration_is_recorded_with_a_kpj_within_two_seconds(
     )
     assert status["hub_reference"] == accepted["hub_reference"]
     assert status["kpj"] and len(status["kpj"]) == 11
-    conn = await asyncpg.connect(asyncpg_dsn(database_url))
-    try:
-        row = await conn.fetchrow(
-            "SELECT kpj, full_name, phone FROM members WHERE nik=$1", person["nik"]
-        )
-    finally:
-        await conn.close()
+    row = await fetch_row(
+        database_url, "SELECT kpj, full_name, phone FROM members WHERE nik=$1", person["nik"]
+    )
+    assert row is not None
     assert row["kpj"] == status["kpj"]
     assert row["full_name"] == person["full_name"].upper()
     assert row["phone"].startswith("+62")
@@ -66,20 +63,13 @@ async def test_payment_after_registration_is_priced_by_inquiry_and_recorded_as_a
     response = await demo.post("/v1/payments", pay)
     assert response.status_code == 202, response.text
 
-    conn = await asyncpg.connect(asyncpg_dsn(database_url))
-    try:
-        for _ in range(100):
-            row = await conn.fetchrow(
-                "SELECT c.amount, c.months, m.paid_through FROM contributions c "
-                "JOIN members m ON m.id = c.member_id WHERE m.nik = $1",
-                person["nik"],
-            )
-            if row is not None:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        await conn.close()
-    assert row is not None, "contribution not recorded within 5 s"
+    row = await wait_for_row(
+        database_url,
+        "SELECT c.amount, c.months, m.paid_through FROM contributions c "
+        "JOIN members m ON m.id = c.member_id WHERE m.nik = $1",
+        person["nik"],
+        within_s=5.0,
+    )
     assert (row["amount"], row["months"]) == (36_800 * 3, 3)
     assert row["paid_through"] is not None
 

@@ -9,7 +9,7 @@ from alembic import command
 
 from hub.store.migrations import alembic_config, upgrade_to_head_async
 from tests.conftest import PG_ADMIN_DSN
-from tests.support.store import asyncpg_dsn
+from tests.support.store import fetch_rows
 
 
 @pytest.fixture
@@ -26,13 +26,9 @@ async def scratch_url() -> object:
 
 
 async def _tables(url: str) -> set[str]:
-    conn = await asyncpg.connect(asyncpg_dsn(url))
-    try:
-        rows = await conn.fetch(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
-        )
-    finally:
-        await conn.close()
+    rows = await fetch_rows(
+        url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+    )
     return {r["table_name"] for r in rows}
 
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from typing import Any
 
 import asyncpg
 
@@ -9,6 +10,27 @@ import asyncpg
 def asyncpg_dsn(database_url: str) -> str:
     """asyncpg's DSN for the hub's SQLAlchemy database URL."""
     return database_url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def fetch_rows(database_url: str, query: str, *args: object) -> list[asyncpg.Record]:
+    """Every row of one query, on a connection of its own."""
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        return list(await conn.fetch(query, *args))
+    finally:
+        await conn.close()
+
+
+async def fetch_row(database_url: str, query: str, *args: object) -> asyncpg.Record | None:
+    """The first row of one query (None if there is none), on a connection of its own."""
+    rows = await fetch_rows(database_url, query, *args)
+    return rows[0] if rows else None
+
+
+async def fetch_value(database_url: str, query: str, *args: object) -> Any:
+    """The first column of the first row of one query, on a connection of its own."""
+    row = await fetch_row(database_url, query, *args)
+    return None if row is None else row[0]
 
 
 async def wait_for_row(
