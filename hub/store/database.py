@@ -26,7 +26,11 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pool_pre_ping: it cost a BEGIN and a ROLLBACK on every checkout (PostgreSQL counted
+    # as many rollbacks as commits under load). A connection the store dropped is found out
+    # by its first statement; SQLAlchemy invalidates the pool and the callers that may
+    # repeat their block do so (hub.store.outage.reconnected), the others answer 503.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
 
 
 def is_postgresql(engine: AsyncEngine) -> bool:

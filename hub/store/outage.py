@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from hub.errors import StoreUnavailable
 
@@ -58,6 +59,29 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         return exc.connection_invalidated or sqlstate(exc) in TRANSIENT_SQLSTATES
     return isinstance(exc, asyncio.IncompleteReadError)
+
+
+def broken_connection(exc: BaseException) -> bool:
+    """The statement failed because its pooled connection was dead (the store restarted).
+
+    SQLAlchemy then invalidates the pool: the next checkout connects afresh.
+    """
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def reconnected(tries: int = 2) -> AsyncRetrying:
+    """Run a block again when its pooled connection turned out to be broken.
+
+    The engine has no ``pool_pre_ping`` (a BEGIN and a ROLLBACK on every checkout, one
+    round trip per batch for nothing): a connection the store dropped is found out by
+    the first statement on it instead, and the block simply runs again. Only for blocks
+    that are safe to repeat (reads, idempotent writes).
+    """
+    return AsyncRetrying(
+        retry=retry_if_exception(broken_connection),
+        stop=stop_after_attempt(tries),
+        reraise=True,
+    )
 
 
 @contextlib.asynccontextmanager
