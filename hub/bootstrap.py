@@ -122,9 +122,10 @@ def intake_for(
     engine: AsyncEngine,
     publisher: KafkaEventPublisher,
     limiter: Limiter | None = None,
+    ledger: SqlRequestLedger | None = None,
 ) -> IntakeService:
     return IntakeService(
-        SqlRequestLedger(engine),
+        ledger or SqlRequestLedger(engine),
         publisher,
         schedule_from(settings),
         PaymentCodes(settings.payment_code_prefix),
@@ -149,6 +150,8 @@ class Hub:
     operations: OperatorActions
     channels: list[ChannelAdapter[Any]] = field(default_factory=list)
     agents: AgentDirectory | None = None
+    ledger: SqlRequestLedger | None = None
+    """The inbox intake claims in; its acknowledgements are written after the answers."""
 
     def consumer(self) -> CoreConsumer:
         recorder = RecordingService(
@@ -201,7 +204,8 @@ def build(settings: Settings, bootstrap_servers: str) -> Hub:
     engine = create_engine(settings.resolved_database_url, settings.database_pool_size)
     publisher = KafkaEventPublisher(settings, bootstrap_servers)
     limiter = limiter_for(settings, engine)
-    intake = intake_for(settings, engine, publisher, limiter)
+    ledger = SqlRequestLedger(engine)
+    intake = intake_for(settings, engine, publisher, limiter, ledger)
     agents = AgentDirectory(SqlAgentStore(engine), settings.agent_refresh_s)
     app, channels = partner_app(
         settings,
@@ -245,6 +249,7 @@ def build(settings: Settings, bootstrap_servers: str) -> Hub:
         operations,
         channels,
         agents,
+        ledger,
     )
 
 
@@ -503,6 +508,9 @@ async def serve(
                 await hub.agents.stop()
             if consumer is not None:
                 await consumer.stop()
+            if hub.ledger is not None:
+                with contextlib.suppress(Exception):  # the store may be away; logged by then
+                    await asyncio.wait_for(hub.ledger.flush(), 10)
             await hub.publisher.stop()
             await hub.engine.dispose()
 

@@ -5,6 +5,8 @@ or rejected): the API's claims and acknowledgements, and the consumer's outcomes
 (``record_outcomes``, ``reject_unrecorded``) at the end of this module.
 """
 
+import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
@@ -13,7 +15,6 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random
@@ -29,8 +30,10 @@ from hub.intake.ports import (
 from hub.settlement.business_day import first_open_day
 from hub.store.bulk import insert_rows
 from hub.store.group_commit import GroupCommitter
-from hub.store.outage import LOCK_RACE_SQLSTATES, sqlstate, store_call
+from hub.store.outage import LOCK_RACE_SQLSTATES, is_transient, reconnected, sqlstate, store_call
 from hub.store.tables import members, partner_requests, reversal_references, settlement_days
+
+log = logging.getLogger(__name__)
 
 _CLAIM_COLUMNS = (
     partner_requests.c.partner_id,
@@ -52,24 +55,120 @@ _CLAIM_COLUMNS = (
 )
 
 
-def _lost_lock_race(exc: BaseException) -> bool:
-    """A deadlock or serialization failure: the other transaction won; ours can run again."""
-    return isinstance(exc, DBAPIError) and sqlstate(exc) in LOCK_RACE_SQLSTATES
+def _worth_another_try(exc: BaseException) -> bool:
+    """Lost a lock race (deadlock, serialization failure: the other transaction won), or the
+    pooled connection turned out to be broken (the store restarted; the pool was invalidated
+    and the next try gets a fresh connection). Either way the batch can simply run again:
+    a claim is idempotent on its reference and an acknowledgement only moves forward."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    return exc.connection_invalidated or sqlstate(exc) in LOCK_RACE_SQLSTATES
 
 
 def _lock_races() -> AsyncRetrying:
-    """Three quick tries for a statement that lost a lock race, then a 503 for the partner."""
+    """Three quick tries for a statement that lost a lock race or its connection, then a 503."""
     return AsyncRetrying(
-        retry=retry_if_exception(_lost_lock_race),
+        retry=retry_if_exception(_worth_another_try),
         stop=stop_after_attempt(3),
         wait=wait_random(0.005, 0.05),
         reraise=True,
     )
 
 
-# Measured with benchmarks.ingest: 1 batch in flight 1,010 req/s, 3 in flight 1,091 req/s.
-IN_FLIGHT = 3
+# Claim batches in flight at once: while one waits for PostgreSQL the next one fills.
+CLAIMS_IN_FLIGHT = 2
+ACK_DELAY_S = 0.005
+"""How long an acknowledgement waits for a claim batch to carry it before it is written
+on its own (an idle hub: a few ms after the answer)."""
 _CLAIM_NAMES = tuple(c.name for c in _CLAIM_COLUMNS)
+
+
+_BATCH_ARRAYS = {
+    "partner_id": "varchar",
+    "kind": "varchar",
+    "reference": "varchar",
+    "request_hash": "varchar",
+    "event_id": "uuid",
+    "hub_reference": "varchar",
+    "member_key": "varchar",
+    "event_json": "text",
+    "agent_id": "varchar",
+    "received_at": "timestamptz",
+    "business_date": "date",
+    "amount": "bigint",
+    "months": "smallint",
+    "paid_at": "timestamptz",
+    "amount_jkk": "bigint",
+    "amount_jkm": "bigint",
+    "amount_jht": "bigint",
+}
+_SETTLED = (
+    "business_date",
+    "amount",
+    "months",
+    "paid_at",
+    "amount_jkk",
+    "amount_jkm",
+    "amount_jht",
+)
+_ACK_ROWS = """
+  UPDATE partner_requests r SET status = 'accepted', updated_at = GREATEST(r.updated_at, a.at)
+  FROM unnest(CAST(:ack_ids AS uuid[]), CAST(:ack_at AS timestamptz[])) AS a(event_id, at)
+  WHERE r.event_id = a.event_id AND r.id IN (
+    SELECT id FROM partner_requests
+    WHERE event_id = ANY(CAST(:ack_ids AS uuid[])) AND status IN ('pending', 'accepted')
+    ORDER BY id FOR UPDATE)
+"""
+"""Only forward: pending -> accepted, or an accepted row republished. Rows are locked in
+id order, the order the consumer's status update locks them in too: the two never
+deadlock."""
+
+
+def _claim_batch_sql() -> str:
+    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _BATCH_ARRAYS.items())
+    claim_columns = [c.name for c in _CLAIM_COLUMNS]
+    parts = [
+        f"WITH v AS (SELECT * FROM unnest({arrays}) WITH ORDINALITY",  # noqa: S608
+        f"AS v({', '.join(_BATCH_ARRAYS)}, n)),",
+        f"acked AS ({_ACK_ROWS} RETURNING r.id),",
+        "ins AS (INSERT INTO partner_requests (partner_id, kind, reference, request_hash,",
+        "event_id, hub_reference, member_key, status, kpj, event_json, agent_id, created_at,",
+        "updated_at,",
+        f"after_close, {', '.join(_SETTLED)})",
+        "SELECT v.partner_id, v.kind, v.reference, v.request_hash, v.event_id, v.hub_reference,",
+        "v.member_key, 'pending',",
+        # A second registration of a recorded member answers with the first one's KPJ.
+        "CASE WHEN v.kind = 'registration'",
+        "THEN (SELECT m.kpj FROM members m WHERE m.nik = v.member_key) END,",
+        "v.event_json, v.agent_id, v.received_at, v.received_at, false,",
+        ", ".join(f"v.{name}" for name in _SETTLED),
+        "FROM v ORDER BY v.n ON CONFLICT (partner_id, kind, reference) DO NOTHING RETURNING",
+        ", ".join(claim_columns) + ",",
+        "EXISTS (SELECT 1 FROM settlement_days s WHERE s.partner_id = partner_requests.partner_id",
+        "AND s.business_date = partner_requests.business_date) AS on_closed_day)",
+        "SELECT true AS inserted,",
+        ", ".join(f"ins.{name}" for name in claim_columns) + ",",
+        "ins.on_closed_day, false AS created_member FROM ins",
+        # Retries and concurrent twins: the reference is already held.
+        "UNION ALL SELECT false,",
+        ", ".join(f"r.{name}" for name in claim_columns) + ",",
+        "false, COALESCE(m.registration_event_id = r.event_id, false)",
+        "FROM v JOIN partner_requests r ON r.partner_id = v.partner_id AND r.kind = v.kind",
+        "AND r.reference = v.reference LEFT JOIN members m ON m.nik = r.member_key",
+        "WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.partner_id = v.partner_id",
+        "AND ins.kind = v.kind AND ins.reference = v.reference)",
+    ]
+    return " ".join(parts)
+
+
+_CLAIM_BATCH = sa.text(_claim_batch_sql())
+"""One statement per claim batch on PostgreSQL: write the acknowledgements waiting to be
+written, insert the new requests (with the KPJ of a member already recorded), flag the
+ones dated on a closed business day, and read back the ones already held.
+
+The statement's snapshot is taken after its lock on the inbox is granted, so a day
+closed by ``hub settle close`` (which holds SHARE on the inbox until it commits) is
+seen as closed by every claim that had to wait for it."""
 
 
 def _claimed(row: Any) -> ClaimedRequest:
@@ -132,33 +231,165 @@ def _terms(row: Any) -> MemberTerms:
 class SqlRequestLedger:
     """``RequestLedger`` over the membership store's ``partner_requests`` table.
 
-    Claims and acknowledgements of concurrent requests are group-committed: one
-    INSERT ... ON CONFLICT DO NOTHING for many claims, one UPDATE for many acks.
+    Claims of concurrent requests are group-committed: on PostgreSQL one statement per
+    batch inserts the new rows, looks up the KPJ of members already recorded, flags rows
+    dated on a closed business day, reads back the rows already held, and writes the
+    acknowledgements waiting to be written.
+
+    Acknowledgements (``mark_accepted``) are not waited for: they ride with the next claim
+    batch, or are written on their own ``ACK_DELAY_S`` later. Until written, this
+    ledger's own ``find`` and ``member_terms`` show the row as accepted. A process killed
+    in that window leaves the row ``pending``; its event is on the broker all the same
+    and the consumer records it (docs/reliability.md).
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
-        self._claims: GroupCommitter[NewRequest, ClaimedRequest] = GroupCommitter(self._claim_batch)
-        self._acks: GroupCommitter[tuple[UUID, datetime], None] = GroupCommitter(self._ack_batch)
+        self._claims: GroupCommitter[NewRequest, ClaimedRequest] = GroupCommitter(
+            self._claim_batch, in_flight=CLAIMS_IN_FLIGHT
+        )
+        self._acks: dict[UUID, datetime] = {}
+        """Acknowledgements not yet in the store: event id -> when."""
+        self._acks_taken: set[UUID] = set()
+        """... of which a statement under way is writing these."""
+        self._ack_writer: asyncio.Task[None] | None = None
 
     async def claim(self, request: NewRequest) -> ClaimedRequest:
         async with store_call("claiming the reference"):
             return await self._claims.submit(request)
 
     async def mark_accepted(self, event_id: UUID, at: datetime) -> None:
-        async with store_call("recording the acknowledgement"):
-            await self._acks.submit((event_id, at))
+        """Remember the acknowledgement; it is written with the next claim batch or soon after."""
+        earlier = self._acks.get(event_id)
+        self._acks[event_id] = at if earlier is None else max(earlier, at)
+        if self._ack_writer is None or self._ack_writer.done():
+            self._ack_writer = asyncio.create_task(self._write_acks_soon(), name="inbox-acks")
+
+    async def flush(self) -> None:
+        """Write every acknowledgement still held (shutdown, and tests that read the table)."""
+        while self._acks:
+            acks = self._take_acks()
+            if not acks:
+                await asyncio.sleep(ACK_DELAY_S)  # a claim batch is writing the rest
+                continue
+            await self._write_acks(acks)
+
+    def _take_acks(self) -> dict[UUID, datetime]:
+        acks = {i: at for i, at in self._acks.items() if i not in self._acks_taken}
+        self._acks_taken.update(acks)
+        return acks
+
+    def _acks_done(self, acks: dict[UUID, datetime], *, written: bool) -> None:
+        self._acks_taken.difference_update(acks)
+        if written:
+            for event_id, at in acks.items():
+                if self._acks.get(event_id) == at:
+                    del self._acks[event_id]
+
+    async def _write_acks_soon(self) -> None:
+        """Write what no claim batch took along; while the store is away, keep trying."""
+        pause = ACK_DELAY_S
+        while self._acks:
+            await asyncio.sleep(pause)
+            acks = self._take_acks()
+            if not acks:
+                continue
+            try:
+                await self._write_acks(acks)
+                pause = ACK_DELAY_S
+            except Exception as exc:  # noqa: BLE001 (kept, and written once the store is back)
+                if not is_transient(exc):
+                    log.error("acknowledgements could not be written: %r", exc)
+                pause = min(max(pause * 2, 0.1), 5.0)
+
+    async def _write_acks(self, acks: dict[UUID, datetime]) -> None:
+        written = False
+        try:
+            async for attempt in _lock_races():
+                with attempt:
+                    async with self._engine.begin() as conn:
+                        await self._ack_rows(conn, acks)
+            written = True
+        finally:
+            self._acks_done(acks, written=written)
+
+    def _as_acknowledged(self, claimed: ClaimedRequest) -> ClaimedRequest:
+        """A pending row whose acknowledgement is not written yet, as it will be."""
+        at = self._acks.get(claimed.event_id) if claimed.status == "pending" else None
+        return claimed if at is None else replace(claimed, status="accepted", updated_at=at)
 
     async def _claim_batch(self, requests: list[NewRequest]) -> list[ClaimedRequest]:
-        async for attempt in _lock_races():
-            with attempt:
-                async with self._engine.begin() as conn:
-                    known = await self._known_kpjs(
-                        conn, sorted({r.member_key for r in requests if r.kind == "registration"})
-                    )
-                    return await self._insert_claims(conn, requests, known)
-        raise AssertionError("unreachable: tenacity reraises")
+        acks = self._take_acks() if self._postgres else {}
+        written = False
+        try:
+            async for attempt in _lock_races():
+                with attempt:
+                    async with self._engine.begin() as conn:
+                        if self._postgres:
+                            claimed = await self._claim_in_one(conn, requests, acks)
+                        else:
+                            niks = {r.member_key for r in requests if r.kind == "registration"}
+                            known = await self._known_kpjs(conn, sorted(niks))
+                            claimed = await self._insert_claims(conn, requests, known)
+            written = True
+        finally:
+            self._acks_done(acks, written=written)
+        return [self._as_acknowledged(c) for c in claimed]
+
+    async def _claim_in_one(
+        self, conn: AsyncConnection, requests: list[NewRequest], acks: dict[UUID, datetime]
+    ) -> list[ClaimedRequest]:
+        """PostgreSQL: the whole batch in one statement (see ``_CLAIM_BATCH``)."""
+        # Inserted in key order: two processes claiming overlapping references wait for
+        # each other in one order, never in a cycle.
+        ordered = sorted(requests, key=lambda r: (r.partner_id, r.kind, r.reference))
+        params: dict[str, Any] = {name: [] for name in _BATCH_ARRAYS}
+        for r in ordered:
+            facts = r.settlement
+            params["partner_id"].append(r.partner_id)
+            params["kind"].append(r.kind)
+            params["reference"].append(r.reference)
+            params["request_hash"].append(r.request_hash)
+            params["event_id"].append(r.event_id)
+            params["hub_reference"].append(r.hub_reference)
+            params["member_key"].append(r.member_key)
+            params["event_json"].append(r.event_json)
+            params["agent_id"].append(r.agent_id)
+            params["received_at"].append(r.received_at)
+            params["business_date"].append(None if facts is None else facts.business_date)
+            params["amount"].append(None if facts is None else facts.amount)
+            params["months"].append(None if facts is None else facts.months)
+            params["paid_at"].append(None if facts is None else facts.paid_at)
+            params["amount_jkk"].append(None if facts is None else facts.jkk)
+            params["amount_jkm"].append(None if facts is None else facts.jkm)
+            params["amount_jht"].append(None if facts is None else facts.jht)
+        ack_ids = sorted(acks)
+        params["ack_ids"] = ack_ids
+        params["ack_at"] = [acks[i] for i in ack_ids]
+        new: list[ClaimedRequest] = []
+        held: dict[tuple[str, str, str], ClaimedRequest] = {}
+        on_closed_day = False
+        for row in await conn.execute(_CLAIM_BATCH, params):
+            if row.inserted:
+                new.append(_claimed(row))
+                on_closed_day = on_closed_day or row.on_closed_day
+            else:
+                held[(row.partner_id, row.kind, row.reference)] = _as_first_answered(row)
+        if on_closed_day:  # rare: a payment after its partner's day was closed
+            new = await self._date_after_close(conn, new)
+        held.update({(c.partner_id, c.kind, c.reference): c for c in new})
+        # A twin committed by another transaction while this statement waited for it: the
+        # statement's snapshot predates it, a second statement sees it.
+        missing = sorted({(r.partner_id, r.kind, r.reference) for r in requests} - held.keys())
+        if missing:
+            held.update(
+                {
+                    (r.partner_id, r.kind, r.reference): _as_first_answered(r)
+                    for r in await self._held(conn, missing)
+                }
+            )
+        return [held[(r.partner_id, r.kind, r.reference)] for r in requests]
 
     async def is_closed(self, partner_id: str, day: date) -> bool:
         async with self._engine.connect() as conn:
@@ -311,33 +542,22 @@ class SqlRequestLedger:
             )
         )
 
-    async def _ack_batch(self, acks: list[tuple[UUID, datetime]]) -> list[None]:
-        ids = sorted({event_id for event_id, _ in acks})
-        at = max(when for _, when in acks)
-        # Only forward: pending -> accepted, or an accepted row republished. Rows are locked
-        # in id order, the order the consumer's status update locks them in too, so the
-        # two never deadlock.
+    async def _ack_rows(self, conn: AsyncConnection, acks: dict[UUID, datetime]) -> None:
         if self._postgres:
-            matches = partner_requests.c.event_id == sa.any_(
-                sa.bindparam("ids", ids, type_=postgresql.ARRAY(sa.Uuid()))
+            ids = sorted(acks)
+            await conn.execute(
+                sa.text(_ACK_ROWS), {"ack_ids": ids, "ack_at": [acks[i] for i in ids]}
             )
-        else:
-            matches = partner_requests.c.event_id.in_(ids)
-        locked = (
-            sa.select(partner_requests.c.id)
-            .where(matches, partner_requests.c.status.in_(("pending", "accepted")))
-            .order_by(partner_requests.c.id)
-            .with_for_update()
-        )
-        async for attempt in _lock_races():
-            with attempt:
-                async with self._engine.begin() as conn:
-                    await conn.execute(
-                        partner_requests.update()
-                        .where(partner_requests.c.id.in_(locked.scalar_subquery()))
-                        .values(status="accepted", updated_at=at)
-                    )
-        return [None] * len(acks)
+            return
+        for event_id, at in sorted(acks.items()):
+            await conn.execute(
+                partner_requests.update()
+                .where(
+                    partner_requests.c.event_id == event_id,
+                    partner_requests.c.status.in_(("pending", "accepted")),
+                )
+                .values(status="accepted", updated_at=at)
+            )
 
     async def lease_unrecorded(
         self, accepted_before: datetime, now: datetime, limit: int
@@ -387,17 +607,20 @@ class SqlRequestLedger:
     async def find(
         self, partner_id: str, kind: RequestKind, reference: str
     ) -> ClaimedRequest | None:
-        async with store_call("finding the request"), self._engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(*_CLAIM_COLUMNS).where(
-                        partner_requests.c.partner_id == partner_id,
-                        partner_requests.c.kind == kind,
-                        partner_requests.c.reference == reference,
-                    )
-                )
-            ).first()
-        return None if row is None else _claimed(row)
+        async with store_call("finding the request"):
+            async for attempt in reconnected():
+                with attempt:
+                    async with self._engine.connect() as conn:
+                        row = (
+                            await conn.execute(
+                                sa.select(*_CLAIM_COLUMNS).where(
+                                    partner_requests.c.partner_id == partner_id,
+                                    partner_requests.c.kind == kind,
+                                    partner_requests.c.reference == reference,
+                                )
+                            )
+                        ).first()
+        return None if row is None else self._as_acknowledged(_claimed(row))
 
     async def claim_reversal_reference(self, reference: ReversalReference) -> ReversalReference:
         async with store_call("claiming the reversal reference"), self._engine.begin() as conn:
@@ -454,24 +677,38 @@ class SqlRequestLedger:
         return None if row is None else _terms(row)
 
     async def member_terms(self, nik: str) -> MemberTerms | None:
-        async with store_call("finding the member"), self._engine.connect() as conn:
+        async with store_call("finding the member"):
+            async for attempt in reconnected():
+                with attempt:
+                    return await self._member_terms(nik)
+        raise AssertionError("unreachable: tenacity reraises")
+
+    async def _member_terms(self, nik: str) -> MemberTerms | None:
+        async with self._engine.connect() as conn:
             member = (await conn.execute(_TERMS.where(members.c.nik == nik))).first()
             if member is not None:
                 return _terms(member)
             # Accepted but not yet recorded: the payment will queue behind the
-            # registration on the member's Kafka key, so it can be priced now.
-            pending = (
+            # registration on the member's Kafka key, so it can be priced now. A pending
+            # row counts when this process holds its acknowledgement, not yet written.
+            rows = (
                 await conn.execute(
-                    sa.select(partner_requests.c.event_json, partner_requests.c.status)
+                    sa.select(
+                        partner_requests.c.event_json,
+                        partner_requests.c.status,
+                        partner_requests.c.event_id,
+                    )
                     .where(
                         partner_requests.c.member_key == nik,
                         partner_requests.c.kind == "registration",
-                        partner_requests.c.status.in_(("accepted", "recorded")),
+                        partner_requests.c.status.in_(("pending", "accepted", "recorded")),
                     )
                     .order_by(partner_requests.c.id)
-                    .limit(1)
                 )
-            ).first()
+            ).all()
+            pending = next(
+                (r for r in rows if r.status != "pending" or r.event_id in self._acks), None
+            )
             if pending is not None and pending.status == "recorded":
                 # The consumer recorded the member between the two reads: read it again.
                 member = (await conn.execute(_TERMS.where(members.c.nik == nik))).first()

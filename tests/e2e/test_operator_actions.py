@@ -16,6 +16,7 @@ from hub.intake.model import Partner
 from hub.intake.requests import RegistrationRequest
 from hub.settings import load_settings
 from hub.store.database import create_engine
+from hub.store.inbox import SqlRequestLedger
 from tests.e2e.conftest import OPERATOR, OPERATOR_PASSWORD
 from tests.e2e.polling import wait_for_status
 from tests.support.hubproc import hub_cli
@@ -183,10 +184,12 @@ async def test_a_stuck_request_is_listed_and_redriven_from_the_cli_into_the_stor
     person = applicant()
     engine = create_engine(database_url)
     try:
-        intake = intake_for(load_settings(), engine, _LostByTheBroker())  # type: ignore[arg-type]
+        ledger = SqlRequestLedger(engine)
+        intake = intake_for(load_settings(), engine, _LostByTheBroker(), ledger=ledger)  # type: ignore[arg-type]
         accepted = await intake.submit_registration(
             Partner("demo", "hub-api"), RegistrationRequest.model_validate(person)
         )
+        await ledger.flush()  # the acknowledgement, written after the answer
     finally:
         await engine.dispose()
     hub_reference = accepted.hub_reference

@@ -54,6 +54,7 @@ async def _paid(ledger: SqlRequestLedger, partner: str, reference: str, amount: 
     )
     await ledger.claim(request)
     await ledger.mark_accepted(request.event_id, at)
+    await ledger.flush()  # acknowledgements are written after the answer
 
 
 async def test_a_run_keeps_its_exceptions_and_each_gets_one_audited_decision(

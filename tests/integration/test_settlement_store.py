@@ -48,6 +48,7 @@ def _payment(partner: str, reference: str, day: date, amount: int = 16_800) -> N
 async def _accept(ledger: SqlRequestLedger, request: NewRequest) -> None:
     await ledger.claim(request)
     await ledger.mark_accepted(request.event_id, request.received_at)
+    await ledger.flush()  # acknowledgements are written after the answer
 
 
 async def test_closing_freezes_the_days_totals_and_closing_again_changes_nothing(
