@@ -1,5 +1,6 @@
 """Rate-limit buckets in PostgreSQL are one bucket for every API process."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -46,3 +47,14 @@ async def test_an_unreachable_database_falls_back_to_buckets_of_this_process() -
     finally:
         await engine.dispose()
     assert [w == 0 for w in waits] == [True] * 5 + [False]
+
+
+async def test_a_burst_of_concurrent_requests_from_two_processes_gets_exactly_the_burst(
+    engines: list[AsyncEngine],
+) -> None:
+    """Concurrent takes go to PostgreSQL in batches; a batch hands out no more than is there."""
+    first, second = (PostgresLimiter(e) for e in engines)
+    key = "bursting-partner|POST /v1/registrations"
+    waits = await asyncio.gather(*((first, second)[i % 2].take(key, SLOW) for i in range(12)))
+    assert sum(1 for w in waits if w == 0) == 5
+    assert all(9.0 < w <= 10.0 for w in waits if w)
