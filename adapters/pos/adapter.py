@@ -67,7 +67,7 @@ class PosOptions(SignedOptions):
     """``[channels.pos]``: replay window and how uploads are read and submitted."""
 
     upload_concurrency: int = Field(1024, ge=1, le=8192)
-    """Rows of one upload in intake at once: enough for the store and Kafka to batch."""
+    """Rows of one upload in intake at once (one batch): enough for the store and Kafka."""
     upload_max_bytes: int = Field(64 * 1024 * 1024, gt=0)
     upload_max_row_chars: int = Field(4096, ge=256)
 
@@ -196,8 +196,8 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
 
         The body is streamed into a temporary file while its SHA-256 is computed: no
         row reaches intake before the signature over the whole file is verified. The
-        rows are then read one at a time and submitted with at most
-        ``upload_concurrency`` in flight, and the answer is streamed from disk.
+        rows are then read and submitted in batches of ``upload_concurrency`` rows, one
+        batch after the other, and the answer is streamed from disk.
         """
         try:
             claimant = self.verifier.claimant(request.headers)
@@ -214,7 +214,7 @@ class PosAdapter(HttpChannelAdapter[PosOptions]):
             body = Body(None, digest)
             self.verifier.check(claimant, request.method, request.url.path, body)
             answer = await submit_rows(
-                partial(self.intake.submit_registration, claimant.partner),
+                partial(self.intake.submit_registrations, claimant.partner),
                 file,
                 self.options.upload_concurrency,
                 self.options.upload_max_row_chars,

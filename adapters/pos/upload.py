@@ -1,14 +1,14 @@
-"""An agent's upload: its rows submitted with bounded concurrency, its answer spooled to disk.
+"""An agent's upload: its rows submitted to intake in batches, its answer spooled to disk.
 
-Each row is one registration on its own; a broker outage is the whole upload's
-(the agent sends the same file again, and rows accepted before stay accepted).
+Each row is one registration, answered on its own; intake takes a batch of rows in one
+claim statement and publishes their events together. A broker outage is the whole
+upload's (the agent sends the same file again, and rows accepted before stay accepted).
 """
 
 import asyncio
 import hashlib
 import tempfile
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import IO
@@ -25,8 +25,8 @@ from hub.intake.requests import RegistrationRequest
 SPOOL_IN_MEMORY = 1024 * 1024
 """Uploads and answers up to this size stay in memory; larger ones go to a temporary file."""
 
-Submit = Callable[[RegistrationRequest], Awaitable[Acceptance]]
-"""Intake's registration submission, for one partner."""
+SubmitBatch = Callable[[Sequence[RegistrationRequest]], Awaitable[list[Acceptance | HubError]]]
+"""Intake's batch of registrations, for one partner: an answer for each, in order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,8 @@ class _Row:
 
     line: int
     reference: str
-    outcome: asyncio.Task[Acceptance] | HubError
+    outcome: RegistrationRequest | Acceptance | HubError
+    """Parsed and not yet submitted, then intake's answer; or why the row was refused."""
 
 
 class _Spool:
@@ -122,36 +123,41 @@ async def received(
 
 
 async def submit_rows(
-    submit: Submit, file: IO[bytes], concurrency: int, max_row_chars: int
+    submit: SubmitBatch, file: IO[bytes], batch_rows: int, max_row_chars: int
 ) -> UploadAnswer:
-    """Every row of ``file`` through ``submit``, at most ``concurrency`` in flight, answered."""
+    """Every row of ``file`` through ``submit``, ``batch_rows`` rows at a time, answered.
+
+    Batches go to intake one after the other in file order, so the file's first row
+    with a reference claims it, on the first upload and on every re-upload (intake
+    answers a later row with the same reference as it would answer a retry). The next
+    batch is read and parsed while the one before it is in intake.
+    """
     answer = UploadAnswer()
-    window: deque[_Row] = deque()
-    latest: dict[str, asyncio.Task[Acceptance]] = {}
+    in_intake: asyncio.Task[list[_Row]] | None = None
+    batch: list[_Row] = []
     unavailable: TemporarilyUnavailable | None = None
     rows = read_rows(file, max_row_chars)
     try:
         for line, reference, parsed in rows:
-            if isinstance(parsed, HubError):
-                window.append(_Row(line, reference, parsed))
-            else:
-                # A reference seen earlier in the file claims first: the file's first
-                # row with it wins, on the first upload and on every re-upload.
-                earlier = latest.get(parsed.reference)
-                task = asyncio.create_task(_submit_row(submit, parsed, earlier))
-                latest[parsed.reference] = task
-                window.append(_Row(line, parsed.reference, task))
-            while len(window) >= concurrency:
-                unavailable = await _settle(window.popleft(), answer, latest) or unavailable
-            if unavailable is not None:
-                break
-        while window:
-            unavailable = await _settle(window.popleft(), answer, latest) or unavailable
+            batch.append(_Row(line, reference, parsed))
+            if len(batch) < batch_rows:
+                continue
+            if in_intake is not None:
+                unavailable = await _settle(in_intake, answer)
+                in_intake = None
+                if unavailable is not None:
+                    break
+            in_intake = asyncio.create_task(_submit_batch(submit, batch))
+            batch = []
+        if unavailable is None and in_intake is not None:
+            unavailable = await _settle(in_intake, answer)
+            in_intake = None
+        if unavailable is None and batch:
+            unavailable = await _settle(asyncio.create_task(_submit_batch(submit, batch)), answer)
     except BaseException:
-        tasks = [row.outcome for row in window if isinstance(row.outcome, asyncio.Task)]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if in_intake is not None:
+            in_intake.cancel()
+            await asyncio.gather(in_intake, return_exceptions=True)
         answer.close()
         raise
     finally:
@@ -165,33 +171,31 @@ async def submit_rows(
     return answer
 
 
-async def _submit_row(
-    submit: Submit,
-    registration: RegistrationRequest,
-    earlier: "asyncio.Task[Acceptance] | None",
-) -> Acceptance:
-    if earlier is not None:
-        await asyncio.wait([earlier])
-    return await submit(registration)
+async def _submit_batch(submit: SubmitBatch, rows: list[_Row]) -> list[_Row]:
+    """The rows with what became of them: parsed ones through intake, the others as they were."""
+    parsed = [row.outcome for row in rows if isinstance(row.outcome, RegistrationRequest)]
+    outcomes = iter(await submit(parsed) if parsed else [])
+    return [
+        _Row(row.line, row.reference, next(outcomes))
+        if isinstance(row.outcome, RegistrationRequest)
+        else row
+        for row in rows
+    ]
 
 
 async def _settle(
-    row: _Row, answer: UploadAnswer, latest: dict[str, "asyncio.Task[Acceptance]"]
+    in_intake: "asyncio.Task[list[_Row]]", answer: UploadAnswer
 ) -> TemporarilyUnavailable | None:
-    """Record what became of the oldest row in flight; a broker outage is the upload's."""
-    if not isinstance(row.outcome, asyncio.Task):
-        answer.reject(row.line, row.reference, row.outcome)
-        return None
-    task = row.outcome
+    """Answer a batch's rows in line order; an outage is the whole upload's."""
     try:
-        accepted = await task
+        rows = await in_intake
     except TemporarilyUnavailable as exc:
         return exc
-    except HubError as exc:
-        answer.reject(row.line, row.reference, exc)
-    else:
-        answer.accept(row.line, row.reference, accepted.hub_reference)
-    finally:
-        if latest.get(row.reference) is task:
-            del latest[row.reference]
+    for row in rows:
+        if isinstance(row.outcome, TemporarilyUnavailable):
+            return row.outcome
+        if isinstance(row.outcome, Acceptance):
+            answer.accept(row.line, row.reference, row.outcome.hub_reference)
+        elif isinstance(row.outcome, HubError):
+            answer.reject(row.line, row.reference, row.outcome)
     return None

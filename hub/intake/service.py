@@ -7,12 +7,14 @@ which the core consumer applies once. A partner hears "accepted" only after
 the broker acknowledged the event.
 """
 
+import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from time import perf_counter
+from uuid import UUID
 
 from hub.errors import (
     AlreadyPaid,
@@ -61,6 +63,7 @@ from hub.membership.schedule import ContributionSchedule
 from hub.observability import metrics
 from hub.observability.logs import bound_request
 from schemas.events import (
+    Applicant,
     ContributionPaid,
     EventEnvelope,
     EventPayload,
@@ -69,6 +72,8 @@ from schemas.events import (
 )
 
 log = logging.getLogger(__name__)
+
+_APPLICANT_FIELDS = tuple(Applicant.model_fields)
 
 
 def sent_by(partner: Partner, claimed: ClaimedRequest | None) -> ClaimedRequest | None:
@@ -147,15 +152,90 @@ class IntakeService:
         self, partner: Partner, request: RegistrationRequest
     ) -> Acceptance:
         self._schedule.check_declared_income(request.declared_income)
-        payload = RegistrationSubmitted(**request.model_dump(exclude={"reference"}))
         return await self._accept(
             partner,
             "registration",
             request.reference,
             request_hash(request, partner.agent_id),
-            payload,
+            _registration_event(request),
             occurred_at=self._clock(),
         )
+
+    async def submit_registrations(
+        self, partner: Partner, requests: Sequence[RegistrationRequest]
+    ) -> list[Acceptance | HubError]:
+        """Many registrations of one partner at once (a batch file), each answered as alone.
+
+        One claim statement for the batch, every new event published at once, one log
+        line for the batch. The first row with a reference claims it; a later row with
+        the same reference gets what a retry would get (the same answer, or a conflict).
+        A store outage fails the whole batch (raised, ``StoreUnavailable``); a broker
+        outage only the rows it left unpublished (``BrokerUnavailable`` in their place).
+        """
+        started = perf_counter()
+        now = self._clock()
+        outcomes: list[Acceptance | HubError | None] = [None] * len(requests)
+        fingerprints = [request_hash(r, partner.agent_id) for r in requests]
+        first: dict[str, NewRequest] = {}
+        for i, request in enumerate(requests):
+            try:
+                self._schedule.check_declared_income(request.declared_income)
+            except HubError as refused:
+                outcomes[i] = refused
+                continue
+            if request.reference not in first:
+                first[request.reference] = self._new_request(
+                    partner,
+                    "registration",
+                    request.reference,
+                    fingerprints[i],
+                    _registration_event(request),
+                    now,
+                    None,
+                    now,
+                )
+        # Group-committed by the ledger: one statement for the batch.
+        claims = await asyncio.gather(*(self._ledger.claim(new) for new in first.values()))
+        held = {c.reference: c for c in claims}
+        unpublished = await self._publish_all([c for c in claims if c.status == "pending"])
+        for claimed in claims:
+            if claimed.status != "pending":
+                await self._redrive_if_lost(claimed)
+        for i, request in enumerate(requests):
+            if outcomes[i] is not None:
+                continue
+            claimed = held[request.reference]
+            if claimed.request_hash != fingerprints[i]:
+                outcomes[i] = ReferenceConflict(
+                    f"reference {request.reference!r} was already used for a different registration"
+                )
+            else:
+                outcomes[i] = unpublished.get(claimed.event_id) or Acceptance(
+                    claimed.reference, claimed.hub_reference, kpj=claimed.kpj
+                )
+        answers = [o for o in outcomes if o is not None]
+        _count_batch(partner.channel, "registration", answers, perf_counter() - started)
+        accepted = sum(1 for o in answers if isinstance(o, Acceptance))
+        with bound_request(partner_id=partner.partner_id, channel=partner.channel):
+            log.info("%d of %d registrations of a batch accepted", accepted, len(answers))
+        return answers
+
+    async def _publish_all(self, claims: Sequence[ClaimedRequest]) -> dict[UUID, HubError]:
+        """Publish the stored events of ``claims`` together; what each one that failed got."""
+        results = await asyncio.gather(
+            *(self._publisher.publish(c.member_key, c.event_json.encode()) for c in claims),
+            return_exceptions=True,
+        )
+        failed: dict[UUID, HubError] = {}
+        acknowledged_at = self._clock()
+        for claimed, result in zip(claims, results, strict=True):
+            if isinstance(result, HubError):
+                failed[claimed.event_id] = result
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                await self._ledger.mark_accepted(claimed.event_id, acknowledged_at)
+        return failed
 
     async def inquiry(
         self, request: InquiryRequest, partner: Partner | None = None, channel: str = "hub-api"
@@ -193,7 +273,8 @@ class IntakeService:
         bill = self._bill(terms, request.months)
         if request.amount != bill.amount_due:
             raise AmountMismatch(request.amount, bill.amount_due, request.months)
-        payload = ContributionPaid(
+        # Every field was validated with the request (the NIK is the stored member's).
+        payload = ContributionPaid.model_construct(
             nik=terms.nik,
             months=request.months,
             amount=request.amount,
@@ -371,6 +452,48 @@ class IntakeService:
         today = self._rules.calendar.today(now)
         return "active" if self._rules.is_active(coverage, today) else "inactive"
 
+    def _new_request(
+        self,
+        partner: Partner,
+        kind: RequestKind,
+        reference: str,
+        fingerprint: str,
+        payload: EventPayload,
+        occurred_at: datetime,
+        partner_ref: str | None,
+        received_at: datetime,
+        settlement: SettlementFacts | None = None,
+    ) -> NewRequest:
+        """The inbox row of a request, holding its event as it will be published."""
+        event_id = event_id_for(partner.partner_id, kind, reference)
+        # Built from a validated payload and the hub's own header fields: constructed, and
+        # dumped to JSON once (the stored event is what is published and re-driven).
+        envelope = EventEnvelope.model_construct(
+            event_id=event_id,
+            event_type=payload.event_type,
+            channel=partner.channel,
+            partner_id=partner.partner_id,
+            partner_ref=partner_ref or reference,
+            occurred_at=occurred_at,
+            received_at=received_at,
+            member_key=payload.nik,
+            payload=payload,
+            agent_id=partner.agent_id,
+        )
+        return NewRequest(
+            partner_id=partner.partner_id,
+            kind=kind,
+            reference=reference,
+            request_hash=fingerprint,
+            event_id=event_id,
+            hub_reference=hub_reference_for(kind, event_id),
+            member_key=payload.nik,
+            event_json=envelope.model_dump_json(),
+            received_at=received_at,
+            settlement=settlement,
+            agent_id=partner.agent_id,
+        )
+
     async def _accept(
         self,
         partner: Partner,
@@ -383,33 +506,17 @@ class IntakeService:
         received_at: datetime | None = None,
         settlement: SettlementFacts | None = None,
     ) -> Acceptance:
-        event_id = event_id_for(partner.partner_id, kind, reference)
-        received_at = received_at or self._clock()
-        envelope = EventEnvelope(
-            event_id=event_id,
-            event_type=payload.event_type,
-            channel=partner.channel,
-            partner_id=partner.partner_id,
-            partner_ref=partner_ref or reference,
-            occurred_at=occurred_at,
-            received_at=received_at,
-            member_key=payload.nik,
-            payload=payload,
-            agent_id=partner.agent_id,
-        )
         claimed = await self._ledger.claim(
-            NewRequest(
-                partner_id=partner.partner_id,
-                kind=kind,
-                reference=reference,
-                request_hash=fingerprint,
-                event_id=event_id,
-                hub_reference=hub_reference_for(kind, event_id),
-                member_key=payload.nik,
-                event_json=envelope.model_dump_json(),
-                received_at=received_at,
-                settlement=settlement,
-                agent_id=partner.agent_id,
+            self._new_request(
+                partner,
+                kind,
+                reference,
+                fingerprint,
+                payload,
+                occurred_at,
+                partner_ref,
+                received_at or self._clock(),
+                settlement,
             )
         )
         with bound_request(
@@ -449,6 +556,34 @@ class IntakeService:
         await self._publisher.publish(claimed.member_key, claimed.event_json.encode())
         await self._ledger.mark_accepted(claimed.event_id, self._clock())
         metrics.count_redrive("retry")
+
+
+def _registration_event(request: RegistrationRequest) -> RegistrationSubmitted:
+    """The event of a registration: the request was validated as an Applicant already, so
+    the event takes its fields as they are rather than validating them all over again."""
+    return RegistrationSubmitted.model_construct(
+        **{name: getattr(request, name) for name in _APPLICANT_FIELDS}
+    )
+
+
+def _count_batch(
+    channel: str, operation: str, outcomes: Sequence[Acceptance | HubError], seconds: float
+) -> None:
+    """Count each request of a batch by its outcome, as ``_observed`` counts one."""
+    for outcome in outcomes:
+        if isinstance(outcome, Acceptance):
+            name = "accepted"
+        elif isinstance(outcome, BrokerUnavailable):
+            name = "unavailable"
+            metrics.UNAVAILABLE.labels(channel, operation).inc()
+        elif isinstance(outcome, InvalidRequest):
+            name = "invalid"
+        elif isinstance(outcome, ReferenceConflict):
+            name = "conflict"
+        else:
+            name = "refused"
+        metrics.REQUESTS.labels(channel, operation, name).inc()
+        metrics.REQUEST_SECONDS.labels(channel, operation).observe(seconds)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -1,6 +1,7 @@
 """Intake: validate, claim the partner's reference, publish once, answer the same every time."""
 
 import asyncio
+import json
 from datetime import date
 from typing import Any
 
@@ -279,3 +280,38 @@ async def test_a_partner_cannot_see_another_partners_request(intake: IntakeServi
 async def test_status_of_an_unknown_reference_is_not_found(intake: IntakeService) -> None:
     with pytest.raises(NotFound):
         await intake.status(DEMO, "registration", "NOPE")
+
+
+async def test_the_published_registration_is_the_normalised_request_in_its_envelope(
+    intake: IntakeService, publisher: FakePublisher
+) -> None:
+    """The event is built once from the validated request: normalised name and phone, the
+    partner's reference in the header, and no field of the request lost or added."""
+    await intake.submit_registration(DEMO, _registration())
+
+    (published,) = publisher.published
+    event = json.loads(published.value)
+    assert event["payload"] == {
+        "event_type": "RegistrationSubmitted",
+        "nik": BALI_WOMAN_NIK,
+        "full_name": "NI MADE SARI",
+        "birth_date": "1990-08-05",
+        "sex": "F",
+        "phone": "+6281234567890",
+        "address": "Jl. Raya Ubud 1, Gianyar",
+        "occupation": "pedagang",
+        "declared_income": 1_000_000,
+        "programmes": ["JKK", "JKM"],
+        "outlet_id": None,
+    }
+    assert {k: v for k, v in event.items() if k != "payload"} == {
+        "event_id": str(event_id_for("demo", "registration", "REG-0001")),
+        "event_type": "RegistrationSubmitted",
+        "schema_version": 1,
+        "channel": "hub-api",
+        "partner_id": "demo",
+        "partner_ref": "REG-0001",
+        "occurred_at": "2026-03-10T02:00:00Z",
+        "received_at": "2026-03-10T02:00:00Z",
+        "member_key": BALI_WOMAN_NIK,
+    }

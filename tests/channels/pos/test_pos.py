@@ -449,10 +449,15 @@ async def test_uploading_the_same_file_again_changes_nothing_and_answers_the_sam
     assert first.json()["jumlahDitolak"] == 1
 
 
-async def test_a_reference_twice_in_a_file_keeps_the_first_row_on_every_upload() -> None:
+@pytest.mark.parametrize("batch_rows", [1, 2, 1024])
+async def test_a_reference_twice_in_a_file_keeps_the_first_row_on_every_upload(
+    batch_rows: int,
+) -> None:
+    """Whether the rows share a batch of intake or not."""
     person, other = applicant(reference="AGN-1"), applicant(reference="AGN-1")
     file = csv_text([pos_row(person), pos_row(other), pos_row(person)])
     async with world() as w:
+        pos_adapter(w).options = PosOptions(upload_concurrency=batch_rows)
         first = (await upload(w, file)).json()
         again = (await upload(w, file)).json()
         assert [p.envelope.payload.nik for p in w.publisher.published] == [person["nik"]]
@@ -520,29 +525,30 @@ async def test_a_file_that_does_not_match_its_signature_submits_no_row() -> None
     assert (other_channel.status_code, other_channel.json()["kodeRespon"]) == (401, "63")
 
 
-async def test_rows_go_to_intake_a_bounded_number_at_a_time_and_are_answered_in_line_order() -> (
-    None
-):
+async def test_rows_go_to_intake_in_batches_one_after_the_other_answered_in_line_order() -> None:
     rows = [pos_row(applicant(reference=f"AGN-{i:04d}")) for i in range(300)]
     async with world() as w:
         adapter = pos_adapter(w)
         adapter.options = PosOptions(upload_concurrency=16)
-        in_flight = peak = 0
-        submit = w.intake.submit_registration
+        in_intake = peak = 0
+        batches: list[int] = []
+        submit = w.intake.submit_registrations
 
-        async def counted(*args: Any) -> Any:
-            nonlocal in_flight, peak
-            in_flight += 1
-            peak = max(peak, in_flight)
+        async def counted(partner: Any, requests: Any) -> Any:
+            nonlocal in_intake, peak
+            in_intake += 1
+            peak = max(peak, in_intake)
+            batches.append(len(requests))
             try:
                 await asyncio.sleep(0.001)
-                return await submit(*args)
+                return await submit(partner, requests)
             finally:
-                in_flight -= 1
+                in_intake -= 1
 
-        w.intake.submit_registration = counted  # type: ignore[method-assign]
+        w.intake.submit_registrations = counted  # type: ignore[method-assign]
         answer = (await upload(w, csv_text(rows))).json()
-    assert 8 <= peak <= 16
+    assert peak == 1
+    assert batches == [16] * 18 + [12]
     assert [r["noReferensi"] for r in answer["diterima"]] == [r["noReferensi"] for r in rows]
     assert [r["baris"] for r in answer["diterima"]] == list(range(2, 302))
 
