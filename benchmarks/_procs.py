@@ -11,7 +11,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -227,10 +227,13 @@ class CpuSnapshot:
     processes: dict[int, tuple[str, float]]
     machine_busy_s: float
     machine_total_s: float
+    parents: dict[int, int] = field(default_factory=dict)
+    """Each process's parent pid."""
 
 
 def cpu_snapshot() -> CpuSnapshot:
     processes: dict[int, tuple[str, float]] = {}
+    parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -243,6 +246,7 @@ def cpu_snapshot() -> CpuSnapshot:
         fields = stat[stat.rindex(")") + 2 :].split()
         # fields[11], fields[12]: utime, stime (the 14th and 15th fields of stat)
         processes[int(entry)] = (comm, (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS)
+        parents[int(entry)] = int(fields[1])
     with open("/proc/stat") as f:
         cpu = [int(x) for x in f.readline().split()[1:]]
     idle = cpu[3] + cpu[4]
@@ -252,7 +256,40 @@ def cpu_snapshot() -> CpuSnapshot:
         processes,
         (total - idle) / _CLOCK_TICKS,
         total / _CLOCK_TICKS,
+        parents,
     )
+
+
+def descendants(snapshot: CpuSnapshot, root: int) -> set[int]:
+    """``root`` and every process below it (a hub and the broker it spawned)."""
+    children: dict[int, list[int]] = {}
+    for pid, parent in snapshot.parents.items():
+        children.setdefault(parent, []).append(pid)
+    found, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(children.get(pid, ()))
+    return found
+
+
+def cpu_seconds(before: CpuSnapshot, after: CpuSnapshot, pids: set[int]) -> float:
+    """CPU seconds the processes ``pids`` used between two snapshots (born ones: all of it)."""
+    used = 0.0
+    for pid in pids:
+        now = after.processes.get(pid)
+        if now is None:
+            continue  # exited in between: its last ticks are lost (rare; backends persist)
+        then = before.processes.get(pid)
+        used += now[1] - (then[1] if then is not None and then[0] == now[0] else 0.0)
+    return used
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages (it is shared: say how busy it was)."""
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
 
 
 def cpu_usage(
