@@ -1,10 +1,12 @@
 """What intake needs from the outside world; the store and Kafka implement these."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, Protocol
 from uuid import UUID
 
+from hub.errors import BrokerUnavailable
 from schemas.events import EventEnvelope, RegistrationSubmitted
 
 RequestKind = Literal["registration", "payment", "reversal"]
@@ -189,6 +191,13 @@ class EventPublisher(Protocol):
 
     async def publish(self, key: str, value: bytes) -> None:
         """Raise ``BrokerUnavailable`` when no acknowledgement came in time."""
+        ...
+
+    async def publish_many(
+        self, events: Sequence[tuple[str, bytes]]
+    ) -> list[BrokerUnavailable | None]:
+        """Publish (key, value) pairs together (a batch upload): for each, in order, None
+        once the broker acknowledged it, or the ``BrokerUnavailable`` it met."""
         ...
 
 

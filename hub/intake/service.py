@@ -222,17 +222,14 @@ class IntakeService:
 
     async def _publish_all(self, claims: Sequence[ClaimedRequest]) -> dict[UUID, HubError]:
         """Publish the stored events of ``claims`` together; what each one that failed got."""
-        results = await asyncio.gather(
-            *(self._publisher.publish(c.member_key, c.event_json.encode()) for c in claims),
-            return_exceptions=True,
+        results = await self._publisher.publish_many(
+            [(c.member_key, c.event_json.encode()) for c in claims]
         )
         failed: dict[UUID, HubError] = {}
         acknowledged_at = self._clock()
         for claimed, result in zip(claims, results, strict=True):
-            if isinstance(result, HubError):
+            if result is not None:
                 failed[claimed.event_id] = result
-            elif isinstance(result, BaseException):
-                raise result
             else:
                 await self._ledger.mark_accepted(claimed.event_id, acknowledged_at)
         return failed

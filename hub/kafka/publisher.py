@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -78,6 +79,56 @@ class KafkaEventPublisher:
             raise BrokerUnavailable(
                 "the event store did not acknowledge in time; retry with the same reference"
             ) from exc
+
+    async def publish_many(
+        self, events: Sequence[tuple[str, bytes]]
+    ) -> list[BrokerUnavailable | None]:
+        """Publish ``events`` (key, value) together, within one ack timeout.
+
+        Every event is handed to the producer first (it batches them per partition), then
+        the acknowledgements are awaited together: a batch upload pays one timeout and
+        one wait, not one per event. Each event's result is None once acknowledged, or
+        the ``BrokerUnavailable`` a partner would have been told.
+        """
+        if not events:
+            return []
+        started = time.monotonic()
+        futures: list[asyncio.Future[object]] = []
+        failure: BaseException | None = None
+        try:
+            async with asyncio.timeout_at(
+                _loop_deadline(started + self._settings.kafka_ack_timeout_s)
+            ):
+                if not self._topology_verified:
+                    await self._verify_topology()
+                for key, value in events:
+                    futures.append(await self._producer.send(self._topic, value, key=key.encode()))
+                await asyncio.gather(*futures, return_exceptions=True)
+        except (TimeoutError, KafkaError, OSError) as exc:
+            failure = exc
+        results: list[BrokerUnavailable | None] = []
+        for i in range(len(events)):
+            future = futures[i] if i < len(futures) else None
+            if future is not None and future.done() and not future.cancelled():
+                error = future.exception()
+                if error is None:
+                    results.append(None)
+                    continue
+                failure = failure or error
+            results.append(self._unavailable())
+        if failure is None:
+            metrics.BROKER_ACK_SECONDS.observe(time.monotonic() - started)
+        else:
+            self._topology_verified = False
+            metrics.BROKER_ACK_FAILURES.inc()
+            log.warning("no broker acknowledgement within the ack timeout: %r", failure)
+        return results
+
+    @staticmethod
+    def _unavailable() -> BrokerUnavailable:
+        return BrokerUnavailable(
+            "the event store did not acknowledge in time; retry with the same reference"
+        )
 
     async def _verify_topology(self) -> None:
         async with self._topology_lock:

@@ -10,6 +10,7 @@ import functools
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -263,6 +264,18 @@ class FakePublisher:
         if self.down:
             raise BrokerUnavailable("fake broker is down", retry_after_s=7)
         self.published.append(Published(key, value))
+
+    async def publish_many(
+        self, events: Sequence[tuple[str, bytes]]
+    ) -> list[BrokerUnavailable | None]:
+        results: list[BrokerUnavailable | None] = []
+        for key, value in events:
+            try:
+                await self.publish(key, value)
+                results.append(None)
+            except BrokerUnavailable as unavailable:
+                results.append(unavailable)
+        return results
 
 
 def signed_headers(

@@ -1,0 +1,72 @@
+"""The publisher on a real broker: a batch acknowledged together, and a broker gone away."""
+
+import time
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from hub.broker import TansuBroker
+from hub.errors import BrokerUnavailable
+from hub.kafka.publisher import KafkaEventPublisher
+from hub.settings import Settings
+
+pytestmark = [pytest.mark.integration, pytest.mark.tansu]
+
+
+async def test_a_batch_of_events_is_acknowledged_and_each_member_keeps_its_order(
+    settings: Settings,
+) -> None:
+    publisher = KafkaEventPublisher(settings, settings.kafka_bootstrap_servers)
+    await publisher.start()
+    events = [
+        (f"51710445089{m:05d}", f"event {m}-{n}".encode()) for n in range(5) for m in range(40)
+    ]
+    try:
+        results = await publisher.publish_many(events)
+    finally:
+        await publisher.stop()
+    assert results == [None] * 200
+
+    consumer = AIOKafkaConsumer(
+        settings.kafka_member_events_topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    seen: dict[str, list[bytes]] = {}
+    try:
+        deadline = time.monotonic() + 30
+        while sum(map(len, seen.values())) < 200 and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                for record in records:
+                    seen.setdefault(record.key.decode(), []).append(record.value)
+    finally:
+        await consumer.stop()
+    assert len(seen) == 40
+    assert seen["5171044508900007"] == [f"event 7-{n}".encode() for n in range(5)]
+
+
+async def test_a_batch_published_to_a_broker_gone_away_is_unavailable_event_by_event(
+    settings: Settings,
+) -> None:
+    broker = TansuBroker()
+    await broker.start()
+    gone = settings.model_copy(
+        update={
+            "kafka_bootstrap_servers": broker.bootstrap_servers,
+            "kafka_enable_idempotence": False,
+            "kafka_ack_timeout_s": 1.0,
+        }
+    )
+    publisher = KafkaEventPublisher(gone, broker.bootstrap_servers)
+    await publisher.start()
+    try:
+        await broker.stop()
+        started = time.monotonic()
+        results = await publisher.publish_many([("5171044508900001", b"x")] * 3)
+        waited = time.monotonic() - started
+    finally:
+        await publisher.stop()
+    assert [type(r) for r in results] == [BrokerUnavailable] * 3
+    assert waited < 3.0  # one ack timeout for the batch, not one per event
