@@ -190,6 +190,11 @@ async def wait_recorded(database: str, accepted: int, within_s: float) -> tuple[
         await conn.close()
 
 
+def hub_settings(pairs: Sequence[str]) -> dict[str, str]:
+    """``name=value`` pairs as the hub's environment variables (HUB_NAME=value)."""
+    return {f"HUB_{name.upper()}": value for name, value in (p.split("=", 1) for p in pairs)}
+
+
 @dataclass(frozen=True, slots=True)
 class StackCpu:
     """CPU seconds of the whole stack over a measured run, from ``/proc``."""
@@ -352,6 +357,13 @@ async def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--results", type=Path, help="append the figures as a JSON line")
     parser.add_argument(
+        "--hub-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the hub (HUB_NAME=VALUE), e.g. kafka_linger_ms=5; repeatable",
+    )
+    parser.add_argument(
         "--bare-loop",
         default="auto",
         choices=["auto", "asyncio", "uvloop"],
@@ -412,7 +424,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
             hub = Server(
                 "hub",
                 [str(VENV_BIN / "hub"), "run", "--port", str(port)],
-                hub_env(database, args.broker),
+                hub_env(database, args.broker) | hub_settings(args.hub_setting),
                 work / "hub.log",
             )
             try:

@@ -46,7 +46,7 @@ from benchmarks._common import (
     temporary_database,
 )
 from benchmarks._procs import VENV_BIN, Server, load_average, run_benchmark
-from benchmarks.ingest import PARTNER_SECRET, StackMeter, wait_recorded
+from benchmarks.ingest import PARTNER_SECRET, StackMeter, hub_settings, wait_recorded
 from hub.broker import free_port
 from hub.signing import sign
 
@@ -150,6 +150,13 @@ async def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds, same rate")
     parser.add_argument("--broker", default="auto", choices=["auto", "kafka", "tansu"])
     parser.add_argument("--results", type=Path, help="append the figures as a JSON line here")
+    parser.add_argument(
+        "--hub-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the hub (HUB_NAME=VALUE), e.g. kafka_linger_ms=5; repeatable",
+    )
     args = parser.parse_args(argv)
 
     rid = run_id()
@@ -161,7 +168,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
         hub = Server(
             "hub",
             [str(VENV_BIN / "hub"), "run", "--port", str(port)],
-            hub_env(database, args.broker),
+            hub_env(database, args.broker) | hub_settings(args.hub_setting),
             work / "hub.log",
         )
         try:
