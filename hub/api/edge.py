@@ -273,23 +273,24 @@ def _has_body(scope: Scope) -> bool:
 
 async def _read_body(receive: Receive, limit: int, timeout_s: float) -> bytes | None:
     """The whole body, or ``_Cut`` once it passes ``limit`` or ``timeout_s``; None on disconnect."""
-    deadline = time.monotonic() + timeout_s
     chunks: list[bytes] = []
     size = 0
-    while True:
-        try:
-            message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
-        except TimeoutError:
-            raise _Cut(SlowRequest(f"the body was not sent within {timeout_s:g} s", 5)) from None
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _Cut(PayloadTooLarge(limit))
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+    try:
+        # One timeout for the whole body (wait_for would start a task for every receive).
+        async with asyncio.timeout(timeout_s):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return None
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    raise _Cut(PayloadTooLarge(limit))
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+    except TimeoutError:
+        raise _Cut(SlowRequest(f"the body was not sent within {timeout_s:g} s", 5)) from None
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
