@@ -8,9 +8,7 @@ carries the post office's ``kodeRespon``. The partner-facing description, with
 the codes and the CSV columns, is docs/channels/pos.md.
 """
 
-from collections.abc import Mapping
 from functools import partial
-from typing import ClassVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -21,6 +19,7 @@ from adapters.pos.settlement import PosDailyReport
 from adapters.pos.signing import SCHEME
 from adapters.pos.upload import received, submit_rows
 from adapters.pos.wire import (
+    CODES,
     INQUIRY_PATH,
     KIND,
     MEMBER_STATUS,
@@ -72,22 +71,13 @@ class PosOptions(SignedOptions):
     upload_max_row_chars: int = Field(4096, ge=256)
 
 
-class PosAdapter(HttpChannelAdapter[PosOptions]):
-    slug = "pos"
+class PosAdapter(HttpChannelAdapter[PosOptions], slug="pos", title="Kantor Pos / Agen Pos"):
+    """The counter API (registration, inquiry, payment, reversal, their status) and the
+    agents' batch upload, all signed by the agent and answered with a ``kodeRespon``."""
+
     settlement_reader = PosDailyReport()
-    title = "Kantor Pos / Agen Pos"
-    options_model = PosOptions
     signature_scheme = SCHEME
-    answer_code_field = "kodeRespon"
-    answer_statuses: ClassVar[Mapping[int, str]] = {
-        400: "invalid input (30)",
-        401: "unknown agent or bad signature (63)",
-        403: "not allowed (63)",
-        404: "unknown member (14) or transaction (25)",
-        409: "reference reused (94)",
-        422: "wrong amount (13), already paid (88), not reversible (12)",
-        503: "try again (91)",
-    }
+    codes = CODES
 
     def operations(self) -> list[Operation]:
         return [

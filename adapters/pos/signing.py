@@ -11,10 +11,8 @@ from datetime import datetime
 from adapters.pos.wire import REFERENCE_ECHO
 from hub.channels.signatures import (
     HEX_SHA256,
-    SignatureScheme,
     SignedMessage,
-    required_headers,
-    three_headers,
+    in_headers,
 )
 from hub.intake.model import Partner
 
@@ -70,14 +68,11 @@ def _string_to_sign(message: SignedMessage) -> bytes:
     ).encode()
 
 
-SCHEME = SignatureScheme(
-    timestamp_header=TIMESTAMP_HEADER,
-    signature_header=SIGNATURE_HEADER,
-    shape=HEX_SHA256,
-    required=required_headers(AGENT_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER),
-    claim=three_headers(AGENT_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER),
-    sent_at=_sent_at,
-    string_to_sign=_string_to_sign,
+SCHEME = in_headers(
+    (AGENT_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER),
+    HEX_SHA256,
+    _sent_at,
+    _string_to_sign,
     unknown_partner=lambda agent_id: f"unknown agent {agent_id[:REFERENCE_ECHO]!r}",
 )
 """The agent's signature as the hub checks it; the body enters only as its SHA-256."""

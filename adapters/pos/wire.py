@@ -7,23 +7,13 @@ partner-facing description is docs/channels/pos.md.
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
 
-from hub.channels.codes import CodeTable
-from hub.channels.fields import PartnerTerms
-from hub.errors import (
-    AlreadyPaid,
-    AmountMismatch,
-    FieldProblem,
-    Forbidden,
-    HubError,
-    InvalidRequest,
-    NotFound,
-    NotReversible,
-    ReferenceConflict,
-    TemporarilyUnavailable,
-    Unauthenticated,
-)
+from hub import errors
+from hub.channels.codes import CodeTable, Envelope
+from hub.channels.fields import KTP_SEX, PartnerTerms
+from hub.errors import FieldProblem, HubError, InvalidRequest
 from hub.intake.model import RequestView
 from hub.intake.parsing import build
 from hub.intake.requests import RegistrationRequest
@@ -56,8 +46,6 @@ RESPONSE_CODES: dict[str, str] = {
 
 STATUS = {"accepted": "DITERIMA", "recorded": "TERCATAT", "rejected": "DITOLAK"}
 MEMBER_STATUS = {"active": "AKTIF", "inactive": "NONAKTIF", "pending": "MENUNGGU"}
-SEX = {"L": "M", "P": "F"}
-"""KTP cards write sex as L (laki-laki) or P (perempuan); the hub says M or F."""
 
 POS_FIELD = {
     "reference": "noReferensi",
@@ -83,50 +71,51 @@ POS_FIELD = {
 
 class _Wire(BaseModel):
     # Strict: the JSON types are part of the protocol ("penghasilan": "1000000" is refused).
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    # The post office writes every field in camelCase: noReferensi, jumlahBulan...
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, alias_generator=to_camel)
 
 
 class RegistrationWire(_Wire):
     """``POST /pos/v1/pendaftaran``, and one row of an uploaded file."""
 
-    no_referensi: str = Field(alias="noReferensi")
+    no_referensi: str
     nik: str
-    nama_lengkap: str = Field(alias="namaLengkap")
-    tanggal_lahir: str = Field(alias="tanggalLahir")
-    jenis_kelamin: Literal["L", "P"] = Field(alias="jenisKelamin")
-    no_hp: str = Field(alias="noHp")
+    nama_lengkap: str
+    tanggal_lahir: str
+    jenis_kelamin: Literal["L", "P"]
+    no_hp: str
     alamat: str
     pekerjaan: str
     penghasilan: int
     program: list[str]
-    kode_loket: str | None = Field(None, alias="kodeLoket")
+    kode_loket: str | None = None
 
 
 class ByMemberWire(_Wire):
     nik: str | None = None
-    kode_bayar: str | None = Field(None, alias="kodeBayar")
+    kode_bayar: str | None = None
 
 
 class InquiryWire(ByMemberWire):
-    jumlah_bulan: int = Field(1, alias="jumlahBulan")
+    jumlah_bulan: int = 1
 
 
 class PaymentWire(ByMemberWire):
-    no_referensi: str = Field(alias="noReferensi")
-    jumlah_bulan: int = Field(alias="jumlahBulan")
-    jumlah_bayar: int = Field(alias="jumlahBayar")
-    waktu_bayar: str = Field(alias="waktuBayar")
-    kode_loket: str | None = Field(None, alias="kodeLoket")
+    no_referensi: str
+    jumlah_bulan: int
+    jumlah_bayar: int
+    waktu_bayar: str
+    kode_loket: str | None = None
 
 
 class ReversalWire(_Wire):
-    no_referensi: str = Field(alias="noReferensi")
-    no_referensi_bayar: str = Field(alias="noReferensiBayar")
+    no_referensi: str
+    no_referensi_bayar: str
     alasan: str | None = None
 
 
 class StatusWire(_Wire):
-    no_referensi: str = Field(alias="noReferensi")
+    no_referensi: str
 
 
 def registration_request(wire: RegistrationWire) -> RegistrationRequest:
@@ -137,7 +126,7 @@ def registration_request(wire: RegistrationWire) -> RegistrationRequest:
             "nik": wire.nik,
             "full_name": wire.nama_lengkap,
             "birth_date": wire.tanggal_lahir,
-            "sex": SEX[wire.jenis_kelamin],
+            "sex": KTP_SEX[wire.jenis_kelamin],
             "phone": wire.no_hp,
             "address": wire.alamat,
             "occupation": wire.pekerjaan,
@@ -163,28 +152,29 @@ class FileTooLarge(InvalidRequest):
 
 CODES = CodeTable(
     {
-        AmountMismatch: "13",
-        AlreadyPaid: "88",
-        NotReversible: "12",
-        InvalidRequest: "30",
-        Unauthenticated: "63",
-        Forbidden: "63",
-        NotFound: "25",
-        ReferenceConflict: "94",
-        TemporarilyUnavailable: "91",
+        errors.AmountMismatch: "13",
+        errors.AlreadyPaid: "88",
+        errors.NotReversible: "12",
+        errors.InvalidRequest: "30",
+        errors.Unauthenticated: "63",
+        errors.Forbidden: "63",
+        errors.NotFound: "25",
+        errors.ReferenceConflict: "94",
+        errors.TemporarilyUnavailable: "91",
     },
     otherwise="96",
+    envelope=Envelope("kodeRespon", "pesan", RESPONSE_CODES, "00"),
     status_by_error={
-        InvalidRequest: 400,
-        AmountMismatch: 422,
-        AlreadyPaid: 422,
-        NotReversible: 422,
+        errors.InvalidRequest: 400,
+        errors.AmountMismatch: 422,
+        errors.AlreadyPaid: 422,
+        errors.NotReversible: 422,
         FileTooLarge: 413,
-        Unauthenticated: 401,
-        Forbidden: 403,
-        NotFound: 404,
-        ReferenceConflict: 409,
-        TemporarilyUnavailable: 503,
+        errors.Unauthenticated: 401,
+        errors.Forbidden: 403,
+        errors.NotFound: 404,
+        errors.ReferenceConflict: 409,
+        errors.TemporarilyUnavailable: 503,
     },
     default_status=500,
 )
@@ -206,7 +196,7 @@ def reason(error: HubError) -> str:
 
 
 def answer(code: str = "00", /, **fields: object) -> dict[str, object]:
-    return {"kodeRespon": code, "pesan": RESPONSE_CODES[code], **fields}
+    return CODES.answer(code, **fields)
 
 
 def month(day: date | None) -> str | None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, get_args
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -24,7 +24,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.api.edge import RouteTraits
-from hub.channels.codes import with_retry_after
+from hub.channels.codes import CodeTable, with_retry_after
 from hub.channels.routes import Operation, answering_route, raw_body
 from hub.channels.signatures import HeaderVerifier, SignatureScheme
 from hub.errors import HubError, Unauthenticated, UnknownOperation
@@ -101,7 +101,13 @@ class SignedOptions(ChannelOptions):
 
 
 class ChannelAdapter(ABC, Generic[OptionsT]):
-    """Base of every channel adapter; subclasses set ``slug``, ``title`` and ``options_model``."""
+    """Base of every channel adapter; subclasses set ``slug`` and ``title``.
+
+    Either as class attributes or as class arguments, which read as the channel's
+    name card: ``class PosAdapter(HttpChannelAdapter[PosOptions], slug="pos",
+    title="Kantor Pos / Agen Pos")``. ``options_model`` is the options class the
+    adapter is parameterised with, unless the adapter sets it itself.
+    """
 
     slug: ClassVar[str]
     title: ClassVar[str]
@@ -113,6 +119,21 @@ class ChannelAdapter(ABC, Generic[OptionsT]):
     agents_sign_hub_api: ClassVar[bool] = False
     """This channel's partners are agencies whose agents (``hub agents``) each sign the
     hub's own JSON API with their own key (Agen Perisai)."""
+
+    def __init_subclass__(
+        cls, slug: str | None = None, title: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        if slug is not None:
+            cls.slug = slug
+        if title is not None:
+            cls.title = title
+        if "options_model" in vars(cls):
+            return
+        for base in getattr(cls, "__orig_bases__", ()):
+            for arg in get_args(base):
+                if isinstance(arg, type) and issubclass(arg, ChannelOptions):
+                    cls.options_model = arg
 
     def __init__(self, context: ChannelContext, options: OptionsT) -> None:
         self.context = context
@@ -200,6 +221,16 @@ class HttpChannelAdapter(ChannelAdapter[OptionsT]):
     body is read, ``preflight`` names the partner from the headers alone, and
     ``refusal`` answers a refusal (413, 429, 408) in the partner's own shape.
     """
+
+    codes: ClassVar[CodeTable[Any] | None] = None
+    """The partner's code table; with its ``field`` and ``texts`` it documents the answers."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        codes = vars(cls).get("codes")
+        if isinstance(codes, CodeTable) and codes.envelope is not None:
+            cls.answer_code_field = codes.envelope.field
+            cls.answer_statuses = codes.documented()
 
     @abstractmethod
     def error_response(self, request: Request, error: Exception) -> Response:

@@ -10,6 +10,7 @@ is added here (``with_retry_after``), for every channel and the hub's own API.
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from starlette.responses import Response
@@ -17,6 +18,16 @@ from starlette.responses import Response
 from hub.errors import TemporarilyUnavailable
 
 C = TypeVar("C")
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope(Generic[C]):
+    """Where a partner's answer carries its code and the code's text, and its success code."""
+
+    field: str
+    text_field: str
+    texts: Mapping[C, str]
+    success: C
 
 
 class CodeTable(Generic[C]):
@@ -27,6 +38,10 @@ class CodeTable(Generic[C]):
     the partner's system error. The HTTP status is the first of: the most specific
     class listed in ``status_by_error``, the code's entry in ``status_by_code``, and
     ``default_status`` (200 for a partner whose answers are all 200 and the code decides).
+
+    With an ``Envelope`` (where an answer carries its code and the code's text) the
+    table also builds answers, and the channel's OpenAPI documents which codes each
+    HTTP status carries (``HttpChannelAdapter`` reads it).
     """
 
     def __init__(
@@ -37,7 +52,9 @@ class CodeTable(Generic[C]):
         status_by_code: Mapping[C, int] | None = None,
         status_by_error: Mapping[type[BaseException], int] | None = None,
         default_status: int = 200,
+        envelope: "Envelope[C] | None" = None,
     ) -> None:
+        self.envelope = envelope
         self._codes = dict(codes)
         self.otherwise = otherwise
         self._by_code = dict(status_by_code or {})
@@ -51,12 +68,42 @@ class CodeTable(Generic[C]):
 
     def code(self, error: BaseException) -> C:
         """The partner's code for ``error``: its most specific listed class decides."""
-        return _along_mro(self._codes, error, self.otherwise)
+        return _along_mro(self._codes, type(error), self.otherwise)
 
     def status(self, error: BaseException, code: C) -> int:
         """The HTTP status ``code`` travels with when it answers ``error``."""
-        by_error = _along_mro(self._by_error, error, None)
+        return self._status(type(error), code)
+
+    def _status(self, kind: type[BaseException], code: C) -> int:
+        by_error = _along_mro(self._by_error, kind, None)
         return self.status_of_code(code) if by_error is None else by_error
+
+    def documented(self) -> dict[int, str]:
+        """Each HTTP status a refusal travels with, and the codes (with their texts) it carries.
+
+        What ``HttpChannelAdapter.answer_statuses`` documents in OpenAPI; a partner whose
+        refusals all travel with 200 documents none.
+        """
+        carried: dict[int, list[str]] = {}
+        for kind, code in self._codes.items():
+            said = f"{self.envelope.texts[code]} ({code})" if self.envelope else str(code)
+            status = self._status(kind, code)
+            if status != 200 and said not in carried.setdefault(status, []):
+                carried[status].append(said)
+        return {status: ", ".join(said) for status, said in sorted(carried.items())}
+
+    @property
+    def success(self) -> C:
+        if self.envelope is None:
+            raise TypeError("a code table without an envelope has no success code")
+        return self.envelope.success
+
+    def answer(self, code: C, **fields: object) -> dict[str, object]:
+        """An answer's body: ``code`` and its text in the partner's fields, then ``fields``."""
+        if self.envelope is None:
+            raise TypeError("a code table without an envelope builds no answers")
+        envelope = self.envelope
+        return {envelope.field: code, envelope.text_field: envelope.texts[code], **fields}
 
     def status_of_code(self, code: C) -> int:
         """The HTTP status ``code`` travels with, whatever the error (a success, too)."""
@@ -66,8 +113,8 @@ class CodeTable(Generic[C]):
 V = TypeVar("V")
 
 
-def _along_mro(table: Mapping[type[BaseException], V], error: BaseException, otherwise: V) -> V:
-    return next((table[kind] for kind in type(error).__mro__ if kind in table), otherwise)
+def _along_mro(table: Mapping[type[BaseException], V], kind: type, otherwise: V) -> V:
+    return next((table[k] for k in kind.__mro__ if k in table), otherwise)
 
 
 def retry_after(error: BaseException) -> dict[str, str]:

@@ -56,6 +56,10 @@ class PartnerTerms:
             raise
 
 
+KTP_SEX = {"L": "M", "P": "F"}
+"""Indonesian forms (and the KTP card) write sex as L (laki-laki) or P (perempuan)."""
+
+
 def month(day: date | None) -> str | None:
     """A month as every partner writes it: ``YYYY-MM``."""
     return None if day is None else f"{day:%Y-%m}"

@@ -23,13 +23,13 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from hub.errors import Unauthenticated
 from hub.intake.model import Partner
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
+class Claim(NamedTuple):
     """What a request's headers claim: the partner, when it signed, and its signature."""
 
     partner_id: str
@@ -55,8 +55,7 @@ class Body:
         return self.raw
 
 
-@dataclass(frozen=True, slots=True)
-class SignedMessage:
+class SignedMessage(NamedTuple):
     """Everything a channel's string to sign may cover, besides the secret."""
 
     method: str
@@ -229,3 +228,30 @@ class HeaderVerifier:
         claimant = self.claimant(headers)
         self.check(claimant, method, path, Body.of(body))
         return claimant.partner
+
+
+def in_headers(
+    headers: tuple[str, str, str],
+    shape: re.Pattern[str],
+    sent_at: Callable[[str, Partner], datetime],
+    string_to_sign: Callable[[SignedMessage], bytes],
+    *,
+    mac: Callable[[str, bytes], str] = hex_hmac_sha256,
+    normalise: Callable[[str], str] = lower_hex,
+    unknown_partner: Callable[[str], str] = lambda partner_id: "unknown partner",
+    mismatch: str = "signature does not match",
+) -> SignatureScheme:
+    """The scheme of a channel that sends (partner, timestamp, signature) in a header each."""
+    return SignatureScheme(
+        timestamp_header=headers[1],
+        signature_header=headers[2],
+        shape=shape,
+        required=required_headers(*headers),
+        claim=three_headers(*headers),
+        sent_at=sent_at,
+        string_to_sign=string_to_sign,
+        mac=mac,
+        normalise=normalise,
+        unknown_partner=unknown_partner,
+        mismatch=mismatch,
+    )

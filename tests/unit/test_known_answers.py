@@ -5,9 +5,10 @@ was produced by the code under test. A change to any string to sign (a dropped
 separator, another field order) turns one of these red.
 """
 
-from adapters import alfamart, brilink, indomaret
 from adapters.bank import snap
+from adapters.brilink import signing as brilink
 from adapters.pos import signing as pos
+from adapters.retail import alfamart, indomaret
 from hub.settings import load_settings
 from hub.signing import callback_headers, sign
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from adapters.brilink import DESCRIPTION, HTTP_STATUS, ResponseCode
+from adapters.brilink.wire import DESCRIPTION, HTTP_STATUS, ResponseCode
 from schemas.events import ContributionPaid, PaymentReversed, RegistrationSubmitted
 from tests.channels.brilink.driver import PATHS, SECRET, bri_signature, post, signed_headers
 from tests.channels.brilink.examples import NEW_MEMBER_NIK, PAYMENT, REGISTRATION

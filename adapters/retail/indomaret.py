@@ -1,0 +1,277 @@
+"""Indomaret: the store host's JSON calls, signed with HMAC-SHA256, answered with an ``RC``.
+
+Every answer is HTTP 200 and the two-digit ``RC`` decides, as Indomaret's host
+expects of its billers; ``Keterangan`` says it in words. Field names, codes and
+the signature are documented for the partner in docs/channels/indomaret.md. The
+operations themselves are the retail counter's (``adapters.retail.adapter``).
+"""
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+from adapters.retail.adapter import (
+    RetailAdapter,
+    RetailMessages,
+    RetailTerms,
+    StoreMessage,
+)
+from adapters.retail.counter import ReversalMismatch, TransactionNotFound, check_year
+from adapters.retail.indomaret_settlement import IndomaretDailyFile
+from hub import errors
+from hub.channels.base import SignedOptions
+from hub.channels.codes import CodeTable, Envelope
+from hub.channels.fields import KTP_SEX
+from hub.channels.signatures import (
+    HEX_SHA256,
+    in_headers,
+)
+from hub.intake.model import Partner
+
+CLIENT_HEADER = "X-Indomaret-Client-Id"
+TIMESTAMP_HEADER = "X-Indomaret-Timestamp"
+SIGNATURE_HEADER = "X-Indomaret-Signature"
+TIME_FORMAT = "%Y%m%d%H%M%S"
+"""Indomaret's times: ``yyyyMMddHHmmss`` on the host's wall clock (the partner's zone, WIB)."""
+
+KETERANGAN: dict[str, str] = {
+    "00": "Sukses",
+    "05": "Transaksi ditolak",
+    "12": "Transaksi tidak dapat dibatalkan",
+    "13": "Nominal tidak sesuai",
+    "14": "Kode bayar / NIK tidak terdaftar",
+    "25": "Transaksi asal tidak ditemukan",
+    "30": "Format pesan salah",
+    "63": "Signature tidak valid",
+    "88": "Tagihan sudah terbayar",
+    "91": "Sistem sedang sibuk, silakan ulangi",
+    "94": "NoTransaksi sudah dipakai untuk transaksi lain",
+    "95": "Transaksi sudah dibatalkan, jangan terima uang",
+    "96": "Sistem error",
+}
+
+RC = CodeTable(
+    {
+        TransactionNotFound: "25",
+        errors.NotFound: "14",
+        errors.AmountMismatch: "13",
+        ReversalMismatch: "13",
+        errors.AlreadyPaid: "88",
+        errors.NotReversible: "12",
+        errors.InvalidRequest: "30",
+        errors.Unauthenticated: "63",
+        errors.Forbidden: "05",
+        # Not "94", which tells the host to retry under a new NoTransaksi: for a reversed
+        # payment that would collect the cash again.
+        errors.AlreadyReversed: "95",
+        errors.ReferenceConflict: "94",
+        errors.TemporarilyUnavailable: "91",
+    },
+    otherwise="96",
+    envelope=Envelope("RC", "Keterangan", KETERANGAN, success="00"),
+)
+"""Each refusal's RC, found along the error's class hierarchy; always with HTTP 200."""
+
+REGISTRATION_NAMES = {
+    "reference": "NoTransaksi",
+    "outlet_id": "KodeToko",
+    "nik": "NIK",
+    "full_name": "NamaLengkap",
+    "birth_date": "TglLahir",
+    "sex": "JenisKelamin",
+    "phone": "NoHP",
+    "address": "Alamat",
+    "occupation": "Pekerjaan",
+    "declared_income": "Penghasilan",
+    "programmes": "Program",
+}
+PAYMENT_NAMES = {
+    "reference": "NoTransaksi",
+    "nik": "KodeBayar",
+    "payment_code": "KodeBayar",
+    "months": "JumlahBulan",
+    "amount": "Nominal",
+    "paid_at": "TglTransaksi",
+    "outlet_id": "KodeToko",
+    "kind": "JenisTransaksi",
+}
+REVERSAL_NAMES = {
+    # Indomaret names a reversal by the payment it takes back, so every repeat of
+    # it is the same reversal and gets the same answer.
+    "reference": "NoTransaksi",
+    "payment_reference": "NoTransaksi",
+    "reason": "Alasan",
+    "amount": "Nominal",
+}
+ANSWER_NAMES = {
+    "reference": "NoTransaksi",
+    "payment_reference": "NoTransaksi",
+    "hub_reference": "NoReferensi",
+    "kpj": "NoKPJ",
+    "member_payment_code": "KodeBayarPeserta",
+    "payment_code": "KodeBayar",
+    "masked_name": "NamaPeserta",
+    "programmes": "Program",
+    "member_status": "StatusPeserta",
+    "paid_through": "LunasSampai",
+    "months": "JumlahBulan",
+    "covers_from": "PeriodeAwal",
+    "covers_through": "PeriodeAkhir",
+    "arrears_months": "JumlahBulanTunggakan",
+    "arrears_from": "TunggakanAwal",
+    "arrears_through": "TunggakanAkhir",
+    "arrears_amount": "NominalTunggakan",
+    "monthly_amount": "IuranPerBulan",
+    "amount_due": "Nominal",
+    "amount": "Nominal",
+    "kind": "JenisTransaksi",
+    "status": "Status",
+    "reason": "Alasan",
+    "reversal": "Pembatalan",
+    "detail": "Detail",
+    "bill_amount": "NominalTagihan",
+    "original_amount": "NominalTransaksiAsal",
+}
+
+WORDS = {
+    "accepted": "DITERIMA",
+    "recorded": "TERCATAT",
+    "rejected": "DITOLAK",
+    "active": "AKTIF",
+    "inactive": "TIDAK AKTIF",
+    "pending": "MENUNGGU",
+    "registration": "REGISTRASI",
+    "payment": "PEMBAYARAN",
+}
+"""Statuses and transaction kinds in Indomaret's words (Alfamart's are the hub's, in capitals)."""
+
+
+def sign(secret: str, body: bytes, timestamp: str) -> str:
+    """``X-Indomaret-Signature``: lowercase hex HMAC-SHA256(secret, raw body + timestamp)."""
+    return SCHEME.mac(secret, body + timestamp.encode())
+
+
+def _signed_at(timestamp: str, partner: Partner) -> datetime:
+    try:
+        signed_at = check_year(datetime.strptime(timestamp, TIME_FORMAT))
+    except ValueError:
+        raise ValueError(f"{TIMESTAMP_HEADER} must be yyyyMMddHHmmss") from None
+    return signed_at.replace(tzinfo=ZoneInfo(partner.timezone))
+
+
+SCHEME = in_headers(
+    (CLIENT_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER),
+    HEX_SHA256,
+    _signed_at,
+    lambda message: message.body.bytes + message.claim.timestamp.encode(),
+    unknown_partner=lambda client: f"unknown {CLIENT_HEADER}",
+)
+
+
+def _ddmmyyyy(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    try:
+        if len(value) != len("05-08-1990"):
+            raise ValueError
+        return datetime.strptime(value, "%d-%m-%Y").date()
+    except ValueError:
+        raise ValueError("a date is DD-MM-YYYY, e.g. 05-08-1990") from None
+
+
+def _host_time(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    try:
+        if len(value) != len("20260310090000") or not value.isdigit():
+            raise ValueError
+        return datetime.strptime(value, TIME_FORMAT)
+    except ValueError:
+        raise ValueError("a time is yyyyMMddHHmmss, e.g. 20260310090000") from None
+
+
+BirthDate = Annotated[date, BeforeValidator(_ddmmyyyy)]
+HostTime = Annotated[datetime, BeforeValidator(_host_time), AfterValidator(check_year)]
+
+
+class Registrasi(StoreMessage):
+    """Daftar BPU: register a member at the counter"""
+
+    no_transaksi: str = Field(alias="NoTransaksi")
+    kode_toko: str = Field(alias="KodeToko")
+    nik: str = Field(alias="NIK")
+    nama_lengkap: str = Field(alias="NamaLengkap")
+    tgl_lahir: BirthDate = Field(alias="TglLahir")
+    jenis_kelamin: Literal["L", "P"] = Field(alias="JenisKelamin")
+    no_hp: str = Field(alias="NoHP")
+    alamat: str = Field(alias="Alamat")
+    pekerjaan: str = Field(alias="Pekerjaan")
+    penghasilan: int = Field(alias="Penghasilan")
+    program: str = Field(alias="Program", description='Comma-separated, e.g. "JKK,JKM,JHT"')
+
+
+class Inquiry(StoreMessage):
+    """Cek tagihan: what a member owes"""
+
+    no_transaksi: str | None = Field(None, alias="NoTransaksi")
+    kode_bayar: str = Field(alias="KodeBayar", description="Payment code or NIK, as typed")
+    kode_toko: str | None = Field(None, alias="KodeToko")
+    jumlah_bulan: int = Field(1, alias="JumlahBulan")
+
+
+class Pembayaran(StoreMessage):
+    """Pembayaran: pay a member's contribution"""
+
+    no_transaksi: str = Field(alias="NoTransaksi")
+    kode_bayar: str = Field(alias="KodeBayar")
+    kode_toko: str = Field(alias="KodeToko")
+    jumlah_bulan: int = Field(alias="JumlahBulan")
+    nominal: int = Field(alias="Nominal")
+    tgl_transaksi: HostTime = Field(alias="TglTransaksi")
+
+
+class Reversal(StoreMessage):
+    """Reversal: take back a payment (same business day)"""
+
+    no_transaksi: str = Field(alias="NoTransaksi", description="NoTransaksi of the payment")
+    kode_toko: str | None = Field(None, alias="KodeToko")
+    nominal: int = Field(alias="Nominal")
+    alasan: str | None = Field(None, alias="Alasan")
+
+
+class CekStatus(StoreMessage):
+    """Cek status: a registration or payment you sent, and its reversal"""
+
+    no_transaksi: str = Field(alias="NoTransaksi")
+    jenis_transaksi: Literal["REGISTRASI", "PEMBAYARAN"] = Field(alias="JenisTransaksi")
+
+
+class IndomaretAdapter(RetailAdapter[SignedOptions], slug="indomaret", title="Indomaret"):
+    """Indomaret's host: registration, inquiry, payment, advice, reversal and status.
+
+    Every answer travels with HTTP 200 and its RC decides; sex is L or P and the
+    programmes one comma-separated string, as Indomaret's forms write them.
+    """
+
+    settlement_reader = IndomaretDailyFile()
+    signature_scheme = SCHEME
+    messages = RetailMessages(Registrasi, Inquiry, Pembayaran, Reversal, CekStatus)
+    terms = RetailTerms.of(REGISTRATION_NAMES, PAYMENT_NAMES, REVERSAL_NAMES, ANSWER_NAMES)
+    words = WORDS
+    codes = RC
+
+    def registration_fields(self, fields: dict[str, object]) -> dict[str, object]:
+        programmes = str(fields["programmes"]).split(",")
+        return {
+            **fields,
+            "sex": KTP_SEX[str(fields["sex"])],
+            "programmes": [p.strip().upper() for p in programmes],
+        }
+
+    def programmes(self, programmes: tuple[str, ...]) -> object:
+        return ",".join(programmes)
+
+
+ADAPTER = IndomaretAdapter
