@@ -45,24 +45,23 @@ from hub.intake.requests import (
 
 R = TypeVar("R", bound=BaseModel)
 
-ANSWER = PartnerTerms(
-    {
-        "member_payment_code": "brivaNo",
-        "masked_name": "custName",
-        "programmes": "programs",
-        "member_status": "memberStatus",
-        "paid_through": "paidThrough",
-        "monthly_amount": "monthlyAmount",
-        "covers_from": "coverFrom",
-        "covers_through": "coverThrough",
-        "arrears_months": "arrearsMonths",
-        "arrears_from": "arrearsFrom",
-        "arrears_through": "arrearsThrough",
-        "arrears_amount": "arrearsAmount",
-        "amount_due": "amount",
-    }
-)
+BILL_NAMES: dict[str, str] = {
+    "member_payment_code": "brivaNo",
+    "masked_name": "custName",
+    "programmes": "programs",
+    "member_status": "memberStatus",
+    "paid_through": "paidThrough",
+    "monthly_amount": "monthlyAmount",
+    "covers_from": "coverFrom",
+    "covers_through": "coverThrough",
+    "arrears_months": "arrearsMonths",
+    "arrears_from": "arrearsFrom",
+    "arrears_through": "arrearsThrough",
+    "arrears_amount": "arrearsAmount",
+    "amount_due": "amount",
+}
 """An inquiry's answer fields that BRI names otherwise than the hub."""
+ANSWER = PartnerTerms(BILL_NAMES)
 
 
 class BrilinkAdapter(HttpChannelAdapter[SignedOptions], slug="brilink", title="Agen BRILink"):
