@@ -6,8 +6,10 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import request_response
 
 from hub.api.answers import (
@@ -191,6 +193,13 @@ def create_app(
     @app.exception_handler(HubError)
     async def _hub_error(_: Request, exc: HubError) -> JSONResponse:
         return error_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _routing(request: Request, exc: StarletteHTTPException) -> Response:
+        """No route for the path: a 404 in the API's shape. Any other as Starlette answers it."""
+        if exc.status_code == 404 and exc.detail == "Not Found":
+            return error_response(NotFound("no such route"))
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, raised: Exception) -> JSONResponse:
@@ -422,6 +431,17 @@ def create_app(
             if isinstance(channel, HttpChannelAdapter):
                 gated += gated_routes(router.routes, channel)
             app.include_router(router)
+
+    any_method = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+    @app.api_route("/v1/{rest:path}", methods=any_method, include_in_schema=False)
+    async def _no_such_route(rest: str) -> JSONResponse:
+        """An unknown /v1 path (a status with an empty reference, say) is a 404 in the API's shape.
+
+        Without it the router answered ``/v1/registrations/`` with a 307 redirect. (A path
+        this pattern cannot match, one with a line break, reaches the 404 handler above.)
+        """
+        return error_response(NotFound("no such route"))
 
     app.add_middleware(
         EdgeGuard,
