@@ -1,7 +1,9 @@
 """Indomaret: the store host's JSON calls, signed with HMAC-SHA256, answered with an ``RC``.
 
-Every answer is HTTP 200 and the two-digit ``RC`` decides, as Indomaret's host
-expects of its billers; ``Keterangan`` says it in words. Field names, codes and
+Every answer to a message is HTTP 200 and the two-digit ``RC`` decides, as Indomaret's
+host expects of its billers; ``Keterangan`` says it in words. A request refused at the
+door, before its message is read (401 bad credentials, 413, 429, 408), also carries
+that HTTP status, with the RC in the same body. Field names, codes and
 the signature are documented for the partner in docs/channels/indomaret.md. The
 operations themselves are the retail counter's (``adapters.retail.adapter``).
 """
@@ -71,8 +73,9 @@ RC = CodeTable(
     },
     otherwise="96",
     envelope=Envelope("RC", "Keterangan", KETERANGAN, success="00"),
+    status_by_code={"63": 401},
 )
-"""Each refusal's RC, found along the error's class hierarchy; always with HTTP 200."""
+"""Each refusal's RC, found along the error's class hierarchy; HTTP 200 but for bad credentials."""
 
 REGISTRATION_NAMES = {
     "reference": "NoTransaksi",
@@ -251,7 +254,8 @@ class CekStatus(StoreMessage):
 class IndomaretAdapter(RetailAdapter[SignedOptions], slug="indomaret", title="Indomaret"):
     """Indomaret's host: registration, inquiry, payment, advice, reversal and status.
 
-    Every answer travels with HTTP 200 and its RC decides; sex is L or P and the
+    Every answer to a message travels with HTTP 200 and its RC decides (bad credentials
+    are a 401, with RC 63); sex is L or P and the
     programmes one comma-separated string, as Indomaret's forms write them.
     """
 

@@ -35,7 +35,7 @@ UNAUTHENTICATED = {
     "pos": (401, "63"),
     "brilink": (401, "63"),
     "bni46": (401, "63"),
-    "indomaret": (200, "63"),  # Indomaret's host reads every answer's RC from an HTTP 200
+    "indomaret": (401, "63"),
     "alfamart": (401, "0301"),
     "bank": (401, "4019000"),
 }

@@ -323,10 +323,10 @@ async def test_stale_timestamp_is_63_even_when_correctly_signed() -> None:
     assert "X-Indomaret-Timestamp" in response.json()["Detail"]
 
 
-async def test_unsigned_request_is_63() -> None:
+async def test_unsigned_request_is_a_401_with_rc_63() -> None:
     async with world() as w:
         response = await w.client.post("/indomaret/v1/inquiry", json={"KodeBayar": "1"})
-    assert (response.status_code, response.json()["RC"]) == (200, "63")
+    assert (response.status_code, response.json()["RC"]) == (401, "63")
 
 
 @pytest.mark.parametrize(
