@@ -1,10 +1,11 @@
 """Engine creation: asyncpg for PostgreSQL, aiosqlite (WAL) for the embedded default."""
 
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
@@ -30,7 +31,31 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     # as many rollbacks as commits under load). A connection the store dropped is found out
     # by its first statement; SQLAlchemy invalidates the pool and the callers that may
     # repeat their block do so (hub.store.outage.reconnected), the others answer 503.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, connect_args=_tls_args(parsed)
+    )
+
+
+def _tls_args(parsed: URL) -> dict[str, Any]:
+    """No TLS to a PostgreSQL on loopback unless the URL asks for it.
+
+    asyncpg's default (``prefer``) negotiates TLS whenever the server offers it, and
+    Debian's PostgreSQL does: on loopback that encrypts bytes that never leave the host,
+    costing CPU on both sides and time on every round trip. Any other host keeps the
+    default, and an explicit ``ssl=`` or ``sslmode=`` in the URL always wins.
+    """
+    if "ssl" in parsed.query or "sslmode" in parsed.query:
+        return {}
+    return {"ssl": False} if _is_loopback(parsed.host) else {}
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host is None or host == "localhost" or host.startswith("/"):
+        return True  # no host: the local socket; a path: a Unix-domain socket directory
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def is_postgresql(engine: AsyncEngine) -> bool:
