@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.store.tables import callback_attempts, callback_deliveries
+from hub.store.watch import aware
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +17,28 @@ class Attempt:
     duration_ms: int
     http_status: int | None
     error: str | None
+
+
+async def attempts_of(conn: AsyncConnection, ids: list[int]) -> dict[int, list[Attempt]]:
+    """Every attempt of these deliveries, in order, by delivery id (UTC-aware times)."""
+    if not ids:
+        return {}
+    a = callback_attempts
+    rows = await conn.execute(
+        sa.select(a).where(a.c.delivery_id.in_(ids)).order_by(a.c.delivery_id, a.c.attempt)
+    )
+    by_delivery: dict[int, list[Attempt]] = {}
+    for t in rows:
+        by_delivery.setdefault(t.delivery_id, []).append(
+            Attempt(
+                t.attempt,
+                aware(t.attempted_at) or t.attempted_at,
+                t.duration_ms,
+                t.http_status,
+                t.error,
+            )
+        )
+    return by_delivery
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,23 +72,7 @@ class CallbackLog:
                     .order_by(d.c.id)
                 )
             ).all()
-            ids = [row.id for row in deliveries]
-            attempts = (
-                (
-                    await conn.execute(
-                        sa.select(callback_attempts)
-                        .where(callback_attempts.c.delivery_id.in_(ids))
-                        .order_by(callback_attempts.c.delivery_id, callback_attempts.c.attempt)
-                    )
-                ).all()
-                if ids
-                else []
-            )
-        by_delivery: dict[int, list[Attempt]] = {}
-        for a in attempts:
-            by_delivery.setdefault(a.delivery_id, []).append(
-                Attempt(a.attempt, a.attempted_at, a.duration_ms, a.http_status, a.error)
-            )
+            by_delivery = await attempts_of(conn, [row.id for row in deliveries])
         return [
             DeliveryRecord(
                 notification_id=str(row.notification_id),

@@ -15,6 +15,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.callbacks.log import Attempt, attempts_of
 from hub.errors import BrokerUnavailable
 from hub.kafka.envelopes import REPLAYED_HEADER
 from hub.kafka.ids import request_ids
@@ -23,7 +24,6 @@ from hub.ops.audit import AuditLog, record
 from hub.ops.dead_letters import DeadLetter, DeadLetterTopic
 from hub.store.review import ChangeNotPending, MemberReview
 from hub.store.tables import (
-    callback_attempts,
     callback_deliveries,
     partner_requests,
     processed_events,
@@ -66,15 +66,6 @@ class StuckRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class CallbackAttemptRow:
-    attempt: int
-    attempted_at: datetime
-    duration_ms: int
-    http_status: int | None
-    error: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class CallbackRow:
     id: int
     notification_id: str
@@ -84,7 +75,7 @@ class CallbackRow:
     event: str
     url: str
     status: str
-    attempts: list[CallbackAttemptRow]
+    attempts: list[Attempt]
     last_error: str | None
     created_at: datetime
     give_up_at: datetime
@@ -319,34 +310,14 @@ class OperatorActions:
 
     async def callbacks(self, status: str = "failed", limit: int = 200) -> list[CallbackRow]:
         """Deliveries in ``status``, newest first, with every attempt."""
-        d, a = callback_deliveries, callback_attempts
+        d = callback_deliveries
         async with self._engine.connect() as conn:
             rows = (
                 await conn.execute(
                     sa.select(d).where(d.c.status == status).order_by(d.c.id.desc()).limit(limit)
                 )
             ).all()
-            ids = [row.id for row in rows]
-            attempts = (
-                (
-                    await conn.execute(
-                        sa.select(a).where(a.c.delivery_id.in_(ids)).order_by(a.c.attempt)
-                    )
-                ).all()
-                if ids
-                else []
-            )
-        by_delivery: dict[int, list[CallbackAttemptRow]] = {}
-        for t in attempts:
-            by_delivery.setdefault(t.delivery_id, []).append(
-                CallbackAttemptRow(
-                    t.attempt,
-                    aware(t.attempted_at) or t.attempted_at,
-                    t.duration_ms,
-                    t.http_status,
-                    t.error,
-                )
-            )
+            by_delivery = await attempts_of(conn, [row.id for row in rows])
         return [
             CallbackRow(
                 id=row.id,
