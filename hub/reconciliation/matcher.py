@@ -9,11 +9,12 @@ from array import array
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 from hub.reconciliation.lines import SettlementLine
+from hub.settlement.statement import StatementLine
 
 Category = Literal[
     "matched",
@@ -64,22 +65,6 @@ class HubDay:
         return sum(self.amounts)
 
 
-@dataclass(frozen=True, slots=True)
-class HubPayment:
-    """A hub payment as an exception line shows it (looked up by reference)."""
-
-    reference: str
-    hub_reference: str
-    nik: str
-    amount: int
-    paid_at: datetime
-    business_date: date
-    reversed: bool
-    after_close: bool
-    agent_id: str | None = None
-    """The agency's agent who collected it (Perisai), if one did."""
-
-
 @dataclass(slots=True)
 class ExceptionLine:
     """A line that did not match, with both sides as far as each side has it."""
@@ -89,7 +74,7 @@ class ExceptionLine:
     reference: str | None
     partner: SettlementLine | None
     hub_amount: int | None = None
-    hub: HubPayment | None = None
+    hub: StatementLine | None = None
     detail: str = ""
 
 
@@ -215,7 +200,7 @@ class Matcher:
         """Lines whose reference is not on the day: ``finish`` needs the hub's rows of them."""
         return self._deferred
 
-    def finish(self, elsewhere: Mapping[str, HubPayment]) -> Result:
+    def finish(self, elsewhere: Mapping[str, StatementLine]) -> Result:
         """Settle the lines whose reference is not on the day: on another day, or nowhere.
 
         ``elsewhere`` holds the hub's payments of those references on any other business

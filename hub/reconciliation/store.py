@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -11,17 +11,15 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.ops import audit
-from hub.reconciliation.matcher import ExceptionLine, HubDay, HubPayment
-from hub.settlement.book import with_reversal
+from hub.reconciliation.matcher import ExceptionLine, HubDay
+from hub.settlement.book import PAYMENTS, STATEMENT_COLUMNS, counted_payments
+from hub.settlement.statement import StatementLine
 from hub.store.bulk import insert_rows
 from hub.store.tables import (
-    partner_requests,
     reconciliation_decisions,
     reconciliation_exceptions,
     reconciliation_runs,
 )
-
-_COUNTED = ("accepted", "recorded")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,27 +102,21 @@ class ReconciliationStore:
                     async for record in driver.cursor(_DAY_SQL, partner_id, day, prefetch=20_000):
                         add(record[0], record[1], record[2], record[3], record[4])
                 return hub
-            p = partner_requests.alias("p")
-            joined, reversed_ = with_reversal(p)
-            query = (
-                sa.select(p.c.reference, p.c.amount, p.c.paid_at, reversed_, p.c.member_key)
-                .select_from(joined)
-                .where(
-                    p.c.partner_id == partner_id,
-                    p.c.business_date == day,
-                    p.c.kind == "payment",
-                    p.c.status.in_(_COUNTED),
-                )
-            )
-            for reference, amount, paid_at, was_reversed, nik in await conn.execute(query):
+            p = PAYMENTS
+            query = counted_payments(
+                partner_id, p.c.reference, p.c.amount, p.c.paid_at, p.c.member_key
+            ).where(p.c.business_date == day)
+            for reference, amount, paid_at, nik, was_reversed in await conn.execute(query):
                 moment = paid_at if paid_at.tzinfo else paid_at.replace(tzinfo=UTC)
                 add(reference, amount, int(moment.timestamp()), bool(was_reversed), nik)
         return hub
 
-    async def payments(self, partner_id: str, references: Sequence[str]) -> dict[str, HubPayment]:
+    async def payments(
+        self, partner_id: str, references: Sequence[str]
+    ) -> dict[str, StatementLine]:
         """The partner's accepted payments under these references, whatever their day."""
-        found: dict[str, HubPayment] = {}
-        p = partner_requests.alias("p")
+        found: dict[str, StatementLine] = {}
+        p = PAYMENTS
         for start in range(0, len(references), 5000):
             chunk = list(references[start : start + 5000])
             if self._postgres:
@@ -133,40 +125,10 @@ class ReconciliationStore:
                 )
             else:
                 among = p.c.reference.in_(chunk)
-            joined, reversed_ = with_reversal(p)
-            query = (
-                sa.select(
-                    p.c.reference,
-                    p.c.hub_reference,
-                    p.c.member_key,
-                    p.c.amount,
-                    p.c.paid_at,
-                    p.c.business_date,
-                    p.c.after_close,
-                    p.c.agent_id,
-                    reversed_.label("reversed"),
-                )
-                .select_from(joined)
-                .where(
-                    p.c.partner_id == partner_id,
-                    p.c.kind == "payment",
-                    p.c.status.in_(_COUNTED),
-                    among,
-                )
-            )
+            query = counted_payments(partner_id, *STATEMENT_COLUMNS).where(among)
             async with self._engine.connect() as conn:
                 for row in await conn.execute(query):
-                    found[row.reference] = HubPayment(
-                        reference=row.reference,
-                        hub_reference=row.hub_reference,
-                        nik=row.member_key,
-                        amount=row.amount,
-                        paid_at=row.paid_at,
-                        business_date=row.business_date,
-                        reversed=bool(row.reversed),
-                        after_close=bool(row.after_close),
-                        agent_id=row.agent_id,
-                    )
+                    found[row.reference] = StatementLine.from_row(row)
         return found
 
     async def start_run(
@@ -247,11 +209,7 @@ class ReconciliationStore:
 
     async def run(self, run_id: int) -> RunRecord | None:
         async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(reconciliation_runs).where(reconciliation_runs.c.id == run_id)
-                )
-            ).first()
+            row = (await conn.execute(sa.select(reconciliation_runs).filter_by(id=run_id))).first()
         return None if row is None else _run(row)
 
     async def recent_runs(self, limit: int = 50) -> list[RunRecord]:
@@ -274,14 +232,8 @@ class ReconciliationStore:
 
     async def exception(self, run_id: int, line: str) -> StoredException | None:
         async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(reconciliation_exceptions).where(
-                        reconciliation_exceptions.c.run_id == run_id,
-                        reconciliation_exceptions.c.line == line,
-                    )
-                )
-            ).first()
+            query = sa.select(reconciliation_exceptions).filter_by(run_id=run_id, line=line)
+            row = (await conn.execute(query)).first()
         return None if row is None else StoredException(**row._mapping)
 
     async def decide(self, decision: Decision, via: str = "cli") -> Decision:
@@ -293,19 +245,7 @@ class ReconciliationStore:
             inserted = await insert_rows(
                 conn,
                 reconciliation_decisions,
-                [
-                    {
-                        "run_id": decision.run_id,
-                        "line": decision.line,
-                        "category": decision.category,
-                        "decision": decision.decision,
-                        "decided_by": decision.decided_by,
-                        "reason": decision.reason,
-                        "decided_at": decision.decided_at,
-                        "payment_reference": decision.payment_reference,
-                        "hub_reference": decision.hub_reference,
-                    }
-                ],
+                [asdict(decision)],
                 skip_conflicts_on=("run_id", "line"),
                 returning=("id",),
             )
@@ -333,14 +273,8 @@ class ReconciliationStore:
     async def decision(self, run_id: int, line: str) -> Decision | None:
         columns = [c for c in reconciliation_decisions.c if c.name != "id"]
         async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(*columns).where(
-                        reconciliation_decisions.c.run_id == run_id,
-                        reconciliation_decisions.c.line == line,
-                    )
-                )
-            ).first()
+            query = sa.select(*columns).filter_by(run_id=run_id, line=line)
+            row = (await conn.execute(query)).first()
         return None if row is None else Decision(**row._mapping)
 
     async def decisions(self, run_id: int) -> list[Decision]:
@@ -355,20 +289,9 @@ class ReconciliationStore:
 
 
 def _run(row: Any) -> RunRecord:
-    return RunRecord(
-        id=row.id,
-        partner_id=row.partner_id,
-        business_date=row.business_date,
-        file_name=row.file_name,
-        file_sha256=row.file_sha256,
-        file_format=row.file_format,
-        started_by=row.started_by,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        status=row.status,
-        output_dir=row.output_dir,
-        summary=None if row.summary_json is None else json.loads(row.summary_json),
-    )
+    columns = dict(row._mapping)
+    summary = columns.pop("summary_json")
+    return RunRecord(**columns, summary=None if summary is None else json.loads(summary))
 
 
 def _exception_row(run_id: int, e: ExceptionLine) -> dict[str, Any]:

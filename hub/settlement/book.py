@@ -48,34 +48,44 @@ def with_reversal(payments: Any) -> tuple[Any, sa.ColumnElement[bool]]:
     return joined, r.c.id.isnot(None)
 
 
-def _day_rows(partner_id: str, day: date) -> sa.Select[Any]:
-    """Payments dated ``day`` for the partner, each with whether it was reversed."""
-    p = partner_requests.alias("p")
-    joined, reversed_ = with_reversal(p)
+PAYMENTS = partner_requests.alias("p")
+"""The inbox as payments: what every query of counted payments selects from."""
+
+STATEMENT_COLUMNS = (
+    PAYMENTS.c.reference,
+    PAYMENTS.c.hub_reference,
+    PAYMENTS.c.member_key.label("nik"),
+    PAYMENTS.c.months,
+    PAYMENTS.c.amount,
+    PAYMENTS.c.paid_at,
+    PAYMENTS.c.business_date,
+    PAYMENTS.c.after_close,
+    PAYMENTS.c.agent_id,
+)
+"""What a ``StatementLine`` is read from (with ``reversed``, which ``counted_payments`` adds)."""
+
+
+def counted_payments(partner_id: str, *columns: Any) -> sa.Select[Any]:
+    """The partner's payments the hub stands behind: ``columns`` of ``PAYMENTS``, then
+    ``reversed`` (whether each was reversed)."""
+    joined, reversed_ = with_reversal(PAYMENTS)
     return (
-        sa.select(
-            p.c.reference,
-            p.c.hub_reference,
-            p.c.member_key,
-            p.c.months,
-            p.c.amount,
-            p.c.paid_at,
-            p.c.business_date,
-            p.c.after_close,
-            p.c.amount_jkk,
-            p.c.amount_jkm,
-            p.c.amount_jht,
-            p.c.agent_id,
-            reversed_.label("reversed"),
-        )
+        sa.select(*columns, reversed_.label("reversed"))
         .select_from(joined)
         .where(
-            p.c.partner_id == partner_id,
-            p.c.business_date == day,
-            p.c.kind == "payment",
-            p.c.status.in_(_COUNTED),
+            PAYMENTS.c.partner_id == partner_id,
+            PAYMENTS.c.kind == "payment",
+            PAYMENTS.c.status.in_(_COUNTED),
         )
     )
+
+
+def _day_rows(partner_id: str, day: date) -> sa.Select[Any]:
+    """Payments dated ``day`` for the partner, each with whether it was reversed."""
+    p = PAYMENTS
+    return counted_payments(
+        partner_id, *STATEMENT_COLUMNS, p.c.amount_jkk, p.c.amount_jkm, p.c.amount_jht
+    ).where(p.c.business_date == day)
 
 
 class SettlementBook:
@@ -128,28 +138,11 @@ class SettlementBook:
         async with self._engine.connect() as conn:
             result = await conn.stream(query.execution_options(yield_per=2000))
             async for row in result:
-                yield StatementLine(
-                    reference=row.reference,
-                    hub_reference=row.hub_reference,
-                    nik=row.member_key,
-                    months=row.months,
-                    amount=row.amount,
-                    paid_at=row.paid_at,
-                    business_date=row.business_date,
-                    reversed=bool(row.reversed),
-                    after_close=bool(row.after_close),
-                    agent_id=row.agent_id,
-                )
+                yield StatementLine.from_row(row)
 
     async def _closed(self, conn: AsyncConnection, partner_id: str, day: date) -> ClosedDay | None:
-        row = (
-            await conn.execute(
-                sa.select(settlement_days).where(
-                    settlement_days.c.partner_id == partner_id,
-                    settlement_days.c.business_date == day,
-                )
-            )
-        ).first()
+        query = sa.select(settlement_days).filter_by(partner_id=partner_id, business_date=day)
+        row = (await conn.execute(query)).first()
         if row is None:
             return None
         data = json.loads(row.totals_json)

@@ -4,8 +4,9 @@ The statement CSV and the canonical settlement CSV (what a partner on the hub AP
 back) have exactly these columns, so a partner can return the statement as its file.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 STATEMENT_COLUMNS = (
@@ -42,6 +43,11 @@ class StatementLine:
     reversed: bool
     after_close: bool
     agent_id: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> "StatementLine":
+        """From a store row with a column for each field (``STATEMENT_COLUMNS``, ``reversed``)."""
+        return cls(**{f.name: row._mapping[f.name] for f in fields(cls)})
 
     def cells(self, timezone: str) -> tuple[str, ...]:
         """The CSV cells, times on the partner's own clock (ISO 8601 with its offset)."""

@@ -4,7 +4,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hub.reconciliation.lines import SettlementLine
-from hub.reconciliation.matcher import HubDay, HubPayment, Matcher
+from hub.reconciliation.matcher import HubDay, Matcher
+from hub.settlement.statement import StatementLine
 
 WIB = ZoneInfo("Asia/Jakarta")
 AT = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 09:00 WIB
@@ -43,7 +44,7 @@ def test_each_category_with_its_counts_and_both_sides_totals() -> None:
         _line(9, "X", 50_400),  # the unknown one again
     ]:
         matcher.feed(line)
-    late = HubPayment("LATE", "PAY-1", NIK, 16_800, AT, date(2026, 12, 2), False, False)
+    late = StatementLine("LATE", "PAY-1", NIK, 1, 16_800, AT, date(2026, 12, 2), False, False)
     assert [line.reference for line in matcher.deferred] == ["X", "LATE"]
     result = matcher.finish({"LATE": late})
 
