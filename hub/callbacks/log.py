@@ -19,6 +19,18 @@ class Attempt:
     error: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    notification_id: str
+    event: str
+    url: str
+    status: str
+    attempts: list[Attempt]
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    give_up_at: datetime
+
+
 async def attempts_of(conn: AsyncConnection, ids: list[int]) -> dict[int, list[Attempt]]:
     """Every attempt of these deliveries, in order, by delivery id (UTC-aware times)."""
     if not ids:
@@ -39,18 +51,6 @@ async def attempts_of(conn: AsyncConnection, ids: list[int]) -> dict[int, list[A
             )
         )
     return by_delivery
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryRecord:
-    notification_id: str
-    event: str
-    url: str
-    status: str
-    attempts: list[Attempt]
-    next_attempt_at: datetime | None
-    delivered_at: datetime | None
-    give_up_at: datetime
 
 
 class CallbackLog:

@@ -133,20 +133,22 @@ def config_check(
         raise typer.Exit(1)
 
 
+def _serve_api(
+    settings: Settings,
+    host: str | None,
+    port: int | None,
+    consume: bool,
+    on_ready: Callable[[str, int, str], None] | None = None,
+) -> None:
+    """Serve the partner API at the given address or the configured one."""
+    host, port = host or settings.api_host, settings.api_port if port is None else port
+    _run(serve(settings, api=True, consume=consume, host=host, port=port, on_ready=on_ready))
+
+
 @app.command()
 def run(host: Host = None, port: Port = None) -> None:
     """API and core consumer together; spawns a broker unless HUB_KAFKA_BOOTSTRAP_SERVERS is set."""
-    settings = _settings()
-    _run(
-        serve(
-            settings,
-            api=True,
-            consume=True,
-            host=host or settings.api_host,
-            port=port if port is not None else settings.api_port,
-            on_ready=_example,
-        )
-    )
+    _serve_api(_settings(), host, port, consume=True, on_ready=_example)
 
 
 @app.command()
@@ -154,15 +156,7 @@ def api(host: Host = None, port: Port = None) -> None:
     """The partner API only (scale it out); needs HUB_KAFKA_BOOTSTRAP_SERVERS."""
     settings = _settings()
     _require_cluster(settings)
-    _run(
-        serve(
-            settings,
-            api=True,
-            consume=False,
-            host=host or settings.api_host,
-            port=port if port is not None else settings.api_port,
-        )
-    )
+    _serve_api(settings, host, port, consume=False)
 
 
 @app.command()
@@ -272,23 +266,15 @@ def upload(
         raise typer.Exit(2)
     import httpx
     from rich.markup import escape
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TransferSpeedColumn,
-    )
     from rich.table import Table
     from rich.text import Text
 
     from hub.channels import partner_side
+    from hub.cli.progress import file_progress
 
     upload_file: UploadFile = partner_side(channel, "client").upload_file
     size = file.stat().st_size
-    columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeElapsedColumn())
-    with Progress(TextColumn("{task.description}"), *columns, console=console) as progress:
+    with file_progress(console) as progress:
         sending = progress.add_task(f"uploading {file.name}", total=size)
         sent_bytes = 0
 

@@ -9,20 +9,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 from typer import _click
 from typer.core import TyperGroup
 
 from hub.bootstrap import intake_for, partners_of, reconciler
 from hub.channels import UnknownChannel, settlement_reader
+from hub.cli.progress import file_progress
 from hub.errors import HubError
 from hub.kafka.publisher import KafkaEventPublisher
 from hub.reconciliation.internal import check_day
@@ -145,12 +138,8 @@ def match(
     async def main() -> int:
         engine = create_engine(settings.resolved_database_url)
         size = file.stat().st_size
-        columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeElapsedColumn())
         try:
-            with (
-                Progress(TextColumn("{task.description}"), *columns, console=console) as progress,
-                file.open("rb") as stream,
-            ):
+            with file_progress(console) as progress, file.open("rb") as stream:
                 task = progress.add_task(f"{file.name} ({reader.format_name})", total=size)
 
                 def phase(text: str) -> None:
