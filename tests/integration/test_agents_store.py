@@ -82,15 +82,25 @@ async def _signed_inquiry(database_url: str, agent_id: str, key: str, revoke: bo
     return outcomes
 
 
+@pytest.fixture
+def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """``hub`` as an operator runs it, on the session's database."""
+    monkeypatch.setenv("HUB_DATABASE_URL", database_url)
+    return CliRunner()
+
+
+@pytest.fixture
+def new_agent_id() -> str:
+    """An agent id no other test issues."""
+    return f"prs-{uuid.uuid4().hex[:8]}"
+
+
 @pytest.mark.integration
 def test_an_issued_agent_signs_until_revoked_and_every_action_is_audited(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    database_url: str, cli: CliRunner, new_agent_id: str
 ) -> None:
-    monkeypatch.setenv("HUB_DATABASE_URL", database_url)
-    agent_id = f"prs-{uuid.uuid4().hex[:8]}"
-    runner = CliRunner()
-
-    added = runner.invoke(
+    agent_id = new_agent_id
+    added = cli.invoke(
         app,
         [
             "agents",
@@ -118,8 +128,8 @@ def test_an_issued_agent_signs_until_revoked_and_every_action_is_audited(
     outcomes = asyncio.run(_signed_inquiry(database_url, agent_id, issued["key"], revoke=True))
     assert outcomes == [f"{AGENCY}/{agent_id}", "this agent's key was revoked"]
 
-    listed = runner.invoke(app, ["agents", "list", AGENCY, "--json"])
-    active = runner.invoke(app, ["agents", "list", AGENCY, "--active", "--json"])
+    listed = cli.invoke(app, ["agents", "list", AGENCY, "--json"])
+    active = cli.invoke(app, ["agents", "list", AGENCY, "--active", "--json"])
     mine = [json.loads(line) for line in listed.output.splitlines() if agent_id in line]
     assert [(a["active"], a["revoked_by"], a["revoke_reason"]) for a in mine] == [
         (False, "ops: Dewi", "left")
@@ -141,21 +151,16 @@ def test_an_issued_agent_signs_until_revoked_and_every_action_is_audited(
 
 @pytest.mark.integration
 def test_an_agent_id_is_never_issued_twice_nor_revoked_twice(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    cli: CliRunner, new_agent_id: str
 ) -> None:
-    monkeypatch.setenv("HUB_DATABASE_URL", database_url)
-    agent_id = f"prs-{uuid.uuid4().hex[:8]}"
-    runner = CliRunner()
-    add = ["agents", "add", AGENCY, "--name", "Made", "--agent-id", agent_id, "--by", "ops: Dewi"]
+    add = ["agents", "add", AGENCY, "--name", "Made", "--agent-id", new_agent_id]
+    revoke = ["agents", "revoke", new_agent_id, "--reason", "x"]
+    by = ["--by", "ops: Dewi"]
 
-    first = runner.invoke(app, add)
-    revoked = runner.invoke(
-        app, ["agents", "revoke", agent_id, "--by", "ops: Dewi", "--reason", "x"]
-    )
-    again = runner.invoke(app, add)
-    revoked_again = runner.invoke(
-        app, ["agents", "revoke", agent_id, "--by", "ops: Dewi", "--reason", "x"]
-    )
+    first = cli.invoke(app, add + by)
+    revoked = cli.invoke(app, revoke + by)
+    again = cli.invoke(app, add + by)
+    revoked_again = cli.invoke(app, revoke + by)
 
     assert first.exit_code == 0 and revoked.exit_code == 0, first.output + revoked.output
     assert again.exit_code == 1 and "already issued" in again.output
@@ -173,10 +178,9 @@ def test_an_agent_id_is_never_issued_twice_nor_revoked_twice(
     ],
 )
 def test_agents_are_issued_only_to_agencies_under_ids_no_partner_has(
-    database_url: str, monkeypatch: pytest.MonkeyPatch, partner: str, agent_id: str, refusal: str
+    cli: CliRunner, partner: str, agent_id: str, refusal: str
 ) -> None:
-    monkeypatch.setenv("HUB_DATABASE_URL", database_url)
-    result = CliRunner().invoke(
+    result = cli.invoke(
         app, ["agents", "add", partner, "--name", "X", "--agent-id", agent_id, "--by", "ops: Dewi"]
     )
     assert result.exit_code != 0

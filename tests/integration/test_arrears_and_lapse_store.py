@@ -7,7 +7,6 @@ expected rows are worked by hand (JKK + JKM at the minimum income: Rp16,800 a mo
 import csv
 import io
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +20,6 @@ from hub.membership.calendar import indonesian_calendar
 from hub.membership.coverage import AfterLapse, CoverageRules, MembershipPolicy
 from hub.reconciliation.internal import check_day
 from hub.settings import load_settings
-from hub.store.database import create_engine
 from hub.store.lapses import lapsed_members
 from hub.store.member_import import MemberImporter
 from hub.store.recording import IncomingEvent, RecordingService
@@ -39,13 +37,6 @@ def rules(after_lapse: AfterLapse = "new_period") -> CoverageRules:
 
 def wib(y: int, m: int, d: int) -> datetime:
     return datetime(y, m, d, 10, 0, tzinfo=WIB)
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 class Member:
@@ -94,47 +85,51 @@ class Member:
         async with self.engine.connect() as conn:
             return (await conn.execute(sa.select(members).where(members.c.nik == self.nik))).one()
 
-    async def history(self) -> list[tuple[Any, ...]]:
+    async def _own_rows(self, table: sa.Table, *columns: sa.Column[Any]) -> list[tuple[Any, ...]]:
+        """``columns`` of this member's rows in ``table`` (joined by member_id), oldest first."""
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                sa.select(
-                    member_history.c.field,
-                    member_history.c.old_value,
-                    member_history.c.new_value,
-                    member_history.c.effective_on,
-                    member_history.c.source,
-                )
-                .join(members, members.c.id == member_history.c.member_id)
+                sa.select(*columns)
+                .join(members, members.c.id == table.c.member_id)
                 .where(members.c.nik == self.nik)
-                .order_by(member_history.c.id)
+                .order_by(table.c.id)
             )
             return [tuple(r) for r in rows]
 
+    async def history(self) -> list[tuple[Any, ...]]:
+        h = member_history.c
+        return await self._own_rows(
+            member_history, h.field, h.old_value, h.new_value, h.effective_on, h.source
+        )
+
     async def contributions(self) -> list[tuple[Any, ...]]:
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                sa.select(
-                    contributions.c.covers_from,
-                    contributions.c.covers_through,
-                    contributions.c.arrears_months,
-                    contributions.c.months,
-                    contributions.c.amount,
-                    contributions.c.status,
-                )
-                .join(members, members.c.id == contributions.c.member_id)
-                .where(members.c.nik == self.nik)
-                .order_by(contributions.c.id)
-            )
-            return [tuple(r) for r in rows]
+        c = contributions.c
+        return await self._own_rows(
+            contributions,
+            c.covers_from,
+            c.covers_through,
+            c.arrears_months,
+            c.months,
+            c.amount,
+            c.status,
+        )
+
+
+async def paid_through_january(
+    engine: AsyncEngine, after_lapse: AfterLapse = "new_period"
+) -> Member:
+    """A member registered on 10 December 2025 who paid January (P1, Rp16,800) on 10 January."""
+    m = Member(engine, after_lapse)
+    await m.register(wib(2025, 12, 10))
+    await m.pay("P1", wib(2026, 1, 10), 16_800)
+    return m
 
 
 @pytest.mark.integration
 async def test_paid_through_january_a_payment_on_10_march_covers_february_and_march(
     engine: AsyncEngine,
 ) -> None:
-    m = Member(engine)
-    await m.register(wib(2025, 12, 10))
-    await m.pay("P1", wib(2026, 1, 10), 16_800)
+    m = await paid_through_january(engine)
 
     await m.pay("P2", wib(2026, 3, 10), 33_600)
 
@@ -153,9 +148,7 @@ async def test_paid_through_january_a_payment_on_10_march_covers_february_and_ma
 async def test_four_months_behind_under_new_period_lapses_then_a_new_period_keeps_the_kpj(
     engine: AsyncEngine,
 ) -> None:
-    m = Member(engine, "new_period")
-    await m.register(wib(2025, 12, 10))
-    await m.pay("P1", wib(2026, 1, 10), 16_800)
+    m = await paid_through_january(engine, "new_period")
     kpj = (await m.row()).kpj
     async for lapsed in lapsed_members(engine, rules(), date(2026, 6, 10)):
         if lapsed.kpj == kpj:
@@ -185,9 +178,7 @@ async def test_four_months_behind_under_new_period_lapses_then_a_new_period_keep
 async def test_reversing_a_payment_replays_the_later_one_with_its_arrears(
     engine: AsyncEngine,
 ) -> None:
-    m = Member(engine)
-    await m.register(wib(2025, 12, 10))
-    await m.pay("P1", wib(2026, 1, 10), 16_800)  # January
+    m = await paid_through_january(engine)
     await m.pay("P2", wib(2026, 3, 10), 33_600)  # February (arrears) and March
     await m.pay("P3", wib(2026, 3, 10), 50_400, months=3)  # April to June
 

@@ -7,7 +7,6 @@ a partner named by field 32 takes a token of the operation (``iso8583-inquiry``,
 """
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from prometheus_client import REGISTRY
@@ -15,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.limits.sql import PostgresLimiter
 from hub.settings import PartnerSettings, RateLimit, Settings, load_settings
-from hub.store.database import create_engine
 from tests.channels.bni46.test_bni46 import Switch, inquiry
 from tests.channels.kit import SARI, world
 
@@ -24,15 +22,6 @@ pytestmark = pytest.mark.integration
 FLOODER_ACQUIRER = "009"
 BYSTANDER_ACQUIRER = "451"
 TRY_LATER = "91"
-
-
-@pytest.fixture
-async def engines(database_url: str) -> AsyncIterator[list[AsyncEngine]]:
-    """Two engines, as two hub processes would each have."""
-    made = [create_engine(database_url), create_engine(database_url)]
-    yield made
-    for engine in made:
-        await engine.dispose()
 
 
 def two_bni_partners(flooder: str, bystander: str) -> Settings:

@@ -6,8 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import pytest
-import sqlalchemy as sa
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from hub.bootstrap import Hub, build
 from hub.kafka.consumer import ConsumerStats
@@ -15,6 +14,8 @@ from hub.kafka.topics import ensure_topics
 from hub.settings import Settings
 from schemas.events import ContributionPaid, EventEnvelope, RegistrationSubmitted
 from tests.support.people import applicant
+from tests.support.store import fetch_row, fetch_value
+from tests.support.topics import read_topic
 
 # Also run on the Tansu fallback broker (make pytest-tansu).
 pytestmark = pytest.mark.tansu
@@ -104,28 +105,24 @@ async def test_registration_then_payment_become_member_and_contribution(settings
     )
     hub, _ = await consume(settings, until=lambda stats: stats.recorded >= 2)
 
-    async with hub.engine.connect() as conn:
-        member = (
-            await conn.execute(
-                sa.text("SELECT kpj, full_name, paid_through FROM members WHERE nik = :nik"),
-                {"nik": person["nik"]},
-            )
-        ).one()
-        contribution = (
-            await conn.execute(
-                sa.text(
-                    "SELECT amount, months, covers_from, covers_through FROM contributions c "
-                    "JOIN members m ON m.id = c.member_id WHERE m.nik = :nik"
-                ),
-                {"nik": person["nik"]},
-            )
-        ).one()
     await hub.engine.dispose()
-    assert len(member.kpj) == 11
-    assert member.full_name == person["full_name"].upper()
-    assert member.paid_through == date(2026, 11, 1)
-    assert (contribution.amount, contribution.months) == (16_800, 1)
-    assert contribution.covers_from == contribution.covers_through == date(2026, 11, 1)
+    member = await fetch_row(
+        settings.database_url,
+        "SELECT kpj, full_name, paid_through FROM members WHERE nik = $1",
+        person["nik"],
+    )
+    contribution = await fetch_row(
+        settings.database_url,
+        "SELECT amount, months, covers_from, covers_through FROM contributions c "
+        "JOIN members m ON m.id = c.member_id WHERE m.nik = $1",
+        person["nik"],
+    )
+    assert member is not None and contribution is not None
+    assert len(member["kpj"]) == 11
+    assert member["full_name"] == person["full_name"].upper()
+    assert member["paid_through"] == date(2026, 11, 1)
+    assert (contribution["amount"], contribution["months"]) == (16_800, 1)
+    assert contribution["covers_from"] == contribution["covers_through"] == date(2026, 11, 1)
 
 
 async def test_replayed_events_change_nothing(settings: Settings) -> None:
@@ -135,22 +132,17 @@ async def test_replayed_events_change_nothing(settings: Settings) -> None:
     messages = [(e.member_key, e.model_dump_json().encode()) for e in (reg, pay)]
     await produce(settings, messages + messages + messages)
     hub, stats = await consume(settings, until=lambda stats: stats.recorded + stats.duplicates >= 6)
-    async with hub.engine.connect() as conn:
-        members = (
-            await conn.execute(
-                sa.text("SELECT count(*) FROM members WHERE nik = :nik"), {"nik": person["nik"]}
-            )
-        ).scalar_one()
-        contributions = (
-            await conn.execute(
-                sa.text(
-                    "SELECT count(*), max(m.paid_through) FROM contributions c JOIN members m "
-                    "ON m.id = c.member_id WHERE m.nik = :nik"
-                ),
-                {"nik": person["nik"]},
-            )
-        ).one()
     await hub.engine.dispose()
+    members = await fetch_value(
+        settings.database_url, "SELECT count(*) FROM members WHERE nik = $1", person["nik"]
+    )
+    contributions = await fetch_row(
+        settings.database_url,
+        "SELECT count(*), max(m.paid_through) FROM contributions c JOIN members m "
+        "ON m.id = c.member_id WHERE m.nik = $1",
+        person["nik"],
+    )
+    assert contributions is not None
     assert stats.recorded == 2
     assert stats.duplicates == 4
     assert members == 1
@@ -172,20 +164,7 @@ async def test_poison_message_goes_to_dead_letters_and_the_partition_moves_on(
     await hub.engine.dispose()
     assert stats.dead_lettered == 1
 
-    dlq = AIOKafkaConsumer(
-        settings.kafka_dead_letter_topic,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
-        group_id=f"dlq-reader-{uuid.uuid4().hex[:6]}",
-        session_timeout_ms=2000,
-        heartbeat_interval_ms=500,
-    )
-    await dlq.start()
-    try:
-        batch = await dlq.getmany(timeout_ms=5000)
-    finally:
-        await dlq.stop()
-    letters = [r for records in batch.values() for r in records]
+    letters = await read_topic(settings.kafka_bootstrap_servers, settings.kafka_dead_letter_topic)
     assert [r.value for r in letters] == [poison]
     headers = dict(letters[0].headers)
     assert b"not a valid event envelope" in headers["error"]
@@ -199,13 +178,11 @@ async def test_payment_for_unregistered_member_is_recorded_as_rejected_not_dead_
     pay = payment(person["nik"], f"PAY-{uuid.uuid4().hex[:8]}")
     await produce(settings, [(pay.member_key, pay.model_dump_json().encode())])
     hub, stats = await consume(settings, until=lambda stats: stats.rejected >= 1)
-    async with hub.engine.connect() as conn:
-        outcome = (
-            await conn.execute(
-                sa.text("SELECT outcome FROM processed_events WHERE event_id = :id"),
-                {"id": pay.event_id},
-            )
-        ).scalar_one()
     await hub.engine.dispose()
+    outcome = await fetch_value(
+        settings.database_url,
+        "SELECT outcome FROM processed_events WHERE event_id = $1",
+        pay.event_id,
+    )
     assert outcome == "rejected"
     assert stats.dead_lettered == 0

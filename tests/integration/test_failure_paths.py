@@ -15,23 +15,21 @@ from typing import Any
 
 import asyncpg
 import pytest
-import sqlalchemy as sa
-from aiokafka import AIOKafkaConsumer
 
 from hub.bootstrap import build
-from hub.callbacks.dispatcher import LEASE, CallbackDispatcher, DeliveryPolicy
+from hub.callbacks.dispatcher import LEASE, CallbackDispatcher
 from hub.intake.model import Partner
 from hub.intake.requests import RegistrationRequest
 from hub.settings import Settings
 from hub.store.database import create_engine
 from hub.store.inbox import SqlRequestLedger
-from hub.store.tables import callback_deliveries
 from tests.channels.kit import samples, world
-from tests.integration.test_callback_dispatcher import Clock, _outbox
 from tests.support.callback_server import callback_server
+from tests.support.outbox import POLICY, Clock, delivery_state, queue_callback
 from tests.support.people import applicant
 from tests.support.store import asyncpg_dsn
 from tests.support.tcp_proxy import TcpProxy, tcp_proxy
+from tests.support.topics import read_topic
 
 DEMO = Partner("demo", "hub-api")
 
@@ -102,17 +100,9 @@ async def test_postgresql_refusing_one_event_dead_letters_it_alone_and_rejects_i
         assert refused["status"] == "rejected"
         assert "refused by a check" in refused["reason"]
         assert {r["status"] for r in rows.values()} == {"recorded"}
-        dlq = AIOKafkaConsumer(
-            settings.kafka_dead_letter_topic,
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            auto_offset_reset="earliest",
+        letters = await read_topic(
+            settings.kafka_bootstrap_servers, settings.kafka_dead_letter_topic
         )
-        await dlq.start()
-        try:
-            batch = await dlq.getmany(timeout_ms=10_000)
-        finally:
-            await dlq.stop()
-        letters = [m for msgs in batch.values() for m in msgs]
         assert len(letters) == 1
         assert refused_name.encode() in (letters[0].value or b"")
     finally:
@@ -165,11 +155,6 @@ async def test_a_postgresql_outage_is_waited_out_by_the_consumer_and_nothing_is_
     assert sum("available again" in line for line in lines) == 1, lines
 
 
-POLICY = DeliveryPolicy(
-    timeout_s=2, initial_backoff_s=30, max_backoff_s=3600, concurrency=8, poll_s=0.05
-)
-
-
 async def test_a_delivery_leased_by_a_crashed_dispatcher_is_delivered_after_its_lease(
     database_url: str,
 ) -> None:
@@ -177,7 +162,7 @@ async def test_a_delivery_leased_by_a_crashed_dispatcher_is_delivered_after_its_
     clock = Clock()
     try:
         async with callback_server() as server:
-            delivery_id = await _outbox(
+            delivery_id = await queue_callback(
                 engine, server.url, f"LEASE-{uuid.uuid4().hex[:6]}", clock.now
             )
             crashed = CallbackDispatcher(engine, {"callme": "callme-secret"}, POLICY, clock)
@@ -189,15 +174,7 @@ async def test_a_delivery_leased_by_a_crashed_dispatcher_is_delivered_after_its_
             clock.now += LEASE + timedelta(seconds=1)
             await survivor.deliver_due()
             assert len(server.received) == 1
-        async with engine.connect() as conn:
-            status = (
-                await conn.execute(
-                    sa.select(callback_deliveries.c.status).where(
-                        callback_deliveries.c.id == delivery_id
-                    )
-                )
-            ).scalar_one()
-        assert status == "delivered"
+        assert (await delivery_state(engine, delivery_id))[0] == "delivered"
     finally:
         await engine.dispose()
 
@@ -217,7 +194,7 @@ async def test_the_dispatcher_waits_out_a_postgresql_outage_and_delivers_afterwa
             task = asyncio.create_task(dispatcher.run(stop))
             await asyncio.sleep(1.0)
             assert not task.done(), "the dispatcher stopped on a store outage"
-            await _outbox(direct, server.url, f"OUTAGE-{uuid.uuid4().hex[:6]}", clock.now)
+            await queue_callback(direct, server.url, f"OUTAGE-{uuid.uuid4().hex[:6]}", clock.now)
             await pg_proxy.restore()
             async with asyncio.timeout(30):
                 while not server.received:

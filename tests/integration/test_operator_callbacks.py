@@ -3,18 +3,16 @@
 import uuid
 from datetime import timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.callbacks.dispatcher import CallbackDispatcher
 from hub.ops.actions import OperatorActions
 from hub.ops.dead_letters import DeadLetterTopic
 from hub.settings import Settings
-from hub.store.tables import callback_deliveries, operator_actions
-from tests.integration.test_callback_dispatcher import POLICY, Clock, _outbox, _state, engine
+from hub.store.tables import callback_deliveries
 from tests.support.callback_server import CallbackServer, callback_server
-
-__all__ = ["engine"]
+from tests.support.outbox import POLICY, Clock, delivery_state, queue_callback
+from tests.support.store import fetch_rows
 
 
 class _NoPublishing:
@@ -27,14 +25,14 @@ class _NoPublishing:
 
 
 async def test_a_given_up_callback_is_redelivered_once_by_an_operator_and_audited(
-    engine: AsyncEngine, settings: Settings
+    engine: AsyncEngine, settings: Settings, database_url: str
 ) -> None:
     clock = Clock()
     reference = f"REDELIVER-{uuid.uuid4().hex[:6]}"
     server: CallbackServer
     async with callback_server() as server:
         server.fail(reference, times=1)
-        delivery = await _outbox(engine, server.url, reference, clock.now)
+        delivery = await queue_callback(engine, server.url, reference, clock.now)
         async with engine.begin() as conn:
             await conn.execute(
                 callback_deliveries.update()
@@ -43,7 +41,7 @@ async def test_a_given_up_callback_is_redelivered_once_by_an_operator_and_audite
             )
         dispatcher = CallbackDispatcher(engine, {"callme": "s"}, POLICY, clock)
         assert await dispatcher.deliver_due() == 1
-        assert (await _state(engine, delivery))[0] == "failed"
+        assert (await delivery_state(engine, delivery))[0] == "failed"
 
         actions = OperatorActions(
             engine,
@@ -61,24 +59,16 @@ async def test_a_given_up_callback_is_redelivered_once_by_an_operator_and_audite
         assert [o.ok for o in again] == [False], "only a failed callback can be redelivered"
 
         assert await dispatcher.deliver_due() == 1
-        status, attempts, http = await _state(engine, delivery)
+        status, attempts, http = await delivery_state(engine, delivery)
         assert (status, attempts, http) == ("delivered", 2, [500, 204])
         assert len(server.for_reference(reference)) == 2
 
-    async with engine.connect() as conn:
-        rows = (
-            await conn.execute(
-                sa.select(
-                    operator_actions.c.operator,
-                    operator_actions.c.action,
-                    operator_actions.c.reason,
-                    operator_actions.c.outcome,
-                    operator_actions.c.via,
-                    operator_actions.c.at,
-                ).where(operator_actions.c.target == str(delivery))
-            )
-        ).all()
+    rows = await fetch_rows(
+        database_url,
+        "SELECT operator, action, reason, outcome, via, at FROM operator_actions WHERE target = $1",
+        str(delivery),
+    )
     assert [tuple(r)[:5] for r in rows] == [
         ("ayu", "callback.redeliver", "partner endpoint is back", "ok", "cli")
     ]
-    assert rows[0].at == clock.now
+    assert rows[0]["at"] == clock.now

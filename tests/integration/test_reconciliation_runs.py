@@ -2,7 +2,6 @@
 
 import io
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.bootstrap import schedule_from
 from hub.errors import InvalidRequest, NotFound
 from hub.intake.model import Partner
-from hub.intake.ports import NewRequest, SettlementFacts
 from hub.intake.service import IntakeService
 from hub.reconciliation.canonical import CanonicalCsv
 from hub.reconciliation.report import EXCEPTION_COLUMNS
@@ -21,8 +19,8 @@ from hub.reconciliation.service import Reconciler
 from hub.reconciliation.store import ReconciliationStore
 from hub.settings import load_settings
 from hub.settlement.book import SettlementBook
-from hub.store.database import create_engine
 from hub.store.inbox import SqlRequestLedger
+from tests.support.inbox import accept, payment_request
 from tests.unit.fakes import FakePublisher
 
 pytestmark = pytest.mark.integration
@@ -31,39 +29,13 @@ NIK = "3201014101900003"
 """A well-formed NIK of no member."""
 
 
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
-
-
-async def _paid(ledger: SqlRequestLedger, partner: str, reference: str, amount: int) -> None:
-    at = datetime(2020, 6, 6, 3, 0, tzinfo=UTC)
-    request = NewRequest(
-        partner_id=partner,
-        kind="payment",
-        reference=reference,
-        request_hash="0" * 64,
-        event_id=uuid.uuid4(),
-        hub_reference=f"PAY-{reference}",
-        member_key=NIK,
-        event_json="{}",
-        received_at=at,
-        settlement=SettlementFacts(DAY, amount, 1, at, 10_000, 6_800, 0),
-    )
-    await ledger.claim(request)
-    await ledger.mark_accepted(request.event_id, at)
-    await ledger.flush()  # acknowledgements are written after the answer
-
-
 async def test_a_run_keeps_its_exceptions_and_each_gets_one_audited_decision(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
     partner = f"p-{uuid.uuid4().hex[:8]}"
     ledger = SqlRequestLedger(engine)
     for reference in ("A", "B", "C"):
-        await _paid(ledger, partner, reference, 16_800)
+        await accept(ledger, payment_request(partner, reference, DAY, member_key=NIK))
     store = ReconciliationStore(engine)
     clock = datetime.now
     reconciler = Reconciler(store, SettlementBook(engine), tmp_path, lambda: clock(UTC))

@@ -1,54 +1,21 @@
 """Business dates, closed days and the internal check, on real PostgreSQL."""
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.intake.ports import NewRequest, SettlementFacts
 from hub.reconciliation.internal import check_day
 from hub.settlement.book import SettlementBook
-from hub.store.database import create_engine
 from hub.store.inbox import SqlRequestLedger
 from hub.store.tables import partner_requests
+from tests.support.inbox import accept, payment_request
 
 pytestmark = pytest.mark.integration
 DAY = date(2020, 5, 5)
 """Long past: no other test of the session dates anything on it."""
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
-
-
-def _payment(partner: str, reference: str, day: date, amount: int = 16_800) -> NewRequest:
-    at = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=3)
-    return NewRequest(
-        partner_id=partner,
-        kind="payment",
-        reference=reference,
-        request_hash="0" * 64,
-        event_id=uuid.uuid4(),
-        hub_reference=f"PAY-{reference}",
-        member_key="5171044508900001",
-        event_json="{}",
-        received_at=at,
-        settlement=SettlementFacts(
-            business_date=day, amount=amount, months=1, paid_at=at, jkk=10_000, jkm=6_800, jht=0
-        ),
-    )
-
-
-async def _accept(ledger: SqlRequestLedger, request: NewRequest) -> None:
-    await ledger.claim(request)
-    await ledger.mark_accepted(request.event_id, request.received_at)
-    await ledger.flush()  # acknowledgements are written after the answer
 
 
 async def test_closing_freezes_the_days_totals_and_closing_again_changes_nothing(
@@ -56,11 +23,11 @@ async def test_closing_freezes_the_days_totals_and_closing_again_changes_nothing
 ) -> None:
     partner = f"p-{uuid.uuid4().hex[:8]}"
     ledger, book = SqlRequestLedger(engine), SettlementBook(engine)
-    await _accept(ledger, _payment(partner, "A", DAY))
-    await _accept(ledger, _payment(partner, "B", DAY, 50_400))
+    await accept(ledger, payment_request(partner, "A", DAY))
+    await accept(ledger, payment_request(partner, "B", DAY, 50_400))
 
     first = await book.close(partner, DAY, "finance", datetime.now(UTC))
-    await _accept(ledger, _payment(partner, "LATE", DAY))
+    await accept(ledger, payment_request(partner, "LATE", DAY))
     again = await book.close(partner, DAY, "someone", datetime.now(UTC))
 
     assert first.newly_closed and not again.newly_closed
@@ -80,8 +47,8 @@ async def test_a_payment_for_a_closed_day_is_stored_on_the_next_open_day_flagged
     for day in (DAY, DAY + timedelta(days=1)):
         await book.close(partner, day, "finance", datetime.now(UTC))
 
-    claimed = await ledger.claim(_payment(partner, "LATE", DAY))
-    on_time = await ledger.claim(_payment(partner, "OTHER", DAY + timedelta(days=5)))
+    claimed = await ledger.claim(payment_request(partner, "LATE", DAY))
+    on_time = await ledger.claim(payment_request(partner, "OTHER", DAY + timedelta(days=5)))
 
     assert (claimed.business_date, claimed.after_close) == (DAY + timedelta(days=2), True)
     assert (on_time.business_date, on_time.after_close) == (DAY + timedelta(days=5), False)
@@ -102,9 +69,12 @@ async def test_the_internal_check_reports_what_was_accepted_but_never_recorded(
 ) -> None:
     partner = f"p-{uuid.uuid4().hex[:8]}"
     ledger = SqlRequestLedger(engine)
-    stuck, recorded = _payment(partner, "STUCK", DAY), _payment(partner, "NO-ROW", DAY)
-    await _accept(ledger, stuck)
-    await _accept(ledger, recorded)
+    stuck, recorded = (
+        payment_request(partner, "STUCK", DAY),
+        payment_request(partner, "NO-ROW", DAY),
+    )
+    await accept(ledger, stuck)
+    await accept(ledger, recorded)
     async with engine.begin() as conn:
         await conn.execute(
             partner_requests.update()

@@ -2,7 +2,6 @@
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.intake.harvest import InquiryWatch
 from hub.limits.sql import PostgresLimiter
 from hub.settings import RateLimit
-from hub.store.database import create_engine
 from hub.store.inquiries import PostgresUnpaidInquiries
 
 pytestmark = pytest.mark.integration
@@ -28,15 +26,6 @@ def niks(count: int) -> list[str]:
 def alerts(partner: str) -> float:
     value = REGISTRY.get_sample_value("hub_nik_harvest_alerts_total", {"partner": partner})
     return value or 0.0
-
-
-@pytest.fixture
-async def engines(database_url: str) -> AsyncIterator[list[AsyncEngine]]:
-    """Two engines, as two API processes would each have."""
-    made = [create_engine(database_url), create_engine(database_url)]
-    yield made
-    for engine in made:
-        await engine.dispose()
 
 
 def watches(engines: list[AsyncEngine]) -> list[tuple[InquiryWatch, PostgresUnpaidInquiries]]:

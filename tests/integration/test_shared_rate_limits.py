@@ -1,7 +1,6 @@
 """Rate-limit buckets in PostgreSQL are one bucket for every API process."""
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,15 +12,6 @@ from hub.store.database import create_engine
 pytestmark = pytest.mark.integration
 
 SLOW = RateLimit(per_s=0.1, burst=5)
-
-
-@pytest.fixture
-async def engines(database_url: str) -> AsyncIterator[list[AsyncEngine]]:
-    """Two engines, as two API processes would each have."""
-    made = [create_engine(database_url), create_engine(database_url)]
-    yield made
-    for engine in made:
-        await engine.dispose()
 
 
 async def test_two_api_processes_draw_from_the_same_bucket(engines: list[AsyncEngine]) -> None:
