@@ -8,6 +8,20 @@ import httpx
 
 from hub.signing import sign
 
+HUB_API_PATHS = frozenset(
+    {
+        "/v1/registrations",
+        "/v1/registrations/{reference}",
+        "/v1/registrations/{reference}/notifications",
+        "/v1/payments/inquiry",
+        "/v1/payments",
+        "/v1/payments/{reference}",
+        "/v1/payments/{reference}/notifications",
+        "/v1/reversals",
+    }
+)
+"""The paths of the hub's own partner API (v1), as its OpenAPI document must list them."""
+
 
 class SignedClient:
     """Sends requests as one partner, signed with its secret."""

@@ -13,7 +13,7 @@ from hub.errors import (
     NotReversible,
     ReferenceConflict,
 )
-from hub.intake.model import Partner
+from hub.intake.model import Acceptance, Partner
 from hub.intake.requests import InquiryRequest, PaymentRequest, ReversalRequest
 from hub.intake.service import IntakeService
 from hub.membership.calendar import indonesian_calendar
@@ -54,10 +54,16 @@ def ledger() -> InMemoryRequestLedger:
     return InMemoryRequestLedger({BALI_WOMAN_NIK: SARI})
 
 
+@pytest.fixture
+def intake(ledger: InMemoryRequestLedger, publisher: FakePublisher) -> IntakeService:
+    """Intake over ``ledger`` and ``publisher`` at ``NOW`` (10 March 2026)."""
+    return _intake(ledger, publisher)
+
+
 async def test_inquiry_by_payment_code_finds_the_member_and_the_months_from_march(
-    ledger: InMemoryRequestLedger, publisher: FakePublisher
+    intake: IntakeService,
 ) -> None:
-    answer = await _intake(ledger, publisher).inquiry(InquiryRequest(payment_code=CODE, months=3))
+    answer = await intake.inquiry(InquiryRequest(payment_code=CODE, months=3))
 
     assert answer.nik == BALI_WOMAN_NIK
     assert answer.masked_name == "N* M*** S***"
@@ -76,10 +82,10 @@ async def test_inquiry_by_payment_code_finds_the_member_and_the_months_from_marc
     ],
 )
 async def test_inquiry_by_a_code_that_is_not_a_members_is_not_found(
-    ledger: InMemoryRequestLedger, publisher: FakePublisher, code: str
+    intake: IntakeService, code: str
 ) -> None:
     with pytest.raises(NotFound):
-        await _intake(ledger, publisher).inquiry(InquiryRequest(payment_code=code, months=1))
+        await intake.inquiry(InquiryRequest(payment_code=code, months=1))
 
 
 def test_a_request_must_name_the_member_one_way_only() -> None:
@@ -90,10 +96,9 @@ def test_a_request_must_name_the_member_one_way_only() -> None:
 
 
 async def test_paying_beyond_twelve_months_ahead_is_already_paid(
-    ledger: InMemoryRequestLedger, publisher: FakePublisher
+    intake: IntakeService, ledger: InMemoryRequestLedger, publisher: FakePublisher
 ) -> None:
     ledger.members[BALI_WOMAN_NIK] = replace(SARI, paid_through=date(2026, 12, 1))
-    intake = _intake(ledger, publisher)
 
     await intake.inquiry(InquiryRequest(nik=BALI_WOMAN_NIK, months=3))  # through 2027-03: ok
     with pytest.raises(AlreadyPaid, match="2027-03"):
@@ -102,9 +107,8 @@ async def test_paying_beyond_twelve_months_ahead_is_already_paid(
 
 
 async def test_a_retried_payment_is_answered_as_before_even_after_the_price_changed(
-    ledger: InMemoryRequestLedger, publisher: FakePublisher
+    intake: IntakeService, ledger: InMemoryRequestLedger, publisher: FakePublisher
 ) -> None:
-    intake = _intake(ledger, publisher)
     first = await intake.submit_payment(DEMO, _payment())
     # The member moved to a higher bracket since: repricing would refuse the retry.
     ledger.members[BALI_WOMAN_NIK] = replace(SARI, declared_income=5_000_000)
@@ -116,9 +120,8 @@ async def test_a_retried_payment_is_answered_as_before_even_after_the_price_chan
 
 
 async def test_a_reference_reused_for_another_payment_is_a_conflict_not_a_reprice(
-    ledger: InMemoryRequestLedger, publisher: FakePublisher
+    intake: IntakeService,
 ) -> None:
-    intake = _intake(ledger, publisher)
     await intake.submit_payment(DEMO, _payment())
 
     with pytest.raises(ReferenceConflict):
@@ -126,19 +129,18 @@ async def test_a_reference_reused_for_another_payment_is_a_conflict_not_a_repric
 
 
 async def test_wrong_amount_by_payment_code_is_refused_before_anything_is_published(
-    ledger: InMemoryRequestLedger, publisher: FakePublisher
+    intake: IntakeService, publisher: FakePublisher
 ) -> None:
     with pytest.raises(AmountMismatch) as refused:
-        await _intake(ledger, publisher).submit_payment(DEMO, _payment(months=6, amount=16_800))
+        await intake.submit_payment(DEMO, _payment(months=6, amount=16_800))
 
     assert refused.value.amount_due == 100_800
     assert publisher.published == []
 
 
 async def test_reversal_names_the_payment_and_publishes_it_on_the_members_key(
-    ledger: InMemoryRequestLedger, publisher: FakePublisher
+    intake: IntakeService, publisher: FakePublisher
 ) -> None:
-    intake = _intake(ledger, publisher)
     await intake.submit_payment(DEMO, _payment())
 
     answer = await intake.submit_reversal(
@@ -155,9 +157,8 @@ async def test_reversal_names_the_payment_and_publishes_it_on_the_members_key(
 
 
 async def test_a_partner_is_told_its_payment_and_reversal_as_typed_views_of_the_stored_event(
-    ledger: InMemoryRequestLedger, publisher: FakePublisher
+    intake: IntakeService,
 ) -> None:
-    intake = _intake(ledger, publisher)
     await intake.submit_payment(DEMO, _payment("PAY-3", months=3, amount=50_400))
     await intake.submit_reversal(
         DEMO, ReversalRequest(reference="REV-3", payment_reference="PAY-3")
@@ -183,24 +184,29 @@ async def test_a_partner_is_told_its_payment_and_reversal_as_typed_views_of_the_
     assert not hasattr(payment, "event_json")
 
 
-async def test_a_retried_reversal_is_answered_as_before_and_another_is_already_reversed(
-    ledger: InMemoryRequestLedger, publisher: FakePublisher
-) -> None:
-    intake = _intake(ledger, publisher)
-    await intake.submit_payment(DEMO, _payment())
-    request = ReversalRequest(reference="REV-1", payment_reference="PAY-1")
-    first = await intake.submit_reversal(DEMO, request)
+REVERSAL = ReversalRequest(reference="REV-1", payment_reference="PAY-1")
 
-    assert await intake.submit_reversal(DEMO, request) == first
+
+async def _paid_then_reversed(intake: IntakeService) -> Acceptance:
+    """PAY-1 (one month) paid, then reversed by ``REVERSAL``: the reversal's answer."""
+    await intake.submit_payment(DEMO, _payment())
+    return await intake.submit_reversal(DEMO, REVERSAL)
+
+
+async def test_a_retried_reversal_is_answered_as_before_and_another_is_already_reversed(
+    intake: IntakeService, publisher: FakePublisher
+) -> None:
+    first = await _paid_then_reversed(intake)
+
+    assert await intake.submit_reversal(DEMO, REVERSAL) == first
     with pytest.raises(AlreadyReversed):
-        await intake.submit_reversal(DEMO, request.model_copy(update={"reference": "REV-2"}))
+        await intake.submit_reversal(DEMO, REVERSAL.model_copy(update={"reference": "REV-2"}))
     assert len(publisher.published) == 2
 
 
 async def test_a_reversal_reference_reused_for_another_payment_is_a_conflict_and_voids_nothing(
-    ledger: InMemoryRequestLedger, publisher: FakePublisher
+    intake: IntakeService, publisher: FakePublisher
 ) -> None:
-    intake = _intake(ledger, publisher)
     await intake.submit_payment(DEMO, _payment("PAY-1"))
     await intake.submit_payment(DEMO, _payment("PAY-2"))
     first = await intake.submit_reversal(
@@ -220,30 +226,25 @@ async def test_a_reversal_reference_reused_for_another_payment_is_a_conflict_and
 
 
 async def test_a_retried_reversal_is_answered_as_before_even_after_the_day_is_settled(
-    ledger: InMemoryRequestLedger, publisher: FakePublisher
+    intake: IntakeService, ledger: InMemoryRequestLedger
 ) -> None:
-    await _intake(ledger, publisher).submit_payment(DEMO, _payment())
-    request = ReversalRequest(reference="REV-1", payment_reference="PAY-1")
-    first = await _intake(ledger, publisher).submit_reversal(DEMO, request)
+    first = await _paid_then_reversed(intake)
 
     ledger.close_day_of("demo", "PAY-1")
-    assert await _intake(ledger, publisher).submit_reversal(DEMO, request) == first
+    assert await intake.submit_reversal(DEMO, REVERSAL) == first
 
 
 async def test_reversal_of_a_payment_never_received_is_not_found(
-    ledger: InMemoryRequestLedger, publisher: FakePublisher
+    intake: IntakeService, publisher: FakePublisher
 ) -> None:
     with pytest.raises(NotFound, match="NEVER"):
-        await _intake(ledger, publisher).submit_reversal(
+        await intake.submit_reversal(
             DEMO, ReversalRequest(reference="REV-1", payment_reference="NEVER")
         )
     assert publisher.published == []
 
 
-async def test_reversal_of_another_partners_payment_is_not_found(
-    ledger: InMemoryRequestLedger, publisher: FakePublisher
-) -> None:
-    intake = _intake(ledger, publisher)
+async def test_reversal_of_another_partners_payment_is_not_found(intake: IntakeService) -> None:
     await intake.submit_payment(DEMO, _payment())
 
     with pytest.raises(NotFound):
@@ -253,9 +254,8 @@ async def test_reversal_of_another_partners_payment_is_not_found(
 
 
 async def test_reversal_of_a_payment_whose_business_day_is_closed_is_not_reversible(
-    ledger: InMemoryRequestLedger, publisher: FakePublisher
+    intake: IntakeService, ledger: InMemoryRequestLedger
 ) -> None:
-    intake = _intake(ledger, publisher)
     await intake.submit_payment(DEMO, _payment())
     await intake.submit_payment(DEMO, _payment("PAY-2"))
     ledger.closed.add(("demo", date(2026, 3, 10)))
@@ -310,23 +310,19 @@ async def test_re_zoning_a_partner_does_not_re_date_its_payments(
 
 
 async def test_a_payment_on_a_closed_day_goes_to_the_next_open_day_flagged_after_close(
-    ledger: InMemoryRequestLedger, publisher: FakePublisher
+    intake: IntakeService, ledger: InMemoryRequestLedger
 ) -> None:
     ledger.closed.update({("demo", date(2026, 3, 10)), ("demo", date(2026, 3, 11))})
-    await _intake(ledger, publisher).submit_payment(DEMO, _payment())
+    await intake.submit_payment(DEMO, _payment())
 
     held = ledger.requests[("demo", "payment", "PAY-1")]
     assert (held.business_date, held.after_close) == (date(2026, 3, 12), True)
 
 
 async def test_a_payment_retried_after_its_reversal_is_already_reversed_not_a_success(
-    ledger: InMemoryRequestLedger, publisher: FakePublisher
+    intake: IntakeService, publisher: FakePublisher
 ) -> None:
-    intake = _intake(ledger, publisher)
-    await intake.submit_payment(DEMO, _payment())
-    await intake.submit_reversal(
-        DEMO, ReversalRequest(reference="REV-1", payment_reference="PAY-1")
-    )
+    await _paid_then_reversed(intake)
 
     with pytest.raises(AlreadyReversed):
         await intake.submit_payment(DEMO, _payment())

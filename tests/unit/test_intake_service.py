@@ -126,6 +126,14 @@ async def test_two_partners_may_use_the_same_reference(
     assert len(ledger.requests) == 2
 
 
+async def _held_while_the_broker_is_down(intake: IntakeService, publisher: FakePublisher) -> None:
+    """The registration submitted while the broker is down: refused as retryable, its inbox
+    row left pending (what ``test_broker_down_is_retryable...`` proves)."""
+    publisher.down = True
+    with pytest.raises(BrokerUnavailable):
+        await intake.submit_registration(DEMO, _registration())
+
+
 async def test_broker_down_is_retryable_and_leaves_the_request_pending(
     intake: IntakeService, ledger: InMemoryRequestLedger, publisher: FakePublisher
 ) -> None:
@@ -141,9 +149,7 @@ async def test_broker_down_is_retryable_and_leaves_the_request_pending(
 async def test_retry_after_the_broker_recovers_succeeds_with_the_same_hub_reference(
     intake: IntakeService, ledger: InMemoryRequestLedger, publisher: FakePublisher
 ) -> None:
-    publisher.down = True
-    with pytest.raises(BrokerUnavailable):
-        await intake.submit_registration(DEMO, _registration())
+    await _held_while_the_broker_is_down(intake, publisher)
     (held,) = ledger.requests.values()
 
     publisher.down = False
@@ -205,9 +211,7 @@ async def test_payment_for_a_member_nobody_registered_is_not_found(
 async def test_payment_for_a_registration_still_pending_is_not_found(
     intake: IntakeService, publisher: FakePublisher
 ) -> None:
-    publisher.down = True
-    with pytest.raises(BrokerUnavailable):
-        await intake.submit_registration(DEMO, _registration())
+    await _held_while_the_broker_is_down(intake, publisher)
     publisher.down = False
 
     with pytest.raises(NotFound):
@@ -262,9 +266,7 @@ async def test_status_of_an_accepted_registration_is_reported(intake: IntakeServ
 async def test_status_of_a_request_still_pending_is_not_found(
     intake: IntakeService, publisher: FakePublisher
 ) -> None:
-    publisher.down = True
-    with pytest.raises(BrokerUnavailable):
-        await intake.submit_registration(DEMO, _registration())
+    await _held_while_the_broker_is_down(intake, publisher)
 
     with pytest.raises(NotFound):
         await intake.status(DEMO, "registration", "REG-0001")

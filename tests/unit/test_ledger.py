@@ -59,6 +59,14 @@ def _reversal(
     return envelope(reversal, partner_ref=ref, at=MARCH_10, partner_id=partner_id)
 
 
+def _registered_and_paid(batch: Batch, schedule: ContributionSchedule, *months: int) -> None:
+    """The Bali woman registered (REG-1, March 2026), then paid PAY-1, PAY-2, ... for
+    ``months`` months each, all on 10 March."""
+    apply_event(batch, _registration(), schedule, RULES)
+    for n, paid_months in enumerate(months, start=1):
+        apply_event(batch, _payment(f"PAY-{n}", months=paid_months), schedule, RULES)
+
+
 def _member(batch: Batch, nik: str = BALI_WOMAN_NIK) -> MemberRecord:
     return batch.members[nik]
 
@@ -140,8 +148,7 @@ def test_payment_extends_paid_through(batch: Batch, schedule: ContributionSchedu
 
 
 def test_consecutive_payments_add_up(batch: Batch, schedule: ContributionSchedule) -> None:
-    apply_event(batch, _registration(), schedule, RULES)
-    apply_event(batch, _payment("PAY-1", months=3), schedule, RULES)
+    _registered_and_paid(batch, schedule, 3)
 
     apply_event(batch, _payment("PAY-2", months=6, at=MARCH_10), schedule, RULES)
 
@@ -189,9 +196,7 @@ def test_payment_month_is_counted_in_the_coverage_zone_not_the_niks_province(
 def test_reversal_restores_the_previous_paid_through(
     batch: Batch, schedule: ContributionSchedule
 ) -> None:
-    apply_event(batch, _registration(), schedule, RULES)
-    apply_event(batch, _payment("PAY-1", months=1), schedule, RULES)
-    apply_event(batch, _payment("PAY-2", months=3), schedule, RULES)
+    _registered_and_paid(batch, schedule, 1, 3)
     assert _member(batch).paid_through == date(2026, 6, 1)
 
     outcome = apply_event(batch, _reversal("PAY-2"), schedule, RULES)
@@ -206,8 +211,7 @@ def test_reversal_restores_the_previous_paid_through(
 def test_reversal_of_the_only_payment_leaves_the_member_unpaid(
     batch: Batch, schedule: ContributionSchedule
 ) -> None:
-    apply_event(batch, _registration(), schedule, RULES)
-    apply_event(batch, _payment("PAY-1", months=3), schedule, RULES)
+    _registered_and_paid(batch, schedule, 3)
 
     apply_event(batch, _reversal("PAY-1"), schedule, RULES)
 
@@ -217,9 +221,7 @@ def test_reversal_of_the_only_payment_leaves_the_member_unpaid(
 def test_reversal_of_an_earlier_payment_takes_off_its_months(
     batch: Batch, schedule: ContributionSchedule
 ) -> None:
-    apply_event(batch, _registration(), schedule, RULES)
-    apply_event(batch, _payment("PAY-1", months=1), schedule, RULES)
-    apply_event(batch, _payment("PAY-2", months=3), schedule, RULES)
+    _registered_and_paid(batch, schedule, 1, 3)
 
     apply_event(batch, _reversal("PAY-1"), schedule, RULES)
 
@@ -229,8 +231,7 @@ def test_reversal_of_an_earlier_payment_takes_off_its_months(
 def test_reversing_a_payment_twice_is_rejected(
     batch: Batch, schedule: ContributionSchedule
 ) -> None:
-    apply_event(batch, _registration(), schedule, RULES)
-    apply_event(batch, _payment("PAY-1", months=3), schedule, RULES)
+    _registered_and_paid(batch, schedule, 3)
     apply_event(batch, _reversal("PAY-1", ref="REV-1"), schedule, RULES)
 
     outcome = apply_event(batch, _reversal("PAY-1", ref="REV-2"), schedule, RULES)
@@ -243,8 +244,7 @@ def test_reversing_a_payment_twice_is_rejected(
 def test_reversing_an_unknown_reference_is_rejected(
     batch: Batch, schedule: ContributionSchedule
 ) -> None:
-    apply_event(batch, _registration(), schedule, RULES)
-    apply_event(batch, _payment("PAY-1"), schedule, RULES)
+    _registered_and_paid(batch, schedule, 1)
 
     outcome = apply_event(batch, _reversal("PAY-404"), schedule, RULES)
 
@@ -256,8 +256,7 @@ def test_reversing_an_unknown_reference_is_rejected(
 def test_a_partner_cannot_reverse_another_partners_payment(
     batch: Batch, schedule: ContributionSchedule
 ) -> None:
-    apply_event(batch, _registration(), schedule, RULES)
-    apply_event(batch, _payment("PAY-1"), schedule, RULES)
+    _registered_and_paid(batch, schedule, 1)
 
     outcome = apply_event(batch, _reversal("PAY-1", partner_id="other"), schedule, RULES)
 
