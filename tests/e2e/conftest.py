@@ -3,16 +3,14 @@
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from hub.broker import Broker, free_port
 from hub.ops.passwords import hash_password
-from hub.settings import load_settings
-from tests.support.brokers import broker_env
+from tests.support.brokers import OwnBroker, hub_env_on
 from tests.support.callback_server import CallbackServer, callback_server
-from tests.support.hubproc import running_hub
+from tests.support.hubproc import configured_env, running_hub
 from tests.support.partner import SignedClient
 
 
@@ -27,6 +25,15 @@ async def partner_callbacks() -> AsyncIterator[CallbackServer]:
     """The callback endpoint of partner ``callme`` (a hub-api partner with a callback URL)."""
     async with callback_server() as server:
         yield server
+
+
+@pytest.fixture
+async def own_broker(tmp_path: Path) -> AsyncIterator[OwnBroker]:
+    """A started broker of this test alone (data in ``tmp_path``), stopped after it."""
+    own = OwnBroker(tmp_path / "broker")
+    await own.broker.start()
+    yield own
+    await own.broker.stop()
 
 
 OPERATOR = "ayu"
@@ -44,40 +51,28 @@ def hub_env(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, str]:
     """The environment of the e2e hub; ``hub`` commands run with it see the same hub."""
-    configured = load_settings()
-    channels = configured.channels
-    channels["bni46"] = {**channels["bni46"], "port": bni46_port}
-    partners: dict[str, Any] = {
-        pid: {
-            **p.model_dump(mode="json", exclude={"secret"}),
-            "secret": p.secret.get_secret_value(),
-        }
-        for pid, p in configured.partners.items()
-    }
-    partners["callme"] = {
-        "secret": CALLME_SECRET,
-        "channel": "hub-api",
-        "callback_url": partner_callbacks.url,
-    }
-    env = {
-        "HUB_CHANNELS": json.dumps(channels),
-        "HUB_PARTNERS": json.dumps(partners),
+    return {
+        **configured_env(
+            bni46={"port": bni46_port},
+            partners={
+                "callme": {
+                    "secret": CALLME_SECRET,
+                    "channel": "hub-api",
+                    "callback_url": partner_callbacks.url,
+                }
+            },
+        ),
         # Seconds, not minutes, between callback attempts, so a retried delivery is seen.
         "HUB_CALLBACK_INITIAL_BACKOFF_S": "0.2",
         "HUB_CALLBACK_MAX_BACKOFF_S": "1",
         "HUB_CALLBACK_POLL_S": "0.05",
-        **broker_env(broker),
-        "HUB_DATABASE_URL": database_url,
-        "HUB_KAFKA_MEMBER_EVENTS_TOPIC": "e2e-member-events",
-        "HUB_KAFKA_DEAD_LETTER_TOPIC": "e2e-member-events-dlq",
-        "HUB_KAFKA_CONSUMER_GROUP": "e2e-core",
+        **hub_env_on(broker, database_url, "e2e"),
         "HUB_RECONCILIATION_OUTPUT_DIR": str(tmp_path_factory.mktemp("reconciliation")),
         "HUB_OPERATORS": json.dumps({OPERATOR: {"password_hash": _OPERATOR_HASH}}),
         "HUB_OPS_SESSION_SECRET": "e2e-session-secret",
         # Seconds, not minutes: a request the consumer dead-lettered shows as stuck.
         "HUB_STUCK_AFTER_S": "1",
     }
-    return env
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.polling import wait_for_status
-from tests.support.brokers import broker_env, in_place, new_broker
+from tests.support.brokers import OwnBroker, hub_env_on
 from tests.support.hubproc import running_hub
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
@@ -17,56 +17,43 @@ pytestmark = pytest.mark.tansu
 
 
 async def test_broker_down_gives_503_within_six_seconds_and_posts_succeed_again_when_it_is_back(
-    database_url: str, tmp_path: Path
+    database_url: str, own_broker: OwnBroker, tmp_path: Path
 ) -> None:
-    broker = new_broker(tmp_path / "broker")
-    await broker.start()
-    suffix = uuid.uuid4().hex[:6]
-    env = {
-        **broker_env(broker),
-        "HUB_DATABASE_URL": database_url,
-        "HUB_KAFKA_MEMBER_EVENTS_TOPIC": f"outage-{suffix}",
-        "HUB_KAFKA_DEAD_LETTER_TOPIC": f"outage-dlq-{suffix}",
-        "HUB_KAFKA_CONSUMER_GROUP": f"outage-core-{suffix}",
-    }
-    try:
-        async with running_hub(env, tmp_path / "hub.log") as url:
-            client = SignedClient(url)
-            before = applicant()
-            assert (await client.post("/v1/registrations", before)).status_code == 202
+    env = hub_env_on(own_broker.broker, database_url, f"outage-{uuid.uuid4().hex[:6]}")
+    async with running_hub(env, tmp_path / "hub.log") as url:
+        client = SignedClient(url)
+        before = applicant()
+        assert (await client.post("/v1/registrations", before)).status_code == 202
 
-            await broker.stop()
-            during = applicant()
-            for _ in range(2):
-                started = time.monotonic()
-                response = await client.post("/v1/registrations", during)
-                took = time.monotonic() - started
-                assert response.status_code == 503, response.text
-                assert took <= 6.0, f"503 took {took:.2f} s"
-                print(f"broker down: 503 after {took:.2f} s")
-                assert int(response.headers["Retry-After"]) > 0
-                assert response.json()["error"]["code"] == "temporarily_unavailable"
-            # Never acknowledged, so the partner cannot see it as accepted.
-            assert (await client.get(f"/v1/registrations/{during['reference']}")).status_code == 404
+        await own_broker.broker.stop()
+        during = applicant()
+        for _ in range(2):
+            started = time.monotonic()
+            response = await client.post("/v1/registrations", during)
+            took = time.monotonic() - started
+            assert response.status_code == 503, response.text
+            assert took <= 6.0, f"503 took {took:.2f} s"
+            print(f"broker down: 503 after {took:.2f} s")
+            assert int(response.headers["Retry-After"]) > 0
+            assert response.json()["error"]["code"] == "temporarily_unavailable"
+        # Never acknowledged, so the partner cannot see it as accepted.
+        assert (await client.get(f"/v1/registrations/{during['reference']}")).status_code == 404
 
-            # The same port (and, for Kafka, the same data): a broker restarted in place.
-            broker = in_place(broker, tmp_path / "broker")
-            await broker.start()
-            deadline = time.monotonic() + 30
-            while True:
-                response = await client.post("/v1/registrations", during)
-                if response.status_code == 202 or time.monotonic() > deadline:
-                    break
-                assert response.status_code == 503, response.text
-            assert response.status_code == 202, "posts did not succeed again within 30 s"
-            print(f"broker back: 202 again after {time.monotonic() - deadline + 30:.2f} s")
+        # The same port (and, for Kafka, the same data): a broker restarted in place.
+        await own_broker.restart_in_place()
+        deadline = time.monotonic() + 30
+        while True:
+            response = await client.post("/v1/registrations", during)
+            if response.status_code == 202 or time.monotonic() > deadline:
+                break
+            assert response.status_code == 503, response.text
+        assert response.status_code == 202, "posts did not succeed again within 30 s"
+        print(f"broker back: 202 again after {time.monotonic() - deadline + 30:.2f} s")
 
-            after = applicant()
-            assert (await client.post("/v1/registrations", after)).status_code == 202
-            for person in (during, after):
-                await wait_for_status(
-                    client, f"/v1/registrations/{person['reference']}", "recorded", 30.0
-                )
-            await client.aclose()
-    finally:
-        await broker.stop()
+        after = applicant()
+        assert (await client.post("/v1/registrations", after)).status_code == 202
+        for person in (during, after):
+            await wait_for_status(
+                client, f"/v1/registrations/{person['reference']}", "recorded", 30.0
+            )
+        await client.aclose()

@@ -10,20 +10,18 @@ import base64
 import contextlib
 import hashlib
 import hmac
-import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from hub.broker import EmbeddedBroker, free_port
-from hub.settings import load_settings
-from tests.support.hubproc import running_hub
+from hub.broker import Broker, free_port
+from tests.support.brokers import hub_env_on
+from tests.support.hubproc import configured_env, running_hub
 
 pytestmark = pytest.mark.e2e
 
@@ -55,35 +53,20 @@ class Hub:
 
 @pytest.fixture(scope="module")
 async def hub(
-    broker: EmbeddedBroker, database_url: str, tmp_path_factory: pytest.TempPathFactory
+    broker: Broker, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Hub]:
-    configured = load_settings()
     iso_port = free_port()
-    channels = configured.channels
-    channels["bni46"] = {
-        **channels["bni46"],
-        "port": iso_port,
-        "frame_timeout_s": FRAME_TIMEOUT_S,
-    }
-    partners: dict[str, Any] = {
-        pid: {
-            **p.model_dump(mode="json", exclude={"secret"}),
-            "secret": p.secret.get_secret_value(),
-        }
-        for pid, p in configured.partners.items()
-    }
-    partners["flooder"] = {
-        "secret": FLOODER_SECRET,
-        "rate_limits": {"default": {"per_s": 5, "burst": 10}},
-    }
     env = {
-        "HUB_CHANNELS": json.dumps(channels),
-        "HUB_PARTNERS": json.dumps(partners),
-        "HUB_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-        "HUB_DATABASE_URL": database_url,
-        "HUB_KAFKA_MEMBER_EVENTS_TOPIC": "abuse-member-events",
-        "HUB_KAFKA_DEAD_LETTER_TOPIC": "abuse-member-events-dlq",
-        "HUB_KAFKA_CONSUMER_GROUP": "abuse-core",
+        **configured_env(
+            bni46={"port": iso_port, "frame_timeout_s": FRAME_TIMEOUT_S},
+            partners={
+                "flooder": {
+                    "secret": FLOODER_SECRET,
+                    "rate_limits": {"default": {"per_s": 5, "burst": 10}},
+                }
+            },
+        ),
+        **hub_env_on(broker, database_url, "abuse"),
         "HUB_HEADER_TIMEOUT_S": str(HEADER_TIMEOUT_S),
         "HUB_BODY_TIMEOUT_S": str(BODY_TIMEOUT_S),
         "HUB_MAX_CONNECTIONS_PER_CLIENT": "150",
@@ -221,24 +204,34 @@ async def test_oversized_bodies_signed_and_unsigned_keep_the_hubs_memory_within_
     assert peak_kib - idle_kib <= 50 * 1024
 
 
+async def trickle(
+    host: str, port: int, opening: bytes, pieces: Iterable[bytes], every_s: float
+) -> float:
+    """Send ``opening``, then one of ``pieces`` every ``every_s`` until the server hangs up
+    (or they run out); wait up to 10 s for its close. Seconds from connecting to the close."""
+    started = time.monotonic()
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(opening)
+    try:
+        for piece in pieces:
+            await asyncio.sleep(every_s)
+            writer.write(piece)
+            await writer.drain()
+            if reader.at_eof():
+                break
+    except (ConnectionError, OSError):
+        pass
+    with contextlib.suppress(ConnectionError, OSError):
+        await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    return time.monotonic() - started
+
+
 async def test_slow_headers_are_cut_off_and_normal_traffic_is_not_slowed(hub: Hub) -> None:
     async def slowloris() -> float:
-        started = time.monotonic()
-        reader, writer = await asyncio.open_connection(hub.host, hub.port)
-        writer.write(b"POST /v1/payments HTTP/1.1\r\nHost: hub.test\r\n")
-        try:
-            for n in range(40):
-                await asyncio.sleep(0.25)
-                writer.write(f"X-Slow-{n}: y\r\n".encode())
-                await writer.drain()
-                if reader.at_eof():
-                    break
-        except (ConnectionError, OSError):
-            pass
-        with contextlib.suppress(ConnectionError, OSError):
-            await asyncio.wait_for(reader.read(), 10)
-        writer.close()
-        return time.monotonic() - started
+        opening = b"POST /v1/payments HTTP/1.1\r\nHost: hub.test\r\n"
+        headers = (f"X-Slow-{n}: y\r\n".encode() for n in range(40))
+        return await trickle(hub.host, hub.port, opening, headers, every_s=0.25)
 
     slow = [asyncio.create_task(slowloris()) for _ in range(30)]
     await asyncio.sleep(0.3)
@@ -371,22 +364,9 @@ async def test_connections_beyond_the_per_address_cap_are_closed(hub: Hub) -> No
 async def test_a_bni46_frame_trickled_a_byte_at_a_time_is_cut_off_from_its_first_byte(
     hub: Hub,
 ) -> None:
-    reader, writer = await asyncio.open_connection(hub.host, hub.iso_port)
-    started = time.monotonic()
-    writer.write(b"\x00")  # the first byte of a length prefix
-    try:
-        for _ in range(40):
-            await asyncio.sleep(0.2)
-            writer.write(b"\x30")
-            await writer.drain()
-            if reader.at_eof():
-                break
-    except (ConnectionError, OSError):
-        pass
-    with contextlib.suppress(ConnectionError, OSError):
-        await asyncio.wait_for(reader.read(), 10)
-    writer.close()
-    assert time.monotonic() - started < FRAME_TIMEOUT_S + 1.0
+    # The first byte of a length prefix, then one more byte every 0.2 s.
+    took = await trickle(hub.host, hub.iso_port, b"\x00", [b"\x30"] * 40, every_s=0.2)
+    assert took < FRAME_TIMEOUT_S + 1.0
 
 
 async def test_an_operator_token_opens_nothing_on_the_partner_side_and_a_partner_nothing_on_ops(

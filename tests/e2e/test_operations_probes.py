@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from hub.broker import Broker
-from tests.support.brokers import broker_env, in_place, new_broker
+from tests.support.brokers import OwnBroker, hub_env_on
 from tests.support.hubproc import running_hub
 from tests.support.metrics import samples
 from tests.support.partner import SignedClient
@@ -38,15 +38,8 @@ async def _wait_for_lag(url: str, topic: str, wanted: float, within_s: float) ->
 async def test_the_api_process_shows_a_lag_of_100_with_no_consumer_and_0_once_one_runs(
     broker: Broker, database_url: str, tmp_path: Path
 ) -> None:
-    suffix = uuid.uuid4().hex[:8]
-    topic = f"lag-{suffix}"
-    env = {
-        **broker_env(broker),
-        "HUB_DATABASE_URL": database_url,
-        "HUB_KAFKA_MEMBER_EVENTS_TOPIC": topic,
-        "HUB_KAFKA_DEAD_LETTER_TOPIC": f"lag-dlq-{suffix}",
-        "HUB_KAFKA_CONSUMER_GROUP": f"lag-core-{suffix}",
-    }
+    env = hub_env_on(broker, database_url, f"lag-{uuid.uuid4().hex[:8]}")
+    topic = env["HUB_KAFKA_MEMBER_EVENTS_TOPIC"]
     async with running_hub(env, tmp_path / "api.log", command="api") as api:
         client = SignedClient(api)
         people = [applicant() for _ in range(100)]
@@ -86,6 +79,20 @@ async def _poll_ready(url: str, wanted: int, within_s: float) -> tuple[float, di
     raise AssertionError(f"/readyz not {wanted} within {within_s} s: {body}")
 
 
+async def _unready_for(url: str, down: str, up: str) -> None:
+    """/readyz turns 503 within 10 s, its checks say ``down`` failed and ``up`` did not,
+    and it keeps answering fast (median under 100 ms) while ``down`` stays down."""
+    took, body = await _poll_ready(url, 503, 10)
+    print(f"{down} down: /readyz 503 after {took:.1f} s: {body}")
+    checks = body["checks"]
+    assert isinstance(checks, dict)
+    assert checks[down]["ok"] is False
+    assert checks[up]["ok"] is True
+    times = await _answer_times(url)
+    print(f"/readyz while the {down} is down: median {statistics.median(times) * 1000:.1f} ms")
+    assert statistics.median(times) < 0.1
+
+
 async def _answer_times(url: str, n: int = 20) -> list[float]:
     times = []
     async with httpx.AsyncClient() as client:
@@ -102,31 +109,17 @@ async def test_readyz_is_503_while_the_store_is_unreachable_and_200_within_10_s_
     pg = urlsplit(database_url.replace("postgresql+asyncpg", "postgresql"))
     proxy = TcpProxy(pg.hostname or "127.0.0.1", pg.port or 5432)
     await proxy.start()
-    suffix = uuid.uuid4().hex[:8]
+    proxied_url = database_url.replace(f":{pg.port}/", f":{proxy.port}/")
     env = {
-        **broker_env(broker),
-        "HUB_DATABASE_URL": database_url.replace(f":{pg.port}/", f":{proxy.port}/"),
+        **hub_env_on(broker, proxied_url, f"ready-{uuid.uuid4().hex[:8]}"),
         # The callback dispatcher polls the store often: the process must outlive the cut.
         "HUB_CALLBACK_POLL_S": "0.05",
-        "HUB_KAFKA_MEMBER_EVENTS_TOPIC": f"ready-{suffix}",
-        "HUB_KAFKA_DEAD_LETTER_TOPIC": f"ready-dlq-{suffix}",
-        "HUB_KAFKA_CONSUMER_GROUP": f"ready-core-{suffix}",
     }
     try:
         async with running_hub(env, tmp_path / "hub.log") as url:
             await _poll_ready(url, 200, 10)
             await proxy.cut()
-            took, body = await _poll_ready(url, 503, 10)
-            print(f"store cut: /readyz 503 after {took:.1f} s: {body}")
-            checks = body["checks"]
-            assert isinstance(checks, dict)
-            assert checks["store"]["ok"] is False
-            assert checks["broker"]["ok"] is True
-            times = await _answer_times(url)
-            print(
-                f"/readyz while the store is down: median {statistics.median(times) * 1000:.1f} ms"
-            )
-            assert statistics.median(times) < 0.1
+            await _unready_for(url, down="store", up="broker")
             async with httpx.AsyncClient() as client:
                 assert (await client.get(f"{url}/livez")).status_code == 200
             await proxy.restore()
@@ -137,33 +130,13 @@ async def test_readyz_is_503_while_the_store_is_unreachable_and_200_within_10_s_
 
 
 async def test_readyz_is_503_while_the_broker_is_down_and_200_within_10_s_of_recovery(
-    database_url: str, tmp_path: Path
+    database_url: str, own_broker: OwnBroker, tmp_path: Path
 ) -> None:
-    broker = new_broker(tmp_path / "broker")
-    await broker.start()
-    suffix = uuid.uuid4().hex[:8]
-    env = {
-        **broker_env(broker),
-        "HUB_DATABASE_URL": database_url,
-        "HUB_KAFKA_MEMBER_EVENTS_TOPIC": f"readyb-{suffix}",
-        "HUB_KAFKA_DEAD_LETTER_TOPIC": f"readyb-dlq-{suffix}",
-        "HUB_KAFKA_CONSUMER_GROUP": f"readyb-core-{suffix}",
-    }
-    try:
-        async with running_hub(env, tmp_path / "hub.log", command="api") as url:
-            await _poll_ready(url, 200, 10)
-            await broker.stop()
-            took, body = await _poll_ready(url, 503, 10)
-            print(f"broker down: /readyz 503 after {took:.1f} s: {body}")
-            checks = body["checks"]
-            assert isinstance(checks, dict)
-            assert checks["broker"]["ok"] is False
-            assert checks["store"]["ok"] is True
-            times = await _answer_times(url)
-            assert statistics.median(times) < 0.1
-            broker = in_place(broker, tmp_path / "broker")
-            await broker.start()
-            took, _ = await _poll_ready(url, 200, 10)
-            print(f"broker back: /readyz 200 after {took:.1f} s")
-    finally:
-        await broker.stop()
+    env = hub_env_on(own_broker.broker, database_url, f"readyb-{uuid.uuid4().hex[:8]}")
+    async with running_hub(env, tmp_path / "hub.log", command="api") as url:
+        await _poll_ready(url, 200, 10)
+        await own_broker.broker.stop()
+        await _unready_for(url, down="broker", up="store")
+        await own_broker.restart_in_place()
+        took, _ = await _poll_ready(url, 200, 10)
+        print(f"broker back: /readyz 200 after {took:.1f} s")

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from hub.bootstrap import intake_for
 from hub.broker import Broker
@@ -23,6 +23,7 @@ from tests.support.hubproc import hub_cli
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
 from tests.support.store import fetch_row
+from tests.support.topics import read_topic
 
 BASIC = "Basic " + base64.b64encode(f"{OPERATOR}:{OPERATOR_PASSWORD}".encode()).decode()
 
@@ -142,30 +143,13 @@ async def test_a_malformed_event_is_listed_shown_and_replayed_with_a_replayed_fr
         "ok",
         "api",
     )
-    headers = await _headers_of(broker, hub_env["HUB_KAFKA_MEMBER_EVENTS_TOPIC"], marker)
+    events = await read_topic(broker.bootstrap_servers, hub_env["HUB_KAFKA_MEMBER_EVENTS_TOPIC"])
+    headers = [
+        (k, v.decode()) for e in events if marker.encode() in (e.value or b"") for k, v in e.headers
+    ]
     dlq = hub_env["HUB_KAFKA_DEAD_LETTER_TOPIC"]
     assert ("replayed-from", f"{dlq}/{letter_id}") in headers
     assert ("replayed-by", OPERATOR) in headers
-
-
-async def _headers_of(broker: Broker, topic: str, marker: str) -> list[tuple[str, str]]:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=broker.bootstrap_servers,
-        group_id=None,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        found: list[tuple[str, str]] = []
-        while batch := await consumer.getmany(timeout_ms=2000):
-            for records in batch.values():
-                for r in records:
-                    if marker.encode() in (r.value or b""):
-                        found.extend((k, v.decode()) for k, v in r.headers)
-        return found
-    finally:
-        await consumer.stop()
 
 
 class _LostByTheBroker:

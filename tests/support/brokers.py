@@ -27,8 +27,33 @@ def broker_env(broker: Broker) -> dict[str, str]:
     }
 
 
+def hub_env_on(broker: Broker, database_url: str, name: str) -> dict[str, str]:
+    """A hub process on ``broker`` (as production would use it) and ``database_url``, with
+    topics and a consumer group of its own, named after ``name``."""
+    return {
+        **broker_env(broker),
+        "HUB_DATABASE_URL": database_url,
+        "HUB_KAFKA_MEMBER_EVENTS_TOPIC": f"{name}-member-events",
+        "HUB_KAFKA_DEAD_LETTER_TOPIC": f"{name}-member-events-dlq",
+        "HUB_KAFKA_CONSUMER_GROUP": f"{name}-core",
+    }
+
+
 def in_place(broker: Broker, data_dir: Path) -> Broker:
     """A new broker where ``broker`` was: same port, and for Kafka the same data on disk."""
     if isinstance(broker, TansuBroker):
         return TansuBroker(port=broker.port)
     return new_broker(data_dir)
+
+
+class OwnBroker:
+    """A broker of one test alone, which the test stops and starts again in place."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._data_dir = data_dir
+        self.broker = new_broker(data_dir)
+
+    async def restart_in_place(self) -> None:
+        """Start a broker where the stopped one was (``in_place``)."""
+        self.broker = in_place(self.broker, self._data_dir)
+        await self.broker.start()

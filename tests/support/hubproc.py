@@ -1,6 +1,7 @@
 """Runs the real hub (``python -m hub run``) as a subprocess, as an operator would."""
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -9,15 +10,36 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from hub.broker import free_port
+from hub.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
 HUB_LOGS: list[Path] = []
 """Every log file a hub process of this test session wrote (the redaction test reads them)."""
+
+
+def configured_env(bni46: dict[str, Any], partners: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The test configuration's channels and partners (secrets in clear) as ``HUB_CHANNELS``
+    and ``HUB_PARTNERS``, with BNI 46's settings updated by ``bni46`` and ``partners`` added."""
+    configured = load_settings()
+    channels = configured.channels
+    channels["bni46"] = {**channels["bni46"], **bni46}
+    every_partner: dict[str, Any] = {
+        pid: {
+            **p.model_dump(mode="json", exclude={"secret"}),
+            "secret": p.secret.get_secret_value(),
+        }
+        for pid, p in configured.partners.items()
+    }
+    return {
+        "HUB_CHANNELS": json.dumps(channels),
+        "HUB_PARTNERS": json.dumps(every_partner | partners),
+    }
 
 
 @asynccontextmanager
