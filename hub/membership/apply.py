@@ -6,17 +6,32 @@ event does to them, and the store writes the result in one transaction.
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from hub.membership.coverage import Coverage, CoverageRules
 from hub.membership.schedule import ContributionSchedule
 from schemas.events import (
+    Applicant,
     ContributionPaid,
     EventEnvelope,
     PaymentReversed,
     RegistrationSubmitted,
 )
+
+PERSONAL_FIELDS = (
+    "nik",
+    "full_name",
+    "birth_date",
+    "sex",
+    "phone",
+    "address",
+    "occupation",
+    "declared_income",
+    "programmes",
+)
+"""What a registration form says about a person (``schemas.events.Applicant``), as a
+member record holds it."""
 
 
 @dataclass(slots=True)
@@ -46,6 +61,11 @@ class MemberRecord:
     registered_agent: str | None = None
     """The agency's agent who registered them, if an agent did."""
     dirty: bool = False
+
+    @classmethod
+    def of_applicant(cls, applicant: Applicant, **held: Any) -> "MemberRecord":
+        """A member as the form describes them, with what the hub ``held`` about them."""
+        return cls(**{name: getattr(applicant, name) for name in PERSONAL_FIELDS}, **held)
 
     @property
     def coverage(self) -> Coverage:
@@ -107,16 +127,7 @@ class PendingChange:
     proposed_value: str
 
 
-REVIEWED_FIELDS = (
-    "full_name",
-    "birth_date",
-    "sex",
-    "phone",
-    "address",
-    "occupation",
-    "declared_income",
-    "programmes",
-)
+REVIEWED_FIELDS = PERSONAL_FIELDS[1:]
 """What a registration says about a person; a difference from the member row needs review."""
 
 
@@ -201,16 +212,8 @@ def _register(
             envelope, "rejected", reason=f"declared income {reg.declared_income} is not a bracket"
         )
     month = rules.calendar.month_of(envelope.occurred_at)
-    member = MemberRecord(
-        nik=reg.nik,
-        full_name=reg.full_name,
-        birth_date=reg.birth_date,
-        sex=reg.sex,
-        phone=reg.phone,
-        address=reg.address,
-        occupation=reg.occupation,
-        declared_income=reg.declared_income,
-        programmes=reg.programmes,
+    member = MemberRecord.of_applicant(
+        reg,
         paid_through=None,
         registered_month=month,
         registered_channel=envelope.channel,

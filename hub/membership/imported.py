@@ -9,23 +9,11 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from hub.membership.apply import PERSONAL_FIELDS
 from hub.membership.calendar import month_of
 from schemas.events import Applicant
 
-IMPORT_COLUMNS = (
-    "kpj",
-    "nik",
-    "full_name",
-    "birth_date",
-    "sex",
-    "phone",
-    "address",
-    "occupation",
-    "declared_income",
-    "programmes",
-    "registered_month",
-    "paid_through",
-)
+IMPORT_COLUMNS = ("kpj", *PERSONAL_FIELDS, "registered_month", "paid_through")
 """The CSV header ``hub members import`` expects, in this order (docs/membership.md)."""
 
 

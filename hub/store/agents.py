@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hub.agents.keys import check_agent_id, new_salt
 from hub.agents.registry import AgentRecord
 from hub.ops import audit
+from hub.store.rows import record_of
 from hub.store.tables import partner_agents
 from hub.store.watch import aware
 
@@ -24,16 +25,11 @@ class NoSuchAgent(LookupError):
 
 
 def _record(row: Any) -> AgentRecord:
-    return AgentRecord(
-        agent_id=row.agent_id,
-        partner_id=row.partner_id,
-        name=row.name,
-        key_salt=row.key_salt,
+    return record_of(
+        AgentRecord,
+        row,
         issued_at=aware(row.issued_at) or row.issued_at,
-        issued_by=row.issued_by,
         revoked_at=aware(row.revoked_at),
-        revoked_by=row.revoked_by,
-        revoke_reason=row.revoke_reason,
     )
 
 

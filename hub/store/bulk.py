@@ -37,6 +37,23 @@ async def insert_rows(
     return list(result) if returning else []
 
 
+async def update_by_id(
+    conn: AsyncConnection, table: sa.Table, rows: Sequence[dict[str, Any]], **every: Any
+) -> None:
+    """Update each row of ``table`` whose ``id`` is a row's ``"id"`` with that row's other
+    values (all rows with the same keys), and ``every`` on all of them, in one executemany."""
+    if not rows:
+        return
+    names = [n for n in rows[0] if n != "id"]
+    # Bound as b_<column>: a bind parameter may not share its name with a column here.
+    await conn.execute(
+        table.update()
+        .where(table.c.id == sa.bindparam("b_id"))
+        .values({n: sa.bindparam(f"b_{n}") for n in names} | every),
+        [{f"b_{n}": v for n, v in row.items()} for row in rows],
+    )
+
+
 @functools.lru_cache(maxsize=64)
 def _unnest_insert(
     table: sa.Table,

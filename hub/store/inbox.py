@@ -31,6 +31,7 @@ from hub.settlement.business_day import first_open_day
 from hub.store.bulk import insert_rows
 from hub.store.group_commit import GroupCommitter
 from hub.store.outage import LOCK_RACE_SQLSTATES, is_transient, reconnected, sqlstate, store_call
+from hub.store.rows import record_of
 from hub.store.tables import members, partner_requests, reversal_references, settlement_days
 
 log = logging.getLogger(__name__)
@@ -172,24 +173,7 @@ seen as closed by every claim that had to wait for it."""
 
 
 def _claimed(row: Any) -> ClaimedRequest:
-    return ClaimedRequest(
-        partner_id=row.partner_id,
-        kind=row.kind,
-        reference=row.reference,
-        request_hash=row.request_hash,
-        event_id=row.event_id,
-        hub_reference=row.hub_reference,
-        member_key=row.member_key,
-        status=row.status,
-        kpj=row.kpj,
-        reason=row.reason,
-        event_json=row.event_json,
-        created_at=row.created_at,
-        business_date=row.business_date,
-        after_close=row.after_close,
-        updated_at=row.updated_at,
-        agent_id=row.agent_id,
-    )
+    return record_of(ClaimedRequest, row)
 
 
 def _as_first_answered(row: Any) -> ClaimedRequest:
@@ -216,16 +200,7 @@ _TERMS = sa.select(
 
 
 def _terms(row: Any) -> MemberTerms:
-    return MemberTerms(
-        nik=row.nik,
-        full_name=row.full_name,
-        programmes=tuple(row.programmes.split(",")),
-        declared_income=row.declared_income,
-        paid_through=row.paid_through,
-        kpj=row.kpj,
-        registered_month=row.registered_month,
-        period_start=row.period_start,
-    )
+    return record_of(MemberTerms, row, programmes=tuple(row.programmes.split(",")))
 
 
 class SqlRequestLedger:
@@ -381,15 +356,7 @@ class SqlRequestLedger:
         held.update({(c.partner_id, c.kind, c.reference): c for c in new})
         # A twin committed by another transaction while this statement waited for it: the
         # statement's snapshot predates it, a second statement sees it.
-        missing = sorted({(r.partner_id, r.kind, r.reference) for r in requests} - held.keys())
-        if missing:
-            held.update(
-                {
-                    (r.partner_id, r.kind, r.reference): _as_first_answered(r)
-                    for r in await self._held(conn, missing)
-                }
-            )
-        return [held[(r.partner_id, r.kind, r.reference)] for r in requests]
+        return await self._in_request_order(conn, requests, held)
 
     async def is_closed(self, partner_id: str, day: date) -> bool:
         async with self._engine.connect() as conn:
@@ -495,8 +462,19 @@ class SqlRequestLedger:
             returning=_CLAIM_NAMES,
         )
         new_claims = await self._date_after_close(conn, [_claimed(r) for r in inserted])
-        held = {(c.partner_id, c.kind, c.reference): c for c in new_claims}
+        held: dict[tuple[str, str, str], ClaimedRequest] = {
+            (c.partner_id, c.kind, c.reference): c for c in new_claims
+        }
         # Retries and concurrent twins: the reference is already held.
+        return await self._in_request_order(conn, requests, held)
+
+    async def _in_request_order(
+        self,
+        conn: AsyncConnection,
+        requests: list[NewRequest],
+        held: dict[tuple[str, str, str], ClaimedRequest],
+    ) -> list[ClaimedRequest]:
+        """Each request's claim, in order: ``held``, else the row already in the inbox."""
         missing = sorted({(r.partner_id, r.kind, r.reference) for r in requests} - held.keys())
         if missing:
             held.update(
@@ -661,15 +639,7 @@ class SqlRequestLedger:
                 )
             )
         ).first()
-        if row is None:
-            return None
-        return ReversalReference(
-            partner_id=row.partner_id,
-            reference=row.reference,
-            payment_reference=row.payment_reference,
-            request_hash=row.request_hash,
-            created_at=row.created_at,
-        )
+        return None if row is None else record_of(ReversalReference, row)
 
     async def member_terms_by_kpj(self, kpj: str) -> MemberTerms | None:
         async with store_call("finding the member"), self._engine.connect() as conn:
@@ -723,17 +693,7 @@ def _settlement_columns(request: NewRequest) -> dict[str, Any]:
     """The settlement columns of an inbox row; every row of a batch has all of them."""
     facts = request.settlement
     if facts is None:
-        return dict.fromkeys(
-            (
-                "business_date",
-                "amount",
-                "months",
-                "paid_at",
-                "amount_jkk",
-                "amount_jkm",
-                "amount_jht",
-            )
-        ) | {"after_close": False}
+        return dict.fromkeys(_SETTLED) | {"after_close": False}
     return {
         "business_date": facts.business_date,
         "amount": facts.amount,

@@ -19,9 +19,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.membership.apply import MemberRecord
 from hub.membership.imported import ImportedMember, ImportProblem, parse_row
 from hub.membership.schedule import ContributionSchedule
 from hub.store.bulk import insert_rows
+from hub.store.members import allocate_member_ids, member_row
 from hub.store.tables import member_history, member_imports, members
 
 CHUNK_ROWS = 1000
@@ -58,7 +60,6 @@ class MemberImporter:
     def __init__(self, engine: AsyncEngine, schedule: ContributionSchedule) -> None:
         self._engine = engine
         self._schedule = schedule
-        self._postgres = engine.dialect.name == "postgresql"
 
     async def run(
         self,
@@ -156,7 +157,7 @@ class MemberImporter:
                 fresh.append(m)
         if not fresh:
             return
-        ids = await self._allocate_ids(conn, len(fresh))
+        ids = await allocate_member_ids(conn, len(fresh))
         now = datetime.now(UTC)
         rows = [_member_row(member_id, m, now) for member_id, m in zip(ids, fresh, strict=True)]
         await insert_rows(conn, members, rows)
@@ -178,43 +179,20 @@ class MemberImporter:
         )
         report.added += len(fresh)
 
-    async def _allocate_ids(self, conn: AsyncConnection, count: int) -> list[int]:
-        if self._postgres:
-            rows = await conn.execute(
-                sa.text("SELECT nextval('members_id_seq') FROM generate_series(1, :n)"),
-                {"n": count},
-            )
-            return [r[0] for r in rows]
-        top = (
-            await conn.execute(sa.select(sa.func.coalesce(sa.func.max(members.c.id), 0)))
-        ).scalar_one()
-        return list(range(top + 1, top + 1 + count))
-
 
 def _member_row(member_id: int, m: ImportedMember, now: datetime) -> dict[str, Any]:
-    return {
-        "id": member_id,
-        "nik": m.nik,
-        "kpj": m.kpj,
-        "full_name": m.full_name,
-        "birth_date": m.birth_date,
-        "sex": m.sex,
-        "phone": m.phone,
-        "address": m.address,
-        "occupation": m.occupation,
-        "declared_income": m.declared_income,
-        "programmes": ",".join(m.programmes),
-        "paid_through": m.paid_through,
-        "registered_month": m.registered_month,
-        "registered_channel": _IMPORT_CHANNEL,
-        "registered_partner": _IMPORT_CHANNEL,
-        "registration_event_id": _import_event_id(m),
-        "created_at": now,
-        "updated_at": now,
-        "period_start": m.registered_month,
-        "lapsed_on": None,
-        "source": "import",
-    }
+    record = MemberRecord.of_applicant(
+        m,
+        member_id=member_id,
+        kpj=m.kpj,
+        paid_through=m.paid_through,
+        registered_month=m.registered_month,
+        registered_channel=_IMPORT_CHANNEL,
+        registered_partner=_IMPORT_CHANNEL,
+        registration_event_id=_import_event_id(m),
+        period_start=m.registered_month,
+    )
+    return member_row(record, now, source="import")
 
 
 def _import_event_id(m: ImportedMember) -> uuid.UUID:

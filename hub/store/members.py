@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.membership.apply import Batch, ContributionRecord, MemberRecord
 from hub.membership.kpj import kpj_for
-from hub.store.bulk import insert_rows
+from hub.store.bulk import insert_rows, update_by_id
+from hub.store.rows import record_of
 from hub.store.tables import contributions, member_changes, member_history, members
 from schemas.events import ContributionPaid, EventEnvelope, PaymentReversed
 
@@ -51,25 +52,8 @@ async def load_members(conn: AsyncConnection, niks: set[str]) -> dict[str, Membe
             # Sorted NIKs: concurrent consumers during a rebalance lock in one order.
             query = query.order_by(members.c.nik).with_for_update()
         for row in await conn.execute(query):
-            loaded[row.nik] = MemberRecord(
-                nik=row.nik,
-                full_name=row.full_name,
-                birth_date=row.birth_date,
-                sex=row.sex,
-                phone=row.phone,
-                address=row.address,
-                occupation=row.occupation,
-                declared_income=row.declared_income,
-                programmes=tuple(row.programmes.split(",")),
-                paid_through=row.paid_through,
-                registered_month=row.registered_month,
-                registered_channel=row.registered_channel,
-                registered_partner=row.registered_partner,
-                registration_event_id=row.registration_event_id,
-                member_id=row.id,
-                kpj=row.kpj,
-                period_start=row.period_start,
-                lapsed_on=row.lapsed_on,
+            loaded[row.nik] = record_of(
+                MemberRecord, row, programmes=tuple(row.programmes.split(",")), member_id=row.id
             )
     return loaded
 
@@ -103,24 +87,7 @@ async def load_contributions(
         member = by_id.get(row.member_id)
         if member is None or (row.partner_id, row.partner_ref) in found:
             return
-        record = ContributionRecord(
-            event_id=row.event_id,
-            member=member,
-            channel=row.channel,
-            partner_id=row.partner_id,
-            partner_ref=row.partner_ref,
-            months=row.months,
-            amount=row.amount,
-            paid_at=row.paid_at,
-            covers_from=row.covers_from,
-            covers_through=row.covers_through,
-            previous_paid_through=row.previous_paid_through,
-            arrears_months=row.arrears_months,
-            previous_period_start=row.previous_period_start,
-            status=row.status,
-            reversed_at=row.reversed_at,
-            contribution_id=row.id,
-        )
+        record = record_of(ContributionRecord, row, member=member, contribution_id=row.id)
         found[(row.partner_id, row.partner_ref)] = record
         if row.member_id in reversing:
             history.setdefault(member.nik, []).append(record)
@@ -185,9 +152,10 @@ async def record_membership_changes(conn: AsyncConnection, batch: Batch, now: da
     )
 
 
-async def _allocate_member_ids(
+async def allocate_member_ids(
     conn: AsyncConnection, count: int, after: Sequence[int] = ()
 ) -> list[int]:
+    """``count`` fresh member ids (never reused), above ``after`` on SQLite."""
     if _postgres(conn):
         rows = await conn.execute(
             sa.text("SELECT nextval('members_id_seq') FROM generate_series(1, :n)"),
@@ -205,18 +173,18 @@ async def _allocate_member_ids(
 async def insert_members(conn: AsyncConnection, new: list[MemberRecord], now: datetime) -> None:
     if not new:
         return
-    ids = await _allocate_member_ids(conn, len(new))
+    ids = await allocate_member_ids(conn, len(new))
     # A member imported from the agency's core may hold a KPJ the hub would mint for
     # one of these numbers: skip such numbers (they are never reused anyway).
     kpjs = {i: kpj_for(i) for i in ids}
     while taken := await _taken_kpjs(conn, list(kpjs.values())):
         kept = [i for i in ids if kpjs[i] not in taken]
-        ids = kept + await _allocate_member_ids(conn, len(ids) - len(kept), after=ids)
+        ids = kept + await allocate_member_ids(conn, len(ids) - len(kept), after=ids)
         kpjs = {i: kpj_for(i) for i in ids}
     for member, member_id in zip(new, ids, strict=True):
         member.member_id = member_id
         member.kpj = kpjs[member_id]
-    await insert_rows(conn, members, [_member_row(m, now) for m in new])
+    await insert_rows(conn, members, [member_row(m, now) for m in new])
 
 
 async def _taken_kpjs(conn: AsyncConnection, kpjs: list[str]) -> set[str]:
@@ -231,24 +199,19 @@ async def update_members(conn: AsyncConnection, batch: Batch, now: datetime) -> 
     changed = [m for m in batch.members.values() if m.dirty and id(m) not in new]
     if not changed:
         return
-    await conn.execute(
-        members.update()
-        .where(members.c.id == sa.bindparam("b_id"))
-        .values(
-            paid_through=sa.bindparam("b_paid_through"),
-            period_start=sa.bindparam("b_period_start"),
-            lapsed_on=sa.bindparam("b_lapsed_on"),
-            updated_at=now,
-        ),
+    await update_by_id(
+        conn,
+        members,
         [
             {
-                "b_id": m.member_id,
-                "b_paid_through": m.paid_through,
-                "b_period_start": m.period_start,
-                "b_lapsed_on": m.lapsed_on,
+                "id": m.member_id,
+                "paid_through": m.paid_through,
+                "period_start": m.period_start,
+                "lapsed_on": m.lapsed_on,
             }
             for m in changed
         ],
+        updated_at=now,
     )
 
 
@@ -259,38 +222,28 @@ async def write_contributions(conn: AsyncConnection, batch: Batch, now: datetime
         )
     # Reversed payments, and later payments whose months a reversal replayed.
     changed = [c for c in batch.contributions.values() if c.dirty and c.contribution_id is not None]
-    if changed:
-        await conn.execute(
-            contributions.update()
-            .where(contributions.c.id == sa.bindparam("b_id"))
-            .values(
-                status=sa.bindparam("b_status"),
-                reversed_at=sa.bindparam("b_reversed_at"),
-                covers_from=sa.bindparam("b_covers_from"),
-                covers_through=sa.bindparam("b_covers_through"),
-                previous_paid_through=sa.bindparam("b_previous"),
-                months=sa.bindparam("b_months"),
-                arrears_months=sa.bindparam("b_arrears"),
-                previous_period_start=sa.bindparam("b_previous_start"),
-            ),
-            [
-                {
-                    "b_id": c.contribution_id,
-                    "b_status": c.status,
-                    "b_reversed_at": c.reversed_at,
-                    "b_covers_from": c.covers_from,
-                    "b_covers_through": c.covers_through,
-                    "b_previous": c.previous_paid_through,
-                    "b_months": c.months,
-                    "b_arrears": c.arrears_months,
-                    "b_previous_start": c.previous_period_start,
-                }
-                for c in changed
-            ],
-        )
+    await update_by_id(
+        conn,
+        contributions,
+        [
+            {
+                "id": c.contribution_id,
+                "status": c.status,
+                "reversed_at": c.reversed_at,
+                "covers_from": c.covers_from,
+                "covers_through": c.covers_through,
+                "previous_paid_through": c.previous_paid_through,
+                "months": c.months,
+                "arrears_months": c.arrears_months,
+                "previous_period_start": c.previous_period_start,
+            }
+            for c in changed
+        ],
+    )
 
 
-def _member_row(m: MemberRecord, now: datetime) -> dict[str, Any]:
+def member_row(m: MemberRecord, now: datetime, source: str = "hub") -> dict[str, Any]:
+    """The ``members`` row of a member the hub registered, or one from ``source``."""
     return {
         "id": m.member_id,
         "nik": m.nik,
@@ -312,7 +265,7 @@ def _member_row(m: MemberRecord, now: datetime) -> dict[str, Any]:
         "updated_at": now,
         "period_start": m.period_start,
         "lapsed_on": m.lapsed_on,
-        "source": "hub",
+        "source": source,
         "registered_agent": m.registered_agent,
     }
 
