@@ -6,9 +6,9 @@ import logging
 import secrets
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import uvicorn
 from aiokafka.errors import KafkaError
@@ -67,19 +67,26 @@ from hub.store.nonces import SqlNonceRegistry
 from hub.store.outage import is_transient
 from hub.store.recording import RecordingService
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 log = logging.getLogger("hub")
 
 
+P = TypeVar("P", bound="DataclassInstance")
+
+
+def from_settings(policy: type[P], settings: object, prefix: str = "") -> P:
+    """A policy whose every field is the setting of that name (after ``prefix``).
+
+    Config names each number once, and the policy takes it under the same name: a field
+    without its setting fails here, when the hub is built, not later.
+    """
+    return policy(**{f.name: getattr(settings, prefix + f.name) for f in fields(policy)})
+
+
 def schedule_from(settings: Settings) -> ContributionSchedule:
-    s = settings.schedule
-    return ContributionSchedule(
-        jkk_rate_bp=s.jkk_rate_bp,
-        jkm_flat=s.jkm_flat,
-        jht_rate_bp=s.jht_rate_bp,
-        allowed_months=s.allowed_months,
-        income_brackets=s.income_brackets,
-        max_months_ahead=s.max_months_ahead,
-    )
+    return from_settings(ContributionSchedule, settings.schedule)
 
 
 def coverage_rules(settings: Settings) -> CoverageRules:
@@ -87,7 +94,7 @@ def coverage_rules(settings: Settings) -> CoverageRules:
     m = settings.membership
     return CoverageRules(
         indonesian_calendar(m.coverage_timezone, m.cuti_bersama),
-        MembershipPolicy(m.max_arrears_months, m.lapse_after_months, m.after_lapse),
+        from_settings(MembershipPolicy, m),
     )
 
 
@@ -165,13 +172,7 @@ class Hub:
     def dispatcher(self) -> CallbackDispatcher:
         s = self.settings
         secrets = {pid: p.secret.get_secret_value() for pid, p in s.partners.items()}
-        policy = DeliveryPolicy(
-            timeout_s=s.callback_timeout_s,
-            initial_backoff_s=s.callback_initial_backoff_s,
-            max_backoff_s=s.callback_max_backoff_s,
-            concurrency=s.callback_concurrency,
-            poll_s=s.callback_poll_s,
-        )
+        policy = from_settings(DeliveryPolicy, s, prefix="callback_")
         return CallbackDispatcher(self.engine, secrets, policy)
 
 
@@ -282,13 +283,7 @@ def ops_context(settings: Settings, operations: OperatorActions, monitor: Monito
 
 
 def edge_limits(settings: Settings) -> EdgeLimits:
-    return EdgeLimits(
-        json_body_max_bytes=settings.json_body_max_bytes,
-        body_timeout_s=settings.body_timeout_s,
-        upload_timeout_s=settings.upload_timeout_s,
-        rate_limit=settings.rate_limit,
-        other_body_max_bytes=settings.other_body_max_bytes,
-    )
+    return from_settings(EdgeLimits, settings)
 
 
 def partner_app(

@@ -7,14 +7,14 @@ of those import what a request *is* without importing what intake *does*.
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from hub.intake.ports import ClaimedRequest, RequestKind, RequestStatus
-from hub.membership.coverage import add_months
+from hub.membership.coverage import ArrearsFirst
 from hub.settlement.business_day import business_date
 from schemas.events import ContributionPaid, EventEnvelope
 
@@ -42,7 +42,7 @@ class Acceptance:
 
 
 @dataclass(frozen=True, slots=True)
-class InquiryAnswer:
+class InquiryAnswer(ArrearsFirst):
     """What a cashier shows before taking cash: the member's bill for ``months`` months."""
 
     nik: str
@@ -64,23 +64,8 @@ class InquiryAnswer:
     """Unpaid past months the payment settles first (at most ``max_arrears_months``)."""
 
     @property
-    def arrears_from(self) -> date | None:
-        return self.covers_from if self.arrears_months else None
-
-    @property
-    def arrears_through(self) -> date | None:
-        if not self.arrears_months:
-            return None
-        return add_months(self.covers_from, self.arrears_months - 1)
-
-    @property
     def arrears_amount(self) -> int:
         return self.arrears_months * self.monthly_amount
-
-    @property
-    def months_from(self) -> date:
-        """First of the months asked for."""
-        return add_months(self.covers_from, self.arrears_months)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,17 +140,13 @@ class RequestView:
     def of(cls, claimed: ClaimedRequest) -> "RequestView":
         envelope = EventEnvelope.model_validate_json(claimed.event_json)
         paid = envelope.payload if isinstance(envelope.payload, ContributionPaid) else None
-        return cls(
-            kind=claimed.kind,
-            reference=claimed.reference,
-            partner_ref=envelope.partner_ref,
-            hub_reference=claimed.hub_reference,
-            status=claimed.status,
-            kpj=claimed.kpj,
-            reason=claimed.reason,
-            created_at=claimed.created_at,
-            business_date=claimed.business_date,
-            amount=None if paid is None else paid.amount,
-            months=None if paid is None else paid.months,
-            agent_id=claimed.agent_id,
-        )
+        told: dict[str, object] = {
+            "partner_ref": envelope.partner_ref,
+            "amount": None if paid is None else paid.amount,
+            "months": None if paid is None else paid.months,
+        }
+        # Everything else as the inbox holds it, under the same names.
+        held: dict[str, Any] = {
+            f.name: getattr(claimed, f.name) for f in fields(cls) if f.name not in told
+        }
+        return cls(**held | told)

@@ -29,6 +29,7 @@ from hub.membership.calendar import (
 
 __all__ = [
     "AfterLapse",
+    "ArrearsFirst",
     "Coverage",
     "CoverageRules",
     "MembershipPolicy",
@@ -74,18 +75,15 @@ class Coverage:
         return self.paid_through
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """What a payment made at one moment covers: arrears first, then the months asked for."""
+class ArrearsFirst:
+    """Months paid from ``covers_from``: ``arrears_months`` of arrears, then those asked for.
 
-    arrears_months: int
-    months: int
+    For a payment's plan and for the bill an inquiry quotes before it.
+    """
+
+    __slots__ = ()
     covers_from: date
-    covers_through: date
-    new_period: bool
-    """The payment starts a new period (after a lapse under ``new_period``)."""
-    lapsed_on: date | None
-    """The day the current period lapsed, if it has by the time of the payment."""
+    arrears_months: int
 
     @property
     def arrears_from(self) -> date | None:
@@ -101,6 +99,20 @@ class Plan:
     def months_from(self) -> date:
         """The first of the months asked for (after the arrears)."""
         return add_months(self.covers_from, self.arrears_months)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan(ArrearsFirst):
+    """What a payment made at one moment covers: arrears first, then the months asked for."""
+
+    arrears_months: int
+    months: int
+    covers_from: date
+    covers_through: date
+    new_period: bool
+    """The payment starts a new period (after a lapse under ``new_period``)."""
+    lapsed_on: date | None
+    """The day the current period lapsed, if it has by the time of the payment."""
 
     @property
     def total_months(self) -> int:

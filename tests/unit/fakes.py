@@ -11,7 +11,7 @@ import json
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -94,23 +94,17 @@ class InMemoryRequestLedger:
             after_close = False
             while day is not None and (request.partner_id, day) in self.closed:
                 day, after_close = day + timedelta(days=1), True
+            # What the request says, under the same names; the rest is what a new claim is.
+            said = {f.name: getattr(request, f.name) for f in fields(request)}
             held = ClaimedRequest(
-                partner_id=request.partner_id,
-                kind=request.kind,
-                reference=request.reference,
-                request_hash=request.request_hash,
-                event_id=request.event_id,
-                hub_reference=request.hub_reference,
-                member_key=request.member_key,
+                **{f.name: said[f.name] for f in fields(ClaimedRequest) if f.name in said},
                 status="pending",
                 kpj=None,
                 reason=None,
-                event_json=request.event_json,
                 created_at=request.received_at,
+                updated_at=request.received_at,
                 business_date=day,
                 after_close=after_close,
-                updated_at=request.received_at,
-                agent_id=request.agent_id,
             )
             self.requests[key] = held
         return held
