@@ -14,8 +14,8 @@ RequestStatus = Literal["pending", "accepted", "recorded", "rejected"]
 
 
 @dataclass(frozen=True, slots=True)
-class ClaimedRequest:
-    """A partner request as the inbox holds it."""
+class InboxEntry:
+    """What names a partner request in the inbox, and its event, from claim to outcome."""
 
     partner_id: str
     kind: RequestKind
@@ -24,6 +24,12 @@ class ClaimedRequest:
     event_id: UUID
     hub_reference: str
     member_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedRequest(InboxEntry):
+    """A partner request as the inbox holds it."""
+
     status: RequestStatus
     kpj: str | None
     reason: str | None
@@ -68,16 +74,9 @@ class SettlementFacts:
 
 
 @dataclass(frozen=True, slots=True)
-class NewRequest:
+class NewRequest(InboxEntry):
     """A request about to be claimed: its event is already built, not yet published."""
 
-    partner_id: str
-    kind: RequestKind
-    reference: str
-    request_hash: str
-    event_id: UUID
-    hub_reference: str
-    member_key: str
     event_json: str
     received_at: datetime
     settlement: SettlementFacts | None = None

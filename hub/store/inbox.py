@@ -31,29 +31,12 @@ from hub.settlement.business_day import first_open_day
 from hub.store.bulk import insert_rows
 from hub.store.group_commit import GroupCommitter
 from hub.store.outage import LOCK_RACE_SQLSTATES, is_transient, reconnected, sqlstate, store_call
-from hub.store.rows import record_of
+from hub.store.rows import columns_of, record_of
 from hub.store.tables import members, partner_requests, reversal_references, settlement_days
 
 log = logging.getLogger(__name__)
 
-_CLAIM_COLUMNS = (
-    partner_requests.c.partner_id,
-    partner_requests.c.kind,
-    partner_requests.c.reference,
-    partner_requests.c.request_hash,
-    partner_requests.c.event_id,
-    partner_requests.c.hub_reference,
-    partner_requests.c.member_key,
-    partner_requests.c.status,
-    partner_requests.c.kpj,
-    partner_requests.c.reason,
-    partner_requests.c.event_json,
-    partner_requests.c.created_at,
-    partner_requests.c.business_date,
-    partner_requests.c.after_close,
-    partner_requests.c.updated_at,
-    partner_requests.c.agent_id,
-)
+_CLAIM_COLUMNS = columns_of(ClaimedRequest, partner_requests)
 
 
 def _worth_another_try(exc: BaseException) -> bool:
@@ -103,7 +86,7 @@ _BATCH_ARRAYS = {
     "amount_jkm": "bigint",
     "amount_jht": "bigint",
 }
-_SETTLED = (
+SETTLEMENT_COLUMNS = (
     "business_date",
     "amount",
     "months",
@@ -112,6 +95,7 @@ _SETTLED = (
     "amount_jkm",
     "amount_jht",
 )
+"""What settlement reads of an accepted payment or reversal, set when it is claimed."""
 _ACK_ROWS = """
   UPDATE partner_requests r SET status = 'accepted', updated_at = GREATEST(r.updated_at, a.at)
   FROM unnest(CAST(:ack_ids AS uuid[]), CAST(:ack_at AS timestamptz[])) AS a(event_id, at)
@@ -135,14 +119,14 @@ def _claim_batch_sql() -> str:
         "ins AS (INSERT INTO partner_requests (partner_id, kind, reference, request_hash,",
         "event_id, hub_reference, member_key, status, kpj, event_json, agent_id, created_at,",
         "updated_at,",
-        f"after_close, {', '.join(_SETTLED)})",
+        f"after_close, {', '.join(SETTLEMENT_COLUMNS)})",
         "SELECT v.partner_id, v.kind, v.reference, v.request_hash, v.event_id, v.hub_reference,",
         "v.member_key, 'pending',",
         # A second registration of a recorded member answers with the first one's KPJ.
         "CASE WHEN v.kind = 'registration'",
         "THEN (SELECT m.kpj FROM members m WHERE m.nik = v.member_key) END,",
         "v.event_json, v.agent_id, v.received_at, v.received_at, false,",
-        ", ".join(f"v.{name}" for name in _SETTLED),
+        ", ".join(f"v.{name}" for name in SETTLEMENT_COLUMNS),
         "FROM v ORDER BY v.n ON CONFLICT (partner_id, kind, reference) DO NOTHING RETURNING",
         ", ".join(claim_columns) + ",",
         "EXISTS (SELECT 1 FROM settlement_days s WHERE s.partner_id = partner_requests.partner_id",
@@ -187,16 +171,7 @@ def _as_first_answered(row: Any) -> ClaimedRequest:
     return replace(claimed, kpj=None) if row.created_member else claimed
 
 
-_TERMS = sa.select(
-    members.c.nik,
-    members.c.full_name,
-    members.c.programmes,
-    members.c.declared_income,
-    members.c.paid_through,
-    members.c.kpj,
-    members.c.registered_month,
-    members.c.period_start,
-)
+_TERMS = sa.select(*columns_of(MemberTerms, members))
 
 
 def _terms(row: Any) -> MemberTerms:
@@ -693,7 +668,7 @@ def _settlement_columns(request: NewRequest) -> dict[str, Any]:
     """The settlement columns of an inbox row; every row of a batch has all of them."""
     facts = request.settlement
     if facts is None:
-        return dict.fromkeys(_SETTLED) | {"after_close": False}
+        return dict.fromkeys(SETTLEMENT_COLUMNS) | {"after_close": False}
     return {
         "business_date": facts.business_date,
         "amount": facts.amount,

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.store.rows import columns_of, record_of
 from hub.store.tables import member_changes, member_history, members
 
 
@@ -52,24 +53,14 @@ class MemberReview:
         c, m = member_changes, members
         async with self._engine.connect() as conn:
             rows = await conn.execute(
-                sa.select(
-                    c.c.id,
-                    m.c.kpj,
-                    m.c.nik,
-                    c.c.field,
-                    c.c.current_value,
-                    c.c.proposed_value,
-                    c.c.channel,
-                    c.c.partner_id,
-                    c.c.partner_ref,
-                    c.c.created_at,
-                )
+                # The change's own columns; the member's KPJ and NIK.
+                sa.select(*columns_of(PendingChangeRow, c, m))
                 .join(m, m.c.id == c.c.member_id)
                 .where(c.c.status == "pending")
                 .order_by(c.c.id)
                 .limit(limit)
             )
-            return [PendingChangeRow(**row._mapping) for row in rows]
+            return [record_of(PendingChangeRow, row) for row in rows]
 
     async def decide(
         self, change_id: int, decision: Literal["approved", "rejected"], reviewer: str

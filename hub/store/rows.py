@@ -1,7 +1,9 @@
-"""Result rows to the hub's records: each field read from the column of the same name."""
+"""The hub's records in SQL: each field is the column of the same name, selected and read."""
 
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import sqlalchemy as sa
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -20,3 +22,13 @@ def record_of(record: type[R], row: Any, **given: Any) -> R:
         f.name: columns[f.name] for f in fields(record) if f.name in columns and f.name not in given
     }
     return record(**read, **given)
+
+
+def columns_of(record: type["DataclassInstance"], *tables: sa.Table) -> list[sa.Column[Any]]:
+    """The columns that hold ``record``'s fields, in field order: each from the first of
+    ``tables`` that has a column of that name."""
+    return [
+        next(t.c[f.name] for t in tables if f.name in t.c)
+        for f in fields(record)
+        if any(f.name in t.c for t in tables)
+    ]
