@@ -1,19 +1,26 @@
-"""What both benchmarks share: valid test people, throw-away databases, result tables."""
+"""What the benchmarks share: valid test people, throw-away databases, a running hub,
+result tables."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
 import secrets
+import shutil
+import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import orjson
 
+from benchmarks._procs import VENV_BIN, Server
+from hub.broker import free_port
 from hub.simulator.people import Person, hub_api_registration
 
 PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
@@ -83,22 +90,115 @@ def hub_env(database: str, broker: str = "auto") -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
+async def connected(database: str) -> AsyncIterator[Any]:
+    """An asyncpg connection to ``database``, closed however the block ends."""
+    conn = await asyncpg.connect(asyncpg_dsn(database))
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@contextlib.asynccontextmanager
 async def temporary_database(prefix: str = "hub_bench") -> AsyncIterator[str]:
     """A fresh, empty PostgreSQL database, dropped (connections and all) on the way out."""
     name = f"{prefix}_{run_id()}"
-    admin = await asyncpg.connect(asyncpg_dsn("postgres"))
-    try:
+    async with connected("postgres") as admin:
         await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
     try:
         yield name
     finally:
-        admin = await asyncpg.connect(asyncpg_dsn("postgres"))
-        try:
+        async with connected("postgres") as admin:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+
+
+INBOX_COLUMNS = (
+    "partner_id",
+    "kind",
+    "reference",
+    "request_hash",
+    "event_id",
+    "hub_reference",
+    "member_key",
+    "status",
+    "event_json",
+    "created_at",
+    "updated_at",
+)
+"""The ``partner_requests`` columns of a request the hub accepted, for seeding with COPY."""
+
+
+def hub_settings(pairs: Sequence[str]) -> dict[str, str]:
+    """``name=value`` pairs as the hub's environment variables (HUB_NAME=value)."""
+    return {f"HUB_{name.upper()}": value for name, value in (p.split("=", 1) for p in pairs)}
+
+
+def add_hub_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a benchmark that runs ``hub run``: its broker, settings and results."""
+    parser.add_argument(
+        "--broker", choices=["auto", "kafka", "tansu"], default="auto", help="hub run's broker"
+    )
+    parser.add_argument("--results", type=Path, help="append the figures as a JSON line here")
+    parser.add_argument(
+        "--hub-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the hub (HUB_NAME=VALUE), e.g. kafka_linger_ms=5; repeatable",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RunningHub:
+    """``hub run`` serving on loopback, healthy."""
+
+    server: Server
+    port: int
+    startup_s: float
+    """From start until /healthz answered."""
+
+    @property
+    def pid(self) -> int:
+        return self.server.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextlib.asynccontextmanager
+async def running_hub(
+    database: str, work: Path, broker: str = "auto", settings: Sequence[str] = ()
+) -> AsyncIterator[RunningHub]:
+    """``hub run`` (API, consumer and the broker it spawns) on ``database``, logging to
+    ``work``/hub.log; the log's tail goes to stderr if the block fails, and the hub is
+    stopped however it ends."""
+    port = free_port()
+    hub = Server(
+        "hub",
+        [str(VENV_BIN / "hub"), "run", "--port", str(port)],
+        hub_env(database, broker) | hub_settings(settings),
+        work / "hub.log",
+    )
+    try:
+        startup_s = await hub.start(f"http://127.0.0.1:{port}/healthz", within_s=90)
+        yield RunningHub(hub, port, startup_s)
+    except Exception:
+        print(f"--- hub log ({hub.log_path}) ---\n{hub.log_tail()}", file=sys.stderr)
+        raise
+    finally:
+        await hub.stop()
+
+
+def clean_work_dir(work: Path, *, keep_logs: bool, generated: str) -> None:
+    """Remove the work directory; if the run failed, keep the servers' logs in it and
+    remove only the ``generated`` input files (a glob)."""
+    if not keep_logs:
+        shutil.rmtree(work, ignore_errors=True)
+        return
+    for path in work.glob(generated):
+        path.unlink()
+    print(f"(server logs kept in {work})", file=sys.stderr)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,18 +32,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
 from aiokafka import AIOKafkaProducer
 
 from benchmarks._common import (
+    INBOX_COLUMNS,
     Row,
     append_results,
-    asyncpg_dsn,
+    connected,
     fmt_rate,
     person,
     print_table,
@@ -59,17 +59,17 @@ from benchmarks._procs import (
     print_profile,
     run_benchmark,
 )
-from hub.bootstrap import build
+from hub.bootstrap import build, coverage_rules, schedule_from
 from hub.broker import Broker, embedded_broker
 from hub.intake.model import event_id_for, hub_reference_for
+from hub.kafka.consumer import ConsumerStats
 from hub.kafka.topics import ensure_topics
-from hub.membership.coverage import default_rules
+from hub.membership.apply import Batch, apply_event
 from hub.membership.kpj import kpj_for
 from hub.settings import KAFKA_LIBS, Settings, load_settings
+from hub.store.members import member_row
 from hub.store.migrations import upgrade_to_head_async
 from schemas.events import EventEnvelope, RegistrationSubmitted
-
-_CALENDAR = default_rules().calendar
 
 TARGET_EVENTS_PER_S = 25_000.0
 TARGET_RATIO = 0.25
@@ -77,39 +77,6 @@ PROGRESS_EVERY_S = 10.0
 PARTNER_ID = "demo"
 CHANNEL = "hub-api"
 
-PARTNER_REQUEST_COLUMNS = (
-    "partner_id",
-    "kind",
-    "reference",
-    "request_hash",
-    "event_id",
-    "hub_reference",
-    "member_key",
-    "status",
-    "event_json",
-    "created_at",
-    "updated_at",
-)
-MEMBER_COLUMNS = (
-    "id",
-    "nik",
-    "kpj",
-    "full_name",
-    "birth_date",
-    "sex",
-    "phone",
-    "address",
-    "occupation",
-    "declared_income",
-    "programmes",
-    "paid_through",
-    "registered_month",
-    "registered_channel",
-    "registered_partner",
-    "registration_event_id",
-    "created_at",
-    "updated_at",
-)
 PROCESSED_EVENT_COLUMNS = (
     "event_id",
     "event_type",
@@ -142,15 +109,7 @@ def build_events(count: int, rid: str, now: datetime) -> list[Event]:
             received_at=now,
             member_key=p.nik,
             payload=RegistrationSubmitted(
-                nik=p.nik,
-                full_name=p.full_name,
-                birth_date=p.birth_date,
-                sex=p.sex,
-                phone=p.phone,
-                address=p.address,
-                occupation=p.occupation,
-                declared_income=1_000_000,
-                programmes=("JKK", "JKM"),
+                **asdict(p), declared_income=1_000_000, programmes=("JKK", "JKM")
             ),
         )
         events.append(Event(envelope, envelope.model_dump_json().encode()))
@@ -180,56 +139,42 @@ def partner_request_rows(events: Sequence[Event], now: datetime) -> list[tuple[A
 
 
 def store_rows(
-    events: Sequence[Event], now: datetime, partitions: int
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """The ``members`` and ``processed_events`` rows the consumer writes for these events."""
-    members: list[tuple[Any, ...]] = []
-    processed: list[tuple[Any, ...]] = []
-    for i, e in enumerate(events):
-        env = e.envelope
-        reg = env.payload
-        assert isinstance(reg, RegistrationSubmitted)
-        member_id = i + 1
-        month: date = _CALENDAR.month_of(env.occurred_at)
-        members.append(
-            (
-                member_id,
-                reg.nik,
-                kpj_for(member_id),
-                reg.full_name,
-                reg.birth_date,
-                reg.sex,
-                reg.phone,
-                reg.address,
-                reg.occupation,
-                reg.declared_income,
-                ",".join(reg.programmes),
-                None,
-                month,
-                env.channel,
-                env.partner_id,
-                env.event_id,
-                now,
-                now,
-            )
+    events: Sequence[Event], now: datetime, settings: Settings
+) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
+    """The ``members`` and ``processed_events`` rows the consumer writes for these events.
+
+    The members are decided by the hub's own rules (``apply_event``) and written as its
+    store writes them (``member_row``), numbered as a fresh store numbers them.
+    """
+    batch = Batch(members={}, contributions={})
+    schedule, rules = schedule_from(settings), coverage_rules(settings)
+    for e in events:
+        apply_event(batch, e.envelope, schedule, rules)
+    members = []
+    for member_id, member in enumerate(batch.new_members, start=1):
+        member.member_id, member.kpj = member_id, kpj_for(member_id)
+        members.append(member_row(member, now))
+    partitions = settings.kafka_partitions
+    processed = [
+        (
+            e.envelope.event_id,
+            e.envelope.event_type,
+            "recorded",
+            i % partitions,
+            i // partitions,
+            now,
         )
-        processed.append(
-            (env.event_id, env.event_type, "recorded", i % partitions, i // partitions, now)
-        )
+        for i, e in enumerate(events)
+    ]
     return members, processed
 
 
 async def copy_partner_requests(database: str, rows: list[tuple[Any, ...]]) -> float:
-    conn = await asyncpg.connect(asyncpg_dsn(database))
-    try:
+    async with connected(database) as conn:
         started = time.perf_counter()
-        await conn.copy_records_to_table(
-            "partner_requests", records=rows, columns=PARTNER_REQUEST_COLUMNS
-        )
+        await conn.copy_records_to_table("partner_requests", records=rows, columns=INBOX_COLUMNS)
         await conn.execute("ANALYZE partner_requests")
         return time.perf_counter() - started
-    finally:
-        await conn.close()
 
 
 async def produce(settings: Settings, servers: str, events: Sequence[Event]) -> float:
@@ -272,11 +217,8 @@ class Drain:
     completed: bool
     first_record_s: float | None
     first_recorded: int
-    recorded: int
-    rejected: int
-    duplicates: int
-    dead_lettered: int
-    batches: int
+    stats: ConsumerStats
+    """The consumer's totals when it stopped."""
     progress: list[tuple[float, int, int]]  # (seconds since start, recorded, RSS bytes)
     rss_before: int
     cpu: list[tuple[str, float]]
@@ -334,46 +276,39 @@ async def drain(
         await consumer.stop()
         await hub.publisher.stop()
         await hub.engine.dispose()
-    s = consumer.stats
     return Drain(
-        seconds=seconds,
-        completed=completed,
-        first_record_s=first,
-        first_recorded=first_recorded,
-        recorded=s.recorded,
-        rejected=s.rejected,
-        duplicates=s.duplicates,
-        dead_lettered=s.dead_lettered,
-        batches=s.batches,
-        progress=progress,
-        rss_before=rss_before,
-        cpu=cpu,
-        profile=profile,
+        seconds,
+        completed,
+        first,
+        first_recorded,
+        consumer.stats,
+        progress,
+        rss_before,
+        cpu,
+        profile,
     )
 
 
 async def copy_baseline(
-    database: str, members: list[tuple[Any, ...]], processed: list[tuple[Any, ...]]
+    database: str, members: list[dict[str, Any]], processed: list[tuple[Any, ...]]
 ) -> float:
-    conn = await asyncpg.connect(asyncpg_dsn(database))
-    try:
+    columns = list(members[0])
+    records = [tuple(m[c] for c in columns) for m in members]
+    async with connected(database) as conn:
         started = time.perf_counter()
         async with conn.transaction():
-            await conn.copy_records_to_table("members", records=members, columns=MEMBER_COLUMNS)
+            await conn.copy_records_to_table("members", records=records, columns=columns)
             await conn.copy_records_to_table(
                 "processed_events", records=processed, columns=PROCESSED_EVENT_COLUMNS
             )
         seconds = time.perf_counter() - started
         count = await conn.fetchval("SELECT count(*) FROM members")
-        assert count == len(members), f"COPY baseline holds {count} members"
-        return seconds
-    finally:
-        await conn.close()
+    assert count == len(members), f"COPY baseline holds {count} members"
+    return seconds
 
 
 async def store_counts(database: str) -> dict[str, int]:
-    conn = await asyncpg.connect(asyncpg_dsn(database))
-    try:
+    async with connected(database) as conn:
         row = await conn.fetchrow(
             "SELECT (SELECT count(*) FROM members) AS members,"
             " (SELECT count(DISTINCT kpj) FROM members) AS kpjs,"
@@ -381,8 +316,6 @@ async def store_counts(database: str) -> dict[str, int]:
             " (SELECT count(*) FROM partner_requests WHERE status = 'recorded'"
             "   AND kpj IS NOT NULL) AS recorded"
         )
-    finally:
-        await conn.close()
     assert row is not None
     return {k: int(v) for k, v in row.items()}
 
@@ -438,15 +371,16 @@ async def main(argv: Sequence[str] | None = None) -> int:
             )
 
             result = await drain(settings, broker.bootstrap_servers, n, args.timeout, args.profile)
+            stats = result.stats
             print(
-                f"  consumer: {result.recorded:,} recorded, {result.rejected:,} rejected, "
-                f"{result.duplicates:,} duplicates, {result.dead_lettered:,} dead-lettered, "
-                f"{result.batches:,} batches",
+                f"  consumer: {stats.recorded:,} recorded, {stats.rejected:,} rejected, "
+                f"{stats.duplicates:,} duplicates, {stats.dead_lettered:,} dead-lettered, "
+                f"{stats.batches:,} batches",
                 flush=True,
             )
             counts = await store_counts(drain_db)
 
-            members, processed = store_rows(events, now, settings.kafka_partitions)
+            members, processed = store_rows(events, now, settings)
             baseline_s = await copy_baseline(copy_db, members, processed)
             print(f"  COPY baseline: {len(members) + len(processed):,} rows in {baseline_s:.2f} s")
     finally:
@@ -454,9 +388,9 @@ async def main(argv: Sequence[str] | None = None) -> int:
         shutil.rmtree(data_dir, ignore_errors=True)
 
     copy_events_per_s = n / baseline_s
-    drain_per_s = result.recorded / result.seconds
+    drain_per_s = stats.recorded / result.seconds
     steady = (
-        (result.recorded - result.first_recorded) / (result.seconds - result.first_record_s)
+        (stats.recorded - result.first_recorded) / (result.seconds - result.first_record_s)
         if result.first_record_s is not None and result.seconds > result.first_record_s
         else 0.0
     )
@@ -466,7 +400,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     # CPU time per event holds still on a shared machine where rates do not.
     used = dict(result.cpu)
     per_event_us = {
-        name: used.get(name, 0.0) * result.seconds / max(result.recorded, 1) * 1e6
+        name: used.get(name, 0.0) * result.seconds / max(stats.recorded, 1) * 1e6
         for name in ("consumer (python)", "postgres")
     }
     rows = [
@@ -480,7 +414,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
             "drain: time to drain",
             f"{result.seconds:.2f} s"
             if result.completed
-            else f"TIMED OUT after {result.seconds:.0f} s at {result.recorded:,}",
+            else f"TIMED OUT after {result.seconds:.0f} s at {stats.recorded:,}",
         ),
         Row(
             "drain: first record after",
@@ -489,7 +423,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
         Row("drain: events/s after first record", fmt_rate(steady)),
         Row(
             "drain: batches (avg events/batch)",
-            f"{result.batches:,} ({result.recorded / max(result.batches, 1):,.0f})",
+            f"{stats.batches:,} ({stats.recorded / max(stats.batches, 1):,.0f})",
         ),
         Row(
             "COPY: rows/s (members + processed_events)",

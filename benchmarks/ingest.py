@@ -31,23 +31,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
-
 from benchmarks._common import (
     Row,
+    add_hub_options,
     append_results,
-    asyncpg_dsn,
+    clean_work_dir,
+    connected,
     fmt_ms,
     fmt_rate,
-    hub_env,
     person,
     print_table,
     registration_body,
     run_id,
+    running_hub,
     temporary_database,
 )
 from benchmarks._procs import (
-    VENV_BIN,
     Profile,
     PySpy,
     Server,
@@ -156,14 +155,11 @@ async def run_wrk(
 
 async def recorded_counts(database: str) -> tuple[int, int]:
     """(recorded, accepted or later) rows in the hub's inbox."""
-    conn = await asyncpg.connect(asyncpg_dsn(database))
-    try:
+    async with connected(database) as conn:
         row = await conn.fetchrow(
             "SELECT count(*) FILTER (WHERE status = 'recorded') AS recorded,"
             " count(*) FILTER (WHERE status <> 'pending') AS accepted FROM partner_requests"
         )
-    finally:
-        await conn.close()
     assert row is not None
     return int(row["recorded"]), int(row["accepted"])
 
@@ -171,8 +167,7 @@ async def recorded_counts(database: str) -> tuple[int, int]:
 async def wait_recorded(database: str, accepted: int, within_s: float) -> tuple[float | None, int]:
     """Seconds until ``accepted`` registrations are recorded (None: not within the bound)."""
     started = time.perf_counter()
-    conn = await asyncpg.connect(asyncpg_dsn(database))
-    try:
+    async with connected(database) as conn:
         while True:
             row = await conn.fetchrow(
                 "SELECT count(*) FILTER (WHERE status = 'recorded') AS recorded,"
@@ -186,13 +181,6 @@ async def wait_recorded(database: str, accepted: int, within_s: float) -> tuple[
             if elapsed > within_s:
                 return None, recorded
             await asyncio.sleep(0.1)
-    finally:
-        await conn.close()
-
-
-def hub_settings(pairs: Sequence[str]) -> dict[str, str]:
-    """``name=value`` pairs as the hub's environment variables (HUB_NAME=value)."""
-    return {f"HUB_{name.upper()}": value for name, value in (p.split("=", 1) for p in pairs)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,14 +210,11 @@ class StackCpu:
 
 async def backend_pids(database: str) -> set[int]:
     """The PostgreSQL backends serving ``database`` now."""
-    conn = await asyncpg.connect(asyncpg_dsn(database))
-    try:
+    async with connected(database) as conn:
         rows = await conn.fetch(
             "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
             database,
         )
-    finally:
-        await conn.close()
     return {int(r["pid"]) for r in rows}
 
 
@@ -272,14 +257,11 @@ _DB_COUNTERS = ("xact_commit", "xact_rollback", "tup_inserted", "tup_updated", "
 
 async def db_activity(database: str) -> dict[str, int]:
     """PostgreSQL's cumulative counters for ``database`` (read after the hub's backends exited)."""
-    conn = await asyncpg.connect(asyncpg_dsn(database))
-    try:
+    async with connected(database) as conn:
         row = await conn.fetchrow(
             f"SELECT {', '.join(_DB_COUNTERS)} FROM pg_stat_database WHERE datname = $1",
             database,
         )
-    finally:
-        await conn.close()
     return {k: int(row[k]) for k in _DB_COUNTERS} if row is not None else {}
 
 
@@ -325,16 +307,6 @@ async def measure(
     return Phase(warm, result, cpu, profile, stack)
 
 
-def clean_work_dir(work: Path, *, keep_logs: bool) -> None:
-    """Remove the signed requests; keep the servers' logs if the run failed."""
-    if not keep_logs:
-        shutil.rmtree(work, ignore_errors=True)
-        return
-    for requests_file in work.glob("*.tsv"):
-        requests_file.unlink()
-    print(f"(server logs kept in {work})", file=sys.stderr)
-
-
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=15, help="measured seconds per server")
@@ -352,17 +324,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
         "--strict", action="store_true", help="exit with 3 when a target is not met"
     )
     parser.add_argument("--profile", type=Path, help="py-spy the hub during its measured run")
-    parser.add_argument(
-        "--broker", choices=["auto", "kafka", "tansu"], default="auto", help="hub run's broker"
-    )
-    parser.add_argument("--results", type=Path, help="append the figures as a JSON line")
-    parser.add_argument(
-        "--hub-setting",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a setting for the hub (HUB_NAME=VALUE), e.g. kafka_linger_ms=5; repeatable",
-    )
+    add_hub_options(parser)
     parser.add_argument(
         "--bare-loop",
         default="auto",
@@ -420,22 +382,14 @@ async def main(argv: Sequence[str] | None = None) -> int:
 
         # --- the hub: API + consumer + Tansu + PostgreSQL ----------------------------------
         async with temporary_database() as database:
-            port = free_port()
-            hub = Server(
-                "hub",
-                [str(VENV_BIN / "hub"), "run", "--port", str(port)],
-                hub_env(database, args.broker) | hub_settings(args.hub_setting),
-                work / "hub.log",
-            )
-            try:
-                startup_s = await hub.start(f"http://127.0.0.1:{port}/healthz", within_s=90)
-                print(f"  hub healthy after {startup_s:.1f} s (db {database})", flush=True)
+            async with running_hub(database, work, args.broker, args.hub_setting) as hub:
+                print(f"  hub healthy after {hub.startup_s:.1f} s (db {database})", flush=True)
                 if time.time() - signed_at > 200:  # the hub allows 300 s of clock skew
                     signed_at = sign_all()
                 phase = await measure(
                     "hub",
-                    hub,
-                    f"http://127.0.0.1:{port}",
+                    hub.server,
+                    hub.url,
                     (warm_file, measure_file),
                     args,
                     profile_to=None if args.profile is None else args.profile / "hub-ingest.txt",
@@ -449,11 +403,6 @@ async def main(argv: Sequence[str] | None = None) -> int:
                 caught_up_s, recorded = await wait_recorded(database, expected, within_s=90)
                 catch_up_total = time.perf_counter() - load_ended
                 recorded, accepted_in_db = await recorded_counts(database)
-            except Exception:
-                print(f"--- hub log ({hub.log_path}) ---\n{hub.log_tail()}", file=sys.stderr)
-                raise
-            finally:
-                await hub.stop()
             await asyncio.sleep(0.5)  # exiting backends flush their statistics
             activity = await db_activity(database)
 
@@ -564,7 +513,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
         missed = any(row.met is False for row in rows)
         return 3 if args.strict and missed else 0
     finally:
-        clean_work_dir(work, keep_logs=failed)
+        clean_work_dir(work, keep_logs=failed, generated="*.tsv")
 
 
 if __name__ == "__main__":

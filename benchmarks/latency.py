@@ -30,24 +30,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
-
 from benchmarks._common import (
     Row,
+    add_hub_options,
     append_results,
-    asyncpg_dsn,
+    connected,
     fmt_ms,
     fmt_rate,
-    hub_env,
     person,
     print_table,
     registration_body,
     run_id,
+    running_hub,
     temporary_database,
 )
-from benchmarks._procs import VENV_BIN, Server, load_average, run_benchmark
-from benchmarks.ingest import PARTNER_SECRET, StackMeter, hub_settings, wait_recorded
-from hub.broker import free_port
+from benchmarks._procs import load_average, run_benchmark
+from benchmarks.ingest import PARTNER_SECRET, StackMeter, wait_recorded
 from hub.signing import sign
 
 TARGET_P99_MS = 250.0
@@ -123,15 +121,12 @@ async def send_at_rate(
 
 async def recorded_at(database: str, references: Sequence[str]) -> dict[str, float]:
     """When each of ``references`` was recorded (epoch seconds), for those that were."""
-    conn = await asyncpg.connect(asyncpg_dsn(database))
-    try:
+    async with connected(database) as conn:
         rows = await conn.fetch(
             "SELECT reference, extract(epoch FROM updated_at)::float8 AS at "
             "FROM partner_requests WHERE status = 'recorded' AND reference = ANY($1::text[])",
             list(references),
         )
-    finally:
-        await conn.close()
     return {r["reference"]: float(r["at"]) for r in rows}
 
 
@@ -148,50 +143,31 @@ async def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=1000.0, help="requests per second")
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds, same rate")
-    parser.add_argument("--broker", default="auto", choices=["auto", "kafka", "tansu"])
-    parser.add_argument("--results", type=Path, help="append the figures as a JSON line here")
-    parser.add_argument(
-        "--hub-setting",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a setting for the hub (HUB_NAME=VALUE), e.g. kafka_linger_ms=5; repeatable",
-    )
+    add_hub_options(parser)
     args = parser.parse_args(argv)
 
     rid = run_id()
     print(f"machine load average (1/5/15 min) at the start: {load_average()}", flush=True)
     n_warm, n_measure = int(args.rate * args.warmup), int(args.rate * args.duration)
     work = Path(tempfile.mkdtemp(prefix="hub-bench-latency-"))
-    async with temporary_database() as database:
-        port = free_port()
-        hub = Server(
-            "hub",
-            [str(VENV_BIN / "hub"), "run", "--port", str(port)],
-            hub_env(database, args.broker) | hub_settings(args.hub_setting),
-            work / "hub.log",
-        )
-        try:
-            await hub.start(f"http://127.0.0.1:{port}/healthz", within_s=90)
-            host = f"127.0.0.1:{port}"
-            timestamp = str(int(time.time()))
-            requests = [
-                (f"LAT-{rid}-{i}", raw_request(host, f"LAT-{rid}-{i}", i, timestamp))
-                for i in range(n_warm + n_measure)
-            ]
-            await send_at_rate("127.0.0.1", port, requests[:n_warm], args.rate)
-            meter = StackMeter(hub.pid, database)
-            await meter.start()
-            answers, took_s = await send_at_rate("127.0.0.1", port, requests[n_warm:], args.rate)
-            stack = await meter.stop()
-            accepted = [a for a in answers if a.status == 202]
-            caught_up, _ = await wait_recorded(database, n_warm + len(accepted), within_s=60)
-            recorded = await recorded_at(database, [a.reference for a in accepted])
-        except Exception:
-            print(f"--- hub log ({hub.log_path}) ---\n{hub.log_tail()}", file=sys.stderr)
-            raise
-        finally:
-            await hub.stop()
+    async with (
+        temporary_database() as database,
+        running_hub(database, work, args.broker, args.hub_setting) as hub,
+    ):
+        host = f"127.0.0.1:{hub.port}"
+        timestamp = str(int(time.time()))
+        requests = [
+            (f"LAT-{rid}-{i}", raw_request(host, f"LAT-{rid}-{i}", i, timestamp))
+            for i in range(n_warm + n_measure)
+        ]
+        await send_at_rate("127.0.0.1", hub.port, requests[:n_warm], args.rate)
+        meter = StackMeter(hub.pid, database)
+        await meter.start()
+        answers, took_s = await send_at_rate("127.0.0.1", hub.port, requests[n_warm:], args.rate)
+        stack = await meter.stop()
+        accepted = [a for a in answers if a.status == 202]
+        caught_up, _ = await wait_recorded(database, n_warm + len(accepted), within_s=60)
+        recorded = await recorded_at(database, [a.reference for a in accepted])
 
     answered = [a.answered_ms for a in accepted]
     to_recorded = [

@@ -31,14 +31,12 @@ import argparse
 import asyncio
 import csv
 import hashlib
-import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
 import httpx
 import orjson
 
@@ -48,24 +46,22 @@ from benchmarks._common import (
     Person,
     Row,
     append_results,
-    asyncpg_dsn,
-    hub_env,
+    clean_work_dir,
+    connected,
     person,
     print_table,
     run_id,
+    running_hub,
     temporary_database,
 )
 from benchmarks._procs import (
-    VENV_BIN,
     PySpy,
-    Server,
     cpu_snapshot,
     cpu_usage,
     load_average,
     print_profile,
     run_benchmark,
 )
-from hub.broker import free_port
 from hub.errors import HubError
 
 AGENT, SECRET = "pos-demo", "pos-demo-secret"  # config/dev.toml
@@ -139,16 +135,13 @@ def reset_peak_rss(pid: int) -> bool:
 
 async def store_counts(database: str) -> tuple[int, int, int]:
     """(partner_requests of the agent, recorded ones, members) in the hub's store."""
-    conn = await asyncpg.connect(asyncpg_dsn(database))
-    try:
+    async with connected(database) as conn:
         row = await conn.fetchrow(
             "SELECT count(*) AS requests, count(*) FILTER (WHERE status = 'recorded') AS recorded"
             " FROM partner_requests WHERE partner_id = $1",
             AGENT,
         )
         members = await conn.fetchval("SELECT count(*) FROM members")
-    finally:
-        await conn.close()
     return int(row["requests"]), int(row["recorded"]), int(members)
 
 
@@ -180,21 +173,8 @@ async def measured_upload(url: str, path: Path, pid: int) -> tuple[float, httpx.
 
 
 async def analyze(database: str) -> None:
-    conn = await asyncpg.connect(asyncpg_dsn(database))
-    try:
+    async with connected(database) as conn:
         await conn.execute("ANALYZE")
-    finally:
-        await conn.close()
-
-
-def clean_work_dir(work: Path, *, keep_log: bool) -> None:
-    """Remove the generated file; keep the hub's log if the run failed."""
-    if not keep_log:
-        shutil.rmtree(work, ignore_errors=True)
-        return
-    for generated in work.glob("*.csv"):
-        generated.unlink()
-    print(f"(hub log kept in {work})", file=sys.stderr)
 
 
 async def main(argv: Sequence[str] | None = None) -> int:
@@ -228,49 +208,38 @@ async def main(argv: Sequence[str] | None = None) -> int:
         base_s, base_valid, base_refused = baseline(path)
         print(f"  baseline (read + validate in-process): {base_s:.2f} s", flush=True)
 
-        async with temporary_database() as database:
-            port = free_port()
-            url = f"http://127.0.0.1:{port}"
-            hub = Server(
-                "hub",
-                [str(VENV_BIN / "hub"), "run", "--port", str(port)],
-                hub_env(database, args.broker),
-                work / "hub.log",
-            )
-            try:
-                startup_s = await hub.start(f"{url}/healthz", within_s=90)
-                print(f"  hub healthy after {startup_s:.1f} s (db {database})", flush=True)
-                warm_growth = None
-                if not args.cold:
-                    warm_s, _, warm_growth = await measured_upload(url, warm_path, hub.pid)
-                    await wait_recorded(database, args.warmup_rows, within_s=60)
-                    await analyze(database)
-                    print(f"  warm-up: {args.warmup_rows:,} rows in {warm_s:.1f} s; ANALYZE")
-                rss_before = memory(hub.pid)["VmRSS"]
-                requests_start, _, _ = await store_counts(database)
-                spy = None if args.profile is None else PySpy(hub.pid, args.profile / "hub-pos.txt")
-                if spy is not None:
-                    await spy.start()
-                cpu_before = cpu_snapshot()
-                upload_s, first, growth = await measured_upload(url, path, hub.pid)
-                cpu = cpu_usage(cpu_before, cpu_snapshot(), {hub.pid: "hub (python)"})
-                profile = None if spy is None else await spy.stop()
-                answer = orjson.loads(first.content)
-                accepted, refused = answer["jumlahDiterima"], answer["jumlahDitolak"]
-                print(f"  upload: {accepted:,} accepted, {refused:,} refused in {upload_s:.2f} s")
+        async with (
+            temporary_database() as database,
+            running_hub(database, work, args.broker) as hub,
+        ):
+            url = hub.url
+            print(f"  hub healthy after {hub.startup_s:.1f} s (db {database})", flush=True)
+            warm_growth = None
+            if not args.cold:
+                warm_s, _, warm_growth = await measured_upload(url, warm_path, hub.pid)
+                await wait_recorded(database, args.warmup_rows, within_s=60)
+                await analyze(database)
+                print(f"  warm-up: {args.warmup_rows:,} rows in {warm_s:.1f} s; ANALYZE")
+            rss_before = memory(hub.pid)["VmRSS"]
+            requests_start, _, _ = await store_counts(database)
+            spy = None if args.profile is None else PySpy(hub.pid, args.profile / "hub-pos.txt")
+            if spy is not None:
+                await spy.start()
+            cpu_before = cpu_snapshot()
+            upload_s, first, growth = await measured_upload(url, path, hub.pid)
+            cpu = cpu_usage(cpu_before, cpu_snapshot(), {hub.pid: "hub (python)"})
+            profile = None if spy is None else await spy.stop()
+            answer = orjson.loads(first.content)
+            accepted, refused = answer["jumlahDiterima"], answer["jumlahDitolak"]
+            print(f"  upload: {accepted:,} accepted, {refused:,} refused in {upload_s:.2f} s")
 
-                requests_before, _, _ = await store_counts(database)
-                reupload_s, again = await timed_upload(url, path)
-                caught_up_s = await wait_recorded(database, requests_start + accepted, within_s=180)
-                requests_after, recorded, members = await store_counts(database)
-                # Anything the re-upload published would have been applied by now.
-                await asyncio.sleep(1.0)
-                _, _, members_settled = await store_counts(database)
-            except Exception:
-                print(f"--- hub log ({hub.log_path}) ---\n{hub.log_tail()}", file=sys.stderr)
-                raise
-            finally:
-                await hub.stop()
+            requests_before, _, _ = await store_counts(database)
+            reupload_s, again = await timed_upload(url, path)
+            caught_up_s = await wait_recorded(database, requests_start + accepted, within_s=180)
+            requests_after, recorded, members = await store_counts(database)
+            # Anything the re-upload published would have been applied by now.
+            await asyncio.sleep(1.0)
+            _, _, members_settled = await store_counts(database)
 
         same_answer = again.content == first.content
         mib = 1024.0
@@ -351,7 +320,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
             return 1
         return 0 if upload_s < TARGET_TOTAL_S else 3
     finally:
-        clean_work_dir(work, keep_log=failed)
+        clean_work_dir(work, keep_logs=failed, generated="*.csv")
 
 
 if __name__ == "__main__":

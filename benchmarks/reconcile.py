@@ -28,12 +28,18 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg  # type: ignore[import-untyped]
-
-from benchmarks._common import Row, asyncpg_dsn, print_table, sqlalchemy_url, temporary_database
+from benchmarks._common import (
+    INBOX_COLUMNS,
+    Row,
+    connected,
+    print_table,
+    sqlalchemy_url,
+    temporary_database,
+)
 from benchmarks._procs import run_benchmark
 from hub.reconciliation.canonical import CanonicalCsv
 from hub.settlement.statement import STATEMENT_COLUMNS
+from hub.store.inbox import SETTLEMENT_COLUMNS
 from hub.store.migrations import upgrade_to_head
 
 PARTNER = "bench-api"
@@ -59,27 +65,7 @@ EXPECTED = {
     "after_cutoff": EACH,
 }
 
-COLUMNS = (
-    "partner_id",
-    "kind",
-    "reference",
-    "request_hash",
-    "event_id",
-    "hub_reference",
-    "member_key",
-    "status",
-    "event_json",
-    "created_at",
-    "updated_at",
-    "business_date",
-    "after_close",
-    "amount",
-    "months",
-    "paid_at",
-    "amount_jkk",
-    "amount_jkm",
-    "amount_jht",
-)
+COLUMNS = (*INBOX_COLUMNS, "after_close", *SETTLEMENT_COLUMNS)
 
 
 def _nik(i: int) -> str:
@@ -90,55 +76,39 @@ def _paid_at(i: int) -> datetime:
     return datetime(2026, 11, 30, 0, 0, tzinfo=WIB) + timedelta(seconds=(i * 37) % 82_800)
 
 
+def _hub_row(
+    kind: str, i: int, day: date, settled: tuple[Any, ...], now: datetime
+) -> tuple[Any, ...]:
+    """Hub row ``i``: a recorded payment (or reversal) BN-i, in ``COLUMNS`` order; ``settled``
+    is its amount, months, paid_at and programme split."""
+    hub_prefix, digest = ("PAY", "0") if kind == "payment" else ("REV", "1")
+    return (
+        PARTNER,
+        kind,
+        f"BN-{i:08d}",
+        digest * 64,
+        uuid.uuid4(),
+        f"{hub_prefix}-{i:016X}",
+        _nik(i),
+        "recorded",
+        "{}",
+        now,
+        now,
+        False,
+        day,
+        *settled,
+    )
+
+
 def _hub_rows() -> Any:
     """Rows 0..EACH-1 are not in the file; EACH..2*EACH-1 settled at another amount;
     2*EACH..3*EACH-1 reversed; 3*EACH..4*EACH-1 twice in the file; then the next day's."""
     now = datetime.now(UTC)
     for i in range(DAY_ROWS + EACH):
         day = DAY if i < DAY_ROWS else DAY + timedelta(days=1)
-        yield (
-            PARTNER,
-            "payment",
-            f"BN-{i:08d}",
-            "0" * 64,
-            uuid.uuid4(),
-            f"PAY-{i:016X}",
-            _nik(i),
-            "recorded",
-            "{}",
-            now,
-            now,
-            day,
-            False,
-            MONTH,
-            1,
-            _paid_at(i),
-            10_000,
-            6_800,
-            0,
-        )
+        yield _hub_row("payment", i, day, (MONTH, 1, _paid_at(i), 10_000, 6_800, 0), now)
     for i in range(2 * EACH, 3 * EACH):
-        yield (
-            PARTNER,
-            "reversal",
-            f"BN-{i:08d}",
-            "1" * 64,
-            uuid.uuid4(),
-            f"REV-{i:016X}",
-            _nik(i),
-            "recorded",
-            "{}",
-            now,
-            now,
-            DAY,
-            False,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-        )
+        yield _hub_row("reversal", i, DAY, (None,) * 6, now)
 
 
 def _file_line_numbers() -> list[int]:
@@ -179,8 +149,7 @@ def write_file(path: Path) -> None:
 
 async def seed(database: str) -> float:
     await asyncio.to_thread(upgrade_to_head, sqlalchemy_url(database))
-    conn = await asyncpg.connect(asyncpg_dsn(database))
-    try:
+    async with connected(database) as conn:
         started = time.perf_counter()
         batch: list[tuple[Any, ...]] = []
         for row in _hub_rows():
@@ -192,8 +161,6 @@ async def seed(database: str) -> float:
             await conn.copy_records_to_table("partner_requests", records=batch, columns=COLUMNS)
         await conn.execute("ANALYZE partner_requests")
         return time.perf_counter() - started
-    finally:
-        await conn.close()
 
 
 def measured(args: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
