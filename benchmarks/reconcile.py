@@ -143,6 +143,7 @@ def write_file(path: Path) -> None:
                     DAY.isoformat(),
                     "settled",
                     "false",
+                    "",  # agent_id: no agency in this file
                 )
             )
 
