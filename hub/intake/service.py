@@ -152,7 +152,7 @@ class IntakeService:
         self, partner: Partner, request: RegistrationRequest
     ) -> Acceptance:
         self._schedule.check_declared_income(request.declared_income)
-        return await self._accept(
+        new = self._new_request(
             partner,
             "registration",
             request.reference,
@@ -160,6 +160,7 @@ class IntakeService:
             _registration_event(request),
             occurred_at=self._clock(),
         )
+        return await self._accept(partner, new)
 
     async def submit_registrations(
         self, partner: Partner, requests: Sequence[RegistrationRequest]
@@ -289,7 +290,7 @@ class IntakeService:
             jkm=monthly.jkm * request.months,
             jht=monthly.jht * request.months,
         )
-        accepted = await self._accept(
+        new = self._new_request(
             partner,
             "payment",
             request.reference,
@@ -299,6 +300,7 @@ class IntakeService:
             received_at=received_at,
             settlement=settlement,
         )
+        accepted = await self._accept(partner, new)
         if self._inquiries is not None:
             self._inquiries.paid(partner.partner_id, terms.nik)
         return accepted
@@ -366,7 +368,7 @@ class IntakeService:
             reversed_at=now,
         )
         try:
-            accepted = await self._accept(
+            new = self._new_request(
                 partner,
                 "reversal",
                 request.payment_reference,
@@ -377,6 +379,7 @@ class IntakeService:
                 received_at=now,
                 settlement=SettlementFacts(business_date=business_day(partner, now)),
             )
+            accepted = await self._accept(partner, new, partner_ref=request.reference)
         except ReferenceConflict:
             raise AlreadyReversed(
                 f"payment {request.payment_reference!r} was already reversed"
@@ -457,11 +460,12 @@ class IntakeService:
         fingerprint: str,
         payload: EventPayload,
         occurred_at: datetime,
-        partner_ref: str | None,
-        received_at: datetime,
+        partner_ref: str | None = None,
+        received_at: datetime | None = None,
         settlement: SettlementFacts | None = None,
     ) -> NewRequest:
         """The inbox row of a request, holding its event as it will be published."""
+        received_at = received_at or self._clock()
         event_id = event_id_for(partner.partner_id, kind, reference)
         # Built from a validated payload and the hub's own header fields: constructed, and
         # dumped to JSON once (the stored event is what is published and re-driven).
@@ -492,30 +496,15 @@ class IntakeService:
         )
 
     async def _accept(
-        self,
-        partner: Partner,
-        kind: RequestKind,
-        reference: str,
-        fingerprint: str,
-        payload: EventPayload,
-        occurred_at: datetime,
-        partner_ref: str | None = None,
-        received_at: datetime | None = None,
-        settlement: SettlementFacts | None = None,
+        self, partner: Partner, new: NewRequest, partner_ref: str | None = None
     ) -> Acceptance:
-        claimed = await self._ledger.claim(
-            self._new_request(
-                partner,
-                kind,
-                reference,
-                fingerprint,
-                payload,
-                occurred_at,
-                partner_ref,
-                received_at or self._clock(),
-                settlement,
-            )
-        )
+        """Claim the request's reference and publish its event, or answer as the first time.
+
+        ``partner_ref``: the partner's own reference, where the inbox holds the request
+        under another (a reversal, under its payment's).
+        """
+        claimed = await self._ledger.claim(new)
+        kind, reference = new.kind, new.reference
         with bound_request(
             partner_id=partner.partner_id,
             channel=partner.channel,
@@ -524,7 +513,7 @@ class IntakeService:
             event_id=str(claimed.event_id),
             **({} if partner.agent_id is None else {"agent_id": partner.agent_id}),
         ):
-            if claimed.request_hash != fingerprint:
+            if claimed.request_hash != new.request_hash:
                 log.info("%s reference reused with different content", kind)
                 raise ReferenceConflict(
                     f"reference {reference!r} was already used for a different {kind}"
