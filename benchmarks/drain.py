@@ -93,10 +93,11 @@ class Event:
     value: bytes
 
 
-def build_events(count: int, rid: str, now: datetime) -> list[Event]:
-    """``count`` registrations as intake would publish them (one distinct person each)."""
+def build_events(count: int, rid: str, now: datetime, first: int = 0) -> list[Event]:
+    """``count`` registrations as intake would publish them (one distinct person each),
+    of people ``first`` onwards (``benchmarks.memory`` builds them a chunk at a time)."""
     events = []
-    for i in range(count):
+    for i in range(first, first + count):
         p = person(i)
         reference = f"DRAIN-{rid}-{i}"
         envelope = EventEnvelope(
