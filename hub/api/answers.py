@@ -13,14 +13,19 @@ class Accepted(BaseModel):
     kpj: str | None = None
 
 
-class RegistrationStatus(BaseModel):
+class RequestStatus(BaseModel):
+    """Where one of your requests stands."""
+
     reference: str
     hub_reference: str
     status: Literal["accepted", "recorded", "rejected"]
-    kpj: str | None = None
     reason: str | None = None
     agent_id: str | None = None
     """The agent who sent it (only in answers to an agency's agents)."""
+
+
+class RegistrationStatus(RequestStatus):
+    kpj: str | None = None
 
 
 class ReversalStatus(BaseModel):
@@ -29,14 +34,8 @@ class ReversalStatus(BaseModel):
     reason: str | None = None
 
 
-class PaymentStatus(BaseModel):
-    reference: str
-    hub_reference: str
-    status: Literal["accepted", "recorded", "rejected"]
-    reason: str | None = None
+class PaymentStatus(RequestStatus):
     reversal: ReversalStatus | None = None
-    agent_id: str | None = None
-    """The agent who sent it (only in answers to an agency's agents)."""
 
 
 class InquiryResponse(BaseModel):

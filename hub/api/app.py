@@ -3,18 +3,18 @@
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import request_response
 
 from hub.api.answers import (
     Accepted,
-    DeliveryAttempt,
     ErrorResponse,
     InquiryResponse,
     Notification,
@@ -22,7 +22,7 @@ from hub.api.answers import (
     RegistrationStatus,
 )
 from hub.api.edge import EdgeGuard, EdgeLimits, Gate, GatedRoute, RouteTraits, gated_routes
-from hub.callbacks.log import CallbackLog, DeliveryRecord
+from hub.callbacks.log import CallbackLog
 from hub.channels.base import ChannelAdapter, HttpChannelAdapter
 from hub.channels.codes import retry_after
 from hub.channels.routes import raw_body
@@ -38,8 +38,9 @@ from hub.errors import (
     TemporarilyUnavailable,
     Unauthenticated,
 )
-from hub.intake.model import Partner, RequestView
+from hub.intake.model import Acceptance, Partner, RequestView
 from hub.intake.parsing import parse_json
+from hub.intake.ports import RequestKind
 from hub.intake.requests import (
     InquiryRequest,
     PaymentRequest,
@@ -53,6 +54,10 @@ from hub.signing import SignatureHeaders, SignatureVerifier, request_target
 from hub.store.outage import as_partner_error
 
 log = logging.getLogger(__name__)
+
+RequestT = TypeVar("RequestT", bound=BaseModel)
+_NOTIFICATIONS = TypeAdapter(list[Notification])
+"""Delivery records (``hub.callbacks.log``) as the partner sees them."""
 
 _HTTP_STATUS: dict[type[HubError], int] = {
     InvalidRequest: 422,
@@ -126,6 +131,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     **EDGE_ERRORS,
     422: {"model": ErrorResponse, "description": "Invalid input: each field and the reason"},
 }
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse}}
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **_ERRORS,
     409: {"model": ErrorResponse, "description": "Reference already used with different content"},
@@ -232,97 +238,123 @@ def create_app(
 
     Signed = Annotated[tuple[Partner, bytes], Depends(signed)]  # noqa: N806
 
-    @app.post(
+    def write_route(
+        path: str,
+        model: type[RequestT],
+        submit: Callable[[Partner, RequestT], Awaitable[Acceptance]],
+        *,
+        summary: str,
+        tag: str,
+        not_found: bool = True,
+        names_kpj: bool = False,
+        lean: bool = False,
+    ) -> None:
+        """``POST path``: the signed body, parsed as ``model``, handed to ``submit`` (whose
+        name the route takes); 202.
+
+        ``names_kpj``: the answer names the KPJ of a member already recorded. A ``lean``
+        route is served by its handler alone (``serve_lean``), still documented by FastAPI.
+        """
+
+        async def accept(partner: Partner, body: bytes) -> JSONResponse:
+            answer = await submit(partner, parse(model, body))
+            kpj = answer.kpj if names_kpj else None
+            return _accepted(answer.reference, answer.hub_reference, kpj)
+
+        async def endpoint(signed: Signed) -> JSONResponse:
+            return await accept(*signed)
+
+        async def lean_endpoint(request: Request) -> Response:
+            return await accept(*await _signed(verifier, request))
+
+        app.post(
+            path,
+            status_code=202,
+            response_model=Accepted,
+            responses={**_WRITE_ERRORS, **(_NOT_FOUND if not_found else {})},
+            openapi_extra=raw_body(model),
+            summary=summary,
+            tags=[tag],
+            name=submit.__name__,
+        )(endpoint)
+        if lean:
+            serve_lean(app, "POST", path, lean_endpoint)
+
+    def status_route(
+        kind: RequestKind,
+        model: type[BaseModel],
+        summary: str,
+        details: Callable[[Partner, RequestView], Awaitable[dict[str, Any]]],
+    ) -> None:
+        """``GET`` where one of the partner's requests of ``kind`` stands, with its ``details``."""
+
+        async def endpoint(reference: str, signed: Signed) -> JSONResponse:
+            partner, _ = signed
+            claimed = await intake.status(partner, kind, reference)
+            return JSONResponse({**_status(claimed), **await details(partner, claimed)})
+
+        app.get(
+            f"/v1/{kind}s/{{reference}}",
+            response_model=model,
+            responses={**_ERRORS, **_NOT_FOUND},
+            summary=summary,
+            tags=[f"{kind}s"],
+            name=f"{kind}_status",
+        )(endpoint)
+
+    def notifications_route(kind: RequestKind, summary: str) -> None:
+        """``GET`` the callbacks sent about one of the partner's requests of ``kind``."""
+
+        async def endpoint(reference: str, signed: Signed) -> JSONResponse:
+            partner, _ = signed
+            await intake.status(partner, kind, reference)  # yours, or 404
+            records = (
+                []
+                if callbacks is None
+                else await callbacks.for_request(partner.partner_id, kind, reference)
+            )
+            seen = _NOTIFICATIONS.validate_python(records, from_attributes=True)
+            return JSONResponse(_NOTIFICATIONS.dump_python(seen, mode="json"))
+
+        app.get(
+            f"/v1/{kind}s/{{reference}}/notifications",
+            response_model=list[Notification],
+            responses={**_ERRORS, **_NOT_FOUND},
+            summary=summary,
+            tags=[f"{kind}s"],
+            name=f"{kind}_notifications",
+        )(endpoint)
+
+    write_route(
         "/v1/registrations",
-        status_code=202,
-        response_model=Accepted,
-        responses=_WRITE_ERRORS,
-        openapi_extra=raw_body(RegistrationRequest),
+        RegistrationRequest,
+        intake.submit_registration,
         summary="Submit a BPU registration",
-        tags=["registrations"],
+        tag="registrations",
+        not_found=False,
+        names_kpj=True,
+        lean=True,
     )
-    async def submit_registration(signed: Signed) -> JSONResponse:
-        partner, body = signed
-        answer = await intake.submit_registration(partner, parse(RegistrationRequest, body))
-        return _accepted(answer.reference, answer.hub_reference, answer.kpj)
 
-    @app.get(
-        "/v1/registrations/{reference}",
-        response_model=RegistrationStatus,
-        responses={**_ERRORS, 404: {"model": ErrorResponse}},
-        summary="Status of a registration you sent",
-        tags=["registrations"],
+    async def kpj(_: Partner, claimed: RequestView) -> dict[str, Any]:
+        return {"kpj": claimed.kpj}
+
+    status_route("registration", RegistrationStatus, "Status of a registration you sent", kpj)
+
+    notifications_route(
+        "registration",
+        "Callbacks sent to you about a registration, with every delivery attempt",
     )
-    async def registration_status(reference: str, signed: Signed) -> JSONResponse:
-        partner, _ = signed
-        claimed = await intake.status(partner, "registration", reference)
-        return JSONResponse({**_status(claimed), "kpj": claimed.kpj})
-
-    def notifications(records: list[DeliveryRecord]) -> JSONResponse:
-        return JSONResponse(
-            [
-                Notification(
-                    notification_id=r.notification_id,
-                    event=r.event,
-                    url=r.url,
-                    status=r.status,
-                    next_attempt_at=r.next_attempt_at,
-                    delivered_at=r.delivered_at,
-                    give_up_at=r.give_up_at,
-                    attempts=[
-                        DeliveryAttempt(
-                            attempt=a.attempt,
-                            attempted_at=a.attempted_at,
-                            duration_ms=a.duration_ms,
-                            http_status=a.http_status,
-                            error=a.error,
-                        )
-                        for a in r.attempts
-                    ],
-                ).model_dump(mode="json")
-                for r in records
-            ]
-        )
-
-    @app.get(
-        "/v1/registrations/{reference}/notifications",
-        response_model=list[Notification],
-        responses={**_ERRORS, 404: {"model": ErrorResponse}},
-        summary="Callbacks sent to you about a registration, with every delivery attempt",
-        tags=["registrations"],
+    notifications_route(
+        "payment",
+        "Callbacks sent to you about a payment (payment.recorded, payment.rejected, "
+        "payment.reversed), with every delivery attempt",
     )
-    async def registration_notifications(reference: str, signed: Signed) -> JSONResponse:
-        partner, _ = signed
-        await intake.status(partner, "registration", reference)  # yours, or 404
-        return notifications(
-            []
-            if callbacks is None
-            else await callbacks.for_request(partner.partner_id, "registration", reference)
-        )
-
-    @app.get(
-        "/v1/payments/{reference}/notifications",
-        response_model=list[Notification],
-        responses={**_ERRORS, 404: {"model": ErrorResponse}},
-        summary=(
-            "Callbacks sent to you about a payment (payment.recorded, payment.rejected, "
-            "payment.reversed), with every delivery attempt"
-        ),
-        tags=["payments"],
-    )
-    async def payment_notifications(reference: str, signed: Signed) -> JSONResponse:
-        partner, _ = signed
-        await intake.status(partner, "payment", reference)  # yours, or 404
-        return notifications(
-            []
-            if callbacks is None
-            else await callbacks.for_request(partner.partner_id, "payment", reference)
-        )
 
     @app.post(
         "/v1/payments/inquiry",
         response_model=InquiryResponse,
-        responses={**_ERRORS, 404: {"model": ErrorResponse}},
+        responses={**_ERRORS, **_NOT_FOUND},
         openapi_extra=raw_body(InquiryRequest),
         summary="What a member owes for 1, 3, 6 or 12 months",
         tags=["payments"],
@@ -352,70 +384,41 @@ def create_app(
             }
         )
 
-    @app.post(
+    write_route(
         "/v1/payments",
-        status_code=202,
-        response_model=Accepted,
-        responses={**_WRITE_ERRORS, 404: {"model": ErrorResponse}},
-        openapi_extra=raw_body(PaymentRequest),
+        PaymentRequest,
+        intake.submit_payment,
         summary="Submit a contribution payment",
-        tags=["payments"],
+        tag="payments",
+        lean=True,
     )
-    async def submit_payment(signed: Signed) -> JSONResponse:
-        partner, body = signed
-        answer = await intake.submit_payment(partner, parse(PaymentRequest, body))
-        return _accepted(answer.reference, answer.hub_reference)
 
-    @app.get(
-        "/v1/payments/{reference}",
-        response_model=PaymentStatus,
-        responses={**_ERRORS, 404: {"model": ErrorResponse}},
-        summary="Status of a payment you sent, and of its reversal if any",
-        tags=["payments"],
-    )
-    async def payment_status(reference: str, signed: Signed) -> JSONResponse:
-        partner, _ = signed
-        claimed = await intake.status(partner, "payment", reference)
-        reversal = await intake.reversal_of(partner, reference)
-        return JSONResponse(
-            {
-                **_status(claimed),
-                "reversal": None
-                if reversal is None
-                else {
-                    "hub_reference": reversal.hub_reference,
-                    "status": reversal.status,
-                    "reason": reversal.reason,
-                },
+    async def reversal(partner: Partner, claimed: RequestView) -> dict[str, Any]:
+        taken_back = await intake.reversal_of(partner, claimed.reference)
+        if taken_back is None:
+            return {"reversal": None}
+        return {
+            "reversal": {
+                "hub_reference": taken_back.hub_reference,
+                "status": taken_back.status,
+                "reason": taken_back.reason,
             }
-        )
+        }
 
-    @app.post(
-        "/v1/reversals",
-        status_code=202,
-        response_model=Accepted,
-        responses={**_WRITE_ERRORS, 404: {"model": ErrorResponse}},
-        openapi_extra=raw_body(ReversalRequest),
-        summary="Reverse a payment you sent (before its business day is settled)",
-        tags=["payments"],
+    status_route(
+        "payment",
+        PaymentStatus,
+        "Status of a payment you sent, and of its reversal if any",
+        reversal,
     )
-    async def submit_reversal(signed: Signed) -> JSONResponse:
-        partner, body = signed
-        answer = await intake.submit_reversal(partner, parse(ReversalRequest, body))
-        return _accepted(answer.reference, answer.hub_reference)
 
-    async def lean_registration(request: Request) -> Response:
-        partner, body = await _signed(verifier, request)
-        answer = await intake.submit_registration(partner, parse(RegistrationRequest, body))
-        return _accepted(answer.reference, answer.hub_reference, answer.kpj)
-
-    async def lean_payment(request: Request) -> Response:
-        partner, body = await _signed(verifier, request)
-        answer = await intake.submit_payment(partner, parse(PaymentRequest, body))
-        return _accepted(answer.reference, answer.hub_reference)
-
-    serve_lean(app, "POST", "/v1/registrations", lean_registration)
-    serve_lean(app, "POST", "/v1/payments", lean_payment)
+    write_route(
+        "/v1/reversals",
+        ReversalRequest,
+        intake.submit_reversal,
+        summary="Reverse a payment you sent (before its business day is settled)",
+        tag="payments",
+    )
 
     gated: list[GatedRoute] = gated_routes(
         [r for r in app.router.routes if getattr(r, "path", "").startswith("/v1/")],
