@@ -21,6 +21,7 @@ from hub.simulator.partners import (
     Credentials,
     HubApiPartner,
     IndomaretPartner,
+    JsonPartner,
     PosPartner,
     SimulatedPartner,
     load_private_key,
@@ -63,12 +64,7 @@ def _partners(
                 console.print("[yellow]bni46: ISO 8583 port unknown (--bni46-port): JSON only[/]")
             made.append(Bni46Partner(http, who, port))
         else:
-            kinds: dict[
-                str,
-                type[
-                    HubApiPartner | PosPartner | BrilinkPartner | IndomaretPartner | AlfamartPartner
-                ],
-            ] = {
+            kinds: dict[str, type[JsonPartner]] = {
                 "hub-api": HubApiPartner,
                 "pos": PosPartner,
                 "brilink": BrilinkPartner,

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from hub.signing import sign
-from hub.simulator.people import Person, hub_api_registration
+from hub.simulator.people import Person, in_terms_of
 
 WIB = ZoneInfo("Asia/Jakarta")
 PROGRAMMES = ["JKK", "JKM"]
@@ -62,6 +62,11 @@ def _json(body: Any) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
+def _wib_now() -> str:
+    """The partner's own clock (WIB), ISO 8601 to the second."""
+    return _now().astimezone(WIB).isoformat(timespec="seconds")
+
+
 def _code(response: httpx.Response, field: str) -> str:
     try:
         body = response.json()
@@ -70,132 +75,158 @@ def _code(response: httpx.Response, field: str) -> str:
     return str(body.get(field, f"HTTP {response.status_code}")) if isinstance(body, dict) else ""
 
 
-class HubApiPartner:
-    """The hub's own JSON API (X-Partner-Id, X-Timestamp, HMAC-SHA256 X-Signature)."""
+def _hub_signed(who: Credentials, raw: bytes) -> dict[str, str]:
+    """The hub API's own headers (docs/api.md): partner, unix time, HMAC-SHA256 signature."""
+    ts = str(int(time.time()))
+    return {
+        "X-Partner-Id": who.partner_id,
+        "X-Timestamp": ts,
+        "X-Signature": sign(who.secret, ts, raw),
+    }
+
+
+_ROUTES = {
+    "hub-api": ("registrations", "payments/inquiry", "payments", "reversals"),
+    "pos": ("pendaftaran", "inquiry", "pembayaran", "reversal"),
+    "brilink": ("registration", "inquiry", "payment", "reversal"),
+    "indomaret": ("registration", "inquiry", "payment", "reversal"),
+    "alfamart": ("registration", "inquiry", "payment", "reversal"),
+    "bni46": ("registrations", "", "", ""),
+    "bank": ("bpu/registration", "transfer-va/inquiry", "transfer-va/payment", ""),
+}
+"""Each JSON channel's registration, inquiry, payment and reversal paths, under its
+prefix: ``/<channel>/v1/`` but for the hub's own API and SNAP BI."""
+_PREFIXES = {"hub-api": "/v1/", "bank": "/snap/v1.0/"}
+_REGISTER, _INQUIRE, _PAY, _REVERSE = range(4)
+
+_REGISTRATION = {
+    "hub-api": ("reference", "declared_income", "programmes"),
+    "pos": ("noReferensi", "penghasilan", "program"),
+    "brilink": ("journalSeq", "declaredIncome", "programs"),
+    "indomaret": ("NoTransaksi", "Penghasilan", "Program"),
+    "alfamart": ("trx_id", "income", "programs"),
+    "bni46": ("trx_id", "monthly_income", "programs"),
+}
+"""A registration's own reference, declared income and programmes, per channel (the
+person's own fields: ``people.in_terms_of``)."""
+
+_PAYMENT = {
+    "hub-api": ("reference", "nik", "months", "amount", "paid_at"),
+    "pos": ("noReferensi", "nik", "jumlahBulan", "jumlahBayar", "waktuBayar"),
+    "brilink": ("journalSeq", "nik", "months", "amount", "transactionDateTime"),
+    "indomaret": ("NoTransaksi", "KodeBayar", "JumlahBulan", "Nominal", "TglTransaksi"),
+    "alfamart": ("trx_id", "payment_code", "months", "amount", "datetime"),
+}
+"""A payment's reference, payer (NIK or payment code), months, amount and time, per
+channel; an inquiry names the payer and the months alike."""
+
+_OUTLET = {
+    "pos": ("kodeLoket", "SIM-00001-01", False),
+    "brilink": ("agentId", "BRILINK-SIM-0001", False),
+    "indomaret": ("KodeToko", "TSIM01", True),
+    "alfamart": ("store_code", "ASIM1", True),
+    "bni46": ("agent_id", "AGEN-BNI-SIM01", False),
+}
+"""The counter, agent or store a request comes from, on registrations and payments
+(and inquiries, where the last is true)."""
+
+
+class JsonPartner:
+    """A partner host that posts signed JSON: what sets one apart is how it signs
+    (``_headers``), how it answers (``_answer``) and its reversal; its paths and field
+    names are the tables above."""
 
     channel = "hub-api"
+    code_field = ""
+    """The field of the answer that carries the partner's code ("" = the HTTP status)."""
+    approved = "00"
 
     def __init__(self, http: httpx.AsyncClient, who: Credentials) -> None:
         self._http, self._who = http, who
 
-    async def _post(self, path: str, body: dict[str, Any]) -> Answer:
+    async def _headers(self, path: str, raw: bytes) -> dict[str, str]:
+        return _hub_signed(self._who, raw)
+
+    def _answer(self, response: httpx.Response) -> Answer:
+        if not self.code_field:
+            return Answer(str(response.status_code), response.status_code in (200, 202))
+        code = _code(response, self.code_field)
+        return Answer(code, code == self.approved)
+
+    def _paid_at(self) -> str:
+        return _wib_now()
+
+    def _programmes(self) -> Any:
+        return PROGRAMMES
+
+    def _reversal(self, ref: str, payment_ref: str, amount: int) -> dict[str, Any]:
+        return {"reference": ref, "payment_reference": payment_ref}
+
+    def _outlet(self, inquiry: bool = False) -> dict[str, Any]:
+        field, value, on_inquiries = _OUTLET.get(self.channel, ("", "", False))
+        return {field: value} if field and (on_inquiries or not inquiry) else {}
+
+    async def _post(self, operation: int, body: dict[str, Any]) -> Answer:
+        prefix = _PREFIXES.get(self.channel, f"/{self.channel}/v1/")
+        path = prefix + _ROUTES[self.channel][operation]
         raw = _json(body)
-        ts = str(int(time.time()))
-        response = await self._http.post(
-            path,
-            content=raw,
-            headers={
-                "Content-Type": "application/json",
-                "X-Partner-Id": self._who.partner_id,
-                "X-Timestamp": ts,
-                "X-Signature": sign(self._who.secret, ts, raw),
-            },
-        )
-        return Answer(str(response.status_code), response.status_code in (200, 202))
+        headers = {"Content-Type": "application/json", **await self._headers(path, raw)}
+        return self._answer(await self._http.post(path, content=raw, headers=headers))
 
     async def register(self, p: Person, ref: str) -> Answer:
-        return await self._post(
-            "/v1/registrations", hub_api_registration(p, ref, INCOME, tuple(PROGRAMMES))
-        )
+        reference, income, programmes = _REGISTRATION[self.channel]
+        listed = self._programmes()
+        body = {reference: ref, **in_terms_of(self.channel, p), income: INCOME, programmes: listed}
+        return await self._post(_REGISTER, {**body, **self._outlet()})
 
     async def inquiry(self, p: Person, months: int) -> Answer:
-        return await self._post("/v1/payments/inquiry", {"nik": p.nik, "months": months})
+        _, payer, in_months, _, _ = _PAYMENT[self.channel]
+        asked = {payer: p.nik, in_months: months}
+        return await self._post(_INQUIRE, {**asked, **self._outlet(inquiry=True)})
 
     async def pay(self, p: Person, ref: str, months: int, amount: int) -> Answer:
-        return await self._post(
-            "/v1/payments",
-            {
-                "reference": ref,
-                "nik": p.nik,
-                "months": months,
-                "amount": amount,
-                "paid_at": _now().isoformat(),
-            },
-        )
+        names = _PAYMENT[self.channel]
+        values = (ref, p.nik, months, amount, self._paid_at())
+        return await self._post(_PAY, {**dict(zip(names, values, strict=True)), **self._outlet()})
 
     async def reverse(self, ref: str, payment_ref: str, amount: int) -> Answer:
-        return await self._post(
-            "/v1/reversals", {"reference": ref, "payment_reference": payment_ref}
-        )
+        return await self._post(_REVERSE, self._reversal(ref, payment_ref, amount))
 
 
-class PosPartner:
+class HubApiPartner(JsonPartner):
+    """The hub's own JSON API (X-Partner-Id, X-Timestamp, HMAC-SHA256 X-Signature)."""
+
+    def _paid_at(self) -> str:
+        return _now().isoformat()
+
+
+class PosPartner(JsonPartner):
     """Kantor Pos counters: Indonesian field names, X-Pos-* signature, ``kodeRespon``."""
 
-    channel = "pos"
+    channel, code_field = "pos", "kodeRespon"
 
-    def __init__(self, http: httpx.AsyncClient, who: Credentials) -> None:
-        self._http, self._who = http, who
-
-    async def _post(self, path: str, body: dict[str, Any]) -> Answer:
-        raw = _json(body)
-        stamp = _now().astimezone(WIB).isoformat(timespec="seconds")
+    async def _headers(self, path: str, raw: bytes) -> dict[str, str]:
+        stamp = _wib_now()
         # docs/channels/pos.md: hex HMAC-SHA256 of METHOD:path:agent:timestamp:sha256(body).
         agent = self._who.partner_id
         text = f"POST:{path}:{agent}:{stamp}:{hashlib.sha256(raw).hexdigest()}"
         signature = hmac.new(self._who.secret.encode(), text.encode(), hashlib.sha256)
-        headers = {
+        return {
             "X-Pos-Agent-Id": agent,
             "X-Pos-Timestamp": stamp,
             "X-Pos-Signature": signature.hexdigest(),
         }
-        response = await self._http.post(
-            path, content=raw, headers={**headers, "Content-Type": "application/json"}
-        )
-        code = _code(response, "kodeRespon")
-        return Answer(code, code == "00")
 
-    async def register(self, p: Person, ref: str) -> Answer:
-        return await self._post(
-            "/pos/v1/pendaftaran",
-            {
-                "noReferensi": ref,
-                "nik": p.nik,
-                "namaLengkap": p.full_name,
-                "tanggalLahir": p.birth_date.isoformat(),
-                "jenisKelamin": "P" if p.sex == "F" else "L",
-                "noHp": p.phone,
-                "alamat": p.address,
-                "pekerjaan": p.occupation,
-                "penghasilan": INCOME,
-                "program": PROGRAMMES,
-                "kodeLoket": "SIM-00001-01",
-            },
-        )
-
-    async def inquiry(self, p: Person, months: int) -> Answer:
-        return await self._post("/pos/v1/inquiry", {"nik": p.nik, "jumlahBulan": months})
-
-    async def pay(self, p: Person, ref: str, months: int, amount: int) -> Answer:
-        return await self._post(
-            "/pos/v1/pembayaran",
-            {
-                "noReferensi": ref,
-                "nik": p.nik,
-                "jumlahBulan": months,
-                "jumlahBayar": amount,
-                "waktuBayar": _now().astimezone(WIB).isoformat(timespec="seconds"),
-                "kodeLoket": "SIM-00001-01",
-            },
-        )
-
-    async def reverse(self, ref: str, payment_ref: str, amount: int) -> Answer:
-        return await self._post(
-            "/pos/v1/reversal",
-            {"noReferensi": ref, "noReferensiBayar": payment_ref, "alasan": "salah input"},
-        )
+    def _reversal(self, ref: str, payment_ref: str, amount: int) -> dict[str, Any]:
+        return {"noReferensi": ref, "noReferensiBayar": payment_ref, "alasan": "salah input"}
 
 
-class BrilinkPartner:
+class BrilinkPartner(JsonPartner):
     """BRI host-to-host: BRI-* headers, base64 HMAC-SHA256 over path, verb, client, time, body."""
 
-    channel = "brilink"
+    channel, code_field = "brilink", "responseCode"
 
-    def __init__(self, http: httpx.AsyncClient, who: Credentials) -> None:
-        self._http, self._who = http, who
-
-    async def _post(self, path: str, body: dict[str, Any]) -> Answer:
-        raw = _json(body)
+    async def _headers(self, path: str, raw: bytes) -> dict[str, str]:
         at = _now()
         ts = at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
         client = self._who.partner_id
@@ -203,229 +234,75 @@ class BrilinkPartner:
         signature = base64.b64encode(
             hmac.new(self._who.secret.encode(), payload, hashlib.sha256).digest()
         ).decode()
-        response = await self._http.post(
-            path,
-            content=raw,
-            headers={
-                "BRI-Client-Id": client,
-                "BRI-Timestamp": ts,
-                "BRI-Signature": signature,
-                "Content-Type": "application/json",
-            },
-        )
-        code = _code(response, "responseCode")
-        return Answer(code, code == "00")
+        return {"BRI-Client-Id": client, "BRI-Timestamp": ts, "BRI-Signature": signature}
 
-    async def register(self, p: Person, ref: str) -> Answer:
-        return await self._post(
-            "/brilink/v1/registration",
-            {
-                "journalSeq": ref,
-                "nik": p.nik,
-                "fullName": p.full_name,
-                "birthDate": p.birth_date.isoformat(),
-                "gender": p.sex,
-                "phoneNo": p.phone,
-                "address": p.address,
-                "occupation": p.occupation,
-                "declaredIncome": INCOME,
-                "programs": PROGRAMMES,
-                "agentId": "BRILINK-SIM-0001",
-            },
-        )
-
-    async def inquiry(self, p: Person, months: int) -> Answer:
-        return await self._post("/brilink/v1/inquiry", {"nik": p.nik, "months": months})
-
-    async def pay(self, p: Person, ref: str, months: int, amount: int) -> Answer:
-        return await self._post(
-            "/brilink/v1/payment",
-            {
-                "journalSeq": ref,
-                "nik": p.nik,
-                "months": months,
-                "amount": amount,
-                "transactionDateTime": _now().astimezone(WIB).isoformat(timespec="seconds"),
-                "agentId": "BRILINK-SIM-0001",
-            },
-        )
-
-    async def reverse(self, ref: str, payment_ref: str, amount: int) -> Answer:
-        return await self._post(
-            "/brilink/v1/reversal",
-            {"journalSeq": ref, "origJournalSeq": payment_ref, "remark": "agent timeout"},
-        )
+    def _reversal(self, ref: str, payment_ref: str, amount: int) -> dict[str, Any]:
+        return {"journalSeq": ref, "origJournalSeq": payment_ref, "remark": "agent timeout"}
 
 
-class IndomaretPartner:
+class IndomaretPartner(JsonPartner):
     """Indomaret's host: capitalised Indonesian fields, X-Indomaret-* HMAC-SHA256, ``RC``."""
 
-    channel = "indomaret"
+    channel, code_field = "indomaret", "RC"
 
-    def __init__(self, http: httpx.AsyncClient, who: Credentials) -> None:
-        self._http, self._who = http, who
+    def _paid_at(self) -> str:
+        return _now().astimezone(WIB).strftime("%Y%m%d%H%M%S")
 
-    async def _post(self, operation: str, body: dict[str, Any]) -> Answer:
-        raw = _json(body)
-        ts = _now().astimezone(WIB).strftime("%Y%m%d%H%M%S")
+    def _programmes(self) -> Any:
+        return ",".join(PROGRAMMES)
+
+    async def _headers(self, path: str, raw: bytes) -> dict[str, str]:
+        ts = self._paid_at()  # the same WIB clock, to the second
         signature = hmac.new(self._who.secret.encode(), raw + ts.encode(), hashlib.sha256)
-        response = await self._http.post(
-            f"/indomaret/v1/{operation}",
-            content=raw,
-            headers={
-                "Content-Type": "application/json",
-                "X-Indomaret-Client-Id": self._who.partner_id,
-                "X-Indomaret-Timestamp": ts,
-                "X-Indomaret-Signature": signature.hexdigest(),
-            },
-        )
-        code = _code(response, "RC")
-        return Answer(code, code == "00")
+        return {
+            "X-Indomaret-Client-Id": self._who.partner_id,
+            "X-Indomaret-Timestamp": ts,
+            "X-Indomaret-Signature": signature.hexdigest(),
+        }
 
-    async def register(self, p: Person, ref: str) -> Answer:
-        return await self._post(
-            "registration",
-            {
-                "NoTransaksi": ref,
-                "KodeToko": "TSIM01",
-                "NIK": p.nik,
-                "NamaLengkap": p.full_name,
-                "TglLahir": p.birth_date.strftime("%d-%m-%Y"),
-                "JenisKelamin": "P" if p.sex == "F" else "L",
-                "NoHP": p.phone,
-                "Alamat": p.address,
-                "Pekerjaan": p.occupation,
-                "Penghasilan": INCOME,
-                "Program": ",".join(PROGRAMMES),
-            },
-        )
-
-    async def inquiry(self, p: Person, months: int) -> Answer:
-        return await self._post(
-            "inquiry", {"KodeBayar": p.nik, "KodeToko": "TSIM01", "JumlahBulan": months}
-        )
-
-    async def pay(self, p: Person, ref: str, months: int, amount: int) -> Answer:
-        return await self._post(
-            "payment",
-            {
-                "NoTransaksi": ref,
-                "KodeBayar": p.nik,
-                "KodeToko": "TSIM01",
-                "JumlahBulan": months,
-                "Nominal": amount,
-                "TglTransaksi": _now().astimezone(WIB).strftime("%Y%m%d%H%M%S"),
-            },
-        )
-
-    async def reverse(self, ref: str, payment_ref: str, amount: int) -> Answer:
+    def _reversal(self, ref: str, payment_ref: str, amount: int) -> dict[str, Any]:
         # Indomaret reverses by the payment's own NoTransaksi.
-        return await self._post(
-            "reversal",
-            {
-                "NoTransaksi": payment_ref,
-                "KodeToko": "TSIM01",
-                "Nominal": amount,
-                "Alasan": "timeout di kasir",
-            },
-        )
+        reversal = {"NoTransaksi": payment_ref, "Nominal": amount, "Alasan": "timeout di kasir"}
+        return {**reversal, **self._outlet()}
 
 
-class AlfamartPartner:
+class AlfamartPartner(JsonPartner):
     """Alfamart's host: snake_case fields, ``Authorization: ALFA id:HMAC-SHA512``, 4-digit codes."""
 
-    channel = "alfamart"
+    channel, code_field, approved = "alfamart", "response_code", "0000"
 
-    def __init__(self, http: httpx.AsyncClient, who: Credentials) -> None:
-        self._http, self._who = http, who
-
-    async def _post(self, operation: str, body: dict[str, Any]) -> Answer:
-        path = f"/alfamart/v1/{operation}"
-        raw = _json(body)
-        ts = _now().astimezone(WIB).isoformat(timespec="seconds")
+    async def _headers(self, path: str, raw: bytes) -> dict[str, str]:
+        ts = _wib_now()
         text = f"POST\n{path}\n{ts}\n{hashlib.sha256(raw).hexdigest()}"
         signature = base64.b64encode(
             hmac.new(self._who.secret.encode(), text.encode(), hashlib.sha512).digest()
         ).decode()
-        response = await self._http.post(
-            path,
-            content=raw,
-            headers={
-                "Content-Type": "application/json",
-                "Authorization": f"ALFA {self._who.partner_id}:{signature}",
-                "X-Alfa-Timestamp": ts,
-            },
-        )
-        code = _code(response, "response_code")
-        return Answer(code, code == "0000")
+        return {"Authorization": f"ALFA {self._who.partner_id}:{signature}", "X-Alfa-Timestamp": ts}
 
-    async def register(self, p: Person, ref: str) -> Answer:
-        return await self._post(
-            "registration",
-            {
-                "trx_id": ref,
-                "store_code": "ASIM1",
-                "nik": p.nik,
-                "name": p.full_name,
-                "birth_date": p.birth_date.isoformat(),
-                "gender": p.sex,
-                "phone": p.phone,
-                "address": p.address,
-                "occupation": p.occupation,
-                "income": INCOME,
-                "programs": PROGRAMMES,
-            },
-        )
-
-    async def inquiry(self, p: Person, months: int) -> Answer:
-        return await self._post(
-            "inquiry", {"store_code": "ASIM1", "payment_code": p.nik, "months": months}
-        )
-
-    async def pay(self, p: Person, ref: str, months: int, amount: int) -> Answer:
-        return await self._post(
-            "payment",
-            {
-                "trx_id": ref,
-                "store_code": "ASIM1",
-                "payment_code": p.nik,
-                "months": months,
-                "amount": amount,
-                "datetime": _now().astimezone(WIB).isoformat(timespec="seconds"),
-            },
-        )
-
-    async def reverse(self, ref: str, payment_ref: str, amount: int) -> Answer:
-        return await self._post(
-            "reversal",
-            {
-                "trx_id": ref,
-                "original_trx_id": payment_ref,
-                "store_code": "ASIM1",
-                "amount": amount,
-                "reason": "store timeout",
-            },
-        )
+    def _reversal(self, ref: str, payment_ref: str, amount: int) -> dict[str, Any]:
+        reversal = {"trx_id": ref, "original_trx_id": payment_ref, "amount": amount}
+        return {**reversal, **self._outlet(), "reason": "store timeout"}
 
 
-class BankPartner:
+class BankPartner(JsonPartner):
     """A bank over SNAP BI: RSA-signed B2B token, HMAC-SHA512 transactions, 7-character codes.
 
     SNAP's virtual-account services have no reversal: ``reverse`` is not offered.
     """
 
-    channel = "bank"
+    channel, code_field = "bank", "responseCode"
     PREFIX = "    8866"
 
     def __init__(self, http: httpx.AsyncClient, who: Credentials, key: rsa.RSAPrivateKey) -> None:
-        self._http, self._who, self._key = http, who, key
+        super().__init__(http, who)
+        self._key = key
         self._token: str | None = None
         self._lock = asyncio.Lock()
 
     async def _access_token(self) -> str:
         async with self._lock:
             if self._token is None:
-                ts = _now().astimezone(WIB).isoformat(timespec="seconds")
+                ts = _wib_now()
                 message = f"{self._who.partner_id}|{ts}".encode()
                 signature = self._key.sign(message, padding.PKCS1v15(), hashes.SHA256())
                 response = await self._http.post(
@@ -442,74 +319,50 @@ class BankPartner:
                 self._token = str(response.json()["accessToken"])
             return self._token
 
-    async def _post(self, path: str, body: dict[str, Any]) -> Answer:
+    async def _headers(self, path: str, raw: bytes) -> dict[str, str]:
         token = await self._access_token()
-        raw = _json(body)
-        ts = _now().astimezone(WIB).isoformat(timespec="seconds")
+        ts = _wib_now()
         digest = hashlib.sha256(raw).hexdigest()
         message = f"POST:{path}:{token}:{digest}:{ts}".encode()
         signature = base64.b64encode(
             hmac.new(self._who.secret.encode(), message, hashlib.sha512).digest()
         ).decode()
-        response = await self._http.post(
-            path,
-            content=raw,
-            headers={
-                "Content-Type": "application/json",
-                "Authorization": f"Bearer {token}",
-                "X-TIMESTAMP": ts,
-                "X-SIGNATURE": signature,
-                "X-PARTNER-ID": self._who.partner_id,
-                "X-EXTERNAL-ID": f"{random.getrandbits(60):020d}",
-                "CHANNEL-ID": "95221",
-            },
-        )
-        code = _code(response, "responseCode")
+        return {
+            "Authorization": f"Bearer {token}",
+            "X-TIMESTAMP": ts,
+            "X-SIGNATURE": signature,
+            "X-PARTNER-ID": self._who.partner_id,
+            "X-EXTERNAL-ID": f"{random.getrandbits(60):020d}",
+            "CHANNEL-ID": "95221",
+        }
+
+    def _answer(self, response: httpx.Response) -> Answer:
+        code = _code(response, self.code_field)
         return Answer(code, code.startswith("200"))
 
+    def _account(self, p: Person) -> dict[str, Any]:
+        """The member's virtual account: the bank's service id, then the NIK."""
+        return {
+            "partnerServiceId": self.PREFIX,
+            "customerNo": p.nik,
+            "virtualAccountNo": self.PREFIX + p.nik,
+        }
+
     async def register(self, p: Person, ref: str) -> Answer:
-        return await self._post(
-            "/snap/v1.0/bpu/registration",
-            {
-                "partnerReferenceNo": ref,
-                "nik": p.nik,
-                "fullName": p.full_name,
-                "birthDate": p.birth_date.isoformat(),
-                "sex": p.sex,
-                "phoneNo": p.phone,
-                "address": p.address,
-                "occupation": p.occupation,
-                "declaredIncome": {"value": f"{INCOME}.00", "currency": "IDR"},
-                "programmes": PROGRAMMES,
-            },
-        )
+        income = {"value": f"{INCOME}.00", "currency": "IDR"}
+        body = {"partnerReferenceNo": ref, **in_terms_of("bank", p), "declaredIncome": income}
+        return await self._post(_REGISTER, {**body, "programmes": PROGRAMMES})
 
     async def inquiry(self, p: Person, months: int) -> Answer:
-        return await self._post(
-            "/snap/v1.0/transfer-va/inquiry",
-            {
-                "partnerServiceId": self.PREFIX,
-                "customerNo": p.nik,
-                "virtualAccountNo": self.PREFIX + p.nik,
-                "inquiryRequestId": f"INQ-{random.getrandbits(40):x}",
-                "trxDateInit": _now().astimezone(WIB).isoformat(timespec="seconds"),
-                "channelCode": 6011,
-            },
-        )
+        inquiry_id = f"INQ-{random.getrandbits(40):x}"
+        asked = {"inquiryRequestId": inquiry_id, "trxDateInit": _wib_now(), "channelCode": 6011}
+        return await self._post(_INQUIRE, {**self._account(p), **asked})
 
     async def pay(self, p: Person, ref: str, months: int, amount: int) -> Answer:
+        paid = {"value": f"{amount}.00", "currency": "IDR"}
+        body = {"paymentRequestId": ref, "channelCode": 6011, "paidAmount": paid}
         return await self._post(
-            "/snap/v1.0/transfer-va/payment",
-            {
-                "partnerServiceId": self.PREFIX,
-                "customerNo": p.nik,
-                "virtualAccountNo": self.PREFIX + p.nik,
-                "paymentRequestId": ref,
-                "channelCode": 6011,
-                "paidAmount": {"value": f"{amount}.00", "currency": "IDR"},
-                "trxDateTime": _now().astimezone(WIB).isoformat(timespec="seconds"),
-                "flagAdvise": "N",
-            },
+            _PAY, {**self._account(p), **body, "trxDateTime": _wib_now(), "flagAdvise": "N"}
         )
 
     async def reverse(self, ref: str, payment_ref: str, amount: int) -> Answer:
@@ -529,47 +382,18 @@ header, each message framed by a 2-byte big-endian length. The switch builds its
 messages from that spec, as a partner would, not from the hub's own codec."""
 
 
-class Bni46Partner:
+class Bni46Partner(JsonPartner):
     """BNI's switch: ISO 8583 over TCP (inquiry 0200/380000, payment 0200/180000, reversal 0400)
-    and the agents' registrations as signed JSON."""
+    and the agents' registrations as JSON signed as the hub's own API is."""
 
-    channel = "bni46"
+    channel, code_field = "bni46", "response_code"
 
     def __init__(self, http: httpx.AsyncClient, who: Credentials, iso_port: int | None) -> None:
-        self._http, self._who, self._port = http, who, iso_port
+        super().__init__(http, who)
+        self._port = iso_port
         self._acquirer = who.options.get("acquirer_id", "009")
         self._stan = random.randrange(1, 900_000)  # noqa: S311
         self._sent: dict[str, dict[str, str]] = {}
-
-    async def register(self, p: Person, ref: str) -> Answer:
-        raw = _json(
-            {
-                "trx_id": ref,
-                "nik": p.nik,
-                "customer_name": p.full_name,
-                "birth_date": p.birth_date.isoformat(),
-                "gender": "P" if p.sex == "F" else "L",
-                "customer_phone": p.phone,
-                "customer_address": p.address,
-                "occupation": p.occupation,
-                "monthly_income": INCOME,
-                "programs": PROGRAMMES,
-                "agent_id": "AGEN-BNI-SIM01",
-            }
-        )
-        ts = str(int(time.time()))
-        response = await self._http.post(
-            "/bni46/v1/registrations",
-            content=raw,
-            headers={
-                "Content-Type": "application/json",
-                "X-Partner-Id": self._who.partner_id,
-                "X-Timestamp": ts,
-                "X-Signature": sign(self._who.secret, ts, raw),
-            },
-        )
-        code = _code(response, "response_code")
-        return Answer(code, code == "00")
 
     def _fields(self, processing: str, amount: int, rrn: str, bill: str) -> dict[str, str]:
         self._stan = self._stan % 999_999 + 1

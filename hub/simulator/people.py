@@ -43,6 +43,46 @@ def person(rng: random.Random) -> Person:
     )
 
 
+_TERMS = {
+    "hub-api": ("nik", "full_name", "birth_date", "sex", "phone", "address", "occupation"),
+    "pos": ("nik", "namaLengkap", "tanggalLahir", "jenisKelamin", "noHp", "alamat", "pekerjaan"),
+    "brilink": ("nik", "fullName", "birthDate", "gender", "phoneNo", "address", "occupation"),
+    "indomaret": ("NIK", "NamaLengkap", "TglLahir", "JenisKelamin", "NoHP", "Alamat", "Pekerjaan"),
+    "alfamart": ("nik", "name", "birth_date", "gender", "phone", "address", "occupation"),
+    "bank": ("nik", "fullName", "birthDate", "sex", "phoneNo", "address", "occupation"),
+    "bni46": (
+        "nik",
+        "customer_name",
+        "birth_date",
+        "gender",
+        "customer_phone",
+        "customer_address",
+        "occupation",
+    ),
+}
+"""A person's NIK, name, birth date, sex, phone, address and occupation (in ``Person``'s
+order) under each channel's own field names (docs/channels/*.md)."""
+_SEXES = {"pos": ("P", "L"), "indomaret": ("P", "L"), "bni46": ("P", "L")}
+"""How a channel writes female and male (Perempuan / Laki-laki), where not F and M."""
+_BIRTH_DATES = {"indomaret": "%d-%m-%Y"}
+"""How a channel writes a birth date, where not ISO 8601."""
+
+
+def in_terms_of(channel: str, p: Person) -> dict[str, Any]:
+    """``p`` as ``channel``'s registration names a person: its field names and codes."""
+    female, male = _SEXES.get(channel, ("F", "M"))
+    values = (
+        p.nik,
+        p.full_name,
+        p.birth_date.strftime(_BIRTH_DATES.get(channel, "%Y-%m-%d")),
+        female if p.sex == "F" else male,
+        p.phone,
+        p.address,
+        p.occupation,
+    )
+    return dict(zip(_TERMS[channel], values, strict=True))
+
+
 def hub_api_registration(
     p: Person,
     reference: str,
@@ -52,13 +92,7 @@ def hub_api_registration(
     """``p`` applying through the hub's own API: the body of ``POST /v1/registrations``."""
     return {
         "reference": reference,
-        "nik": p.nik,
-        "full_name": p.full_name,
-        "birth_date": p.birth_date.isoformat(),
-        "sex": p.sex,
-        "phone": p.phone,
-        "address": p.address,
-        "occupation": p.occupation,
+        **in_terms_of("hub-api", p),
         "declared_income": declared_income,
         "programmes": list(programmes),
     }
