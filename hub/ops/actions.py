@@ -6,7 +6,7 @@ action, audited the same way, whichever door it came through.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
@@ -52,6 +52,10 @@ class Outcome:
     target: str
     ok: bool
     message: str
+
+
+Action = Callable[[list[str], str, str, Via], Awaitable[list[Outcome]]]
+"""An operator action on targets by their ids: (ids, operator, reason, via) -> outcomes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,67 +248,55 @@ class OperatorActions:
         self, hub_references: list[str], operator: str, reason: str, via: Via
     ) -> list[Outcome]:
         """Publish the stored event of each accepted-but-unrecorded request again."""
-        outcomes = []
-        r = partner_requests
-        for hub_reference in hub_references:
-            async with self._engine.connect() as conn:
-                row = (
-                    await conn.execute(
-                        sa.select(
-                            r.c.status,
-                            r.c.member_key,
-                            r.c.event_json,
-                            r.c.event_id,
-                            r.c.partner_id,
-                            r.c.reference,
-                        ).where(r.c.hub_reference == hub_reference)
-                    )
-                ).first()
-            if row is None or row.status != "accepted":
-                message = (
-                    f"no request {hub_reference}"
-                    if row is None
-                    else f"{hub_reference} is {row.status}, not waiting to be recorded"
-                )
-                outcomes.append(Outcome(hub_reference, False, message))
-                continue
-            error: str | None = None
-            try:
-                await self._publisher.publish(
-                    row.member_key,
-                    row.event_json.encode(),
-                    [("redriven-by", operator.encode())],
-                )
-                metrics.count_redrive("operator")
-            except BrokerUnavailable as exc:
-                error = str(exc)
-            await self.audit.record(
-                operator=operator,
-                action="request.redrive",
-                target=hub_reference,
-                reason=reason,
-                outcome="ok" if error is None else "failed",
-                detail={
-                    "event_id": str(row.event_id),
-                    "partner_id": row.partner_id,
-                    "reference": row.reference,
-                    "error": error,
-                },
-                via=via,
+        return [await self._redrive_one(h, operator, reason, via) for h in hub_references]
+
+    async def _redrive_one(
+        self, hub_reference: str, operator: str, reason: str, via: Via
+    ) -> Outcome:
+        query = sa.select(partner_requests).filter_by(hub_reference=hub_reference)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None or row.status != "accepted":
+            message = (
+                f"no request {hub_reference}"
+                if row is None
+                else f"{hub_reference} is {row.status}, not waiting to be recorded"
             )
-            log.info(
-                "request %s re-driven by %s",
-                hub_reference,
-                operator,
-                extra={
-                    **request_ids(row.event_json.encode()),
-                    "outcome": "ok" if error is None else "failed",
-                },
+            return Outcome(hub_reference, False, message)
+        error: str | None = None
+        try:
+            await self._publisher.publish(
+                row.member_key,
+                row.event_json.encode(),
+                [("redriven-by", operator.encode())],
             )
-            outcomes.append(
-                Outcome(hub_reference, error is None, error or f"event {row.event_id} published")
-            )
-        return outcomes
+            metrics.count_redrive("operator")
+        except BrokerUnavailable as exc:
+            error = str(exc)
+        await self.audit.record(
+            operator=operator,
+            action="request.redrive",
+            target=hub_reference,
+            reason=reason,
+            outcome="ok" if error is None else "failed",
+            detail={
+                "event_id": str(row.event_id),
+                "partner_id": row.partner_id,
+                "reference": row.reference,
+                "error": error,
+            },
+            via=via,
+        )
+        log.info(
+            "request %s re-driven by %s",
+            hub_reference,
+            operator,
+            extra={
+                **request_ids(row.event_json.encode()),
+                "outcome": "ok" if error is None else "failed",
+            },
+        )
+        return Outcome(hub_reference, error is None, error or f"event {row.event_id} published")
 
     # --- callbacks ------------------------------------------------------------------
 
@@ -340,46 +332,45 @@ class OperatorActions:
         self, delivery_ids: list[int], operator: str, reason: str, via: Via
     ) -> list[Outcome]:
         """Put failed callbacks back in the outbox, due now, with a fresh give-up window."""
-        outcomes = []
+        return [await self._redeliver_one(d, operator, reason, via) for d in delivery_ids]
+
+    async def _redeliver_one(
+        self, delivery_id: int, operator: str, reason: str, via: Via
+    ) -> Outcome:
         d = callback_deliveries
-        for delivery_id in delivery_ids:
-            now = self._clock()
-            async with self._engine.begin() as conn:
-                changed = (
-                    await conn.execute(
-                        d.update()
-                        .where(d.c.id == delivery_id, d.c.status == "failed")
-                        .values(
-                            status="pending",
-                            next_attempt_at=now,
-                            lease_until=None,
-                            give_up_at=now + self._give_up_after,
-                        )
-                        .returning(d.c.notification_id, d.c.partner_id, d.c.reference)
+        now = self._clock()
+        async with self._engine.begin() as conn:
+            changed = (
+                await conn.execute(
+                    d.update()
+                    .where(d.c.id == delivery_id, d.c.status == "failed")
+                    .values(
+                        status="pending",
+                        next_attempt_at=now,
+                        lease_until=None,
+                        give_up_at=now + self._give_up_after,
                     )
-                ).first()
-                if changed is not None:
-                    await record(
-                        conn,
-                        operator=operator,
-                        action="callback.redeliver",
-                        target=str(delivery_id),
-                        reason=reason,
-                        outcome="ok",
-                        detail={
-                            "notification_id": str(changed.notification_id),
-                            "partner_id": changed.partner_id,
-                            "reference": changed.reference,
-                        },
-                        via=via,
-                        at=now,
-                    )
-            outcomes.append(
-                Outcome(str(delivery_id), True, "queued for delivery now")
-                if changed is not None
-                else Outcome(str(delivery_id), False, f"no failed callback #{delivery_id}")
+                    .returning(d.c.notification_id, d.c.partner_id, d.c.reference)
+                )
+            ).first()
+            if changed is None:
+                return Outcome(str(delivery_id), False, f"no failed callback #{delivery_id}")
+            await record(
+                conn,
+                operator=operator,
+                action="callback.redeliver",
+                target=str(delivery_id),
+                reason=reason,
+                outcome="ok",
+                detail={
+                    "notification_id": str(changed.notification_id),
+                    "partner_id": changed.partner_id,
+                    "reference": changed.reference,
+                },
+                via=via,
+                at=now,
             )
-        return outcomes
+        return Outcome(str(delivery_id), True, "queued for delivery now")
 
     # --- member changes -------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.observability.lag import PartitionLag
-from hub.ops.actions import OperatorActions, Outcome
+from hub.ops.actions import Action, OperatorActions, Outcome
 from hub.ops.auth import OperatorDirectory
 from hub.ops.flow import flow_by_channel
 from hub.ops.sessions import COOKIE, Session, SessionSigner
@@ -412,17 +412,17 @@ def console_router(ctx: OpsContext) -> APIRouter:
             stuck_after_s=ctx.stuck_after_s,
         )
 
-    @router.post("/dead-letters/{letter_id}/replay")
-    async def replay(letter_id: str, acting: Acting) -> RedirectResponse:
-        session, reason = acting
-        outcomes = await ctx.actions.replay([letter_id], session.operator, reason, "console")
-        return back("/ops/stuck", outcomes)
+    def action_route(path: str, act: Action, to: str) -> None:
+        """``POST path``: the operator's action on the ``{target}`` in the path, then ``to``."""
 
-    @router.post("/requests/{hub_reference}/redrive")
-    async def redrive(hub_reference: str, acting: Acting) -> RedirectResponse:
-        session, reason = acting
-        outcomes = await ctx.actions.redrive([hub_reference], session.operator, reason, "console")
-        return back("/ops/stuck", outcomes)
+        async def endpoint(target: str, acting: Acting) -> RedirectResponse:
+            session, reason = acting
+            return back(to, await act([target], session.operator, reason, "console"))
+
+        router.post(path, name=act.__name__)(endpoint)
+
+    action_route("/dead-letters/{target}/replay", ctx.actions.replay, "/ops/stuck")
+    action_route("/requests/{target}/redrive", ctx.actions.redrive, "/ops/stuck")
 
     @router.get("/callbacks")
     async def callbacks(request: Request, session: SignedIn) -> HTMLResponse:
