@@ -321,12 +321,17 @@ async def store_counts(database: str) -> dict[str, int]:
     return {k: int(v) for k, v in row.items()}
 
 
+def add_drain_options(parser: argparse.ArgumentParser, events: int, timeout_s: float) -> None:
+    """The options of a benchmark that drains fresh events through the core consumer."""
+    parser.add_argument("--broker", choices=["kafka", "tansu"], default="kafka")
+    parser.add_argument("--events", type=int, default=events)
+    parser.add_argument("--results", type=Path, help="append the figures as a JSON line")
+    parser.add_argument("--timeout", type=float, default=timeout_s, help="bound on the drain (s)")
+
+
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--broker", choices=["kafka", "tansu"], default="kafka")
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--results", type=Path, help="append the figures as a JSON line")
-    parser.add_argument("--timeout", type=float, default=140.0, help="bound on the drain (s)")
+    add_drain_options(parser, events=100_000, timeout_s=140.0)
     parser.add_argument(
         "--strict", action="store_true", help="exit with 3 when a target is not met"
     )

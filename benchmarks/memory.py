@@ -48,7 +48,13 @@ from benchmarks._common import (
     temporary_database,
 )
 from benchmarks._procs import run_benchmark
-from benchmarks.drain import build_events, copy_partner_requests, partner_request_rows, produce
+from benchmarks.drain import (
+    add_drain_options,
+    build_events,
+    copy_partner_requests,
+    partner_request_rows,
+    produce,
+)
 from hub.broker import Broker, embedded_broker
 from hub.settings import KAFKA_LIBS, load_settings
 from hub.store.migrations import upgrade_to_head_async
@@ -77,10 +83,7 @@ async def recorded(conn: asyncpg.Connection) -> int:
 
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--broker", choices=["kafka", "tansu"], default="kafka")
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--results", type=Path, help="append the figures as a JSON line")
-    parser.add_argument("--timeout", type=float, default=1800.0, help="bound on the drain (s)")
+    add_drain_options(parser, events=1_000_000, timeout_s=1800.0)
     args = parser.parse_args(argv)
     n: int = args.events
     rid = run_id()
