@@ -45,7 +45,7 @@ from benchmarks._common import (
     temporary_database,
 )
 from benchmarks._procs import load_average, run_benchmark
-from benchmarks.ingest import PARTNER_SECRET, StackMeter, wait_recorded
+from benchmarks.ingest import PARTNER_SECRET, StackMeter, cpu_rows, wait_recorded
 from hub.signing import sign
 
 TARGET_P99_MS = 250.0
@@ -189,10 +189,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
             "POST -> recorded p99", fmt_ms(p99), f"<= {TARGET_P99_MS:.0f} ms", p99 <= TARGET_P99_MS
         ),
         Row("POST -> recorded max", fmt_ms(max(to_recorded, default=float("nan")))),
-        Row("CPU per accepted request: hub", f"{cpu['hub']:.3f} ms"),
-        Row("CPU per accepted request: PostgreSQL", f"{cpu['postgres']:.3f} ms"),
-        Row("CPU per accepted request: broker", f"{cpu['broker']:.3f} ms"),
-        Row("CPU per accepted request: whole stack", f"{cpu['stack']:.3f} ms"),
+        *cpu_rows(cpu),
         Row("machine load average (1/5/15 min) at the end", load_average()),
     ]
     print_table(
