@@ -3,16 +3,16 @@
 import asyncio
 import hashlib
 import hmac
-import os
-import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import asyncpg
 
 from hub.membership.coverage import default_rules
 from tests.e2e.conftest import CALLME_SECRET
 from tests.e2e.polling import wait_for_status
 from tests.support.callback_server import CallbackServer
-from tests.support.hubproc import REPO
+from tests.support.hubproc import hub_command
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
 from tests.support.store import fetch_rows
@@ -34,20 +34,40 @@ async def _pay(client: SignedClient, nik: str, reference: str, months: int) -> d
     return status
 
 
+async def _registered(client: SignedClient) -> dict[str, Any]:
+    """A new person, registered through ``client``: accepted, perhaps not yet recorded."""
+    person = applicant()
+    assert (await client.post("/v1/registrations", person)).status_code == 202
+    return person
+
+
+async def _paid_through(database_url: str, nik: str) -> Any:
+    """The member's ``paid_through`` as the store holds it."""
+    (row,) = await fetch_rows(database_url, "SELECT paid_through FROM members WHERE nik = $1", nik)
+    return row["paid_through"]
+
+
+async def _member_rows(
+    database_url: str, nik: str, table: str, columns: str
+) -> list[asyncpg.Record]:
+    """``columns`` of the member's rows in ``table`` (as ``t``), oldest first, with the
+    member's own ``paid_through`` and ``phone`` beside each."""
+    return await fetch_rows(
+        database_url,
+        f"SELECT {columns}, m.paid_through, m.phone FROM {table} t "
+        "JOIN members m ON m.id = t.member_id WHERE m.nik = $1 ORDER BY t.id",
+        nik,
+    )
+
+
 async def test_payment_sent_right_after_its_registration_is_applied(
     demo: SignedClient, database_url: str
 ) -> None:
-    person = applicant()
-    assert (await demo.post("/v1/registrations", person)).status_code == 202
+    person = await _registered(demo)
     # No waiting: the registration is accepted, not yet recorded; the payment queues behind it.
     await _pay(demo, person["nik"], f"PAY-{person['reference']}", months=3)
 
-    rows = await fetch_rows(
-        database_url,
-        "SELECT m.paid_through, c.months, c.amount FROM members m "
-        "JOIN contributions c ON c.member_id = m.id WHERE m.nik = $1",
-        person["nik"],
-    )
+    rows = await _member_rows(database_url, person["nik"], "contributions", "t.months, t.amount")
     assert len(rows) == 1
     assert rows[0]["months"] == 3
     assert rows[0]["amount"] == 3 * 16_800
@@ -56,8 +76,7 @@ async def test_payment_sent_right_after_its_registration_is_applied(
 async def test_second_registration_from_another_partner_gets_the_first_kpj_and_waits_for_review(
     demo: SignedClient, other: SignedClient, database_url: str
 ) -> None:
-    person = applicant()
-    assert (await demo.post("/v1/registrations", person)).status_code == 202
+    person = await _registered(demo)
     first, _ = await wait_for_status(
         demo, f"/v1/registrations/{person['reference']}", "recorded", 5.0
     )
@@ -77,29 +96,19 @@ async def test_second_registration_from_another_partner_gets_the_first_kpj_and_w
     assert len(members) == 1
     original_phone = members[0]["phone"]
     assert original_phone != "+6281299998888"
-    changes = await fetch_rows(
-        database_url,
-        "SELECT c.id, c.field, c.current_value, c.proposed_value, c.status "
-        "FROM member_changes c JOIN members m ON m.id = c.member_id WHERE m.nik = $1",
-        person["nik"],
+    changes = await _member_rows(
+        database_url, person["nik"], "member_changes", "t.id, t.field, t.proposed_value, t.status"
     )
     assert [(c["field"], c["proposed_value"], c["status"]) for c in changes] == [
         ("phone", "+6281299998888", "pending")
     ]
 
     # An operator approves it: the member changes, and the change is a history row.
-    env = {**os.environ, "HUB_ENV": "test", "HUB_DATABASE_URL": database_url}
-    approve = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hub", "changes", "approve", str(changes[0]["id"]), "--by", "ops-1",
-        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    output, _ = await approve.communicate()
-    assert approve.returncode == 0, output.decode()
-    history = await fetch_rows(
-        database_url,
-        "SELECT h.field, h.old_value, h.new_value, h.source, m.phone "
-        "FROM member_history h JOIN members m ON m.id = h.member_id WHERE m.nik = $1",
-        person["nik"],
+    approve = ["changes", "approve", str(changes[0]["id"]), "--by", "ops-1"]
+    code, output = await hub_command({"HUB_DATABASE_URL": database_url}, *approve)
+    assert code == 0, output
+    history = await _member_rows(
+        database_url, person["nik"], "member_history", "t.field, t.old_value, t.new_value, t.source"
     )
     assert [(h["field"], h["old_value"], h["new_value"]) for h in history] == [
         ("phone", original_phone, "+6281299998888")
@@ -111,17 +120,11 @@ async def test_second_registration_from_another_partner_gets_the_first_kpj_and_w
 async def test_reversal_restores_the_previous_coverage_and_cannot_be_repeated(
     demo: SignedClient, database_url: str
 ) -> None:
-    person = applicant()
-    assert (await demo.post("/v1/registrations", person)).status_code == 202
+    person = await _registered(demo)
     await _pay(demo, person["nik"], f"P1-{person['reference']}", months=1)
-    (before,) = await fetch_rows(
-        database_url, "SELECT paid_through FROM members WHERE nik = $1", person["nik"]
-    )
+    before = await _paid_through(database_url, person["nik"])
     await _pay(demo, person["nik"], f"P3-{person['reference']}", months=3)
-    (extended,) = await fetch_rows(
-        database_url, "SELECT paid_through FROM members WHERE nik = $1", person["nik"]
-    )
-    assert extended["paid_through"] > before["paid_through"]
+    assert await _paid_through(database_url, person["nik"]) > before
 
     reversal = {
         "reference": f"R-{person['reference']}",
@@ -137,10 +140,7 @@ async def test_reversal_restores_the_previous_coverage_and_cannot_be_repeated(
         await asyncio.sleep(0.05)
     assert status["reversal"]["status"] == "recorded", status
 
-    (after,) = await fetch_rows(
-        database_url, "SELECT paid_through FROM members WHERE nik = $1", person["nik"]
-    )
-    assert after["paid_through"] == before["paid_through"]
+    assert await _paid_through(database_url, person["nik"]) == before
     statuses = await fetch_rows(
         database_url,
         "SELECT partner_ref, status FROM contributions WHERE partner_ref LIKE $1 ORDER BY id",
@@ -163,8 +163,7 @@ async def test_reversal_restores_the_previous_coverage_and_cannot_be_repeated(
 async def test_a_reversal_reference_reused_for_another_payment_is_409_and_voids_nothing(
     demo: SignedClient, database_url: str
 ) -> None:
-    person = applicant()
-    assert (await demo.post("/v1/registrations", person)).status_code == 202
+    person = await _registered(demo)
     first, second = f"P1-{person['reference']}", f"P2-{person['reference']}"
     await _pay(demo, person["nik"], first, months=1)
     await _pay(demo, person["nik"], second, months=1)
@@ -195,8 +194,7 @@ async def test_a_reversal_reference_reused_for_another_payment_is_409_and_voids_
 async def test_wrong_amount_for_a_payment_by_payment_code_is_refused_with_the_amount_due(
     demo: SignedClient,
 ) -> None:
-    person = applicant()
-    assert (await demo.post("/v1/registrations", person)).status_code == 202
+    person = await _registered(demo)
     await wait_for_status(demo, f"/v1/registrations/{person['reference']}", "recorded", 5.0)
     inquiry = await demo.post("/v1/payments/inquiry", {"nik": person["nik"], "months": 1})
     code = inquiry.json()["payment_code"]
@@ -223,8 +221,7 @@ async def test_wrong_amount_for_a_payment_by_payment_code_is_refused_with_the_am
 async def test_recorded_registration_is_called_back_signed_with_its_kpj(
     callme: SignedClient, partner_callbacks: CallbackServer
 ) -> None:
-    person = applicant()
-    assert (await callme.post("/v1/registrations", person)).status_code == 202
+    person = await _registered(callme)
     status, _ = await wait_for_status(
         callme, f"/v1/registrations/{person['reference']}", "recorded", 5.0
     )
@@ -281,8 +278,7 @@ async def test_failing_callback_endpoint_is_retried_until_it_takes_the_notificat
 async def test_a_payment_and_its_reversal_are_called_back_signed_and_retried(
     callme: SignedClient, partner_callbacks: CallbackServer
 ) -> None:
-    person = applicant()
-    assert (await callme.post("/v1/registrations", person)).status_code == 202
+    person = await _registered(callme)
     reference = f"PAY-{person['reference']}"
     partner_callbacks.fail(reference, times=1)
     await _pay(callme, person["nik"], reference, months=1)
@@ -329,8 +325,7 @@ async def _delivered(client: SignedClient, reference: str) -> dict[str, Any]:
 async def test_reversing_an_earlier_payment_replays_the_later_one_from_its_own_month(
     demo: SignedClient, database_url: str
 ) -> None:
-    person = applicant()
-    assert (await demo.post("/v1/registrations", person)).status_code == 202
+    person = await _registered(demo)
     now = datetime.now(UTC)
     earlier = {
         "reference": f"EARLY-{person['reference']}",
@@ -355,12 +350,11 @@ async def test_reversing_an_earlier_payment_replays_the_later_one_from_its_own_m
             break
         await asyncio.sleep(0.05)
 
-    rows = await fetch_rows(
+    rows = await _member_rows(
         database_url,
-        "SELECT m.paid_through, c.partner_ref, c.status, c.previous_paid_through, "
-        "c.covers_through FROM members m JOIN contributions c ON c.member_id = m.id "
-        "WHERE m.nik = $1 ORDER BY c.id",
         person["nik"],
+        "contributions",
+        "t.status, t.previous_paid_through, t.covers_through",
     )
     reversed_payment, kept = rows
     assert reversed_payment["status"] == "reversed"
