@@ -21,6 +21,7 @@ from hub.broker import ApacheKafka, Broker, TansuBroker
 from hub.settings import KAFKA_LIBS
 from tests.faults.harness import (
     Count,
+    HubProcess,
     Stage,
     count,
     fresh_database,
@@ -77,35 +78,57 @@ def _on(broker: Broker) -> tuple[str, bool]:
     return broker.bootstrap_servers, broker.idempotence
 
 
-@pytest.mark.faults
-async def test_a_hub_consume_killed_mid_batch_loses_and_doubles_nothing(
-    broker: Broker, database_url: str, tmp_path: Path
-) -> None:
+Restart = Callable[[Stage, HubProcess], Awaitable[None]]
+"""Brings a hub back after one of its processes was killed."""
+
+
+def _sigkill(index: int, after_s: float, back: Restart | None = None, back_s: float = 0.0) -> Fault:
+    """SIGKILL the stage's process ``index`` ``after_s`` into the load, then (if ``back``)
+    bring a hub back ``back_s`` later; the fault is over once that is done."""
+
     async def fault(stage: Stage) -> float:
-        await asyncio.sleep(2.0)
-        await stage.processes[1].kill()
-        await asyncio.sleep(2.0)
-        await stage.hub("consume").start()
+        await asyncio.sleep(after_s)
+        killed = stage.processes[index]
+        await killed.kill()
+        if back is not None:
+            await asyncio.sleep(back_s)
+            await back(stage, killed)
         return time.monotonic()
 
-    name = "a: hub consume killed with SIGKILL mid-batch"
-    await _case(name, _on(broker), database_url, tmp_path, fault)
+    return fault
+
+
+async def _another_consume(stage: Stage, _: HubProcess) -> None:
+    await stage.hub("consume").start()
+
+
+async def _same_again(_: Stage, killed: HubProcess) -> None:
+    await killed.start()  # on the same port: partners keep their configured URL
+
+
+# Process 0 is ``hub api``, then the ``hub consume`` processes.
+SIGKILLED = {
+    "a: hub consume killed with SIGKILL mid-batch": (_sigkill(1, 2.0, _another_consume, 2.0), 1),
+    "b: hub api killed with SIGKILL mid-stream": (_sigkill(0, 2.0, _same_again, 1.0), 1),
+    "g: two consumers, one killed with SIGKILL": (_sigkill(1, 3.0), 2),
+}
 
 
 @pytest.mark.faults
-async def test_b_hub_api_killed_mid_stream_loses_and_doubles_nothing(
-    broker: Broker, database_url: str, tmp_path: Path
+@pytest.mark.parametrize(
+    ("name", "fault", "consumers"),
+    [(name, *case) for name, case in SIGKILLED.items()],
+    ids=[name.replace(":", "").replace(" ", "-") for name in SIGKILLED],
+)
+async def test_a_hub_process_killed_with_sigkill_loses_and_doubles_nothing(
+    broker: Broker,
+    database_url: str,
+    tmp_path: Path,
+    name: str,
+    fault: Fault,
+    consumers: int,
 ) -> None:
-    async def fault(stage: Stage) -> float:
-        await asyncio.sleep(2.0)
-        api = stage.processes[0]
-        await api.kill()
-        await asyncio.sleep(1.0)
-        await api.start()  # on the same port: partners keep their configured URL
-        return time.monotonic()
-
-    name = "b: hub api killed with SIGKILL mid-stream"
-    await _case(name, _on(broker), database_url, tmp_path, fault)
+    await _case(name, _on(broker), database_url, tmp_path, fault, consumers=consumers)
 
 
 @pytest.mark.faults_slow
@@ -235,19 +258,6 @@ async def test_f_tansu_killed_and_restarted_empty_is_healed_by_redrive(
     assert (result.lost, result.doubled) == ([], 0)
     assert result.recovered_s is not None and result.recovered_s <= redrive_after_s + 30
     _no_server_errors(client.tally.codes)
-
-
-@pytest.mark.faults
-async def test_g_two_consumers_one_killed_loses_and_doubles_nothing(
-    broker: Broker, database_url: str, tmp_path: Path
-) -> None:
-    async def fault(stage: Stage) -> float:
-        await asyncio.sleep(3.0)
-        await stage.processes[1].kill()
-        return time.monotonic()
-
-    name = "g: two consumers, one killed with SIGKILL"
-    await _case(name, _on(broker), database_url, tmp_path, fault, consumers=2)
 
 
 @pytest.mark.faults
