@@ -8,15 +8,19 @@ from tests.support.partner import SignedClient
 
 
 async def wait_for_status(
-    client: SignedClient, path: str, wanted: str, within_s: float
+    client: SignedClient, path: str, wanted: str, within_s: float, part: str | None = None
 ) -> tuple[dict[str, Any], float]:
-    """Poll a status path until it shows ``wanted``; return the body and seconds taken."""
+    """Poll a status path until it shows ``wanted``; return the body and seconds taken.
+
+    ``part`` names a nested object whose status to wait for instead (a payment's
+    ``reversal``), which is null until there is one."""
     started = time.monotonic()
     body: dict[str, Any] = {}
     while time.monotonic() - started < within_s:
         response = await client.get(path)
         body = response.json()
-        if response.status_code == 200 and body.get("status") == wanted:
+        shown = body.get(part) if part else body
+        if response.status_code == 200 and shown and shown.get("status") == wanted:
             return body, time.monotonic() - started
         await asyncio.sleep(0.05)
     raise AssertionError(f"{path} not {wanted!r} within {within_s} s; last answer {body}")

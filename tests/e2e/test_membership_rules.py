@@ -133,12 +133,8 @@ async def test_reversal_restores_the_previous_coverage_and_cannot_be_repeated(
     }
     response = await demo.post("/v1/reversals", reversal)
     assert response.status_code == 202, response.text
-    for _ in range(100):
-        status = (await demo.get(f"/v1/payments/P3-{person['reference']}")).json()
-        if status["reversal"] and status["reversal"]["status"] == "recorded":
-            break
-        await asyncio.sleep(0.05)
-    assert status["reversal"]["status"] == "recorded", status
+    path = f"/v1/payments/P3-{person['reference']}"
+    await wait_for_status(demo, path, "recorded", 5.0, part="reversal")
 
     assert await _paid_through(database_url, person["nik"]) == before
     statuses = await fetch_rows(
@@ -175,11 +171,7 @@ async def test_a_reversal_reference_reused_for_another_payment_is_409_and_voids_
     assert reused.status_code == 409, reused.text
     assert reused.json()["error"]["code"] == "reference_conflict"
     assert (await demo.get(f"/v1/payments/{second}")).json()["reversal"] is None
-    for _ in range(100):
-        status = (await demo.get(f"/v1/payments/{first}")).json()
-        if status["reversal"] and status["reversal"]["status"] == "recorded":
-            break
-        await asyncio.sleep(0.05)
+    await wait_for_status(demo, f"/v1/payments/{first}", "recorded", 5.0, part="reversal")
     statuses = await fetch_rows(
         database_url,
         "SELECT partner_ref, status FROM contributions WHERE partner_ref = ANY($1) ORDER BY id",
@@ -344,11 +336,8 @@ async def test_reversing_an_earlier_payment_replays_the_later_one_from_its_own_m
         {"reference": f"R-{person['reference']}", "payment_reference": earlier["reference"]},
     )
     assert response.status_code == 202, response.text
-    for _ in range(100):
-        status = (await demo.get(f"/v1/payments/{earlier['reference']}")).json()
-        if status["reversal"] and status["reversal"]["status"] == "recorded":
-            break
-        await asyncio.sleep(0.05)
+    path = f"/v1/payments/{earlier['reference']}"
+    await wait_for_status(demo, path, "recorded", 5.0, part="reversal")
 
     rows = await _member_rows(
         database_url,
