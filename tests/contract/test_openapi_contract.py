@@ -8,12 +8,11 @@ operation must end with no server error and no answer outside its documented
 statuses and schemas. Example counts are bounded so ``make test`` stays fast.
 """
 
-import asyncio
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import httpx
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -157,37 +156,14 @@ class SigningPartner:
 
     async def _token(self, now: datetime) -> str:
         """A B2B access token, asked of the hub itself as the bank does."""
-        body = b'{"grantType":"client_credentials"}'
-        headers = bank.token_headers(now)
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": bank.PATHS["access-token"],
-            "raw_path": bank.PATHS["access-token"].encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-            "client": ("127.0.0.1", 1),
-            "server": ("hub.test", 80),
-        }
-        sent: list[dict[str, Any]] = []
-        done = asyncio.Event()
-
-        async def receive() -> dict[str, Any]:
-            if done.is_set():
-                await asyncio.sleep(3600)
-            done.set()
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        await self.app(scope, receive, send)
-        raw = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-        token: str = json.loads(raw)["accessToken"]
+        transport = httpx.ASGITransport(app=self.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+            response = await client.post(
+                bank.PATHS["access-token"],
+                content=b'{"grantType":"client_credentials"}',
+                headers=bank.token_headers(now),
+            )
+        token: str = response.json()["accessToken"]
         return token
 
 

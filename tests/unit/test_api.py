@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -9,7 +10,6 @@ import httpx
 import pytest
 
 from hub.api.app import create_app
-from hub.intake.ports import MemberTerms
 from hub.intake.service import IntakeService
 from hub.signing import SignatureVerifier
 from tests.support.partner import HUB_API_PATHS
@@ -17,6 +17,7 @@ from tests.unit.fakes import (
     BALI_WOMAN_NIK,
     OTHER_SECRET,
     PARTNERS,
+    SARI,
     FakePublisher,
     InMemoryRequestLedger,
     registration_body,
@@ -296,15 +297,8 @@ async def test_signature_header_with_non_ascii_bytes_is_401_not_500(
 async def test_inquiry_names_the_arrears_and_the_months_asked_for(
     client: httpx.AsyncClient, ledger: InMemoryRequestLedger
 ) -> None:
-    ledger.members[BALI_WOMAN_NIK] = MemberTerms(
-        nik=BALI_WOMAN_NIK,
-        full_name="NI MADE SARI",
-        programmes=("JKK", "JKM"),
-        declared_income=1_000_000,
-        paid_through=date(2026, 1, 1),
-        kpj="19034567892",
-        registered_month=date(2025, 1, 1),
-    )
+    # Sari one month further behind: paid through January, so February is in arrears.
+    ledger.members[BALI_WOMAN_NIK] = replace(SARI, paid_through=date(2026, 1, 1))
 
     inquiry = await _post(client, "/v1/payments/inquiry", {"nik": BALI_WOMAN_NIK, "months": 1})
 
