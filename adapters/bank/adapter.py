@@ -19,9 +19,8 @@ status is always its first three digits. See docs/channels/bank.md.
 import logging
 import re
 import secrets
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -30,13 +29,13 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import Field, SecretStr, TypeAdapter, ValidationError
 
 from adapters.bank.bills import SUCCESS_REASON, inquiry_data
-from adapters.bank.codes import ExternalIdReused, InvalidToken, refusal
+from adapters.bank.codes import CODES, ExternalIdReused, InvalidToken, refusal
 from adapters.bank.settlement import SnapVaTransactionReport
+from adapters.bank.signing import SCHEME, access_token
 from adapters.bank.snap import (
     AccessTokens,
     load_rsa_public_key,
     token_request_signature_matches,
-    transaction_signature_matches,
 )
 from adapters.bank.wire import (
     INQUIRY_PATH,
@@ -57,7 +56,7 @@ from adapters.bank.wire import (
 )
 from hub.channels.base import ChannelContext, HttpChannelAdapter, PartnerOptions, SignedOptions
 from hub.channels.routes import Operation
-from hub.channels.signatures import BASE64_SHA512, well_formed
+from hub.channels.signatures import Body, well_formed
 from hub.errors import (
     FieldProblem,
     InvalidRequest,
@@ -99,21 +98,11 @@ class BankPartnerOptions(PartnerOptions):
     partner_service_id: ServiceId | None = None
 
 
-class BankAdapter(HttpChannelAdapter[BankOptions]):
-    slug = "bank"
+class BankAdapter(HttpChannelAdapter[BankOptions], slug="bank", title="Banks (SNAP BI)"):
     settlement_reader = SnapVaTransactionReport()
-    title = "Banks (SNAP BI)"
-    options_model = BankOptions
     partner_options_model = BankPartnerOptions
-    answer_code_field = "responseCode"
-    answer_statuses: ClassVar[Mapping[int, str]] = {
-        400: "invalid or missing field (400xx01, 400xx02)",
-        401: "unauthorized (401xx00)",
-        403: "feature not allowed (403xx01)",
-        404: "bill not found, wrong amount, paid, inconsistent (404xx12, 13, 14, 18)",
-        409: "X-EXTERNAL-ID reused (409xx00)",
-        504: "timeout, try again (504xx00)",
-    }
+    codes = CODES
+    signature_scheme = SCHEME
 
     def __init__(self, context: ChannelContext, options: BankOptions) -> None:
         super().__init__(context, options)
@@ -150,7 +139,8 @@ class BankAdapter(HttpChannelAdapter[BankOptions]):
         if public_key is None:
             raise Unauthenticated("Unknown client")
         now = self.context.clock()
-        self._check_window(sent_at, now)
+        if abs((now - sent_at).total_seconds()) > self.options.signature_window_s:
+            raise Unauthenticated(SCHEME.out_of_window or "")
         if not token_request_signature_matches(public_key, client_key, timestamp, signature):
             raise Unauthenticated("Invalid signature")
         parse_body(TokenBody, await request.body())
@@ -252,13 +242,7 @@ class BankAdapter(HttpChannelAdapter[BankOptions]):
                 raise Unauthenticated("Unknown client")
             well_formed(header(headers, "X-SIGNATURE"), _BASE64, "X-SIGNATURE")
             return self.known_partner(client_key, "X-CLIENT-KEY")
-        partner_id = header(headers, "X-PARTNER-ID")
-        signature = header(headers, "X-SIGNATURE")
-        if self.context.partner(partner_id) is None:
-            raise Unauthenticated("Unknown partner")
-        if not BASE64_SHA512.fullmatch(signature):
-            raise Unauthenticated("Invalid signature")
-        return self.known_partner(partner_id, "X-PARTNER-ID")
+        return self.verifier.preflight(headers).partner
 
     def error_response(self, request: Request, error: Exception) -> Response:
         path = _route_path(request)
@@ -279,52 +263,33 @@ class BankAdapter(HttpChannelAdapter[BankOptions]):
         """Check a transaction's headers, token and HMAC, then claim its X-EXTERNAL-ID.
 
         Absent headers are field errors (400); present but wrong ones are 401. The
-        external id is claimed only once the request is known to be the partner's, so
-        nobody else can burn the partner's ids.
+        signature is the kit's check (``adapters.bank.signing``), the token is checked
+        between the time window and the signature. The external id is claimed only once
+        the request is known to be the partner's, so nobody else can burn the partner's ids.
         """
         headers = request.headers
-        authorization = header(headers, "Authorization")
-        timestamp = header(headers, "X-TIMESTAMP")
-        signature = header(headers, "X-SIGNATURE")
-        partner_id = header(headers, "X-PARTNER-ID")
+        for name in _TRANSACTION_HEADERS:
+            header(headers, name)
+        snap_timestamp(header(headers, "X-TIMESTAMP"))
         external_id = header(headers, "X-EXTERNAL-ID")
         channel_id = header(headers, "CHANNEL-ID")
-        sent_at = snap_timestamp(timestamp)
         if len(external_id) > 36 or not external_id.isascii() or not external_id.isprintable():
             raise InvalidRequest("bad X-EXTERNAL-ID", [FieldProblem("X-EXTERNAL-ID", "format")])
         if len(channel_id) > 5 or not channel_id.isascii() or not channel_id.isalnum():
             raise InvalidRequest("bad CHANNEL-ID", [FieldProblem("CHANNEL-ID", "format")])
-        found = self.context.partner(partner_id)
-        if found is None:
-            raise Unauthenticated("Unknown partner")
-        partner, settings = found
-        now = self.context.clock()
-        self._check_window(sent_at, now)
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or self._tokens.client_key_of(token.strip(), now) != (
-            partner_id
-        ):
+        claimant = self.verifier.claimant(headers)
+        partner, now = claimant.partner, self.context.clock()
+        scheme = header(headers, "Authorization").partition(" ")[0]
+        token_holder = self._tokens.client_key_of(access_token(headers), now)
+        if scheme.lower() != "bearer" or token_holder != partner.partner_id:
             raise InvalidToken("Invalid Token (B2B)")
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        if not transaction_signature_matches(
-            settings.secret.get_secret_value(),
-            request.method,
-            path,
-            token.strip(),
-            body,
-            timestamp,
-            signature,
-        ):
-            raise Unauthenticated("Invalid signature")
+        self.verifier.check(claimant, request.method, path, Body.of(body))
         if not await self.context.nonces.first_use(
-            partner_id, business_day(partner, now), external_id
+            partner.partner_id, business_day(partner, now), external_id
         ):
             raise ExternalIdReused(f"X-EXTERNAL-ID {external_id!r} was already used today")
         return partner
-
-    def _check_window(self, sent_at: datetime, now: datetime) -> None:
-        if abs((now - sent_at).total_seconds()) > self.options.signature_window_s:
-            raise Unauthenticated("X-TIMESTAMP out of range")
 
     def _member(self, partner: Partner, wire: VirtualAccount) -> dict[str, str]:
         """Who a VA names: customerNo is the member's KPJ (11 digits) or NIK (16 digits).
@@ -363,6 +328,8 @@ class BankAdapter(HttpChannelAdapter[BankOptions]):
 
 
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+_TRANSACTION_HEADERS = ("Authorization", "X-TIMESTAMP", "X-SIGNATURE", "X-PARTNER-ID")
+"""Checked in this order, so the first one missing is the field the answer names."""
 
 
 def _route_path(request: Request) -> str:

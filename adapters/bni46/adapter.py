@@ -6,21 +6,19 @@ the agents' registration forms arrive as signed JSON at ``/bni46/v1/registration
 docs/channels/bni46.md is the partner's description of all of it.
 """
 
-from collections.abc import Mapping
-from typing import ClassVar
-
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 from pydantic import Field
 
 from adapters.bni46 import iso
 from adapters.bni46.handlers import SwitchRequests
-from adapters.bni46.json_api import AgentRegistrations, error_response
+from adapters.bni46.json_api import JSON_CODES, AgentRegistrations, error_response
 from adapters.bni46.settlement import Bni46SettlementFile
+from adapters.bni46.signing import SCHEME
 from adapters.bni46.tcp import FrameLimits, FrameServer
 from hub.channels.base import ChannelContext, HttpChannelAdapter, PartnerOptions, SignedOptions
+from hub.channels.routes import Operation
 from hub.intake.model import Partner
-from hub.signing import SignatureVerifier
 
 
 class Bni46Options(SignedOptions):
@@ -51,32 +49,17 @@ class Bni46PartnerOptions(PartnerOptions):
     """ISO 8583 field 32; without one the partner uses only the JSON registration API."""
 
 
-class Bni46Adapter(HttpChannelAdapter[Bni46Options]):
+class Bni46Adapter(HttpChannelAdapter[Bni46Options], slug="bni46", title="Agen BNI 46"):
     """BNI's switch over ISO 8583 (a TCP server of its own) and BNI agents over JSON."""
 
     settlement_reader = Bni46SettlementFile()
-
-    slug = "bni46"
-    title = "Agen BNI 46"
-    options_model = Bni46Options
     partner_options_model = Bni46PartnerOptions
-    answer_code_field = "response_code"
-    answer_statuses: ClassVar[Mapping[int, str]] = {
-        400: "format error (30)",
-        401: "security violation (63)",
-        404: "not found (25)",
-        409: "duplicate (94)",
-        503: "retry (91)",
-    }
+    codes = JSON_CODES
+    signature_scheme = SCHEME
 
     def __init__(self, context: ChannelContext, options: Bni46Options) -> None:
         super().__init__(context, options)
-        self._registrations = AgentRegistrations(
-            context.intake,
-            SignatureVerifier(
-                context.partners, options.signature_window_s, lambda: context.clock().timestamp()
-            ),
-        )
+        self._registrations = AgentRegistrations(context.intake, self.verifier, context.partners)
         # The switch names its bank in field 32; each partner's acquirer id is in its options.
         acquirers: dict[str, str] = {}
         for partner_id in context.partners:
@@ -112,8 +95,8 @@ class Bni46Adapter(HttpChannelAdapter[Bni46Options]):
         """Stop listening, stop reading, answer what was already read, then hang up."""
         await self._server.stop()
 
-    def router(self) -> APIRouter:
-        return self._registrations.add_to(self.http_router())
+    def operations(self) -> list[Operation]:
+        return self._registrations.operations()
 
     def preflight(self, request: Request) -> Partner:
         return self._registrations.preflight(request)

@@ -1,18 +1,23 @@
 """BNI agents' registrations: signed JSON at ``/bni46/v1/registrations``, BNI's field names.
 
-The agent application signs the way the hub's own API does (``hub.signing``) and
-hears ``response_code`` values from the same table as field 39 of the ISO channel.
+The agent application signs the way the hub's own API does (``adapters.bni46.signing``,
+checked by the kit's ``HeaderVerifier``) and hears ``response_code`` values from the
+same table as field 39 of the ISO channel.
 """
 
+from collections.abc import Mapping
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 
 from adapters.bni46.iso import ResponseCode
-from hub.channels.codes import CodeTable
+from adapters.bni46.signing import version
+from hub.channels.codes import CodeTable, Envelope
 from hub.channels.fields import PartnerTerms
+from hub.channels.routes import Operation
+from hub.channels.signatures import Body, HeaderVerifier
 from hub.errors import (
     Forbidden,
     HubError,
@@ -26,7 +31,8 @@ from hub.intake.model import Partner
 from hub.intake.parsing import build, refusal
 from hub.intake.requests import RegistrationRequest
 from hub.intake.service import IntakeService
-from hub.signing import SignatureHeaders, SignatureVerifier, request_target
+from hub.settings import PartnerSettings
+from hub.signing import V1_USES, request_target
 
 REGISTRATIONS = "/bni46/v1/registrations"
 
@@ -75,6 +81,20 @@ JSON_CODES = CodeTable(
         TemporarilyUnavailable: ResponseCode.RETRY,
     },
     ResponseCode.SYSTEM_ERROR,
+    envelope=Envelope(
+        "response_code",
+        "response_message",
+        {
+            ResponseCode.APPROVED: "approved",
+            ResponseCode.FORMAT_ERROR: "format error",
+            ResponseCode.SECURITY_VIOLATION: "security violation",
+            ResponseCode.ORIGINAL_NOT_FOUND: "not found",
+            ResponseCode.DUPLICATE: "duplicate",
+            ResponseCode.RETRY: "retry",
+            ResponseCode.SYSTEM_ERROR: "system error; the hub logged it",
+        },
+        success=ResponseCode.APPROVED,
+    ),
     status_by_code={
         ResponseCode.APPROVED: 200,
         ResponseCode.FORMAT_ERROR: 400,
@@ -89,26 +109,33 @@ JSON_CODES = CodeTable(
 
 
 class AgentRegistrations:
-    """The routes of the agents' JSON API, signed with the hub's scheme."""
+    """The operations of the agents' JSON API, signed with the hub API's scheme."""
 
-    def __init__(self, intake: IntakeService, verifier: SignatureVerifier) -> None:
+    def __init__(
+        self,
+        intake: IntakeService,
+        verifier: HeaderVerifier,
+        partners: Mapping[str, PartnerSettings],
+    ) -> None:
         self._intake = intake
         self._verifier = verifier
+        self._partners = partners
 
-    def add_to(self, router: APIRouter) -> APIRouter:
-        router.add_api_route(
-            REGISTRATIONS,
-            self.submit_registration,
-            methods=["POST"],
-            summary="BNI 46: submit a BPU registration",
-        )
-        router.add_api_route(
-            REGISTRATIONS + "/{trx_id}",
-            self.registration_status,
-            methods=["GET"],
-            summary="BNI 46: status of a registration",
-        )
-        return router
+    def operations(self) -> list[Operation]:
+        return [
+            Operation(
+                REGISTRATIONS,
+                self.submit_registration,
+                "BNI 46: submit a BPU registration",
+                RegistrationForm,
+            ),
+            Operation(
+                REGISTRATIONS + "/{trx_id}",
+                self.registration_status,
+                "BNI 46: status of a registration",
+                method="GET",
+            ),
+        ]
 
     async def submit_registration(self, request: Request) -> JSONResponse:
         body = await request.body()
@@ -155,21 +182,22 @@ class AgentRegistrations:
 
     def authenticated(self, request: Request, body: bytes) -> Partner:
         """The hub API's signature (v1, or v2 over this request's method, path and query)."""
-        signed = SignatureHeaders.of(request.headers)
-        return self._verifier.verify(
-            signed.partner_id,
-            signed.timestamp,
-            signed.signature,
-            body,
-            version=signed.version,
-            method=request.method,
-            target=request_target(request.url.path, request.url.query),
-            nonce=signed.nonce,
-        )
+        claimant = self._verifier.claimant(request.headers)
+        signed_with = self._version(request, claimant.partner)
+        target = request_target(request.url.path, request.url.query)
+        self._verifier.check(claimant, request.method, target, Body.of(body))
+        if signed_with == "1":
+            V1_USES.labels(claimant.partner.partner_id).inc()
+        return claimant.partner
 
     def preflight(self, request: Request) -> Partner:
-        partner, _ = self._verifier.preflight(SignatureHeaders.of(request.headers))
-        return partner
+        """What is checked before the body is read: all but the signature itself."""
+        claimant = self._verifier.preflight(request.headers)
+        self._version(request, claimant.partner)
+        return claimant.partner
+
+    def _version(self, request: Request, partner: Partner) -> str:
+        return version(request.headers, self._partners[partner.partner_id].signature_v1_allowed)
 
 
 def error_response(error: Exception) -> Response:
@@ -192,4 +220,4 @@ def error_response(error: Exception) -> Response:
 
 
 def _approved(**fields: object) -> JSONResponse:
-    return JSONResponse({"response_code": "00", "response_message": "approved", **fields})
+    return JSONResponse(JSON_CODES.answer(JSON_CODES.success, **fields))

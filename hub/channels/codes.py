@@ -9,7 +9,7 @@ Whatever the code, a refusal a retry can cure says when to retry: ``Retry-After`
 is added here (``with_retry_after``), for every channel and the hub's own API.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -41,7 +41,9 @@ class CodeTable(Generic[C]):
 
     With an ``Envelope`` (where an answer carries its code and the code's text) the
     table also builds answers, and the channel's OpenAPI documents which codes each
-    HTTP status carries (``HttpChannelAdapter`` reads it).
+    HTTP status carries (``HttpChannelAdapter`` reads it). ``refined`` names the codes a
+    channel answers in place of a listed one when the error says more (SNAP's missing
+    field for a format error), so they are documented too, under their own status.
     """
 
     def __init__(
@@ -53,8 +55,10 @@ class CodeTable(Generic[C]):
         status_by_error: Mapping[type[BaseException], int] | None = None,
         default_status: int = 200,
         envelope: "Envelope[C] | None" = None,
+        refined: Mapping[C, Sequence[C]] | None = None,
     ) -> None:
         self.envelope = envelope
+        self._refined = dict(refined or {})
         self._codes = dict(codes)
         self.otherwise = otherwise
         self._by_code = dict(status_by_code or {})
@@ -86,10 +90,12 @@ class CodeTable(Generic[C]):
         """
         carried: dict[int, list[str]] = {}
         for kind, code in self._codes.items():
-            said = f"{self.envelope.texts[code]} ({code})" if self.envelope else str(code)
-            status = self._status(kind, code)
-            if status != 200 and said not in carried.setdefault(status, []):
-                carried[status].append(said)
+            said = [(self._status(kind, code), code)]
+            said += [(self.status_of_code(more), more) for more in self._refined.get(code, ())]
+            for status, each in said:
+                text = f"{self.envelope.texts[each]} ({each})" if self.envelope else str(each)
+                if status != 200 and text not in carried.setdefault(status, []):
+                    carried[status].append(text)
         return {status: ", ".join(said) for status, said in sorted(carried.items())}
 
     @property

@@ -25,7 +25,8 @@ from hub.store.outage import as_partner_error
 
 log = logging.getLogger("hub.channels")
 
-Handler = Callable[[Request], Awaitable[Response]]
+Handler = Callable[..., Awaitable[Response]]
+"""An adapter method taking the ``Request`` (and the path's parameters, by name)."""
 
 
 @dataclass(frozen=True, slots=True)

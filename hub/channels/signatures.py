@@ -56,12 +56,17 @@ class Body:
 
 
 class SignedMessage(NamedTuple):
-    """Everything a channel's string to sign may cover, besides the secret."""
+    """Everything a channel's string to sign may cover, besides the secret.
+
+    ``headers`` are all the request's headers, for a scheme that signs more than its
+    claim (SNAP BI's access token, the hub API's signature version and nonce).
+    """
 
     method: str
     path: str
     claim: Claim
     body: Body
+    headers: Mapping[str, str]
 
 
 def hex_hmac_sha256(secret: str, message: bytes) -> str:
@@ -91,10 +96,12 @@ BASE64_SHA256 = re.compile(r"[A-Za-z0-9+/]{43}=")
 BASE64_SHA512 = re.compile(r"[A-Za-z0-9+/]{86}==")
 
 
-def well_formed(value: str | None, pattern: re.Pattern[str], header: str) -> str:
+def well_formed(
+    value: str | None, pattern: re.Pattern[str], header: str, refusal: str | None = None
+) -> str:
     """A signature header that has the shape of a signature (checked before the body is read)."""
     if value is None or not pattern.fullmatch(value.strip()):
-        raise Unauthenticated(f"{header} is missing or malformed")
+        raise Unauthenticated(refusal or f"{header} is missing or malformed")
     return value
 
 
@@ -121,6 +128,12 @@ class SignatureScheme:
     unknown_partner: Callable[[str], str] = field(default=lambda partner_id: "unknown partner")
     """The refusal naming an unknown partner."""
     mismatch: str = "signature does not match"
+    malformed: str | None = None
+    """The refusal of a signature without the signature's shape (default: names the header)."""
+    out_of_window: str | None = None
+    """The refusal of a timestamp outside the window (default: says how far off it may be)."""
+    future_s: int | None = None
+    """How far into the future a timestamp may be; None: as far as into the past (the window)."""
 
 
 def three_headers(
@@ -179,6 +192,7 @@ class Claimant:
     partner: Partner
     secret: str
     claim: Claim
+    headers: Mapping[str, str]
 
 
 PartnerLookup = Callable[[str], tuple[Partner, str] | None]
@@ -207,18 +221,29 @@ class HeaderVerifier:
             sent_at = self.scheme.sent_at(claim.timestamp, partner)
         except ValueError as exc:
             raise Unauthenticated(str(exc)) from None
-        check_window(sent_at, self.clock(), self.scheme.timestamp_header, self.window_s)
-        return Claimant(partner, secret, claim)
+        scheme = self.scheme
+        try:
+            check_window(
+                sent_at, self.clock(), scheme.timestamp_header, self.window_s, scheme.future_s
+            )
+        except Unauthenticated:
+            if scheme.out_of_window is None:
+                raise
+            raise Unauthenticated(scheme.out_of_window) from None
+        return Claimant(partner, secret, claim, headers)
 
     def preflight(self, headers: Mapping[str, str]) -> Claimant:
         """``claimant`` and a signature of the right shape: what the edge checks before the body."""
         claimant = self.claimant(headers)
-        well_formed(claimant.claim.signature, self.scheme.shape, self.scheme.signature_header)
+        scheme = self.scheme
+        well_formed(
+            claimant.claim.signature, scheme.shape, scheme.signature_header, scheme.malformed
+        )
         return claimant
 
     def check(self, claimant: Claimant, method: str, path: str, body: Body) -> None:
         """Step 4: the signature over this request is the claimant's."""
-        message = SignedMessage(method, path, claimant.claim, body)
+        message = SignedMessage(method, path, claimant.claim, body, claimant.headers)
         expected = self.scheme.mac(claimant.secret, self.scheme.string_to_sign(message))
         if not signatures_match(expected, self.scheme.normalise(claimant.claim.signature)):
             raise Unauthenticated(self.scheme.mismatch)
