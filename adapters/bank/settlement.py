@@ -14,17 +14,13 @@ SNAP's ``value`` with two decimals, which must be whole rupiah (``.00``). Months
 the report: they follow from the hub's bill, so such lines are matched, not paid in.
 """
 
-from collections.abc import Iterator
-from datetime import datetime
-from typing import BinaryIO
-from zoneinfo import ZoneInfo
+from collections.abc import Mapping
 
 from hub.membership.payment_code import nik_or_payment_code
 from hub.reconciliation.lines import (
+    CsvSettlementReader,
+    SettlementColumns,
     SettlementFileError,
-    SettlementLine,
-    csv_rows,
-    optional,
     whole_rupiah,
 )
 
@@ -39,30 +35,29 @@ COLUMNS = (
 )
 
 
-class SnapVaTransactionReport:
+class SnapVaTransactionReport(CsvSettlementReader):
     """Reader of a SNAP BI bank's VA transaction report."""
 
     format_name = "snap-va-transaction-report"
+    columns = COLUMNS
+    fields = SettlementColumns(
+        reference="paymentRequestId", amount="paidAmount", paid_at="trxDateTime"
+    )
 
-    def read(self, stream: BinaryIO, timezone: ZoneInfo) -> Iterator[SettlementLine]:
-        for line_no, row in csv_rows(stream, ",", COLUMNS):
-            if row["currency"].strip() != "IDR":
-                raise SettlementFileError(line_no, "currency must be IDR")
-            value = row["paidAmount"].strip()
-            whole, _, cents = value.partition(".")
-            if cents not in ("", "00"):
-                raise SettlementFileError(line_no, f"paidAmount {value} is not whole rupiah")
-            try:
-                paid_at = datetime.fromisoformat(row["trxDateTime"].strip())
-            except ValueError:
-                raise SettlementFileError(line_no, "trxDateTime is ISO 8601 with offset") from None
-            customer = row["customerNo"].strip()
-            yield SettlementLine(
-                line_no=line_no,
-                reference=optional(row["paymentRequestId"]),
-                amount=whole_rupiah(line_no, whole, "paidAmount"),
-                nik=nik_or_payment_code(customer).nik,
-                payment_code=None,
-                months=None,
-                paid_at=paid_at if paid_at.tzinfo else paid_at.replace(tzinfo=timezone),
-            )
+    def settled(self, line_no: int, row: Mapping[str, str]) -> bool:
+        if row["currency"].strip() != "IDR":
+            raise SettlementFileError(line_no, "currency must be IDR")
+        return True
+
+    def amount(self, line_no: int, text: str, name: str) -> int:
+        """SNAP's ``value``: two decimals, which must be ``.00``."""
+        value = text.strip()
+        whole, _, cents = value.partition(".")
+        if cents not in ("", "00"):
+            raise SettlementFileError(line_no, f"{name} {value} is not whole rupiah")
+        return whole_rupiah(line_no, whole, name)
+
+    def member(self, row: Mapping[str, str]) -> tuple[str | None, str | None]:
+        """``customerNo`` is a NIK or a KPJ; the report's KPJ is matched by the bill, so only
+        a NIK is read."""
+        return nik_or_payment_code(row["customerNo"].strip()).nik, None

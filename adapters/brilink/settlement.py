@@ -8,18 +8,9 @@ One row per payment an agent took, in BRI's host-to-host field names::
 ``status`` is ``SUCCESS`` or ``REVERSED``; reversed rows are not settled cash and are skipped.
 """
 
-from collections.abc import Iterator
-from datetime import datetime
-from typing import BinaryIO
-from zoneinfo import ZoneInfo
+from collections.abc import Mapping
 
-from hub.reconciliation.lines import (
-    SettlementFileError,
-    SettlementLine,
-    csv_rows,
-    optional,
-    whole_rupiah,
-)
+from hub.reconciliation.lines import CsvSettlementReader, SettlementColumns, SettlementFileError
 
 COLUMNS = (
     "journalSeq",
@@ -33,31 +24,24 @@ COLUMNS = (
 )
 
 
-class BrilinkSettlementReport:
+class BrilinkSettlementReport(CsvSettlementReader):
     """Reader of the BRILink agent settlement report."""
 
     format_name = "brilink-settlement-report"
+    columns = COLUMNS
+    fields = SettlementColumns(
+        reference="journalSeq",
+        amount="amount",
+        paid_at="transactionDateTime",
+        nik="nik",
+        payment_code="brivaNo",
+        months="months",
+        outlet="agentId",
+    )
 
-    def read(self, stream: BinaryIO, timezone: ZoneInfo) -> Iterator[SettlementLine]:
-        for line_no, row in csv_rows(stream, ",", COLUMNS):
-            status = row["status"].strip().upper()
-            if status == "REVERSED":
-                continue
-            if status != "SUCCESS":
-                raise SettlementFileError(line_no, "status is SUCCESS or REVERSED")
-            try:
-                paid_at = datetime.fromisoformat(row["transactionDateTime"].strip())
-            except ValueError:
-                raise SettlementFileError(
-                    line_no, "transactionDateTime is ISO 8601 with offset"
-                ) from None
-            yield SettlementLine(
-                line_no=line_no,
-                reference=optional(row["journalSeq"]),
-                amount=whole_rupiah(line_no, row["amount"], "amount"),
-                nik=optional(row["nik"]),
-                payment_code=optional(row["brivaNo"]),
-                months=whole_rupiah(line_no, row["months"], "months"),
-                paid_at=paid_at if paid_at.tzinfo else paid_at.replace(tzinfo=timezone),
-                outlet=optional(row["agentId"]),
-            )
+    def settled(self, line_no: int, row: Mapping[str, str]) -> bool:
+        """A reversed payment is not settled cash."""
+        status = row["status"].strip().upper()
+        if status not in ("SUCCESS", "REVERSED"):
+            raise SettlementFileError(line_no, "status is SUCCESS or REVERSED")
+        return status == "SUCCESS"

@@ -9,38 +9,25 @@
 collections may lack ``noReferensi``: such rows are matched by (NIK, amount, time).
 """
 
-from collections.abc import Iterator
-from typing import BinaryIO
-from zoneinfo import ZoneInfo
-
-from hub.reconciliation.lines import (
-    SettlementLine,
-    csv_rows,
-    local_time,
-    optional,
-    whole_rupiah,
-)
+from hub.reconciliation.lines import CsvSettlementReader, SettlementColumns
 
 COLUMNS = ("noReferensi", "kodeKantor", "nik", "kodeBayar", "jumlahBulan", "nominal", "waktuBayar")
 
 
-class PosDailyReport:
+class PosDailyReport(CsvSettlementReader):
     """Reader of the Kantor Pos daily report."""
 
     format_name = "pos-laporan-harian"
     references_optional = True
-
-    def read(self, stream: BinaryIO, timezone: ZoneInfo) -> Iterator[SettlementLine]:
-        for line_no, row in csv_rows(stream, ";", COLUMNS):
-            yield SettlementLine(
-                line_no=line_no,
-                reference=optional(row["noReferensi"]),
-                amount=whole_rupiah(line_no, row["nominal"], "nominal"),
-                nik=optional(row["nik"]),
-                payment_code=optional(row["kodeBayar"]),
-                months=whole_rupiah(line_no, row["jumlahBulan"], "jumlahBulan"),
-                paid_at=local_time(
-                    line_no, row["waktuBayar"], "%d-%m-%Y %H:%M:%S", timezone, "waktuBayar"
-                ),
-                outlet=optional(row["kodeKantor"]),
-            )
+    delimiter = ";"
+    columns = COLUMNS
+    fields = SettlementColumns(
+        reference="noReferensi",
+        amount="nominal",
+        paid_at="waktuBayar",
+        nik="nik",
+        payment_code="kodeBayar",
+        months="jumlahBulan",
+        outlet="kodeKantor",
+        time_format="%d-%m-%Y %H:%M:%S",
+    )

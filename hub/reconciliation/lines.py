@@ -1,15 +1,17 @@
 """A settlement file as the matcher sees it: one ``SettlementLine`` per line, streamed.
 
-Each channel's own file format has a reader in its adapter (``adapters/<slug>_settlement.py``);
-the hub finds it by the channel's slug. A reader yields lines one at a time, so a file of
-a million lines is never held in memory.
+Each channel's own file format has a reader in its adapter (``adapters/<slug>/settlement.py``);
+the hub finds it by the channel's slug. A CSV format is a ``CsvSettlementReader`` that
+names its columns; a format of another kind (BNI's fixed-width records) reads its own.
+A reader yields lines one at a time, so a file of a million lines is never held in memory.
 """
 
 import codecs
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO, NamedTuple, Protocol
+from typing import BinaryIO, ClassVar, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 
@@ -134,3 +136,82 @@ def local_time(line_no: int, text: str, fmt: str, timezone: ZoneInfo, name: str)
         return datetime.strptime(text.strip(), fmt).replace(tzinfo=timezone)
     except ValueError:
         raise SettlementFileError(line_no, f"{name} {text!r} is not a time like {fmt}") from None
+
+
+def aware_iso_time(line_no: int, text: str, timezone: ZoneInfo, name: str) -> datetime:
+    """An ISO 8601 time; one without an offset is on the partner's wall clock (``timezone``)."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise SettlementFileError(line_no, f"{name} is ISO 8601 with offset") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementColumns:
+    """Which column of a channel's CSV gives each field of a ``SettlementLine``.
+
+    None: the file does not carry that field. ``time_format`` is the ``strptime`` format
+    of ``paid_at`` on the partner's wall clock; None, ISO 8601 (``aware_iso_time``).
+    """
+
+    reference: str
+    amount: str
+    paid_at: str
+    nik: str | None = None
+    payment_code: str | None = None
+    months: str | None = None
+    outlet: str | None = None
+    time_format: str | None = None
+
+
+class CsvSettlementReader:
+    """A settlement file that is a CSV with a header row naming its columns.
+
+    A channel names its format, its delimiter, the columns its header must have and
+    which of them feeds each field (``fields``); the header check, the loop and the
+    parsing of each field are here. A format with a quirk overrides one hook:
+    ``settled`` (a row that is not settled cash is skipped), ``amount`` or ``member``.
+    """
+
+    format_name: str
+    delimiter: ClassVar[str] = ","
+    columns: ClassVar[tuple[str, ...]]
+    fields: ClassVar[SettlementColumns]
+
+    def read(self, stream: BinaryIO, timezone: ZoneInfo) -> Iterator[SettlementLine]:
+        fields = self.fields
+        for line_no, row in csv_rows(stream, self.delimiter, self.columns):
+            if not self.settled(line_no, row):
+                continue
+            amount = self.amount(line_no, row[fields.amount], fields.amount)
+            nik, payment_code = self.member(row)
+            months = None
+            if fields.months is not None:
+                months = whole_rupiah(line_no, row[fields.months], fields.months)
+            if fields.time_format is None:
+                paid_at = aware_iso_time(line_no, row[fields.paid_at], timezone, fields.paid_at)
+            else:
+                paid_at = local_time(
+                    line_no, row[fields.paid_at], fields.time_format, timezone, fields.paid_at
+                )
+            reference, outlet = optional(row[fields.reference]), _cell(row, fields.outlet)
+            yield SettlementLine(
+                line_no, reference, amount, nik, payment_code, months, paid_at, outlet
+            )
+
+    def settled(self, line_no: int, row: Mapping[str, str]) -> bool:
+        """Whether a row is settled cash (read), or not (skipped); every row, unless said."""
+        return True
+
+    def amount(self, line_no: int, text: str, name: str) -> int:
+        """A row's amount in rupiah: written as a whole number, unless said otherwise."""
+        return whole_rupiah(line_no, text, name)
+
+    def member(self, row: Mapping[str, str]) -> tuple[str | None, str | None]:
+        """A row's member: (NIK, payment code), from their columns unless said otherwise."""
+        return _cell(row, self.fields.nik), _cell(row, self.fields.payment_code)
+
+
+def _cell(row: Mapping[str, str], column: str | None) -> str | None:
+    return None if column is None else optional(row[column])
