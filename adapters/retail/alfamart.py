@@ -24,7 +24,7 @@ from adapters.retail.alfamart_settlement import AlfamartDailyFile
 from adapters.retail.counter import ReversalMismatch, TransactionNotFound, check_year
 from hub import errors
 from hub.channels.base import SignedOptions
-from hub.channels.codes import CodeTable, Envelope
+from hub.channels.codes import CodeTable, Envelope, Refusals, answering
 from hub.channels.signatures import (
     BASE64_SHA512,
     Body,
@@ -39,44 +39,36 @@ from hub.intake.model import Partner
 AUTHORIZATION_SCHEME = "ALFA"
 TIMESTAMP_HEADER = "X-Alfa-Timestamp"
 
-MESSAGES: dict[str, tuple[int, str]] = {
-    "0000": (200, "Success"),
-    "0101": (404, "Payment code or NIK not found"),
-    "0102": (422, "Bill already paid"),
-    "0103": (422, "Amount does not match"),
-    "0104": (404, "Original transaction not found"),
-    "0105": (422, "Transaction cannot be reversed"),
-    "0106": (409, "Transaction already reversed"),
-    "0107": (409, "trx_id already used for a different transaction"),
-    "0201": (400, "Missing mandatory field"),
-    "0202": (400, "Invalid field format"),
-    "0301": (401, "Unauthorized"),
-    "0302": (403, "Forbidden"),
-    "0901": (503, "Service temporarily unavailable, please retry"),
-    "0999": (500, "System error"),
+ANSWERS: dict[str, tuple[int, str, Refusals]] = {
+    "0000": (200, "Success", ()),
+    "0101": (404, "Payment code or NIK not found", (errors.NotFound,)),
+    "0102": (422, "Bill already paid", (errors.AlreadyPaid,)),
+    "0103": (422, "Amount does not match", (errors.AmountMismatch, ReversalMismatch)),
+    "0104": (404, "Original transaction not found", (TransactionNotFound,)),
+    "0105": (422, "Transaction cannot be reversed", (errors.NotReversible,)),
+    "0106": (409, "Transaction already reversed", (errors.AlreadyReversed,)),
+    "0107": (409, "trx_id already used for a different transaction", (errors.ReferenceConflict,)),
+    "0201": (400, "Missing mandatory field", ()),
+    "0202": (400, "Invalid field format", (errors.InvalidRequest,)),
+    "0301": (401, "Unauthorized", (errors.Unauthenticated,)),
+    "0302": (403, "Forbidden", (errors.Forbidden,)),
+    "0901": (
+        503,
+        "Service temporarily unavailable, please retry",
+        (errors.TemporarilyUnavailable,),
+    ),
+    "0999": (500, "System error", ()),
 }
-"""Each response code, the HTTP status that goes with it and its message."""
-DESCRIPTIONS: dict[str, str] = {code: text for code, (_, text) in MESSAGES.items()}
+"""Each response code: its HTTP status, its message and the refusals it answers (the most
+specific class wins; a missing field is told apart from a malformed one by the adapter)."""
+DESCRIPTIONS = {code: text for code, (_, text, _) in ANSWERS.items()}
 MISSING_FIELD = "0201"
 
 CODES = CodeTable(
-    {
-        TransactionNotFound: "0104",
-        errors.NotFound: "0101",
-        errors.AlreadyPaid: "0102",
-        errors.AmountMismatch: "0103",
-        ReversalMismatch: "0103",
-        errors.NotReversible: "0105",
-        errors.AlreadyReversed: "0106",
-        errors.ReferenceConflict: "0107",
-        errors.InvalidRequest: "0202",
-        errors.Unauthenticated: "0301",
-        errors.Forbidden: "0302",
-        errors.TemporarilyUnavailable: "0901",
-    },
+    answering({code: refusals for code, (_, _, refusals) in ANSWERS.items()}),
     otherwise="0999",
     envelope=Envelope("response_code", "message", DESCRIPTIONS, success="0000"),
-    status_by_code={code: status for code, (status, _) in MESSAGES.items()},
+    status_by_code={code: status for code, (status, _, _) in ANSWERS.items()},
 )
 """Each refusal's code, found along the error's class hierarchy (most specific first)."""
 

@@ -24,7 +24,7 @@ from adapters.retail.counter import ReversalMismatch, TransactionNotFound, check
 from adapters.retail.indomaret_settlement import IndomaretDailyFile
 from hub import errors
 from hub.channels.base import SignedOptions
-from hub.channels.codes import CodeTable, Envelope
+from hub.channels.codes import CodeTable, Envelope, Refusals, answering
 from hub.channels.fields import KTP_SEX
 from hub.channels.signatures import (
     HEX_SHA256,
@@ -38,39 +38,28 @@ SIGNATURE_HEADER = "X-Indomaret-Signature"
 TIME_FORMAT = "%Y%m%d%H%M%S"
 """Indomaret's times: ``yyyyMMddHHmmss`` on the host's wall clock (the partner's zone, WIB)."""
 
-KETERANGAN: dict[str, str] = {
-    "00": "Sukses",
-    "05": "Transaksi ditolak",
-    "12": "Transaksi tidak dapat dibatalkan",
-    "13": "Nominal tidak sesuai",
-    "14": "Kode bayar / NIK tidak terdaftar",
-    "25": "Transaksi asal tidak ditemukan",
-    "30": "Format pesan salah",
-    "63": "Signature tidak valid",
-    "88": "Tagihan sudah terbayar",
-    "91": "Sistem sedang sibuk, silakan ulangi",
-    "94": "NoTransaksi sudah dipakai untuk transaksi lain",
-    "95": "Transaksi sudah dibatalkan, jangan terima uang",
-    "96": "Sistem error",
+ANSWERS: dict[str, tuple[str, Refusals]] = {
+    "00": ("Sukses", ()),
+    "05": ("Transaksi ditolak", (errors.Forbidden,)),
+    "12": ("Transaksi tidak dapat dibatalkan", (errors.NotReversible,)),
+    "13": ("Nominal tidak sesuai", (errors.AmountMismatch, ReversalMismatch)),
+    "14": ("Kode bayar / NIK tidak terdaftar", (errors.NotFound,)),
+    "25": ("Transaksi asal tidak ditemukan", (TransactionNotFound,)),
+    "30": ("Format pesan salah", (errors.InvalidRequest,)),
+    "63": ("Signature tidak valid", (errors.Unauthenticated,)),
+    "88": ("Tagihan sudah terbayar", (errors.AlreadyPaid,)),
+    "91": ("Sistem sedang sibuk, silakan ulangi", (errors.TemporarilyUnavailable,)),
+    "94": ("NoTransaksi sudah dipakai untuk transaksi lain", (errors.ReferenceConflict,)),
+    # Not "94", which tells the host to retry under a new NoTransaksi: for a reversed
+    # payment that would collect the cash again.
+    "95": ("Transaksi sudah dibatalkan, jangan terima uang", (errors.AlreadyReversed,)),
+    "96": ("Sistem error", ()),
 }
+"""Each RC: its Keterangan, and the refusals it answers (the most specific class wins)."""
+KETERANGAN = {code: text for code, (text, _) in ANSWERS.items()}
 
 RC = CodeTable(
-    {
-        TransactionNotFound: "25",
-        errors.NotFound: "14",
-        errors.AmountMismatch: "13",
-        ReversalMismatch: "13",
-        errors.AlreadyPaid: "88",
-        errors.NotReversible: "12",
-        errors.InvalidRequest: "30",
-        errors.Unauthenticated: "63",
-        errors.Forbidden: "05",
-        # Not "94", which tells the host to retry under a new NoTransaksi: for a reversed
-        # payment that would collect the cash again.
-        errors.AlreadyReversed: "95",
-        errors.ReferenceConflict: "94",
-        errors.TemporarilyUnavailable: "91",
-    },
+    answering({code: refusals for code, (_, refusals) in ANSWERS.items()}),
     otherwise="96",
     envelope=Envelope("RC", "Keterangan", KETERANGAN, success="00"),
     status_by_code={"63": 401},

@@ -116,6 +116,16 @@ class CodeTable(Generic[C]):
         return self._by_code.get(code, self._default_status)
 
 
+Refusals = tuple[type[BaseException], ...]
+"""The error types one partner code answers."""
+
+
+def answering(refusals: Mapping[C, Refusals]) -> dict[type[BaseException], C]:
+    """A table written code by code (each code, the errors it answers) as ``CodeTable`` reads
+    it, error by error; a partner's table then lists each code once, with its text."""
+    return {kind: code for code, kinds in refusals.items() for kind in kinds}
+
+
 V = TypeVar("V")
 
 
