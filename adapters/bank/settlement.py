@@ -15,23 +15,14 @@ the report: they follow from the hub's bill, so such lines are matched, not paid
 """
 
 from collections.abc import Mapping
+from typing import ClassVar
 
 from hub.membership.payment_code import nik_or_payment_code
 from hub.reconciliation.lines import (
     CsvSettlementReader,
-    SettlementColumns,
+    Field,
     SettlementFileError,
     whole_rupiah,
-)
-
-COLUMNS = (
-    "partnerServiceId",
-    "customerNo",
-    "virtualAccountNo",
-    "paymentRequestId",
-    "paidAmount",
-    "currency",
-    "trxDateTime",
 )
 
 
@@ -39,10 +30,15 @@ class SnapVaTransactionReport(CsvSettlementReader):
     """Reader of a SNAP BI bank's VA transaction report."""
 
     format_name = "snap-va-transaction-report"
-    columns = COLUMNS
-    fields = SettlementColumns(
-        reference="paymentRequestId", amount="paidAmount", paid_at="trxDateTime"
-    )
+    columns: ClassVar[dict[str, Field | None]] = {
+        "partnerServiceId": None,
+        "customerNo": None,
+        "virtualAccountNo": None,
+        "paymentRequestId": "reference",
+        "paidAmount": "amount",
+        "currency": None,
+        "trxDateTime": "paid_at",
+    }
 
     def settled(self, line_no: int, row: Mapping[str, str]) -> bool:
         if row["currency"].strip() != "IDR":

@@ -9,35 +9,25 @@ One row per payment an agent took, in BRI's host-to-host field names::
 """
 
 from collections.abc import Mapping
+from typing import ClassVar
 
-from hub.reconciliation.lines import CsvSettlementReader, SettlementColumns, SettlementFileError
-
-COLUMNS = (
-    "journalSeq",
-    "agentId",
-    "nik",
-    "brivaNo",
-    "months",
-    "amount",
-    "transactionDateTime",
-    "status",
-)
+from hub.reconciliation.lines import CsvSettlementReader, Field, SettlementFileError
 
 
 class BrilinkSettlementReport(CsvSettlementReader):
     """Reader of the BRILink agent settlement report."""
 
     format_name = "brilink-settlement-report"
-    columns = COLUMNS
-    fields = SettlementColumns(
-        reference="journalSeq",
-        amount="amount",
-        paid_at="transactionDateTime",
-        nik="nik",
-        payment_code="brivaNo",
-        months="months",
-        outlet="agentId",
-    )
+    columns: ClassVar[dict[str, Field | None]] = {
+        "journalSeq": "reference",
+        "agentId": "outlet",
+        "nik": "nik",
+        "brivaNo": "payment_code",
+        "months": "months",
+        "amount": "amount",
+        "transactionDateTime": "paid_at",
+        "status": None,
+    }
 
     def settled(self, line_no: int, row: Mapping[str, str]) -> bool:
         """A reversed payment is not settled cash."""

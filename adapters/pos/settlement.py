@@ -9,9 +9,9 @@
 collections may lack ``noReferensi``: such rows are matched by (NIK, amount, time).
 """
 
-from hub.reconciliation.lines import CsvSettlementReader, SettlementColumns
+from typing import ClassVar
 
-COLUMNS = ("noReferensi", "kodeKantor", "nik", "kodeBayar", "jumlahBulan", "nominal", "waktuBayar")
+from hub.reconciliation.lines import CsvSettlementReader, Field
 
 
 class PosDailyReport(CsvSettlementReader):
@@ -20,14 +20,13 @@ class PosDailyReport(CsvSettlementReader):
     format_name = "pos-laporan-harian"
     references_optional = True
     delimiter = ";"
-    columns = COLUMNS
-    fields = SettlementColumns(
-        reference="noReferensi",
-        amount="nominal",
-        paid_at="waktuBayar",
-        nik="nik",
-        payment_code="kodeBayar",
-        months="jumlahBulan",
-        outlet="kodeKantor",
-        time_format="%d-%m-%Y %H:%M:%S",
-    )
+    columns: ClassVar[dict[str, Field | None]] = {
+        "noReferensi": "reference",
+        "kodeKantor": "outlet",
+        "nik": "nik",
+        "kodeBayar": "payment_code",
+        "jumlahBulan": "months",
+        "nominal": "amount",
+        "waktuBayar": "paid_at",
+    }
+    time_format = "%d-%m-%Y %H:%M:%S"

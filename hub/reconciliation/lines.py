@@ -2,16 +2,15 @@
 
 Each channel's own file format has a reader in its adapter (``adapters/<slug>/settlement.py``);
 the hub finds it by the channel's slug. A CSV format is a ``CsvSettlementReader`` that
-names its columns; a format of another kind (BNI's fixed-width records) reads its own.
+maps its columns to fields; a format of another kind (BNI's fixed-width records) reads its own.
 A reader yields lines one at a time, so a file of a million lines is never held in memory.
 """
 
 import codecs
 import csv
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO, ClassVar, NamedTuple, Protocol
+from typing import BinaryIO, ClassVar, Literal, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 
@@ -147,55 +146,44 @@ def aware_iso_time(line_no: int, text: str, timezone: ZoneInfo, name: str) -> da
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone)
 
 
-@dataclass(frozen=True, slots=True)
-class SettlementColumns:
-    """Which column of a channel's CSV gives each field of a ``SettlementLine``.
-
-    None: the file does not carry that field. ``time_format`` is the ``strptime`` format
-    of ``paid_at`` on the partner's wall clock; None, ISO 8601 (``aware_iso_time``).
-    """
-
-    reference: str
-    amount: str
-    paid_at: str
-    nik: str | None = None
-    payment_code: str | None = None
-    months: str | None = None
-    outlet: str | None = None
-    time_format: str | None = None
+Field = Literal["reference", "amount", "paid_at", "nik", "payment_code", "months", "outlet"]
+"""A field of ``SettlementLine`` that a column of a settlement CSV gives."""
 
 
 class CsvSettlementReader:
     """A settlement file that is a CSV with a header row naming its columns.
 
-    A channel names its format, its delimiter, the columns its header must have and
-    which of them feeds each field (``fields``); the header check, the loop and the
-    parsing of each field are here. A format with a quirk overrides one hook:
-    ``settled`` (a row that is not settled cash is skipped), ``amount`` or ``member``.
+    A channel names its format, its delimiter and its columns in file order, each with
+    the ``SettlementLine`` field it gives (None: a column a hook reads, or none does); the
+    header check, the loop and the parsing of each field are here. ``paid_at`` is ISO
+    8601, or with ``time_format`` a wall-clock time in the partner's zone. A format with
+    a quirk overrides one hook: ``settled`` (a row that is not settled cash is skipped),
+    ``amount`` or ``member``.
     """
 
     format_name: str
     delimiter: ClassVar[str] = ","
-    columns: ClassVar[tuple[str, ...]]
-    fields: ClassVar[SettlementColumns]
+    columns: ClassVar[Mapping[str, Field | None]]
+    time_format: ClassVar[str | None] = None
+    column: ClassVar[Mapping[Field, str]]
+    """The column that gives each field the file has (from ``columns``)."""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.column = {field: name for name, field in cls.columns.items() if field is not None}
 
     def read(self, stream: BinaryIO, timezone: ZoneInfo) -> Iterator[SettlementLine]:
-        fields = self.fields
+        column = self.column
         for line_no, row in csv_rows(stream, self.delimiter, self.columns):
             if not self.settled(line_no, row):
                 continue
-            amount = self.amount(line_no, row[fields.amount], fields.amount)
+            amount = self.amount(line_no, row[column["amount"]], column["amount"])
             nik, payment_code = self.member(row)
             months = None
-            if fields.months is not None:
-                months = whole_rupiah(line_no, row[fields.months], fields.months)
-            if fields.time_format is None:
-                paid_at = aware_iso_time(line_no, row[fields.paid_at], timezone, fields.paid_at)
-            else:
-                paid_at = local_time(
-                    line_no, row[fields.paid_at], fields.time_format, timezone, fields.paid_at
-                )
-            reference, outlet = optional(row[fields.reference]), _cell(row, fields.outlet)
+            if "months" in column:
+                months = whole_rupiah(line_no, row[column["months"]], column["months"])
+            paid_at = self.paid_at(line_no, row[column["paid_at"]], column["paid_at"], timezone)
+            reference, outlet = optional(row[column["reference"]]), _cell(row, column, "outlet")
             yield SettlementLine(
                 line_no, reference, amount, nik, payment_code, months, paid_at, outlet
             )
@@ -210,8 +198,14 @@ class CsvSettlementReader:
 
     def member(self, row: Mapping[str, str]) -> tuple[str | None, str | None]:
         """A row's member: (NIK, payment code), from their columns unless said otherwise."""
-        return _cell(row, self.fields.nik), _cell(row, self.fields.payment_code)
+        return _cell(row, self.column, "nik"), _cell(row, self.column, "payment_code")
+
+    def paid_at(self, line_no: int, text: str, name: str, timezone: ZoneInfo) -> datetime:
+        if self.time_format is None:
+            return aware_iso_time(line_no, text, timezone, name)
+        return local_time(line_no, text, self.time_format, timezone, name)
 
 
-def _cell(row: Mapping[str, str], column: str | None) -> str | None:
-    return None if column is None else optional(row[column])
+def _cell(row: Mapping[str, str], column: Mapping[Field, str], field: Field) -> str | None:
+    name = column.get(field)
+    return None if name is None else optional(row[name])

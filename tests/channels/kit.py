@@ -163,6 +163,8 @@ class WireAnswer:
     code: str
     http_status: int | None
     body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """The HTTP answer's headers (none for a channel that is not HTTP)."""
 
 
 class ChannelDriver(Protocol):
@@ -222,7 +224,7 @@ def answer_of(response: httpx.Response, code_field: str) -> WireAnswer:
     except ValueError:
         body = response.text
     code = body.get(code_field, "") if isinstance(body, dict) else ""
-    return WireAnswer(str(code), response.status_code, body)
+    return WireAnswer(str(code), response.status_code, body, response.headers)
 
 
 class Signer(Protocol):
