@@ -210,21 +210,9 @@ class BankAdapter(HttpChannelAdapter[BankOptions], slug="bank", title="Banks (SN
         partner = await self._authenticate(request, body)
         wire = parse_body(RegistrationBody, body)
         with REGISTRATION_TERMS.spoken():
-            registration = build(
-                RegistrationRequest,
-                {
-                    "reference": wire.partner_reference_no,
-                    "nik": wire.nik,
-                    "full_name": wire.full_name,
-                    "birth_date": wire.birth_date,
-                    "sex": wire.sex,
-                    "phone": wire.phone_no,
-                    "address": wire.address,
-                    "occupation": wire.occupation,
-                    "declared_income": wire.declared_income.rupiah,
-                    "programmes": wire.programmes,
-                },
-            )
+            fields = REGISTRATION_TERMS.heard(wire.model_dump(by_alias=True))
+            fields["declared_income"] = wire.declared_income.rupiah
+            registration = build(RegistrationRequest, fields)
             accepted = await self.intake.submit_registration(partner, registration)
         answer: dict[str, Any] = {
             "partnerReferenceNo": accepted.reference,

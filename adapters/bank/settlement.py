@@ -15,7 +15,6 @@ the report: they follow from the hub's bill, so such lines are matched, not paid
 """
 
 from collections.abc import Mapping
-from typing import ClassVar
 
 from hub.membership.payment_code import nik_or_payment_code
 from hub.reconciliation.lines import (
@@ -25,20 +24,23 @@ from hub.reconciliation.lines import (
     whole_rupiah,
 )
 
+COLUMNS: dict[str, Field | None] = {
+    "partnerServiceId": None,
+    "customerNo": None,
+    "virtualAccountNo": None,
+    "paymentRequestId": "reference",
+    "paidAmount": "amount",
+    "currency": None,
+    "trxDateTime": "paid_at",
+}
+"""The header's columns in file order, and the field of a line each gives."""
+
 
 class SnapVaTransactionReport(CsvSettlementReader):
     """Reader of a SNAP BI bank's VA transaction report."""
 
     format_name = "snap-va-transaction-report"
-    columns: ClassVar[dict[str, Field | None]] = {
-        "partnerServiceId": None,
-        "customerNo": None,
-        "virtualAccountNo": None,
-        "paymentRequestId": "reference",
-        "paidAmount": "amount",
-        "currency": None,
-        "trxDateTime": "paid_at",
-    }
+    columns = COLUMNS
 
     def settled(self, line_no: int, row: Mapping[str, str]) -> bool:
         if row["currency"].strip() != "IDR":

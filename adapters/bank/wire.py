@@ -34,7 +34,8 @@ REGISTRATION_TERMS = PartnerTerms(
         "declared_income": "declaredIncome",
     }
 )
-"""Intake's names for a registration's fields in SNAP's words, for refusals."""
+"""Intake's names for a registration's fields in SNAP's words: to read the body and name
+its fields in refusals (a name not listed is the same in both)."""
 VA_TERMS = PartnerTerms(
     {
         "nik": "customerNo",

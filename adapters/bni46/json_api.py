@@ -145,22 +145,8 @@ class AgentRegistrations:
         except ValidationError as exc:
             raise refusal(exc) from None
         with _BNI_TERMS.spoken():
-            registration = build(
-                RegistrationRequest,
-                {
-                    "reference": form.trx_id,
-                    "nik": form.nik,
-                    "full_name": form.customer_name,
-                    "birth_date": form.birth_date,
-                    "sex": _SEX[form.gender],
-                    "phone": form.customer_phone,
-                    "address": form.customer_address,
-                    "occupation": form.occupation,
-                    "declared_income": form.monthly_income,
-                    "programmes": form.programs,
-                    "outlet_id": form.agent_id,
-                },
-            )
+            fields = _BNI_TERMS.heard(form.model_dump())
+            registration = build(RegistrationRequest, {**fields, "sex": _SEX[form.gender]})
             accepted = await self._intake.submit_registration(partner, registration)
         return _approved(
             trx_id=accepted.reference,

@@ -9,25 +9,27 @@ One row per payment an agent took, in BRI's host-to-host field names::
 """
 
 from collections.abc import Mapping
-from typing import ClassVar
 
 from hub.reconciliation.lines import CsvSettlementReader, Field, SettlementFileError
+
+COLUMNS: dict[str, Field | None] = {
+    "journalSeq": "reference",
+    "agentId": "outlet",
+    "nik": "nik",
+    "brivaNo": "payment_code",
+    "months": "months",
+    "amount": "amount",
+    "transactionDateTime": "paid_at",
+    "status": None,
+}
+"""The header's columns in file order, and the field of a line each gives."""
 
 
 class BrilinkSettlementReport(CsvSettlementReader):
     """Reader of the BRILink agent settlement report."""
 
     format_name = "brilink-settlement-report"
-    columns: ClassVar[dict[str, Field | None]] = {
-        "journalSeq": "reference",
-        "agentId": "outlet",
-        "nik": "nik",
-        "brivaNo": "payment_code",
-        "months": "months",
-        "amount": "amount",
-        "transactionDateTime": "paid_at",
-        "status": None,
-    }
+    columns = COLUMNS
 
     def settled(self, line_no: int, row: Mapping[str, str]) -> bool:
         """A reversed payment is not settled cash."""

@@ -9,9 +9,18 @@
 collections may lack ``noReferensi``: such rows are matched by (NIK, amount, time).
 """
 
-from typing import ClassVar
-
 from hub.reconciliation.lines import CsvSettlementReader, Field
+
+COLUMNS: dict[str, Field | None] = {
+    "noReferensi": "reference",
+    "kodeKantor": "outlet",
+    "nik": "nik",
+    "kodeBayar": "payment_code",
+    "jumlahBulan": "months",
+    "nominal": "amount",
+    "waktuBayar": "paid_at",
+}
+"""The header's columns in file order, and the field of a line each gives."""
 
 
 class PosDailyReport(CsvSettlementReader):
@@ -20,13 +29,5 @@ class PosDailyReport(CsvSettlementReader):
     format_name = "pos-laporan-harian"
     references_optional = True
     delimiter = ";"
-    columns: ClassVar[dict[str, Field | None]] = {
-        "noReferensi": "reference",
-        "kodeKantor": "outlet",
-        "nik": "nik",
-        "kodeBayar": "payment_code",
-        "jumlahBulan": "months",
-        "nominal": "amount",
-        "waktuBayar": "paid_at",
-    }
+    columns = COLUMNS
     time_format = "%d-%m-%Y %H:%M:%S"

@@ -46,6 +46,11 @@ class PartnerTerms:
         """Fields given in the hub's words, named in the partner's (same order, same values)."""
         return {self.field(name): value for name, value in fields.items()}
 
+    def heard(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Fields as the partner sent them, named in the hub's words (``say`` undone)."""
+        hub = {partner: name for name, partner in self.names.items()}
+        return {hub.get(name, name): value for name, value in fields.items()}
+
     @contextmanager
     def spoken(self) -> Iterator[None]:
         """Refusals raised inside keep their type (and code); only their fields are renamed."""

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.channels.bank import driver
+from tests.e2e.partner_forms import in_terms
 from tests.support.people import applicant
 from tests.support.store import fetch_value, wait_for_row
 
@@ -57,20 +58,23 @@ async def bank(hub_url: str) -> AsyncIterator[Bank]:
     await client.http.aclose()
 
 
+REGISTRATION_NAMES = {
+    "reference": "partnerReferenceNo",
+    "nik": "nik",
+    "full_name": "fullName",
+    "birth_date": "birthDate",
+    "sex": "sex",
+    "phone": "phoneNo",
+    "address": "address",
+    "occupation": "occupation",
+    "programmes": "programmes",
+}
+
+
 def registration_of(person: dict[str, Any]) -> dict[str, Any]:
     """A ``tests.support.people`` applicant as the bank's registration service takes it."""
-    return {
-        "partnerReferenceNo": person["reference"],
-        "nik": person["nik"],
-        "fullName": person["full_name"],
-        "birthDate": person["birth_date"],
-        "sex": person["sex"],
-        "phoneNo": person["phone"],
-        "address": person["address"],
-        "occupation": person["occupation"],
-        "declaredIncome": {"value": f"{person['declared_income']}.00", "currency": "IDR"},
-        "programmes": person["programmes"],
-    }
+    income = {"value": f"{person['declared_income']}.00", "currency": "IDR"}
+    return in_terms(person, REGISTRATION_NAMES, declaredIncome=income)
 
 
 def va(customer_no: str) -> dict[str, str]:

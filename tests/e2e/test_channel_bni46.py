@@ -19,27 +19,30 @@ import httpx
 
 from adapters.bni46 import iso
 from tests.channels.bni46 import driver
+from tests.e2e.partner_forms import KTP_SEX, in_terms
 from tests.support.people import applicant
 from tests.support.store import wait_for_row
 
 WIB = ZoneInfo("Asia/Jakarta")
 
 
+REGISTRATION_NAMES = {
+    "reference": "trx_id",
+    "nik": "nik",
+    "full_name": "customer_name",
+    "birth_date": "birth_date",
+    "phone": "customer_phone",
+    "address": "customer_address",
+    "occupation": "occupation",
+    "declared_income": "monthly_income",
+    "programmes": "programs",
+}
+
+
 def bni_registration(person: dict[str, Any]) -> dict[str, Any]:
     """``applicant()`` in BNI's field names."""
-    return {
-        "trx_id": person["reference"],
-        "nik": person["nik"],
-        "customer_name": person["full_name"],
-        "birth_date": person["birth_date"],
-        "gender": "L" if person["sex"] == "M" else "P",
-        "customer_phone": person["phone"],
-        "customer_address": person["address"],
-        "occupation": person["occupation"],
-        "monthly_income": person["declared_income"],
-        "programs": person["programmes"],
-        "agent_id": "AGEN-BNI-E2E",
-    }
+    gender = KTP_SEX[person["sex"]]
+    return in_terms(person, REGISTRATION_NAMES, gender=gender, agent_id="AGEN-BNI-E2E")
 
 
 async def bni_request(hub_url: str, method: str, path: str, body: bytes = b"") -> httpx.Response:

@@ -12,6 +12,7 @@ import pytest
 
 from tests.channels.brilink.driver import post
 from tests.channels.kit import WireAnswer
+from tests.e2e.partner_forms import in_terms
 from tests.support.people import applicant
 from tests.support.store import asyncpg_dsn
 
@@ -27,21 +28,23 @@ async def send(client: httpx.AsyncClient, operation: str, wire: dict[str, Any]) 
     return await post(client, operation, wire, datetime.now(UTC))
 
 
+REGISTRATION_NAMES = {
+    "reference": "journalSeq",
+    "nik": "nik",
+    "full_name": "fullName",
+    "birth_date": "birthDate",
+    "sex": "gender",
+    "phone": "phoneNo",
+    "address": "address",
+    "occupation": "occupation",
+    "declared_income": "declaredIncome",
+    "programmes": "programs",
+}
+
+
 def registration_message(person: dict[str, Any]) -> dict[str, Any]:
     """An applicant (hub field names) as BRI's host sends the form."""
-    return {
-        "journalSeq": person["reference"],
-        "nik": person["nik"],
-        "fullName": person["full_name"],
-        "birthDate": person["birth_date"],
-        "gender": person["sex"],
-        "phoneNo": person["phone"],
-        "address": person["address"],
-        "occupation": person["occupation"],
-        "declaredIncome": person["declared_income"],
-        "programs": person["programmes"],
-        "agentId": "BRILINK-E2E-0001",
-    }
+    return in_terms(person, REGISTRATION_NAMES, agentId="BRILINK-E2E-0001")
 
 
 async def wait_for(

@@ -25,6 +25,7 @@ from adapters.pos.wire import (
     REGISTRATION_STATUS_PATH,
     UPLOAD_PATH,
 )
+from tests.e2e.partner_forms import KTP_SEX, in_terms
 from tests.support.people import applicant
 from tests.support.store import asyncpg_dsn, fetch_value, wait_for_row
 
@@ -56,21 +57,23 @@ async def send(client: httpx.AsyncClient, path: str, wire: dict[str, Any]) -> di
     return answer
 
 
+FORM_NAMES = {
+    "reference": "noReferensi",
+    "nik": "nik",
+    "full_name": "namaLengkap",
+    "birth_date": "tanggalLahir",
+    "phone": "noHp",
+    "address": "alamat",
+    "occupation": "pekerjaan",
+    "declared_income": "penghasilan",
+    "programmes": "program",
+}
+
+
 def pos_form(person: dict[str, Any]) -> dict[str, Any]:
     """An applicant (hub field names) as the counter sends the form."""
-    return {
-        "noReferensi": person["reference"],
-        "nik": person["nik"],
-        "namaLengkap": person["full_name"],
-        "tanggalLahir": person["birth_date"],
-        "jenisKelamin": {"M": "L", "F": "P"}[person["sex"]],
-        "noHp": person["phone"],
-        "alamat": person["address"],
-        "pekerjaan": person["occupation"],
-        "penghasilan": person["declared_income"],
-        "program": person["programmes"],
-        "kodeLoket": "JKT-10000-01",
-    }
+    sex = KTP_SEX[person["sex"]]
+    return in_terms(person, FORM_NAMES, jenisKelamin=sex, kodeLoket="JKT-10000-01")
 
 
 def agent_file(people: list[dict[str, Any]]) -> bytes:
