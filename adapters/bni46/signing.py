@@ -13,10 +13,8 @@ from datetime import UTC, datetime
 
 from hub.channels.signatures import (
     HEX_SHA256,
-    SignatureScheme,
     SignedMessage,
-    required_headers,
-    three_headers,
+    in_headers,
 )
 from hub.errors import Unauthenticated
 from hub.intake.model import Partner
@@ -63,14 +61,11 @@ def _signed(message: SignedMessage) -> bytes:
     return claim.timestamp.encode() + b"." + message.body.bytes
 
 
-SCHEME = SignatureScheme(
-    timestamp_header=HEADERS[1],
-    signature_header=HEADERS[2],
-    shape=HEX_SHA256,
-    required=required_headers(*HEADERS),
-    claim=three_headers(*HEADERS),
-    sent_at=_sent_at,
-    string_to_sign=_signed,
+SCHEME = in_headers(
+    HEADERS,
+    HEX_SHA256,
+    _sent_at,
+    _signed,
     malformed="X-Signature must be 64 hex digits",
     future_s=MAX_FUTURE_S,
 )

@@ -265,6 +265,8 @@ def in_headers(
     normalise: Callable[[str], str] = lower_hex,
     unknown_partner: Callable[[str], str] = lambda partner_id: "unknown partner",
     mismatch: str = "signature does not match",
+    malformed: str | None = None,
+    future_s: int | None = None,
 ) -> SignatureScheme:
     """The scheme of a channel that sends (partner, timestamp, signature) in a header each."""
     return SignatureScheme(
@@ -279,4 +281,6 @@ def in_headers(
         normalise=normalise,
         unknown_partner=unknown_partner,
         mismatch=mismatch,
+        malformed=malformed,
+        future_s=future_s,
     )
