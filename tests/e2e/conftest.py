@@ -4,6 +4,8 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
+import httpx
 import pytest
 
 from hub.broker import Broker, free_port
@@ -12,6 +14,7 @@ from tests.support.brokers import OwnBroker, hub_env_on
 from tests.support.callback_server import CallbackServer, callback_server
 from tests.support.hubproc import configured_env, running_hub
 from tests.support.partner import SignedClient
+from tests.support.store import asyncpg_dsn
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +84,21 @@ async def hub_url(
 ) -> AsyncIterator[str]:
     async with running_hub(hub_env, tmp_path_factory.mktemp("hub") / "hub.log") as url:
         yield url
+
+
+@pytest.fixture
+async def http(hub_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A plain HTTP client of the running hub (a partner's own signing is the test's)."""
+    async with httpx.AsyncClient(base_url=hub_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the e2e hub's PostgreSQL, to check what the hub stored."""
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    yield conn
+    await conn.close()
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from tests.channels.brilink.driver import post
 from tests.channels.kit import WireAnswer
 from tests.e2e.partner_forms import in_terms
 from tests.support.people import applicant
-from tests.support.store import asyncpg_dsn
 
 
 @pytest.fixture
@@ -79,7 +78,7 @@ async def payment_message(
 
 
 async def test_brilink_registration_and_payment_end_as_member_and_contribution_rows(
-    bri: httpx.AsyncClient, database_url: str
+    bri: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
     person = applicant(programmes=["JKK", "JKM", "JHT"])
     registered = await send(bri, "registration", registration_message(person))
@@ -98,20 +97,16 @@ async def test_brilink_registration_and_payment_end_as_member_and_contribution_r
     assert resent.body["data"]["hubReference"] == paid.body["data"]["hubReference"]
     await wait_for(bri, "payment_status", journal_seq, "RECORDED")
 
-    conn = await asyncpg.connect(asyncpg_dsn(database_url))
-    try:
-        member = await conn.fetchrow(
-            "SELECT id, kpj, full_name, registered_channel, registered_partner, paid_through "
-            "FROM members WHERE nik = $1",
-            person["nik"],
-        )
-        contributions = await conn.fetch(
-            "SELECT channel, partner_id, partner_ref, months, amount, status "
-            "FROM contributions WHERE member_id = $1",
-            member["id"],
-        )
-    finally:
-        await conn.close()
+    member = await db.fetchrow(
+        "SELECT id, kpj, full_name, registered_channel, registered_partner, paid_through "
+        "FROM members WHERE nik = $1",
+        person["nik"],
+    )
+    contributions = await db.fetch(
+        "SELECT channel, partner_id, partner_ref, months, amount, status "
+        "FROM contributions WHERE member_id = $1",
+        member["id"],
+    )
     assert (member["kpj"], member["full_name"]) == (recorded["kpj"], person["full_name"].upper())
     assert (member["registered_channel"], member["registered_partner"]) == ("brilink", "bri")
     assert member["paid_through"] is not None
@@ -128,7 +123,7 @@ async def test_brilink_registration_and_payment_end_as_member_and_contribution_r
 
 
 async def test_brilink_reversal_restores_the_members_coverage(
-    bri: httpx.AsyncClient, database_url: str
+    bri: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
     person = applicant()
     member = {"nik": person["nik"]}
@@ -137,46 +132,38 @@ async def test_brilink_reversal_restores_the_members_coverage(
     paid = await send(bri, "payment", await payment_message(bri, first, member, months=1))
     assert paid.code == "00", paid
     await wait_for(bri, "payment_status", first, "RECORDED")
-    conn = await asyncpg.connect(asyncpg_dsn(database_url))
-    try:
-        before = await conn.fetchval("SELECT paid_through FROM members WHERE nik=$1", person["nik"])
-        paid = await send(bri, "payment", await payment_message(bri, second, member, months=3))
-        assert paid.code == "00", paid
-        await wait_for(bri, "payment_status", second, "RECORDED")
-        after_paying = await conn.fetchval(
-            "SELECT paid_through FROM members WHERE nik=$1", person["nik"]
-        )
+    before = await db.fetchval("SELECT paid_through FROM members WHERE nik=$1", person["nik"])
+    paid = await send(bri, "payment", await payment_message(bri, second, member, months=3))
+    assert paid.code == "00", paid
+    await wait_for(bri, "payment_status", second, "RECORDED")
+    after_paying = await db.fetchval("SELECT paid_through FROM members WHERE nik=$1", person["nik"])
 
-        reversal = {
-            "journalSeq": f"REV-{person['reference']}",
-            "origJournalSeq": second,
-            "remark": "cash returned to customer",
-        }
-        reversed_ = await send(bri, "reversal", reversal)
-        assert reversed_.code == "00", reversed_
-        status: dict[str, Any] = {}
-        for _ in range(100):
-            status = (await send(bri, "payment_status", {"journalSeq": second})).body["data"]
-            if status["reversal"] and status["reversal"]["status"] == "RECORDED":
-                break
-            await asyncio.sleep(0.05)
-        assert status["reversal"]["status"] == "RECORDED", status
+    reversal = {
+        "journalSeq": f"REV-{person['reference']}",
+        "origJournalSeq": second,
+        "remark": "cash returned to customer",
+    }
+    reversed_ = await send(bri, "reversal", reversal)
+    assert reversed_.code == "00", reversed_
+    status: dict[str, Any] = {}
+    for _ in range(100):
+        status = (await send(bri, "payment_status", {"journalSeq": second})).body["data"]
+        if status["reversal"] and status["reversal"]["status"] == "RECORDED":
+            break
+        await asyncio.sleep(0.05)
+    assert status["reversal"]["status"] == "RECORDED", status
 
-        again = await send(
-            bri, "reversal", {**reversal, "journalSeq": f"REV2-{person['reference']}"}
-        )
-        assert again.code == "95", again
+    again = await send(bri, "reversal", {**reversal, "journalSeq": f"REV2-{person['reference']}"})
+    assert again.code == "95", again
 
-        after_reversal = await conn.fetchval(
-            "SELECT paid_through FROM members WHERE nik=$1", person["nik"]
-        )
-        rows = await conn.fetch(
-            "SELECT c.partner_ref, c.status FROM contributions c "
-            "JOIN members m ON m.id = c.member_id WHERE m.nik = $1 ORDER BY c.id",
-            person["nik"],
-        )
-    finally:
-        await conn.close()
+    after_reversal = await db.fetchval(
+        "SELECT paid_through FROM members WHERE nik=$1", person["nik"]
+    )
+    rows = await db.fetch(
+        "SELECT c.partner_ref, c.status FROM contributions c "
+        "JOIN members m ON m.id = c.member_id WHERE m.nik = $1 ORDER BY c.id",
+        person["nik"],
+    )
     assert after_paying > before
     assert after_reversal == before
     assert [(r["partner_ref"], r["status"]) for r in rows] == [

@@ -14,7 +14,6 @@ import io
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -79,12 +78,6 @@ class AgentApp:
         raise AssertionError(f"{path} not {wanted!r} within {within_s} s: {body}")
 
 
-@pytest.fixture
-async def http(hub_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=hub_url, timeout=30) as client:
-        yield client
-
-
 async def _issue(hub_env: dict[str, str], name: str) -> tuple[str, str]:
     agent_id = f"prs-e2e-{uuid.uuid4().hex[:8]}"
     issued = await hub_cli(
@@ -114,15 +107,11 @@ async def _accepted_once_issued(agent: AgentApp, payload: dict[str, Any]) -> htt
         await asyncio.sleep(0.25)
 
 
-def _dsn(database_url: str) -> str:
-    return database_url.replace("postgresql+asyncpg://", "postgresql://")
-
-
 @pytest.mark.e2e
 async def test_an_agent_registers_and_collects_and_the_store_names_the_agent_until_revoked(
     hub_url: str,
     hub_env: dict[str, str],
-    database_url: str,
+    db: asyncpg.Connection,
     http: httpx.AsyncClient,
     tmp_path: Path,
 ) -> None:
@@ -148,27 +137,23 @@ async def test_an_agent_registers_and_collects_and_the_store_names_the_agent_unt
     paid_status = await agent.wait_for(f"/v1/payments/{payment['reference']}", "recorded")
     assert paid_status["agent_id"] == agent_id
 
-    conn = await asyncpg.connect(_dsn(database_url))
-    try:
-        member = await conn.fetchrow(
-            "SELECT registered_channel, registered_partner, registered_agent, id "
-            "FROM members WHERE nik = $1",
-            person["nik"],
-        )
-        contribution = await conn.fetchrow(
-            "SELECT channel, partner_id, agent_id, amount FROM contributions "
-            "WHERE partner_id = $1 AND partner_ref = $2",
-            AGENCY,
-            payment["reference"],
-        )
-        inbox = await conn.fetch(
-            "SELECT kind, agent_id FROM partner_requests WHERE partner_id = $1 "
-            "AND reference = ANY($2::text[]) ORDER BY kind",
-            AGENCY,
-            [person["reference"], payment["reference"]],
-        )
-    finally:
-        await conn.close()
+    member = await db.fetchrow(
+        "SELECT registered_channel, registered_partner, registered_agent, id "
+        "FROM members WHERE nik = $1",
+        person["nik"],
+    )
+    contribution = await db.fetchrow(
+        "SELECT channel, partner_id, agent_id, amount FROM contributions "
+        "WHERE partner_id = $1 AND partner_ref = $2",
+        AGENCY,
+        payment["reference"],
+    )
+    inbox = await db.fetch(
+        "SELECT kind, agent_id FROM partner_requests WHERE partner_id = $1 "
+        "AND reference = ANY($2::text[]) ORDER BY kind",
+        AGENCY,
+        [person["reference"], payment["reference"]],
+    )
     assert tuple(member)[:3] == ("perisai", AGENCY, agent_id)
     assert tuple(contribution) == ("perisai", AGENCY, agent_id, payment["amount"])
     assert [tuple(r) for r in inbox] == [("payment", agent_id), ("registration", agent_id)]

@@ -27,7 +27,7 @@ from adapters.pos.wire import (
 )
 from tests.e2e.partner_forms import KTP_SEX, in_terms
 from tests.support.people import applicant
-from tests.support.store import asyncpg_dsn, fetch_value, wait_for_row
+from tests.support.store import fetch_value, wait_for_row
 
 AGENT, SECRET = "pos-jakarta", "pos-secret"  # config/test.toml
 WIB = timezone(timedelta(hours=7))
@@ -137,7 +137,7 @@ async def test_counter_registration_and_payment_end_as_member_and_contribution_r
 
 
 async def test_an_agents_file_becomes_members_and_uploading_it_again_changes_nothing(
-    pos: httpx.AsyncClient, database_url: str
+    pos: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
     people = [applicant() for _ in range(4)]
     bad = {**people[2], "birth_date": "1900-01-01"}  # disagrees with its NIK
@@ -153,24 +153,20 @@ async def test_an_agents_file_becomes_members_and_uploading_it_again_changes_not
     for person in (people[0], people[1], people[3]):
         await recorded_kpj(pos, person["reference"])
 
-    conn = await asyncpg.connect(asyncpg_dsn(database_url))
-    try:
-        niks = [p["nik"] for p in people]
-        count = "SELECT count(*) FROM members WHERE nik = ANY($1::text[])"
-        requests = "SELECT count(*) FROM partner_requests WHERE partner_id = $1"
-        members_before = await conn.fetchval(count, niks)
-        requests_before = await conn.fetchval(requests, AGENT)
+    niks = [p["nik"] for p in people]
+    count = "SELECT count(*) FROM members WHERE nik = ANY($1::text[])"
+    requests = "SELECT count(*) FROM partner_requests WHERE partner_id = $1"
+    members_before = await db.fetchval(count, niks)
+    requests_before = await db.fetchval(requests, AGENT)
 
-        again = await post(pos, UPLOAD_PATH, file, "text/csv")
-        await asyncio.sleep(0.5)  # anything the re-upload published would be applied by now
+    again = await post(pos, UPLOAD_PATH, file, "text/csv")
+    await asyncio.sleep(0.5)  # anything the re-upload published would be applied by now
 
-        assert again.content == first.content
-        assert members_before == 3
-        assert await conn.fetchval(count, niks) == 3
-        assert await conn.fetchval(requests, AGENT) == requests_before
-        assert await conn.fetchval("SELECT count(*) FROM members WHERE nik=$1", bad["nik"]) == 0
-    finally:
-        await conn.close()
+    assert again.content == first.content
+    assert members_before == 3
+    assert await db.fetchval(count, niks) == 3
+    assert await db.fetchval(requests, AGENT) == requests_before
+    assert await db.fetchval("SELECT count(*) FROM members WHERE nik=$1", bad["nik"]) == 0
 
 
 async def test_hub_upload_pos_command_uploads_a_file_to_the_running_hub(

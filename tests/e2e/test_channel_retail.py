@@ -8,7 +8,7 @@ reversed contributions marked so and the member's coverage put back.
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -20,8 +20,8 @@ import pytest
 from tests.channels.alfamart import driver as alfamart
 from tests.channels.indomaret import driver as indomaret
 from tests.channels.kit import WireAnswer
+from tests.e2e.partner_forms import KTP_SEX, in_terms
 from tests.support.people import applicant
-from tests.support.store import asyncpg_dsn
 
 WITHIN_S = 10.0
 
@@ -46,6 +46,29 @@ class Chain:
     recorded: str
 
 
+INDOMARET_NAMES = {
+    "reference": "NoTransaksi",
+    "nik": "NIK",
+    "full_name": "NamaLengkap",
+    "phone": "NoHP",
+    "address": "Alamat",
+    "occupation": "Pekerjaan",
+    "declared_income": "Penghasilan",
+}
+ALFAMART_NAMES = {
+    "reference": "trx_id",
+    "nik": "nik",
+    "full_name": "name",
+    "birth_date": "birth_date",
+    "sex": "gender",
+    "phone": "phone",
+    "address": "address",
+    "occupation": "occupation",
+    "declared_income": "income",
+    "programmes": "programs",
+}
+
+
 def _indomaret_now() -> str:
     return indomaret.host_time(datetime.now(UTC))
 
@@ -54,19 +77,14 @@ INDOMARET = Chain(
     slug="indomaret",
     ok="00",
     send=indomaret.post,
-    registration=lambda p: {
-        "NoTransaksi": p["reference"],
-        "KodeToko": "TJKT01",
-        "NIK": p["nik"],
-        "NamaLengkap": p["full_name"],
-        "TglLahir": date.fromisoformat(p["birth_date"]).strftime("%d-%m-%Y"),
-        "JenisKelamin": "L" if p["sex"] == "M" else "P",
-        "NoHP": p["phone"],
-        "Alamat": p["address"],
-        "Pekerjaan": p["occupation"],
-        "Penghasilan": p["declared_income"],
-        "Program": ",".join(p["programmes"]),
-    },
+    registration=lambda p: in_terms(
+        p,
+        INDOMARET_NAMES,
+        KodeToko="TJKT01",
+        TglLahir=date.fromisoformat(p["birth_date"]).strftime("%d-%m-%Y"),
+        JenisKelamin=KTP_SEX[p["sex"]],
+        Program=",".join(p["programmes"]),
+    ),
     inquiry=lambda typed, months: {"KodeBayar": typed, "JumlahBulan": months},
     payment=lambda ref, typed, months, amount: {
         "NoTransaksi": ref,
@@ -94,19 +112,7 @@ ALFAMART = Chain(
     slug="alfamart",
     ok="0000",
     send=alfamart.post,
-    registration=lambda p: {
-        "trx_id": p["reference"],
-        "store_code": "A0123",
-        "nik": p["nik"],
-        "name": p["full_name"],
-        "birth_date": p["birth_date"],
-        "gender": p["sex"],
-        "phone": p["phone"],
-        "address": p["address"],
-        "occupation": p["occupation"],
-        "income": p["declared_income"],
-        "programs": p["programmes"],
-    },
+    registration=lambda p: in_terms(p, ALFAMART_NAMES, store_code="A0123"),
     inquiry=lambda typed, months: {"payment_code": typed, "months": months},
     payment=lambda ref, typed, months, amount: {
         "trx_id": ref,
@@ -157,19 +163,6 @@ class Host:
                 return body
             await asyncio.sleep(0.05)
         raise AssertionError(f"{kind} {reference} not recorded within {WITHIN_S} s: {body}")
-
-
-@pytest.fixture
-async def http(hub_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=hub_url, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(asyncpg_dsn(database_url))
-    yield conn
-    await conn.close()
 
 
 async def _contribution(
