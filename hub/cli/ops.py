@@ -7,7 +7,7 @@ store and cluster; each one is recorded in the audit table with ``--by`` and ``-
 import asyncio
 import getpass
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Literal, TypeVar
 
@@ -78,6 +78,24 @@ def _run(main: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(wrapped())
 
 
+def _table(headings: tuple[str, ...], rows: Iterable[Sequence[str | Text]], empty: str) -> None:
+    """Print the rows under these headings, or ``empty`` when there are none."""
+    table = Table(*headings)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table if table.row_count else empty)
+
+
+def _act(act: Callable[[OperatorActions], Awaitable[list[Outcome]]], **using: bool) -> None:
+    """Run one operator action (``using``: what ``_actions`` connects) and report it."""
+
+    async def main() -> list[Outcome]:
+        async with _actions(**using) as actions:
+            return await act(actions)
+
+    _report(_run(main))
+
+
 def _report(outcomes: list[Outcome]) -> None:
     for o in outcomes:
         mark = "[green]ok[/]" if o.ok else "[red]refused[/]"
@@ -94,9 +112,8 @@ def dlq_list(limit: int = 100) -> None:
         async with _actions() as actions:
             letters = await actions.dead_letters.letters(limit)
             replayed = await actions.replayed_letters()
-        table = Table("id", "dead-lettered", "event", "partner / reference", "error", "replayed")
-        for d in letters:
-            table.add_row(
+        rows = [
+            (
                 d.id,
                 f"{d.dead_lettered_at:%Y-%m-%d %H:%M:%S}",
                 Text(f"{d.event_type or '?'} {d.event_id or ''}"),
@@ -104,7 +121,10 @@ def dlq_list(limit: int = 100) -> None:
                 Text(d.error[:160]),
                 "yes" if d.id in replayed else "",
             )
-        console.print(table if letters else "no dead letters")
+            for d in letters
+        ]
+        headings = ("id", "dead-lettered", "event", "partner / reference", "error", "replayed")
+        _table(headings, rows, "no dead letters")
 
     _run(main)
 
@@ -135,12 +155,7 @@ def dlq_replay(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be replayed")] = False,
 ) -> None:
     """Publish dead letters again to the member-events topic, with a replayed-from header."""
-
-    async def main() -> list[Outcome]:
-        async with _actions(publishing=not dry_run) as actions:
-            return await actions.replay(letter_ids, by, reason, "cli", dry_run)
-
-    _report(_run(main))
+    _act(lambda a: a.replay(letter_ids, by, reason, "cli", dry_run), publishing=not dry_run)
 
 
 @callbacks.command("list")
@@ -152,10 +167,9 @@ def callbacks_list(
 
     async def main() -> None:
         async with _actions(kafka=False) as actions:
-            rows = await actions.callbacks(status, limit)
-        table = Table("id", "partner", "reference", "event", "attempts", "last error", "give up")
-        for c in rows:
-            table.add_row(
+            deliveries = await actions.callbacks(status, limit)
+        rows = [
+            (
                 str(c.id),
                 c.partner_id,
                 c.reference,
@@ -164,7 +178,10 @@ def callbacks_list(
                 Text(c.last_error or ""),
                 f"{c.give_up_at:%Y-%m-%d %H:%M}",
             )
-        console.print(table if rows else f"no {status} callbacks")
+            for c in deliveries
+        ]
+        headings = ("id", "partner", "reference", "event", "attempts", "last error", "give up")
+        _table(headings, rows, f"no {status} callbacks")
 
     _run(main)
 
@@ -176,12 +193,7 @@ def callbacks_redeliver(
     reason: Reason,
 ) -> None:
     """Put failed callbacks back in the outbox, due now, with a fresh give-up window."""
-
-    async def main() -> list[Outcome]:
-        async with _actions(kafka=False) as actions:
-            return await actions.redeliver(delivery_ids, by, reason, "cli")
-
-    _report(_run(main))
+    _act(lambda a: a.redeliver(delivery_ids, by, reason, "cli"), kafka=False)
 
 
 @requests.command("stuck")
@@ -196,10 +208,9 @@ def requests_stuck(
 
     async def main() -> None:
         async with _actions(kafka=False) as actions:
-            rows = await actions.stuck(older_than_s)
-        table = Table("hub reference", "partner", "kind", "reference", "accepted", "age")
-        for s in rows:
-            table.add_row(
+            stuck = await actions.stuck(older_than_s)
+        rows = [
+            (
                 s.hub_reference,
                 s.partner_id,
                 s.kind,
@@ -207,7 +218,10 @@ def requests_stuck(
                 f"{s.accepted_at:%Y-%m-%d %H:%M:%S}",
                 f"{s.age_s / 60:.1f} min",
             )
-        console.print(table if rows else "nothing stuck")
+            for s in stuck
+        ]
+        headings = ("hub reference", "partner", "kind", "reference", "accepted", "age")
+        _table(headings, rows, "nothing stuck")
 
     _run(main)
 
@@ -219,12 +233,7 @@ def requests_redrive(
     reason: Reason,
 ) -> None:
     """Publish the stored event of accepted-but-unrecorded requests again (same event id)."""
-
-    async def main() -> list[Outcome]:
-        async with _actions(publishing=True) as actions:
-            return await actions.redrive(hub_references, by, reason, "cli")
-
-    _report(_run(main))
+    _act(lambda a: a.redrive(hub_references, by, reason, "cli"), publishing=True)
 
 
 @changes.command("list")
@@ -233,10 +242,9 @@ def changes_list(limit: int = 100) -> None:
 
     async def main() -> None:
         async with _actions(kafka=False) as actions:
-            rows = await actions.review.pending(limit)
-        table = Table("id", "KPJ", "field", "current", "proposed", "from", "received")
-        for r in rows:
-            table.add_row(
+            pending = await actions.review.pending(limit)
+        rows = [
+            (
                 str(r.id),
                 r.kpj,
                 r.field,
@@ -245,7 +253,13 @@ def changes_list(limit: int = 100) -> None:
                 Text(f"{r.channel}/{r.partner_id} {r.partner_ref}"),
                 f"{r.created_at:%Y-%m-%d %H:%M}",
             )
-        console.print(table if rows else "no pending changes")
+            for r in pending
+        ]
+        _table(
+            ("id", "KPJ", "field", "current", "proposed", "from", "received"),
+            rows,
+            "no pending changes",
+        )
 
     _run(main)
 

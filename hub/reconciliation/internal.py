@@ -48,6 +48,11 @@ async def check_day(engine: AsyncEngine, day: date, settle_s: float = 60.0) -> I
     settled_before = datetime.now(UTC) - timedelta(seconds=settle_s)
     r = partner_requests
     received = sa.and_(r.c.created_at >= start, r.c.created_at < end)
+
+    def recorded_without(kind: str, its_row: sa.Exists) -> sa.ColumnElement[bool]:
+        """A request of ``kind`` the consumer recorded, with no row of its own in the store."""
+        return sa.and_(r.c.kind == kind, r.c.status == "recorded", ~its_row)
+
     report = InternalReport(day)
     async with engine.connect() as conn:
         report.checked["requests"] = int(
@@ -69,19 +74,16 @@ async def check_day(engine: AsyncEngine, day: date, settle_s: float = 60.0) -> I
             ),
             (
                 "registration_without_member",
-                sa.and_(
-                    r.c.kind == "registration",
-                    r.c.status == "recorded",
-                    ~sa.exists().where(members.c.nik == r.c.member_key),
+                recorded_without(
+                    "registration", sa.exists().where(members.c.nik == r.c.member_key)
                 ),
                 "recorded, but no member has its NIK",
             ),
             (
                 "payment_without_contribution",
-                sa.and_(
-                    r.c.kind == "payment",
-                    r.c.status == "recorded",
-                    ~sa.exists().where(
+                recorded_without(
+                    "payment",
+                    sa.exists().where(
                         contributions.c.partner_id == r.c.partner_id,
                         contributions.c.partner_ref == r.c.reference,
                     ),
