@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.ops import audit
 from hub.reconciliation.matcher import ExceptionLine, HubDay
-from hub.settlement.book import PAYMENTS, STATEMENT_COLUMNS, counted_payments
+from hub.settlement.book import LINE_COLUMNS, PAYMENTS, counted_payments
 from hub.settlement.statement import StatementLine
 from hub.store.bulk import insert_rows
 from hub.store.tables import (
@@ -125,7 +125,7 @@ class ReconciliationStore:
                 )
             else:
                 among = p.c.reference.in_(chunk)
-            query = counted_payments(partner_id, *STATEMENT_COLUMNS).where(among)
+            query = counted_payments(partner_id, *LINE_COLUMNS).where(among)
             async with self._engine.connect() as conn:
                 for row in await conn.execute(query):
                     found[row.reference] = StatementLine.from_row(row)

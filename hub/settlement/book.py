@@ -51,7 +51,7 @@ def with_reversal(payments: Any) -> tuple[Any, sa.ColumnElement[bool]]:
 PAYMENTS = partner_requests.alias("p")
 """The inbox as payments: what every query of counted payments selects from."""
 
-STATEMENT_COLUMNS = (
+LINE_COLUMNS = (
     PAYMENTS.c.reference,
     PAYMENTS.c.hub_reference,
     PAYMENTS.c.member_key.label("nik"),
@@ -84,7 +84,7 @@ def _day_rows(partner_id: str, day: date) -> sa.Select[Any]:
     """Payments dated ``day`` for the partner, each with whether it was reversed."""
     p = PAYMENTS
     return counted_payments(
-        partner_id, *STATEMENT_COLUMNS, p.c.amount_jkk, p.c.amount_jkm, p.c.amount_jht
+        partner_id, *LINE_COLUMNS, p.c.amount_jkk, p.c.amount_jkm, p.c.amount_jht
     ).where(p.c.business_date == day)
 
 

@@ -46,7 +46,7 @@ class StatementLine:
 
     @classmethod
     def from_row(cls, row: Any) -> "StatementLine":
-        """From a store row with a column for each field (``STATEMENT_COLUMNS``, ``reversed``)."""
+        """From a store row with a column for each field (``book.LINE_COLUMNS``, ``reversed``)."""
         return cls(**{f.name: row._mapping[f.name] for f in fields(cls)})
 
     def cells(self, timezone: str) -> tuple[str, ...]:
