@@ -9,6 +9,7 @@ The channel supplies its examples, its worked signature and which answer headers
 tell the partner something; sending, rendering and rewriting the page are here.
 """
 
+import asyncio
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -40,6 +41,16 @@ class Example:
         if self.compact:
             return json.dumps(self.wire, separators=(",", ":")).encode()
         return json.dumps(self.wire, indent=2).encode()
+
+
+def bad_signature(wire: dict[str, Any], secret: str, note: str) -> Example:
+    """The page's example of an inquiry signed with a secret that is not the partner's."""
+    return Example("Bad signature", "inquiry", wire, note, signing={"secret": secret})
+
+
+def another_channels_partner(wire: dict[str, Any], signing: dict[str, str], note: str) -> Example:
+    """The page's example of another channel's partner, correctly signed, asking an inquiry."""
+    return Example("Another channel's partner", "inquiry", wire, note, signing=signing)
 
 
 def replace_generated(page: Path, text: str, name: str, content: str) -> str:
@@ -99,6 +110,11 @@ class DocPage:
         """Each example as a documented section, answered by the real adapter in one world."""
         async with world() as w:
             return "\n\n".join([await self.section(w, example) for example in examples])
+
+    def write(self, signature: str, examples: Sequence[Example]) -> None:
+        """Rewrite the page's worked signature and its examples, answered by the adapter."""
+        markdown = asyncio.run(self.examples_markdown(examples))
+        self.rewrite({"signature": signature, "examples": markdown})
 
     def rewrite(self, blocks: Mapping[str, str]) -> None:
         """Replace each named generated block of the page."""

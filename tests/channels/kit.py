@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -48,6 +49,9 @@ from tests.unit.fakes import (
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs" / "channels"
+
+WIB = ZoneInfo("Asia/Jakarta")
+"""Western Indonesia Time, the zone the store hosts (and most partners) write."""
 
 WORLD_NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 """The worlds' fixed clock: 10 March 2026, 09:00 WIB (unix 1773108000)."""
@@ -268,6 +272,12 @@ class SignedJsonDriver:
 
     async def send(self, world: World, operation: str, wire: Any) -> WireAnswer:
         return await self.post(world.client, operation, wire, world.clock())
+
+
+def store_host_paths(slug: str) -> dict[str, str]:
+    """A retail chain's routes: its six calls under ``/<slug>/v1`` (docs/channels/<slug>.md)."""
+    calls = ("registration", "inquiry", "payment", "advice", "reversal", "status")
+    return {call: f"/{slug}/v1/{call}" for call in calls}
 
 
 def assert_answered_as_documented(example: HttpExample, response: httpx.Response) -> None:

@@ -8,15 +8,11 @@ import base64
 import hashlib
 import hmac
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from tests.channels.kit import SignedJsonDriver
+from tests.channels.kit import WIB, SignedJsonDriver, store_host_paths
 
 PARTNER_ID = "alfamart"
 SECRET = "alfamart-secret"
-WIB = ZoneInfo("Asia/Jakarta")
-
-OPERATIONS = ("registration", "inquiry", "payment", "advice", "reversal", "status")
 
 
 def store_time(at: datetime) -> str:
@@ -46,7 +42,7 @@ def signed_headers(
 
 DRIVER = SignedJsonDriver(
     slug="alfamart",
-    paths={operation: f"/alfamart/v1/{operation}" for operation in OPERATIONS},
+    paths=store_host_paths("alfamart"),
     sign=signed_headers,
     code_field="response_code",
     success_codes=frozenset({"0000"}),

@@ -7,7 +7,6 @@ request/response pairs. Answers are never typed by hand: ``test_alfamart.py``
 replays the page verbatim and expects exactly what it shows.
 """
 
-import asyncio
 import hashlib
 from datetime import timedelta
 
@@ -18,7 +17,7 @@ from tests.channels.alfamart.driver import (
     signature,
     store_time,
 )
-from tests.channels.doc_page import DocPage, Example
+from tests.channels.doc_page import DocPage, Example, another_channels_partner, bad_signature
 from tests.channels.kit import (
     BUDI_PAYMENT_CODE,
     DOCS,
@@ -214,19 +213,11 @@ EXAMPLES = [
         {**REGISTRATION, "trx_id": "ALF-REG-20260310-0002", "birth_date": "17-08-1988"},
         "`errors` names each field and the reason.",
     ),
-    Example(
-        "Bad signature",
-        "inquiry",
-        {"payment_code": SARI_PAYMENT_CODE, "months": 1},
-        "Signed with the wrong secret.",
-        signing={"secret": "not-the-secret"},
-    ),
-    Example(
-        "Another channel's partner",
-        "inquiry",
-        {"payment_code": SARI_PAYMENT_CODE, "months": 1},
+    bad_signature(SIGNATURE_EXAMPLE.wire, "not-the-secret", "Signed with the wrong secret."),
+    another_channels_partner(
+        SIGNATURE_EXAMPLE.wire,
+        {"partner_id": "indomaret", "secret": "indomaret-secret"},
         "Indomaret's credentials, correctly signed, are unknown on the Alfamart channel.",
-        signing={"partner_id": "indomaret", "secret": "indomaret-secret"},
     ),
 ]
 
@@ -262,12 +253,7 @@ def worked_signature() -> str:
 
 
 def main() -> None:
-    PAGE_DOC.rewrite(
-        {
-            "signature": worked_signature(),
-            "examples": asyncio.run(PAGE_DOC.examples_markdown(EXAMPLES)),
-        }
-    )
+    PAGE_DOC.write(worked_signature(), EXAMPLES)
 
 
 if __name__ == "__main__":

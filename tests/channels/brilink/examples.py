@@ -6,7 +6,6 @@ docs/channels/brilink.md: the worked signature and the request/response pairs.
 Answers are never typed by hand; ``test_brilink.py`` replays the page verbatim.
 """
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +15,7 @@ from tests.channels.brilink.driver import (
     SECRET,
     bri_timestamp,
 )
-from tests.channels.doc_page import DocPage, Example
+from tests.channels.doc_page import DocPage, Example, bad_signature
 from tests.channels.kit import (
     BUDI_PAYMENT_CODE,
     DOCS,
@@ -156,12 +155,8 @@ EXAMPLES = [
         {**REGISTRATION, "journalSeq": "BRL-REG-20260310-0002", "gender": "P", "phoneNo": "12345"},
         "Each bad field is listed with the reason.",
     ),
-    Example(
-        "Bad signature",
-        "inquiry",
-        {"nik": BALI_WOMAN_NIK, "months": 1},
-        "Signed with another secret.",
-        signing={"secret": "not-the-bri-secret"},
+    bad_signature(
+        {"nik": BALI_WOMAN_NIK, "months": 1}, "not-the-bri-secret", "Signed with another secret."
     ),
     Example(
         "Timestamp outside the window",
@@ -193,12 +188,7 @@ def worked_signature() -> str:
 
 
 def main() -> None:
-    PAGE_DOC.rewrite(
-        {
-            "signature": worked_signature(),
-            "examples": asyncio.run(PAGE_DOC.examples_markdown(EXAMPLES)),
-        }
-    )
+    PAGE_DOC.write(worked_signature(), EXAMPLES)
     print(f"rewrote {PAGE}")
 
 

@@ -7,15 +7,11 @@ check the adapter against the documented protocol rather than against itself.
 import hashlib
 import hmac
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from tests.channels.kit import SignedJsonDriver
+from tests.channels.kit import WIB, SignedJsonDriver, store_host_paths
 
 CLIENT_ID = "indomaret"
 SECRET = "indomaret-secret"
-WIB = ZoneInfo("Asia/Jakarta")
-
-OPERATIONS = ("registration", "inquiry", "payment", "advice", "reversal", "status")
 
 
 def host_time(at: datetime) -> str:
@@ -43,7 +39,7 @@ def signed_headers(
 
 DRIVER = SignedJsonDriver(
     slug="indomaret",
-    paths={operation: f"/indomaret/v1/{operation}" for operation in OPERATIONS},
+    paths=store_host_paths("indomaret"),
     sign=lambda path, body, at, **signing: signed_headers(body, at, **signing),
     code_field="RC",
     success_codes=frozenset({"00"}),

@@ -7,10 +7,9 @@ request/response pairs. Answers are never typed by hand: ``test_indomaret.py``
 replays the page verbatim and expects exactly what it shows.
 """
 
-import asyncio
 from datetime import timedelta
 
-from tests.channels.doc_page import DocPage, Example
+from tests.channels.doc_page import DocPage, Example, another_channels_partner, bad_signature
 from tests.channels.indomaret.driver import (
     CLIENT_ID,
     DRIVER,
@@ -180,19 +179,11 @@ EXAMPLES = [
         {**REGISTRATION, "NoTransaksi": "IDM-REG-20260310-0002", "TglLahir": "1992-06-15"},
         "`Detail` names the field and the reason.",
     ),
-    Example(
-        "Bad signature",
-        "inquiry",
-        {"KodeBayar": SARI_PAYMENT_CODE, "JumlahBulan": 1},
-        "Signed with the wrong secret.",
-        signing={"secret": "not-the-secret"},
-    ),
-    Example(
-        "Another channel's partner",
-        "inquiry",
-        {"KodeBayar": SARI_PAYMENT_CODE, "JumlahBulan": 1},
+    bad_signature(SIGNATURE_EXAMPLE.wire, "not-the-secret", "Signed with the wrong secret."),
+    another_channels_partner(
+        SIGNATURE_EXAMPLE.wire,
+        {"client_id": "alfamart", "secret": "alfamart-secret"},
         "Alfamart's credentials, correctly signed, are unknown on the Indomaret channel.",
-        signing={"client_id": "alfamart", "secret": "alfamart-secret"},
     ),
 ]
 
@@ -217,12 +208,7 @@ def worked_signature() -> str:
 
 
 def main() -> None:
-    PAGE_DOC.rewrite(
-        {
-            "signature": worked_signature(),
-            "examples": asyncio.run(PAGE_DOC.examples_markdown(EXAMPLES)),
-        }
-    )
+    PAGE_DOC.write(worked_signature(), EXAMPLES)
 
 
 if __name__ == "__main__":
