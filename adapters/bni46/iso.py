@@ -15,6 +15,9 @@ import iso8583
 import iso8583.specs
 
 _FIXED = {"data_enc": "ascii", "len_enc": "ascii", "len_type": 0}
+_LLVAR = {**_FIXED, "len_type": 2}
+"""A variable length with a two-digit ASCII length prefix; ``_LLLVAR``, three digits."""
+_LLLVAR = {**_FIXED, "len_type": 3}
 
 USED_FIELDS: dict[str, dict[str, Any]] = {
     "h": {**_FIXED, "max_len": 0, "desc": "Message header (none)"},
@@ -27,24 +30,12 @@ USED_FIELDS: dict[str, dict[str, Any]] = {
     "11": {**_FIXED, "max_len": 6, "desc": "System trace audit number (STAN)"},
     "12": {**_FIXED, "max_len": 6, "desc": "Time, local transaction, hhmmss"},
     "13": {**_FIXED, "max_len": 4, "desc": "Date, local transaction, MMDD"},
-    "32": {
-        "data_enc": "ascii",
-        "len_enc": "ascii",
-        "len_type": 2,
-        "max_len": 11,
-        "desc": "Acquiring institution id (LLVAR)",
-    },
+    "32": {**_LLVAR, "max_len": 11, "desc": "Acquiring institution id (LLVAR)"},
     "37": {**_FIXED, "max_len": 12, "desc": "Retrieval reference number (RRN)"},
     "39": {**_FIXED, "max_len": 2, "desc": "Response code"},
     "41": {**_FIXED, "max_len": 8, "desc": "Terminal id"},
     "42": {**_FIXED, "max_len": 15, "desc": "Card acceptor (agent) id"},
-    "48": {
-        "data_enc": "ascii",
-        "len_enc": "ascii",
-        "len_type": 3,
-        "max_len": 999,
-        "desc": "Additional data: the bill (LLLVAR)",
-    },
+    "48": {**_LLLVAR, "max_len": 999, "desc": "Additional data: the bill (LLLVAR)"},
     "49": {**_FIXED, "max_len": 3, "desc": "Currency code, transaction (360 = IDR)"},
     "70": {**_FIXED, "max_len": 3, "desc": "Network management information code"},
     "90": {**_FIXED, "max_len": 42, "desc": "Original data elements"},

@@ -58,17 +58,22 @@ def minify(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-async def token(w: World) -> str:
-    response = await w.client.post(
+async def request_token(w: World, signed_over: str = TIMESTAMP) -> httpx.Response:
+    """Ask for an access token at ``TIMESTAMP``, signed over ``signed_over`` with the bank's key."""
+    return await w.client.post(
         "/snap/v1.0/access-token/b2b",
         content=minify({"grantType": "client_credentials"}),
         headers={
             "Content-Type": "application/json",
             "X-CLIENT-KEY": CLIENT_KEY,
             "X-TIMESTAMP": TIMESTAMP,
-            "X-SIGNATURE": rsa_signature(CLIENT_KEY, TIMESTAMP),
+            "X-SIGNATURE": rsa_signature(CLIENT_KEY, signed_over),
         },
     )
+
+
+async def token(w: World) -> str:
+    response = await request_token(w)
     assert (response.status_code, response.json()["responseCode"]) == (200, "2007300")
     assert response.json()["responseMessage"] == "Successful"
     assert response.json()["tokenType"] == "Bearer"
@@ -206,16 +211,7 @@ async def test_a_payment_request_id_reused_for_another_amount_is_4042518_inconsi
 
 async def test_a_token_request_not_signed_by_the_banks_key_is_4017300_unauthorized() -> None:
     async with world() as w:
-        response = await w.client.post(
-            "/snap/v1.0/access-token/b2b",
-            content=minify({"grantType": "client_credentials"}),
-            headers={
-                "Content-Type": "application/json",
-                "X-CLIENT-KEY": CLIENT_KEY,
-                "X-TIMESTAMP": TIMESTAMP,
-                "X-SIGNATURE": rsa_signature(CLIENT_KEY, "2026-03-10T09:00:01+07:00"),
-            },
-        )
+        response = await request_token(w, signed_over="2026-03-10T09:00:01+07:00")
     status, response_code, message = code(response)
     assert (status, response_code) == (401, "4017300")
     assert message.startswith("Unauthorized.")
