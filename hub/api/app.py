@@ -24,7 +24,7 @@ from hub.api.answers import (
 from hub.api.edge import EdgeGuard, EdgeLimits, Gate, GatedRoute, RouteTraits, gated_routes
 from hub.callbacks.log import CallbackLog
 from hub.channels.base import ChannelAdapter, HttpChannelAdapter
-from hub.channels.codes import retry_after
+from hub.channels.codes import CodeTable, retry_after
 from hub.channels.routes import raw_body
 from hub.errors import (
     Forbidden,
@@ -59,24 +59,23 @@ RequestT = TypeVar("RequestT", bound=BaseModel)
 _NOTIFICATIONS = TypeAdapter(list[Notification])
 """Delivery records (``hub.callbacks.log``) as the partner sees them."""
 
-_HTTP_STATUS: dict[type[HubError], int] = {
-    InvalidRequest: 422,
-    Unauthenticated: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    ReferenceConflict: 409,
-    TemporarilyUnavailable: 503,
-    RateLimited: 429,
-    SlowRequest: 408,
-    PayloadTooLarge: 413,
-}
-
-
-def _status_of(error: HubError) -> int:
-    for kind in type(error).__mro__:
-        if kind in _HTTP_STATUS:
-            return _HTTP_STATUS[kind]
-    return 500
+_CODES: CodeTable[str] = CodeTable(
+    {},
+    "internal_error",
+    status_by_error={
+        InvalidRequest: 422,
+        Unauthenticated: 401,
+        Forbidden: 403,
+        NotFound: 404,
+        ReferenceConflict: 409,
+        TemporarilyUnavailable: 503,
+        RateLimited: 429,
+        SlowRequest: 408,
+        PayloadTooLarge: 413,
+    },
+    default_status=500,
+)
+"""The hub API's own code table: an error's HTTP status (its code is the error's own)."""
 
 
 def error_response(error: HubError) -> JSONResponse:
@@ -91,7 +90,7 @@ def error_response(error: HubError) -> JSONResponse:
     headers = retry_after(error)
     if isinstance(error, Unauthenticated):
         headers["WWW-Authenticate"] = 'HMAC realm="bpu-hub"'
-    return JSONResponse(body, status_code=_status_of(error), headers=headers)
+    return JSONResponse(body, status_code=_CODES.status(error, error.code), headers=headers)
 
 
 parse = parse_json
