@@ -225,7 +225,7 @@ def build(settings: Settings, bootstrap_servers: str) -> Hub:
         settings.redrive_batch,
         settings.redrive_poll_s,
     )
-    monitor = Monitor(engine, BrokerProbe(settings, bootstrap_servers))
+    monitor = Monitor(engine, BrokerProbe(settings, bootstrap_servers), settings)
     operations = operator_actions(settings, bootstrap_servers, engine, publisher)
     app.include_router(health_router(monitor))
     ops = ops_context(settings, operations, monitor)

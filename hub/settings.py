@@ -129,6 +129,15 @@ class Settings(BaseSettings):
     kafka_consumer_poll_ms: int = Field(200, ge=1)
     kafka_consumer_session_timeout_ms: int = Field(10_000, ge=500)
 
+    readiness_check_every_s: float = Field(2.0, gt=0)
+    """How often /readyz's sub-checks (store, broker, partitions) run, in the background."""
+    readiness_timeout_s: float = Field(2.0, gt=0)
+    """Each sub-check's bound: a store or broker that cannot answer within it is not ready."""
+    readiness_stale_after_s: float = Field(15.0, gt=0)
+    """A check result older than this no longer counts as ready: the monitor itself is stuck."""
+    gauges_every_s: float = Field(10.0, gt=0)
+    """How often consumer lag and the store's gauges (unrecorded, callbacks) are refreshed."""
+
     redrive_after_s: float = Field(60.0, gt=0)
     """An accepted request unrecorded for this long has its stored event published again."""
     redrive_poll_s: float = Field(5.0, gt=0)

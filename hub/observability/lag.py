@@ -13,9 +13,6 @@ from aiokafka.admin import AIOKafkaAdminClient
 from hub.kafka.connection import client_options
 from hub.settings import Settings
 
-BROKER_TIMEOUT_S = 2.0
-"""A broker that cannot answer a metadata request within this is not ready."""
-
 
 @dataclass(frozen=True, slots=True)
 class PartitionLag:
@@ -74,8 +71,8 @@ class BrokerProbe:
         return self._offsets, self._admin
 
     async def metadata(self) -> set[str]:
-        """The topics the cluster knows, within ``BROKER_TIMEOUT_S`` or TimeoutError."""
-        async with asyncio.timeout(BROKER_TIMEOUT_S):
+        """The topics the cluster knows, within ``readiness_timeout_s`` or TimeoutError."""
+        async with asyncio.timeout(self._settings.readiness_timeout_s):
             consumer, _ = await self._clients()
             topics: set[str] = await consumer.topics()
             return topics
@@ -84,7 +81,7 @@ class BrokerProbe:
         """Lag per partition of ``topic`` for consumer ``group`` (default: the core consumer)."""
         topic = topic or self._settings.kafka_member_events_topic
         group = group or self._settings.kafka_consumer_group
-        async with asyncio.timeout(BROKER_TIMEOUT_S * 3):
+        async with asyncio.timeout(self._settings.readiness_timeout_s * 3):
             consumer, admin = await self._clients()
             partitions = await topic_partitions(admin, topic)
             if not partitions:

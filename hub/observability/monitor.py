@@ -1,9 +1,10 @@
 """Keeps readiness sub-checks and the shared-state gauges fresh, in the background.
 
 ``/readyz`` answers from the latest checks, so it is fast (well under 100 ms) even while
-a dependency hangs; the checks themselves run every ``CHECK_EVERY_S`` with a 2 s bound,
-so a recovered store or broker is seen as ready again within a few seconds. Consumer
-lag and the store's gauges are refreshed every ``GAUGES_EVERY_S``.
+a dependency hangs; the checks themselves run every ``readiness_check_every_s`` (2 s),
+each within ``readiness_timeout_s`` (2 s), so a recovered store or broker is seen as
+ready again within a few seconds. Consumer lag and the store's gauges are refreshed
+every ``gauges_every_s`` (10 s). Each is a setting (config/hub.toml).
 """
 
 import asyncio
@@ -18,15 +19,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.observability import metrics
-from hub.observability.lag import BROKER_TIMEOUT_S, BrokerProbe, PartitionLag
+from hub.observability.lag import BrokerProbe, PartitionLag
+from hub.settings import Settings
 from hub.store.watch import flow_state, ping
 
 log = logging.getLogger(__name__)
-
-CHECK_EVERY_S = 2.0
-GAUGES_EVERY_S = 10.0
-STALE_AFTER_S = 15.0
-"""A check result older than this no longer counts as ready: the monitor itself is stuck."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +33,9 @@ class Check:
     checked_at: float
     took_ms: int
 
-    def as_json(self, now: float) -> dict[str, Any]:
-        fresh = now - self.checked_at <= STALE_AFTER_S
+    def as_json(self, now: float, stale_after_s: float) -> dict[str, Any]:
+        """The check as /readyz shows it; older than ``stale_after_s``, it is not ready."""
+        fresh = now - self.checked_at <= stale_after_s
         return {
             "ok": self.ok and fresh,
             "detail": self.detail
@@ -54,11 +52,13 @@ class Monitor:
         self,
         engine: AsyncEngine,
         probe: BrokerProbe,
+        settings: Settings,
         partitions: Callable[[], int] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._engine = engine
         self._probe = probe
+        self._settings = settings
         self.partitions = partitions
         """How many partitions this process's consumer holds; None in a process that does not
         consume (then readiness has no "partitions" check)."""
@@ -76,7 +76,7 @@ class Monitor:
         now = time.time()
         names = ["store", "broker"] + (["partitions"] if self.partitions is not None else [])
         checks = {
-            name: self._checks[name].as_json(now)
+            name: self._checks[name].as_json(now, self._settings.readiness_stale_after_s)
             if name in self._checks
             else {"ok": False, "detail": "not checked yet", "took_ms": 0}
             for name in names
@@ -99,7 +99,7 @@ class Monitor:
     async def _check(self, name: str, probe: Callable[[], Any]) -> None:
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(BROKER_TIMEOUT_S):
+            async with asyncio.timeout(self._settings.readiness_timeout_s):
                 detail = await probe()
             ok = True
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said why
@@ -151,11 +151,12 @@ class Monitor:
         )
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Check every 2 s and refresh the gauges every 10 s until ``stop`` is set."""
+        """Check, and refresh the gauges, each at its configured pace until ``stop`` is set."""
+        every = self._settings
         try:
             await asyncio.gather(
-                self._every(CHECK_EVERY_S, self.check_once, stop),
-                self._every(GAUGES_EVERY_S, self.refresh_gauges, stop),
+                self._every(every.readiness_check_every_s, self.check_once, stop),
+                self._every(every.gauges_every_s, self.refresh_gauges, stop),
             )
         finally:
             await self._probe.close()
