@@ -45,10 +45,12 @@ STEPS = {
     "latency": Step("benchmarks.latency"),
     "drain": Step("benchmarks.drain", ("--timeout", "240")),
     "pos_upload": Step("benchmarks.pos_upload", ("--cold",), per_broker=False),
+    "memory": Step("benchmarks.memory"),
 }
 QUICK = {
     "ingest": ("--duration", "5", "--warmup", "2", "--requests", "40000"),
     "drain": ("--events", "20000"),
+    "memory": ("--events", "50000"),
 }
 
 Figures = dict[str, dict[str, Any]]  # benchmark -> figure -> value
@@ -72,6 +74,10 @@ def _rate(v: float) -> str:
 
 def _ms(v: float) -> str:
     return f"{v:,.1f} ms"
+
+
+def _mib(v: float) -> str:
+    return f"{v:,.0f} MiB"
 
 
 TARGETS = (
@@ -133,8 +139,8 @@ TARGETS = (
         lambda v: f"{v:.1f} s",
     ),
     Target(
-        "memory: consumer RSS growth over the drain",
-        "drain",
+        "memory: hub consume RSS growth",
+        "memory",
         "rss_growth_mib",
         "flat (<= 32 MiB)",
         lambda v: v <= 32,
@@ -148,7 +154,10 @@ BASELINES = (
     ("drain: COPY events-equivalent/s", "drain", "copy_events_per_s", _rate),
     ("ingest: p50 latency", "ingest", "p50_ms", _ms),
     ("POST -> recorded p50 at 1,000 req/s", "latency", "p50_ms", _ms),
-    ("drain: consumer RSS after", "drain", "rss_after_mib", lambda v: f"{v:,.0f} MiB"),
+    ("memory: events through hub consume", "memory", "events", lambda v: f"{v:,.0f}"),
+    ("memory: hub consume RSS after them", "memory", "rss_after_mib", _mib),
+    ("memory: hub consume peak RSS", "memory", "rss_peak_mib", _mib),
+    ("drain: benchmark process RSS after", "drain", "rss_after_mib", _mib),
     (
         "drain: consumer CPU per event",
         "drain",
