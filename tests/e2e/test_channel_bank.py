@@ -58,23 +58,10 @@ async def bank(hub_url: str) -> AsyncIterator[Bank]:
     await client.http.aclose()
 
 
-REGISTRATION_NAMES = {
-    "reference": "partnerReferenceNo",
-    "nik": "nik",
-    "full_name": "fullName",
-    "birth_date": "birthDate",
-    "sex": "sex",
-    "phone": "phoneNo",
-    "address": "address",
-    "occupation": "occupation",
-    "programmes": "programmes",
-}
-
-
 def registration_of(person: dict[str, Any]) -> dict[str, Any]:
     """A ``tests.support.people`` applicant as the bank's registration service takes it."""
     income = {"value": f"{person['declared_income']}.00", "currency": "IDR"}
-    return in_terms(person, REGISTRATION_NAMES, declaredIncome=income)
+    return in_terms(person, "bank", declaredIncome=income)
 
 
 def va(customer_no: str) -> dict[str, str]:

@@ -26,23 +26,10 @@ from tests.support.store import wait_for_row
 WIB = ZoneInfo("Asia/Jakarta")
 
 
-REGISTRATION_NAMES = {
-    "reference": "trx_id",
-    "nik": "nik",
-    "full_name": "customer_name",
-    "birth_date": "birth_date",
-    "phone": "customer_phone",
-    "address": "customer_address",
-    "occupation": "occupation",
-    "declared_income": "monthly_income",
-    "programmes": "programs",
-}
-
-
 def bni_registration(person: dict[str, Any]) -> dict[str, Any]:
     """``applicant()`` in BNI's field names."""
     gender = KTP_SEX[person["sex"]]
-    return in_terms(person, REGISTRATION_NAMES, gender=gender, agent_id="AGEN-BNI-E2E")
+    return in_terms(person, "bni46", gender=gender, agent_id="AGEN-BNI-E2E")
 
 
 async def bni_request(hub_url: str, method: str, path: str, body: bytes = b"") -> httpx.Response:

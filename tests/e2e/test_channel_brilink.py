@@ -27,23 +27,9 @@ async def send(client: httpx.AsyncClient, operation: str, wire: dict[str, Any]) 
     return await post(client, operation, wire, datetime.now(UTC))
 
 
-REGISTRATION_NAMES = {
-    "reference": "journalSeq",
-    "nik": "nik",
-    "full_name": "fullName",
-    "birth_date": "birthDate",
-    "sex": "gender",
-    "phone": "phoneNo",
-    "address": "address",
-    "occupation": "occupation",
-    "declared_income": "declaredIncome",
-    "programmes": "programs",
-}
-
-
 def registration_message(person: dict[str, Any]) -> dict[str, Any]:
     """An applicant (hub field names) as BRI's host sends the form."""
-    return in_terms(person, REGISTRATION_NAMES, agentId="BRILINK-E2E-0001")
+    return in_terms(person, "brilink", agentId="BRILINK-E2E-0001")
 
 
 async def wait_for(

@@ -57,23 +57,10 @@ async def send(client: httpx.AsyncClient, path: str, wire: dict[str, Any]) -> di
     return answer
 
 
-FORM_NAMES = {
-    "reference": "noReferensi",
-    "nik": "nik",
-    "full_name": "namaLengkap",
-    "birth_date": "tanggalLahir",
-    "phone": "noHp",
-    "address": "alamat",
-    "occupation": "pekerjaan",
-    "declared_income": "penghasilan",
-    "programmes": "program",
-}
-
-
 def pos_form(person: dict[str, Any]) -> dict[str, Any]:
     """An applicant (hub field names) as the counter sends the form."""
     sex = KTP_SEX[person["sex"]]
-    return in_terms(person, FORM_NAMES, jenisKelamin=sex, kodeLoket="JKT-10000-01")
+    return in_terms(person, "pos", jenisKelamin=sex, kodeLoket="JKT-10000-01")
 
 
 def agent_file(people: list[dict[str, Any]]) -> bytes:

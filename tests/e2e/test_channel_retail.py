@@ -46,29 +46,6 @@ class Chain:
     recorded: str
 
 
-INDOMARET_NAMES = {
-    "reference": "NoTransaksi",
-    "nik": "NIK",
-    "full_name": "NamaLengkap",
-    "phone": "NoHP",
-    "address": "Alamat",
-    "occupation": "Pekerjaan",
-    "declared_income": "Penghasilan",
-}
-ALFAMART_NAMES = {
-    "reference": "trx_id",
-    "nik": "nik",
-    "full_name": "name",
-    "birth_date": "birth_date",
-    "sex": "gender",
-    "phone": "phone",
-    "address": "address",
-    "occupation": "occupation",
-    "declared_income": "income",
-    "programmes": "programs",
-}
-
-
 def _indomaret_now() -> str:
     return indomaret.host_time(datetime.now(UTC))
 
@@ -79,7 +56,7 @@ INDOMARET = Chain(
     send=indomaret.post,
     registration=lambda p: in_terms(
         p,
-        INDOMARET_NAMES,
+        "indomaret",
         KodeToko="TJKT01",
         TglLahir=date.fromisoformat(p["birth_date"]).strftime("%d-%m-%Y"),
         JenisKelamin=KTP_SEX[p["sex"]],
@@ -112,7 +89,7 @@ ALFAMART = Chain(
     slug="alfamart",
     ok="0000",
     send=alfamart.post,
-    registration=lambda p: in_terms(p, ALFAMART_NAMES, store_code="A0123"),
+    registration=lambda p: in_terms(p, "alfamart", store_code="A0123"),
     inquiry=lambda typed, months: {"payment_code": typed, "months": months},
     payment=lambda ref, typed, months, amount: {
         "trx_id": ref,
