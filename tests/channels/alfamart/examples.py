@@ -63,6 +63,8 @@ PAYMENT_BY_NIK = {
     "datetime": "2026-03-10T08:59:45+07:00",
 }
 
+PAYMENT_STATUS = {"trx_id": PAYMENT["trx_id"], "trx_type": "payment"}
+"""Asked before and after the reversal: the same question, two answers."""
 
 PAGE_DOC = DocPage(PAGE, DRIVER, shown_headers=("WWW-Authenticate", "Retry-After"))
 
@@ -133,7 +135,7 @@ EXAMPLES = [
     Example(
         "Payment status",
         "status",
-        {"trx_id": PAYMENT["trx_id"], "trx_type": "payment"},
+        PAYMENT_STATUS,
     ),
     Example(
         "Reversal",
@@ -152,7 +154,7 @@ EXAMPLES = [
     Example(
         "Payment status after the reversal",
         "status",
-        {"trx_id": PAYMENT["trx_id"], "trx_type": "payment"},
+        PAYMENT_STATUS,
         "`reversal` shows it.",
     ),
     Example(

@@ -62,6 +62,8 @@ PAYMENT_BY_NIK = {
     "TglTransaksi": "20260310085945",
 }
 
+PAYMENT_STATUS = {"NoTransaksi": PAYMENT["NoTransaksi"], "JenisTransaksi": "PEMBAYARAN"}
+"""Asked before and after the reversal: the same question, two answers."""
 
 PAGE_DOC = DocPage(PAGE, DRIVER)
 
@@ -121,7 +123,7 @@ EXAMPLES = [
     Example(
         "Payment status",
         "status",
-        {"NoTransaksi": PAYMENT["NoTransaksi"], "JenisTransaksi": "PEMBAYARAN"},
+        PAYMENT_STATUS,
     ),
     Example(
         "Reversal",
@@ -138,7 +140,7 @@ EXAMPLES = [
     Example(
         "Payment status after the reversal",
         "status",
-        {"NoTransaksi": PAYMENT["NoTransaksi"], "JenisTransaksi": "PEMBAYARAN"},
+        PAYMENT_STATUS,
         "`Pembatalan` shows the reversal.",
     ),
     Example(
