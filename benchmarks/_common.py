@@ -21,7 +21,8 @@ import orjson
 
 from benchmarks._procs import VENV_BIN, Server
 from hub.broker import free_port
-from hub.simulator.people import Person, hub_api_registration
+from hub.membership.particulars import Particulars
+from hub.simulator.people import hub_api_registration
 
 PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("BENCH_PG_PORT", "5432"))
@@ -36,7 +37,7 @@ _OCCUPATIONS = ("pedagang", "tukang jahit", "petani", "nelayan", "ojek online", 
 MAX_PEOPLE = 99 * 99 * 9999
 
 
-def person(i: int) -> Person:
+def person(i: int) -> Particulars:
     """The ``i``-th distinct valid person (0 <= i < MAX_PEOPLE): NIKs never repeat."""
     if not 0 <= i < MAX_PEOPLE:
         raise ValueError("person index out of range")
@@ -50,7 +51,7 @@ def person(i: int) -> Person:
         f"{PROVINCE}{regency:02d}{district:02d}"
         f"{day:02d}{birth.month:02d}{birth.year % 100:02d}{serial:04d}"
     )
-    return Person(
+    return Particulars(
         nik=nik,
         full_name=f"{_GIVEN[i % len(_GIVEN)]} {_FAMILY[(i // 10) % len(_FAMILY)]}",
         birth_date=birth,
@@ -61,7 +62,7 @@ def person(i: int) -> Person:
     )
 
 
-def registration_body(reference: str, p: Person) -> bytes:
+def registration_body(reference: str, p: Particulars) -> bytes:
     """The JSON body of a POST /v1/registrations, compact as a partner's host sends it."""
     return orjson.dumps(hub_api_registration(p, reference))
 

@@ -43,7 +43,6 @@ import orjson
 from adapters.pos.client import upload_file
 from adapters.pos.csv_rows import CSV_COLUMNS, read_rows
 from benchmarks._common import (
-    Person,
     Row,
     append_results,
     clean_work_dir,
@@ -76,7 +75,7 @@ def write_file(path: Path, rows: range, bad_every: int, rid: str) -> int:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for i in rows:
-            p: Person = person(i)
+            p = person(i)
             birth = p.birth_date.isoformat()
             if bad_every and i % bad_every == bad_every - 1:
                 birth = p.birth_date.replace(year=p.birth_date.year - 1).isoformat()

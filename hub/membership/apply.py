@@ -4,12 +4,13 @@ The store loads the members a batch touches, this module decides what each
 event does to them, and the store writes the result in one transaction.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
 from hub.membership.coverage import Coverage, CoverageRules
+from hub.membership.particulars import Particulars
 from hub.membership.schedule import ContributionSchedule
 from schemas.events import (
     Applicant,
@@ -19,32 +20,16 @@ from schemas.events import (
     RegistrationSubmitted,
 )
 
-PERSONAL_FIELDS = (
-    "nik",
-    "full_name",
-    "birth_date",
-    "sex",
-    "phone",
-    "address",
-    "occupation",
-    "declared_income",
-    "programmes",
-)
+PERSONAL_FIELDS = (*(f.name for f in fields(Particulars)), "declared_income", "programmes")
 """What a registration form says about a person (``schemas.events.Applicant``), as a
 member record holds it."""
 
 
 @dataclass(slots=True)
-class MemberRecord:
-    """A member as the store holds it; ``member_id`` is None until the store assigns it."""
+class MemberRecord(Particulars):
+    """A member as the store holds it: their particulars, then what they pay for and their
+    membership; ``member_id`` is None until the store assigns it."""
 
-    nik: str
-    full_name: str
-    birth_date: date
-    sex: str
-    phone: str
-    address: str
-    occupation: str
     declared_income: int
     programmes: tuple[str, ...]
     paid_through: date | None

@@ -24,8 +24,9 @@ import iso8583.specs
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from hub.membership.particulars import Particulars
 from hub.signing import sign
-from hub.simulator.people import Person, in_terms_of
+from hub.simulator.people import in_terms_of
 
 WIB = ZoneInfo("Asia/Jakarta")
 PROGRAMMES = ["JKK", "JKM"]
@@ -48,9 +49,9 @@ class Credentials:
 class SimulatedPartner(Protocol):
     channel: str
 
-    async def register(self, p: Person, ref: str) -> Answer: ...
-    async def inquiry(self, p: Person, months: int) -> Answer: ...
-    async def pay(self, p: Person, ref: str, months: int, amount: int) -> Answer: ...
+    async def register(self, p: Particulars, ref: str) -> Answer: ...
+    async def inquiry(self, p: Particulars, months: int) -> Answer: ...
+    async def pay(self, p: Particulars, ref: str, months: int, amount: int) -> Answer: ...
     async def reverse(self, ref: str, payment_ref: str, amount: int) -> Answer: ...
 
 
@@ -173,18 +174,18 @@ class JsonPartner:
         headers = {"Content-Type": "application/json", **await self._headers(path, raw)}
         return self._answer(await self._http.post(path, content=raw, headers=headers))
 
-    async def register(self, p: Person, ref: str) -> Answer:
+    async def register(self, p: Particulars, ref: str) -> Answer:
         reference, income, programmes = _REGISTRATION[self.channel]
         listed = self._programmes()
         body = {reference: ref, **in_terms_of(self.channel, p), income: INCOME, programmes: listed}
         return await self._post(_REGISTER, {**body, **self._outlet()})
 
-    async def inquiry(self, p: Person, months: int) -> Answer:
+    async def inquiry(self, p: Particulars, months: int) -> Answer:
         _, payer, in_months, _, _ = _PAYMENT[self.channel]
         asked = {payer: p.nik, in_months: months}
         return await self._post(_INQUIRE, {**asked, **self._outlet(inquiry=True)})
 
-    async def pay(self, p: Person, ref: str, months: int, amount: int) -> Answer:
+    async def pay(self, p: Particulars, ref: str, months: int, amount: int) -> Answer:
         names = _PAYMENT[self.channel]
         values = (ref, p.nik, months, amount, self._paid_at())
         return await self._post(_PAY, {**dict(zip(names, values, strict=True)), **self._outlet()})
@@ -340,7 +341,7 @@ class BankPartner(JsonPartner):
         code = _code(response, self.code_field)
         return Answer(code, code.startswith("200"))
 
-    def _account(self, p: Person) -> dict[str, Any]:
+    def _account(self, p: Particulars) -> dict[str, Any]:
         """The member's virtual account: the bank's service id, then the NIK."""
         return {
             "partnerServiceId": self.PREFIX,
@@ -348,17 +349,17 @@ class BankPartner(JsonPartner):
             "virtualAccountNo": self.PREFIX + p.nik,
         }
 
-    async def register(self, p: Person, ref: str) -> Answer:
+    async def register(self, p: Particulars, ref: str) -> Answer:
         income = {"value": f"{INCOME}.00", "currency": "IDR"}
         body = {"partnerReferenceNo": ref, **in_terms_of("bank", p), "declaredIncome": income}
         return await self._post(_REGISTER, {**body, "programmes": PROGRAMMES})
 
-    async def inquiry(self, p: Person, months: int) -> Answer:
+    async def inquiry(self, p: Particulars, months: int) -> Answer:
         inquiry_id = f"INQ-{random.getrandbits(40):x}"
         asked = {"inquiryRequestId": inquiry_id, "trxDateInit": _wib_now(), "channelCode": 6011}
         return await self._post(_INQUIRE, {**self._account(p), **asked})
 
-    async def pay(self, p: Person, ref: str, months: int, amount: int) -> Answer:
+    async def pay(self, p: Particulars, ref: str, months: int, amount: int) -> Answer:
         paid = {"value": f"{amount}.00", "currency": "IDR"}
         body = {"paymentRequestId": ref, "channelCode": 6011, "paidAmount": paid}
         return await self._post(
@@ -431,13 +432,13 @@ class Bni46Partner(JsonPartner):
         code = answer.get("39", "?")
         return Answer(code, code == "00")
 
-    async def inquiry(self, p: Person, months: int) -> Answer:
+    async def inquiry(self, p: Particulars, months: int) -> Answer:
         rrn = f"{random.getrandbits(36) % 10**12:012d}"
         return await self._exchange(
             "0200", self._fields("380000", 0, rrn, f"{p.nik:<20}{months:02d}")
         )
 
-    async def pay(self, p: Person, ref: str, months: int, amount: int) -> Answer:
+    async def pay(self, p: Particulars, ref: str, months: int, amount: int) -> Answer:
         rrn = f"{int(hashlib.sha256(ref.encode()).hexdigest(), 16) % 10**12:012d}"
         fields = self._fields("180000", amount, rrn, f"{p.nik:<20}{months:02d}")
         self._sent[ref] = fields

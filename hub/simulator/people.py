@@ -1,9 +1,10 @@
 """Made-up BPU applicants whose NIK, birth date and sex agree (MISSION.md's NIK rules)."""
 
 import random
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+
+from hub.membership.particulars import Particulars
 
 _PROVINCES = ("11", "12", "31", "32", "33", "35", "51", "52", "53", "61", "64", "73", "91")
 _GIVEN = ("I Wayan", "Ni Made", "Siti", "Budi", "Agus", "Dewi", "Rina", "Yohanes", "Nur")
@@ -11,18 +12,7 @@ _FAMILY = ("Sudiarta", "Lestari", "Rahmawati", "Santoso", "Setiawan", "Kartika",
 _OCCUPATIONS = ("pedagang", "petani", "nelayan", "ojek", "penjahit", "tukang")
 
 
-@dataclass(frozen=True, slots=True)
-class Person:
-    nik: str
-    full_name: str
-    birth_date: date
-    sex: str
-    phone: str
-    address: str
-    occupation: str
-
-
-def person(rng: random.Random) -> Person:
+def person(rng: random.Random) -> Particulars:
     sex = rng.choice("MF")
     born = date(1965, 1, 1) + timedelta(days=rng.randrange(0, 365 * 40))
     day = born.day + (40 if sex == "F" else 0)
@@ -32,7 +22,7 @@ def person(rng: random.Random) -> Person:
         + f"{day:02d}{born.month:02d}{born.year % 100:02d}"
         + f"{rng.randrange(1, 10000):04d}"
     )
-    return Person(
+    return Particulars(
         nik=nik,
         full_name=f"{rng.choice(_GIVEN)} {rng.choice(_FAMILY)}",
         birth_date=born,
@@ -60,15 +50,15 @@ _TERMS = {
         "occupation",
     ),
 }
-"""A person's NIK, name, birth date, sex, phone, address and occupation (in ``Person``'s
-order) under each channel's own field names (docs/channels/*.md)."""
+"""A person's NIK, name, birth date, sex, phone, address and occupation (in the order
+``Particulars`` lists them) under each channel's own field names (docs/channels/*.md)."""
 _SEXES = {"pos": ("P", "L"), "indomaret": ("P", "L"), "bni46": ("P", "L")}
 """How a channel writes female and male (Perempuan / Laki-laki), where not F and M."""
 _BIRTH_DATES = {"indomaret": "%d-%m-%Y"}
 """How a channel writes a birth date, where not ISO 8601."""
 
 
-def in_terms_of(channel: str, p: Person) -> dict[str, Any]:
+def in_terms_of(channel: str, p: Particulars) -> dict[str, Any]:
     """``p`` as ``channel``'s registration names a person: its field names and codes."""
     female, male = _SEXES.get(channel, ("F", "M"))
     values = (
@@ -84,7 +74,7 @@ def in_terms_of(channel: str, p: Person) -> dict[str, Any]:
 
 
 def hub_api_registration(
-    p: Person,
+    p: Particulars,
     reference: str,
     declared_income: int = 1_000_000,
     programmes: tuple[str, ...] = ("JKK", "JKM"),

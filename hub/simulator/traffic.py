@@ -16,8 +16,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
+from hub.membership.particulars import Particulars
 from hub.simulator.partners import Answer, SimulatedPartner
-from hub.simulator.people import Person, person
+from hub.simulator.people import person
 
 FAULTS = ("retry", "reversal", "bad")
 
@@ -73,7 +74,7 @@ class _Payment:
 @dataclass
 class _ChannelState:
     partner: SimulatedPartner
-    people: list[Person] = field(default_factory=list)
+    people: list[Particulars] = field(default_factory=list)
     payments: list[_Payment] = field(default_factory=list)
     last: Callable[[], Awaitable[Answer]] | None = None
 
