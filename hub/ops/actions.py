@@ -5,11 +5,12 @@ The CLI (``hub dlq``, ``hub callbacks``, ``hub requests``, ``hub changes``), the
 action, audited the same way, whichever door it came through.
 """
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -83,6 +84,25 @@ class CallbackRow:
     last_error: str | None
     created_at: datetime
     give_up_at: datetime
+
+
+S = TypeVar("S")
+T = TypeVar("T")
+
+
+def on_each(
+    act: Callable[[S, T, str, str, Via], Awaitable[Outcome]],
+) -> Callable[[S, list[T], str, str, Via], Awaitable[list[Outcome]]]:
+    """The action on one target as the operator's action on several: each in turn, in the
+    order given, each with its own outcome (one refused target does not stop the others)."""
+
+    @functools.wraps(act)
+    async def each(
+        actions: S, targets: list[T], operator: str, reason: str, via: Via
+    ) -> list[Outcome]:
+        return [await act(actions, target, operator, reason, via) for target in targets]
+
+    return each
 
 
 class OperatorActions:
@@ -244,15 +264,9 @@ class OperatorActions:
                 )
             return found
 
-    async def redrive(
-        self, hub_references: list[str], operator: str, reason: str, via: Via
-    ) -> list[Outcome]:
+    @on_each
+    async def redrive(self, hub_reference: str, operator: str, reason: str, via: Via) -> Outcome:
         """Publish the stored event of each accepted-but-unrecorded request again."""
-        return [await self._redrive_one(h, operator, reason, via) for h in hub_references]
-
-    async def _redrive_one(
-        self, hub_reference: str, operator: str, reason: str, via: Via
-    ) -> Outcome:
         query = sa.select(partner_requests).filter_by(hub_reference=hub_reference)
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
@@ -328,15 +342,9 @@ class OperatorActions:
             for row in rows
         ]
 
-    async def redeliver(
-        self, delivery_ids: list[int], operator: str, reason: str, via: Via
-    ) -> list[Outcome]:
+    @on_each
+    async def redeliver(self, delivery_id: int, operator: str, reason: str, via: Via) -> Outcome:
         """Put failed callbacks back in the outbox, due now, with a fresh give-up window."""
-        return [await self._redeliver_one(d, operator, reason, via) for d in delivery_ids]
-
-    async def _redeliver_one(
-        self, delivery_id: int, operator: str, reason: str, via: Via
-    ) -> Outcome:
         d = callback_deliveries
         now = self._clock()
         async with self._engine.begin() as conn:
