@@ -6,19 +6,14 @@ the agents' registration forms arrive as signed JSON at ``/bni46/v1/registration
 docs/channels/bni46.md is the partner's description of all of it.
 """
 
-from fastapi import Request
-from fastapi.responses import Response
 from pydantic import Field
 
 from adapters.bni46 import iso
 from adapters.bni46.handlers import SwitchRequests
-from adapters.bni46.json_api import JSON_CODES, AgentRegistrations, error_response
+from adapters.bni46.json_api import AgentRegistrations
 from adapters.bni46.settlement import Bni46SettlementFile
-from adapters.bni46.signing import SCHEME
 from adapters.bni46.tcp import FrameLimits, FrameServer
-from hub.channels.base import ChannelContext, HttpChannelAdapter, PartnerOptions, SignedOptions
-from hub.channels.routes import Operation
-from hub.intake.model import Partner
+from hub.channels.base import ChannelContext, PartnerOptions, SignedOptions
 
 
 class Bni46Options(SignedOptions):
@@ -49,17 +44,18 @@ class Bni46PartnerOptions(PartnerOptions):
     """ISO 8583 field 32; without one the partner uses only the JSON registration API."""
 
 
-class Bni46Adapter(HttpChannelAdapter[Bni46Options], slug="bni46", title="Agen BNI 46"):
-    """BNI's switch over ISO 8583 (a TCP server of its own) and BNI agents over JSON."""
+class Bni46Adapter(AgentRegistrations[Bni46Options], slug="bni46", title="Agen BNI 46"):
+    """BNI's switch over ISO 8583 (a TCP server of its own) and BNI agents over JSON.
+
+    The agents' JSON API (its routes, code table and signature scheme) is the base
+    class's; this adds the switch.
+    """
 
     settlement_reader = Bni46SettlementFile()
     partner_options_model = Bni46PartnerOptions
-    codes = JSON_CODES
-    signature_scheme = SCHEME
 
     def __init__(self, context: ChannelContext, options: Bni46Options) -> None:
         super().__init__(context, options)
-        self._registrations = AgentRegistrations(context.intake, self.verifier, context.partners)
         # The switch names its bank in field 32; each partner's acquirer id is in its options.
         acquirers: dict[str, str] = {}
         for partner_id in context.partners:
@@ -94,15 +90,6 @@ class Bni46Adapter(HttpChannelAdapter[Bni46Options], slug="bni46", title="Agen B
     async def stop(self) -> None:
         """Stop listening, stop reading, answer what was already read, then hang up."""
         await self._server.stop()
-
-    def operations(self) -> list[Operation]:
-        return self._registrations.operations()
-
-    def preflight(self, request: Request) -> Partner:
-        return self._registrations.preflight(request)
-
-    def error_response(self, request: Request, error: Exception) -> Response:
-        return error_response(error)
 
 
 ADAPTER = Bni46Adapter

@@ -5,19 +5,19 @@ checked by the kit's ``HeaderVerifier``) and hears ``response_code`` values from
 same table as field 39 of the ISO channel.
 """
 
-from collections.abc import Mapping
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 
 from adapters.bni46.iso import ResponseCode
-from adapters.bni46.signing import version
+from adapters.bni46.signing import SCHEME, version
+from hub.channels.base import HttpChannelAdapter, SignedOptions
 from hub.channels.codes import CodeTable, Envelope
 from hub.channels.fields import PartnerTerms
 from hub.channels.routes import Operation
-from hub.channels.signatures import Body, HeaderVerifier
+from hub.channels.signatures import Body
 from hub.errors import (
     Forbidden,
     HubError,
@@ -30,11 +30,11 @@ from hub.errors import (
 from hub.intake.model import Partner
 from hub.intake.parsing import build, refusal
 from hub.intake.requests import RegistrationRequest
-from hub.intake.service import IntakeService
-from hub.settings import PartnerSettings
 from hub.signing import V1_USES, request_target
 
 REGISTRATIONS = "/bni46/v1/registrations"
+
+OptionsT = TypeVar("OptionsT", bound=SignedOptions)
 
 
 class RegistrationForm(BaseModel):
@@ -108,18 +108,14 @@ JSON_CODES = CodeTable(
 """``response_code`` and HTTP status of the JSON API's refusals (field 39's table)."""
 
 
-class AgentRegistrations:
-    """The operations of the agents' JSON API, signed with the hub API's scheme."""
+class AgentRegistrations(HttpChannelAdapter[OptionsT], Generic[OptionsT]):
+    """BNI 46's HTTP side: the agents' JSON API, signed with the hub API's scheme.
 
-    def __init__(
-        self,
-        intake: IntakeService,
-        verifier: HeaderVerifier,
-        partners: Mapping[str, PartnerSettings],
-    ) -> None:
-        self._intake = intake
-        self._verifier = verifier
-        self._partners = partners
+    Its code table and signature scheme are this API's; ``Bni46Adapter`` adds the switch.
+    """
+
+    codes = JSON_CODES
+    signature_scheme = SCHEME
 
     def operations(self) -> list[Operation]:
         return [
@@ -147,7 +143,7 @@ class AgentRegistrations:
         with _BNI_TERMS.spoken():
             fields = _BNI_TERMS.heard(form.model_dump())
             registration = build(RegistrationRequest, {**fields, "sex": _SEX[form.gender]})
-            accepted = await self._intake.submit_registration(partner, registration)
+            accepted = await self.intake.submit_registration(partner, registration)
         return _approved(
             trx_id=accepted.reference,
             hub_reference=accepted.hub_reference,
@@ -157,7 +153,7 @@ class AgentRegistrations:
 
     async def registration_status(self, trx_id: str, request: Request) -> JSONResponse:
         partner = self.authenticated(request, await request.body())
-        claimed = await self._intake.status(partner, "registration", trx_id)
+        claimed = await self.intake.status(partner, "registration", trx_id)
         return _approved(
             trx_id=claimed.reference,
             hub_reference=claimed.hub_reference,
@@ -168,41 +164,41 @@ class AgentRegistrations:
 
     def authenticated(self, request: Request, body: bytes) -> Partner:
         """The hub API's signature (v1, or v2 over this request's method, path and query)."""
-        claimant = self._verifier.claimant(request.headers)
+        claimant = self.verifier.claimant(request.headers)
         signed_with = self._version(request, claimant.partner)
         target = request_target(request.url.path, request.url.query)
-        self._verifier.check(claimant, request.method, target, Body.of(body))
+        self.verifier.check(claimant, request.method, target, Body.of(body))
         if signed_with == "1":
             V1_USES.labels(claimant.partner.partner_id).inc()
         return claimant.partner
 
     def preflight(self, request: Request) -> Partner:
         """What is checked before the body is read: all but the signature itself."""
-        claimant = self._verifier.preflight(request.headers)
+        claimant = self.verifier.preflight(request.headers)
         self._version(request, claimant.partner)
         return claimant.partner
 
+    def error_response(self, request: Request, error: Exception) -> Response:
+        """A refusal of the JSON API: ``response_code`` from field 39's table, and its status."""
+        code, status = JSON_CODES(error)
+        if isinstance(error, HubError) and code is not ResponseCode.SYSTEM_ERROR:
+            message = error.message
+        else:
+            message = "system error; the hub logged it"
+        problems = error.problems if isinstance(error, InvalidRequest) else []
+        # Retry-After is the kit's (HttpChannelAdapter.answer), for every channel.
+        return JSONResponse(
+            {
+                "response_code": code.value,
+                "response_message": message,
+                "errors": [{"field": p.field, "reason": p.reason} for p in problems],
+            },
+            status_code=status,
+        )
+
     def _version(self, request: Request, partner: Partner) -> str:
-        return version(request.headers, self._partners[partner.partner_id].signature_v1_allowed)
-
-
-def error_response(error: Exception) -> Response:
-    """A refusal of the JSON API: ``response_code`` from field 39's table, and its status."""
-    code, status = JSON_CODES(error)
-    if isinstance(error, HubError) and code is not ResponseCode.SYSTEM_ERROR:
-        message = error.message
-    else:
-        message = "system error; the hub logged it"
-    problems = error.problems if isinstance(error, InvalidRequest) else []
-    # Retry-After is the kit's (HttpChannelAdapter.answer), for every channel.
-    return JSONResponse(
-        {
-            "response_code": code.value,
-            "response_message": message,
-            "errors": [{"field": p.field, "reason": p.reason} for p in problems],
-        },
-        status_code=status,
-    )
+        allowed = self.context.partners[partner.partner_id].signature_v1_allowed
+        return version(request.headers, allowed)
 
 
 def _approved(**fields: object) -> JSONResponse:
