@@ -8,12 +8,12 @@ operations are written here once, in the hub's vocabulary, and a chain
 - its wire models (``RetailMessages``) and, per message, its field names
   (``PartnerTerms``): they are both the field map into intake and the names its
   refusals use;
-- the names of its answer fields and words (``terms.answers``, ``words``);
+- the names of its answer fields and its words (``terms.answers``, ``terms.words``);
 - its signature scheme and its code table.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 from zoneinfo import ZoneInfo
@@ -52,7 +52,7 @@ class RetailMessages:
 
 @dataclass(frozen=True, slots=True)
 class RetailTerms:
-    """A chain's field names, per message, in the hub's words -> the chain's."""
+    """A chain's vocabulary: its field names per message, and its words for the hub's."""
 
     registration: PartnerTerms
     payment: PartnerTerms
@@ -60,12 +60,24 @@ class RetailTerms:
     reversal: PartnerTerms
     answers: PartnerTerms
     """The hub's answer fields -> the chain's (``reference`` -> ``NoTransaksi``...)."""
+    words: Mapping[str, str] = field(default_factory=dict)
+    """The hub's words -> the chain's where they differ from the hub's statuses in capitals
+    and its transaction kinds as they are (``accepted`` -> ``DITERIMA``, ``payment`` ->
+    ``PEMBAYARAN``)."""
 
     @classmethod
-    def of(cls, *names: Mapping[str, str]) -> "RetailTerms":
-        """From the chain's name tables: registration, payment, reversal, answers."""
+    def of(cls, *names: Mapping[str, str], words: Mapping[str, str] | None = None) -> "RetailTerms":
+        """From the chain's name tables (registration, payment, reversal, answers) and words."""
         registration, payment, reversal, answers = (PartnerTerms(n) for n in names)
-        return cls(registration, payment, reversal, answers)
+        return cls(registration, payment, reversal, answers, dict(words or {}))
+
+    def status(self, hub_word: str) -> str:
+        """A status as the chain says it."""
+        return self.words.get(hub_word, hub_word.upper())
+
+    def kind(self, kind: RequestKind) -> str:
+        """A transaction kind as the chain says it."""
+        return self.words.get(kind, kind)
 
 
 class StoreMessage(BaseModel):
@@ -81,10 +93,6 @@ class RetailAdapter(HttpChannelAdapter[OptionsT], Generic[OptionsT]):
     terms: ClassVar[RetailTerms]
     codes: ClassVar[CodeTable[str]]
     """With its ``Envelope``: where an answer carries the code and its text."""
-    words: ClassVar[Mapping[str, str]] = {}
-    """The hub's words -> the chain's where they differ from the hub's statuses in capitals
-    and its transaction kinds as they are (``accepted`` -> ``DITERIMA``, ``payment`` ->
-    ``PEMBAYARAN``)."""
     lists_field_problems: ClassVar[bool] = False
     """Whether a refusal lists each field at fault (``errors``) besides its ``detail``."""
 
@@ -172,7 +180,7 @@ class RetailAdapter(HttpChannelAdapter[OptionsT], Generic[OptionsT]):
         said = str(wire[names.field("kind")])
         reference = str(wire[names.field("reference")])
         # A transaction kind the chain does not name otherwise is the hub's own word.
-        kinds: dict[str, RequestKind] = {self.words.get(k, k): k for k in _KINDS}
+        kinds: dict[str, RequestKind] = {self.terms.kind(k): k for k in _KINDS}
         found = await self.counter.status(partner, kinds[said], reference, names)
         return self.approved(kind=said, **self._status(found))
 
@@ -207,12 +215,8 @@ class RetailAdapter(HttpChannelAdapter[OptionsT], Generic[OptionsT]):
         fields = bill_fields(bill)
         del fields["nik"]  # the cashier typed it, or a payment code: not shown back
         fields["programmes"] = self.programmes(bill.programmes)
-        fields["member_status"] = self.word(bill.member_status)
+        fields["member_status"] = self.terms.status(bill.member_status)
         return fields
-
-    def word(self, hub_word: str) -> str:
-        """A status as the chain says it."""
-        return self.words.get(hub_word, hub_word.upper())
 
     def registration_fields(self, fields: dict[str, object]) -> dict[str, object]:
         """A registration's fields as intake reads them (a chain converts its own forms)."""
@@ -237,7 +241,7 @@ class RetailAdapter(HttpChannelAdapter[OptionsT], Generic[OptionsT]):
         return {
             "reference": claimed.partner_ref,
             "hub_reference": claimed.hub_reference,
-            "status": self.word(claimed.status),
+            "status": self.terms.status(claimed.status),
             "reason": claimed.reason,
         }
 

@@ -251,8 +251,9 @@ class IndomaretAdapter(RetailAdapter[SignedOptions], slug="indomaret", title="In
     settlement_reader = IndomaretDailyFile()
     signature_scheme = SCHEME
     messages = RetailMessages(Registrasi, Inquiry, Pembayaran, Reversal, CekStatus)
-    terms = RetailTerms.of(REGISTRATION_NAMES, PAYMENT_NAMES, REVERSAL_NAMES, ANSWER_NAMES)
-    words = WORDS
+    terms = RetailTerms.of(
+        REGISTRATION_NAMES, PAYMENT_NAMES, REVERSAL_NAMES, ANSWER_NAMES, words=WORDS
+    )
     codes = RC
 
     def registration_fields(self, fields: dict[str, object]) -> dict[str, object]:
