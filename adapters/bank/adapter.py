@@ -16,27 +16,20 @@ signs every transaction with HMAC-SHA512 over the token and the minified body.
 status is always its first three digits. See docs/channels/bank.md.
 """
 
-import logging
 import re
-import secrets
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import Field, SecretStr, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, SecretStr, TypeAdapter, ValidationError
 
 from adapters.bank.bills import SUCCESS_REASON, inquiry_data
 from adapters.bank.codes import CODES, ExternalIdReused, InvalidToken, refusal
 from adapters.bank.settlement import SnapVaTransactionReport
 from adapters.bank.signing import SCHEME, access_token
-from adapters.bank.snap import (
-    AccessTokens,
-    load_rsa_public_key,
-    token_request_signature_matches,
-)
+from adapters.bank.tokens import TokenDesk
 from adapters.bank.wire import (
     INQUIRY_PATH,
     PAYMENT_PATH,
@@ -69,12 +62,11 @@ from hub.intake.parsing import build
 from hub.intake.requests import InquiryRequest, PaymentRequest, RegistrationRequest
 from schemas.nik import Nik
 
-log = logging.getLogger("hub.channels.bank")
-
 _KPJ_DIGITS = 11
 _NIK_DIGITS = 16
 _NIK = TypeAdapter(Nik)
 _HOME_ZONE = ZoneInfo("Asia/Jakarta")
+BodyT = TypeVar("BodyT", bound=BaseModel)
 
 
 ServiceId = Annotated[str, Field(pattern=r"^ {0,7}[0-9A-Za-z]{1,8}$", max_length=8)]
@@ -106,19 +98,9 @@ class BankAdapter(HttpChannelAdapter[BankOptions], slug="bank", title="Banks (SN
 
     def __init__(self, context: ChannelContext, options: BankOptions) -> None:
         super().__init__(context, options)
-        # A bank without a usable public key could never get a token: refuse to start.
-        self._public_keys: dict[str, rsa.RSAPublicKey] = {}
-        for partner_id, partner in context.partners.items():
-            try:
-                self._public_keys[partner_id] = load_rsa_public_key(partner.public_key or "")
-            except ValueError as exc:
-                raise ValueError(f"bank partner {partner_id!r}: public_key: {exc}") from None
-        if options.token_key is None:
-            log.info("no [channels.bank] token_key: access tokens are valid in this process only")
-            key = secrets.token_bytes(32)
-        else:
-            key = options.token_key.get_secret_value().encode()
-        self._tokens = AccessTokens(key, options.token_ttl_s)
+        self._tokens = TokenDesk.for_banks(
+            context.partners, options.token_key, options.token_ttl_s, options.signature_window_s
+        )
 
     def operations(self) -> list[Operation]:
         return [
@@ -130,34 +112,14 @@ class BankAdapter(HttpChannelAdapter[BankOptions], slug="bank", title="Banks (SN
 
     async def access_token(self, request: Request) -> Response:
         """Service 73: a bearer token for a bank that signed ``client_key|X-TIMESTAMP``."""
-        headers = request.headers
-        client_key = header(headers, "X-CLIENT-KEY")
-        timestamp = header(headers, "X-TIMESTAMP")
-        signature = header(headers, "X-SIGNATURE")
-        sent_at = snap_timestamp(timestamp)
-        public_key = self._public_keys.get(client_key)
-        if public_key is None:
-            raise Unauthenticated("Unknown client")
         now = self.context.clock()
-        if abs((now - sent_at).total_seconds()) > self.options.signature_window_s:
-            raise Unauthenticated(SCHEME.out_of_window or "")
-        if not token_request_signature_matches(public_key, client_key, timestamp, signature):
-            raise Unauthenticated("Invalid signature")
+        client_key = self._tokens.requester(request.headers, now)
         parse_body(TokenBody, await request.body())
-        return self._answer(
-            TOKEN_PATH,
-            {
-                "accessToken": self._tokens.issue(client_key, now),
-                "tokenType": "Bearer",
-                "expiresIn": str(self._tokens.ttl_s),
-            },
-        )
+        return self._answer(TOKEN_PATH, self._tokens.grant(client_key, now))
 
     async def inquiry(self, request: Request) -> Response:
         """Service 24: what the member owes, as a closed-amount VA bill with one line a month."""
-        body = await request.body()
-        partner = await self._authenticate(request, body)
-        wire = parse_body(InquiryBody, body)
+        partner, wire = await self._received(request, InquiryBody)
         member = self._member(partner, wire)
         with VA_TERMS.spoken():
             answer = await self.intake.inquiry(
@@ -167,9 +129,7 @@ class BankAdapter(HttpChannelAdapter[BankOptions], slug="bank", title="Banks (SN
 
     async def payment(self, request: Request) -> Response:
         """Service 25: the bank debited its customer; record the contribution once."""
-        body = await request.body()
-        partner = await self._authenticate(request, body)
-        wire = parse_body(PaymentBody, body)
+        partner, wire = await self._received(request, PaymentBody)
         member = self._member(partner, wire)
         with VA_TERMS.spoken():
             payment = build(
@@ -206,9 +166,7 @@ class BankAdapter(HttpChannelAdapter[BankOptions], slug="bank", title="Banks (SN
 
     async def registration(self, request: Request) -> Response:
         """Service 90: a BPU registration taken at a branch or in the bank's app."""
-        body = await request.body()
-        partner = await self._authenticate(request, body)
-        wire = parse_body(RegistrationBody, body)
+        partner, wire = await self._received(request, RegistrationBody)
         with REGISTRATION_TERMS.spoken():
             fields = REGISTRATION_TERMS.heard(wire.model_dump(by_alias=True))
             fields["declared_income"] = wire.declared_income.rupiah
@@ -226,7 +184,7 @@ class BankAdapter(HttpChannelAdapter[BankOptions], slug="bank", title="Banks (SN
         headers = request.headers
         if _route_path(request) == TOKEN_PATH:
             client_key = header(headers, "X-CLIENT-KEY")
-            if client_key not in self._public_keys:
+            if not self._tokens.knows(client_key):
                 raise Unauthenticated("Unknown client")
             well_formed(header(headers, "X-SIGNATURE"), _BASE64, "X-SIGNATURE")
             return self.known_partner(client_key, "X-CLIENT-KEY")
@@ -246,6 +204,12 @@ class BankAdapter(HttpChannelAdapter[BankOptions], slug="bank", title="Banks (SN
             status_code=status,
             headers=headers,
         )
+
+    async def _received(self, request: Request, model: type[BodyT]) -> tuple[Partner, BodyT]:
+        """A transaction's partner (every check of ``_authenticate``), then its body parsed."""
+        body = await request.body()
+        partner = await self._authenticate(request, body)
+        return partner, parse_body(model, body)
 
     async def _authenticate(self, request: Request, body: bytes) -> Partner:
         """Check a transaction's headers, token and HMAC, then claim its X-EXTERNAL-ID.
@@ -268,7 +232,7 @@ class BankAdapter(HttpChannelAdapter[BankOptions], slug="bank", title="Banks (SN
         claimant = self.verifier.claimant(headers)
         partner, now = claimant.partner, self.context.clock()
         scheme = header(headers, "Authorization").partition(" ")[0]
-        token_holder = self._tokens.client_key_of(access_token(headers), now)
+        token_holder = self._tokens.holder(access_token(headers), now)
         if scheme.lower() != "bearer" or token_holder != partner.partner_id:
             raise InvalidToken("Invalid Token (B2B)")
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
