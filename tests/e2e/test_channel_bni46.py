@@ -6,11 +6,9 @@ The running hub (Tansu + PostgreSQL, test config) listens for ISO 8583 on the
 """
 
 import asyncio
-import contextlib
 import json
 import random
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +17,7 @@ import httpx
 
 from adapters.bni46 import iso
 from tests.channels.bni46 import driver
+from tests.channels.bni46.driver import Switch
 from tests.e2e.partner_forms import KTP_SEX, in_terms
 from tests.support.people import applicant
 from tests.support.store import wait_for_row
@@ -54,31 +53,6 @@ def now_fields(stan: str, rrn: str) -> dict[str, str]:
     }
 
 
-class Link:
-    """One persistent connection to the hub's ISO 8583 port."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    async def ask(self, fields: dict[str, str]) -> dict[str, str]:
-        self.writer.write(iso.frame(iso.encode(fields)))
-        await self.writer.drain()
-        answer = await driver.read_answer(self.reader)
-        assert answer.body is not None, answer.code
-        return dict(answer.body)
-
-
-@contextlib.asynccontextmanager
-async def link(port: int) -> AsyncIterator[Link]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        yield Link(reader, writer)
-    finally:
-        writer.close()
-        with contextlib.suppress(ConnectionError, OSError):
-            await writer.wait_closed()
-
-
 async def test_bni_registration_then_iso_payment_and_reversal_end_as_rows_in_postgresql(
     hub_url: str, bni46_port: int, database_url: str
 ) -> None:
@@ -90,7 +64,7 @@ async def test_bni_registration_then_iso_payment_and_reversal_end_as_rows_in_pos
 
     rrn = f"{random.randrange(10**11, 10**12)}"
     bill = person["nik"].ljust(20) + "01"
-    async with link(bni46_port) as switch:
+    async with Switch.connect(bni46_port) as switch:
         echo = await switch.ask({"t": "0800", **now_fields("000001", rrn), "70": "301"})
         assert echo["39"] == "00"
 
@@ -135,7 +109,7 @@ async def test_bni_registration_then_iso_payment_and_reversal_end_as_rows_in_pos
     assert status.json()["kpj"] == member["kpj"]
 
     original = payment["7"]
-    async with link(bni46_port) as switch:
+    async with Switch.connect(bni46_port) as switch:
         reversal = {
             "t": "0400",
             "3": iso.PAYMENT,
@@ -159,6 +133,6 @@ async def test_the_real_server_survives_garbage_and_keeps_serving(bni46_port: in
         await writer.drain()
         assert await asyncio.wait_for(reader.read(1), 10) == b""
         writer.close()
-    async with link(bni46_port) as switch:
+    async with Switch.connect(bni46_port) as switch:
         echo = await switch.ask({"t": "0800", "7": "0310020000", "11": "424242", "70": "301"})
     assert (echo["39"], echo["11"]) == ("00", "424242")

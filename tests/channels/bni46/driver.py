@@ -8,7 +8,7 @@ as the raw bytes a broken switch would send, so garbage reaches the hub's server
 import asyncio
 import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from adapters.bni46 import Bni46Adapter, iso
@@ -75,6 +75,48 @@ async def read_answer(reader: asyncio.StreamReader) -> WireAnswer:
         return WireAnswer("no answer", None, None)
     fields = iso.decode(message)
     return WireAnswer(fields.get("39", "no field 39"), None, fields)
+
+
+class Switch:
+    """One persistent connection of BNI's switch to the hub's ISO 8583 port."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def connect(cls, port: int) -> AsyncIterator["Switch"]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            yield cls(reader, writer)
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
+
+    async def write(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def send(self, fields: dict[str, str]) -> None:
+        await self.write(iso.frame(iso.encode(fields)))
+
+    async def answer(self) -> dict[str, str]:
+        got = await read_answer(self.reader)
+        assert got.body is not None, f"no answer: {got.code}"
+        return dict(got.body)
+
+    async def ask(self, fields: dict[str, str]) -> dict[str, str]:
+        await self.send(fields)
+        return await self.answer()
+
+    async def hung_up(self) -> bool:
+        """Whether the hub closes the connection (within 5 s) instead of sending more."""
+        try:
+            return await asyncio.wait_for(self.reader.read(1), 5) == b""
+        except ConnectionError:
+            return True
 
 
 def iso_port(world: World) -> int:

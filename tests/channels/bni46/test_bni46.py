@@ -16,6 +16,7 @@ from adapters.bni46 import Bni46Adapter, iso
 from schemas.events import ContributionPaid, PaymentReversed, RegistrationSubmitted
 from tests.channels.bni46 import driver
 from tests.channels.bni46.doc_examples import REGISTRATION
+from tests.channels.bni46.driver import Switch
 from tests.channels.kit import (
     BUDI,
     BUDI_PAYMENT_CODE,
@@ -99,49 +100,8 @@ def reversal(rrn: str, stan: str = "000301", mti: str = "0400") -> dict[str, str
     }
 
 
-class Switch:
-    """One persistent connection of BNI's switch to the hub."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-
-    @classmethod
-    @contextlib.asynccontextmanager
-    async def connect(cls, w: World) -> AsyncIterator["Switch"]:
-        reader, writer = await asyncio.open_connection("127.0.0.1", adapter(w).port)
-        try:
-            yield cls(reader, writer)
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError, OSError):
-                await writer.wait_closed()
-
-    async def write(self, data: bytes) -> None:
-        self.writer.write(data)
-        await self.writer.drain()
-
-    async def send(self, fields: dict[str, str]) -> None:
-        await self.write(iso.frame(iso.encode(fields)))
-
-    async def answer(self) -> dict[str, str]:
-        got = await driver.read_answer(self.reader)
-        assert got.body is not None, f"no answer: {got.code}"
-        return dict(got.body)
-
-    async def ask(self, fields: dict[str, str]) -> dict[str, str]:
-        await self.send(fields)
-        return await self.answer()
-
-    async def hung_up(self) -> bool:
-        try:
-            return await asyncio.wait_for(self.reader.read(1), 5) == b""
-        except ConnectionError:
-            return True
-
-
 async def ask(w: World, fields: dict[str, str]) -> dict[str, str]:
-    async with Switch.connect(w) as switch:
+    async with Switch.connect(adapter(w).port) as switch:
         return await switch.ask(fields)
 
 
@@ -227,7 +187,7 @@ async def test_every_documented_iso_exchange_is_answered_byte_for_byte(w: World)
     examples = hex_examples()
     assert len(examples) >= 10
     for example in examples:
-        async with Switch.connect(w) as switch:
+        async with Switch.connect(adapter(w).port) as switch:
             await switch.write(example.request)
             prefix = await switch.reader.readexactly(2)
             answer = prefix + await switch.reader.readexactly(int.from_bytes(prefix, "big"))
@@ -276,7 +236,7 @@ async def test_echo_test_is_answered_00_with_the_same_stan_and_transmission_time
 async def test_sign_on_and_sign_off_are_approved_and_an_unknown_network_code_is_a_format_error(
     w: World,
 ) -> None:
-    async with Switch.connect(w) as switch:
+    async with Switch.connect(adapter(w).port) as switch:
         for code, expected in (("001", "00"), ("002", "00"), ("999", "30")):
             answer = await switch.ask({"t": "0800", "7": "0310020000", "11": "000001", "70": code})
             assert answer["39"] == expected, code
@@ -322,7 +282,7 @@ async def test_inquiry_by_payment_code_finds_the_member_of_that_kpj(w: World) ->
 async def test_inquiry_of_an_unknown_nik_or_payment_code_or_an_invalid_nik_is_14(
     w: World,
 ) -> None:
-    async with Switch.connect(w) as switch:
+    async with Switch.connect(adapter(w).port) as switch:
         for member in (UNKNOWN_NIK, "886600000000034", "9901014101900003"):
             answer = await switch.ask(inquiry(member))
             assert answer["39"] == "14", member
@@ -332,7 +292,7 @@ async def test_inquiry_of_an_unknown_nik_or_payment_code_or_an_invalid_nik_is_14
 async def test_a_member_id_that_is_neither_a_nik_nor_a_payment_code_is_14_as_the_page_says(
     w: World,
 ) -> None:
-    async with Switch.connect(w) as switch:
+    async with Switch.connect(adapter(w).port) as switch:
         for member in ("12345", "ABCDEFGHIJKLMNOPQRST", "88660000000001", "1234567890123456789"):
             inquired = await switch.ask(inquiry(member))
             paid = await switch.ask(payment(member, 16_800, rrn="606902000777"))
@@ -510,7 +470,7 @@ async def test_many_requests_on_one_connection_are_each_answered_with_their_own_
     w: World,
 ) -> None:
     stans = [f"{n:06d}" for n in range(1, 21)]
-    async with Switch.connect(w) as switch:
+    async with Switch.connect(adapter(w).port) as switch:
         await switch.write(
             b"".join(iso.frame(iso.encode(inquiry(SARI.nik, stan=s))) for s in stans)
         )
@@ -530,7 +490,7 @@ async def test_an_echo_is_not_held_up_behind_a_slow_payment(
         await publish(key, value)
 
     monkeypatch.setattr(w.publisher, "publish", slow_broker)
-    async with Switch.connect(w) as switch:
+    async with Switch.connect(adapter(w).port) as switch:
         await switch.send(payment(SARI.nik, 16_800, stan="000201"))
         await switch.send({"t": "0800", "7": "0310020000", "11": "000202", "70": "301"})
         first = await switch.answer()
@@ -542,7 +502,7 @@ async def test_an_echo_is_not_held_up_behind_a_slow_payment(
 
 async def test_a_frame_arriving_in_pieces_is_answered_once_whole(w: World) -> None:
     data = iso.frame(iso.encode(inquiry(SARI.nik)))
-    async with Switch.connect(w) as switch:
+    async with Switch.connect(adapter(w).port) as switch:
         for i in range(0, len(data), 7):
             await switch.write(data[i : i + 7])
             await asyncio.sleep(0.01)
@@ -559,7 +519,7 @@ async def test_stopping_the_server_answers_the_requests_already_read_first(
         await publish(key, value)
 
     monkeypatch.setattr(w.publisher, "publish", slow_broker)
-    async with Switch.connect(w) as switch:
+    async with Switch.connect(adapter(w).port) as switch:
         await switch.send(payment(SARI.nik, 16_800))
         await asyncio.sleep(0.05)
         stopping = asyncio.create_task(adapter(w).stop())
@@ -572,7 +532,7 @@ async def test_stopping_the_server_answers_the_requests_already_read_first(
 async def test_a_switch_that_hangs_up_mid_request_does_not_disturb_the_server(
     w: World,
 ) -> None:
-    async with Switch.connect(w) as switch:
+    async with Switch.connect(adapter(w).port) as switch:
         await switch.send(payment(SARI.nik, 16_800))
     await asyncio.sleep(0.1)
     assert len(events(w, ContributionPaid)) == 1
@@ -584,7 +544,7 @@ async def test_a_switch_that_hangs_up_mid_request_does_not_disturb_the_server(
 
 async def test_a_truncated_message_is_answered_30_with_what_could_be_read(w: World) -> None:
     message = iso.encode(payment(SARI.nik, 16_800, stan="000444"))[:-30]
-    async with Switch.connect(w) as switch:
+    async with Switch.connect(adapter(w).port) as switch:
         await switch.write(iso.frame(message))
         answer = await switch.answer()
         assert (answer["t"], answer["39"], answer["11"]) == ("0210", "30", "000444")
@@ -595,7 +555,7 @@ async def test_a_truncated_message_is_answered_30_with_what_could_be_read(w: Wor
 async def test_a_bitmap_that_is_not_hex_is_answered_30(w: World) -> None:
     message = bytearray(iso.encode(inquiry(SARI.nik)))
     message[4:20] = b"ZZZZZZZZZZZZZZZZ"
-    async with Switch.connect(w) as switch:
+    async with Switch.connect(adapter(w).port) as switch:
         await switch.write(iso.frame(bytes(message)))
         answer = await switch.answer()
     assert (answer["t"], answer["39"]) == ("0210", "30")
@@ -606,7 +566,7 @@ async def test_a_bitmap_announcing_fields_that_are_not_there_is_answered_30(w: W
     message = iso.encode({"t": "0800", "7": "0310020000", "11": "000777", "70": "301"})
     # Field 2 announced too: its length is read from field 7's digits, and the rest is off.
     message = message[:4] + b"C" + message[5:]
-    async with Switch.connect(w) as switch:
+    async with Switch.connect(adapter(w).port) as switch:
         await switch.write(iso.frame(message))
         answer = await switch.answer()
     assert (answer["t"], answer["39"]) == ("0810", "30")
@@ -615,7 +575,7 @@ async def test_a_bitmap_announcing_fields_that_are_not_there_is_answered_30(w: W
 
 async def test_an_mti_the_channel_does_not_answer_closes_only_that_connection(w: World) -> None:
     for mti in ("0100", "0210", "0420", "ABCD"):
-        async with Switch.connect(w) as switch:
+        async with Switch.connect(adapter(w).port) as switch:
             await switch.write(iso.frame(iso.encode({**inquiry(SARI.nik), "t": mti})))
             assert await switch.hung_up(), mti
     await link_still_works(w)
@@ -633,7 +593,7 @@ async def test_an_mti_the_channel_does_not_answer_closes_only_that_connection(w:
 async def test_frames_that_cannot_be_answered_close_the_connection_and_the_server_goes_on(
     w: World, data: bytes
 ) -> None:
-    async with Switch.connect(w) as switch:
+    async with Switch.connect(adapter(w).port) as switch:
         await switch.write(data)
         assert await switch.hung_up()
     await link_still_works(w)
@@ -655,43 +615,40 @@ async def test_random_bytes_never_crash_the_server() -> None:
         await link_still_works(w)
 
 
+@contextlib.asynccontextmanager
+async def server_with(w: World, **changed: float) -> AsyncIterator[int]:
+    """Another ISO 8583 server of the world's channel, with options ``changed``: its port."""
+    server = Bni46Adapter(adapter(w).context, adapter(w).options.model_copy(update=changed))
+    await server.start()
+    try:
+        yield server.port
+    finally:
+        await server.stop()
+
+
 async def test_a_frame_that_never_completes_is_dropped_after_the_frame_timeout(
     w: World,
 ) -> None:
-    quick = Bni46Adapter(
-        adapter(w).context,
-        adapter(w).options.model_copy(update={"frame_timeout_s": 0.2, "idle_timeout_s": 0.5}),
-    )
-    await quick.start()
-    try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", quick.port)
+    async with server_with(w, frame_timeout_s=0.2, idle_timeout_s=0.5) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"\x00\x50" + b"0200")
         await writer.drain()
         assert await asyncio.wait_for(reader.read(1), 2) == b""
         writer.close()
-        reader, writer = await asyncio.open_connection("127.0.0.1", quick.port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         assert await asyncio.wait_for(reader.read(1), 2) == b"", "an idle connection is closed"
         writer.close()
-    finally:
-        await quick.stop()
 
 
 async def test_one_byte_of_the_length_prefix_then_silence_is_dropped_after_the_frame_timeout(
     w: World,
 ) -> None:
-    quick = Bni46Adapter(
-        adapter(w).context,
-        adapter(w).options.model_copy(update={"frame_timeout_s": 0.2, "idle_timeout_s": 30}),
-    )
-    await quick.start()
-    try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", quick.port)
+    async with server_with(w, frame_timeout_s=0.2, idle_timeout_s=30) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"\x00")
         await writer.drain()
         assert await asyncio.wait_for(reader.read(1), 3) == b"", "held past the frame timeout"
         writer.close()
-    finally:
-        await quick.stop()
 
 
 # -- registrations over JSON -----------------------------------------------------------------------
