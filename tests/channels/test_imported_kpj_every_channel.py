@@ -75,27 +75,31 @@ WIRES: dict[str, dict[str, Any]] = {
 }
 
 
+BILL_NAMES: dict[str, tuple[str, ...]] = {
+    "pos": (
+        "noKpj",
+        "totalTagihan",
+        "jumlahBulanTunggakan",
+        "tunggakanAwal",
+        "periodeAwal",
+        "periodeAkhir",
+    ),
+    "brilink": ("kpj", "amount", "arrearsMonths", "arrearsFrom", "coverFrom", "coverThrough"),
+    "indomaret": (
+        "NoKPJ",
+        "Nominal",
+        "JumlahBulanTunggakan",
+        "TunggakanAwal",
+        "PeriodeAwal",
+        "PeriodeAkhir",
+    ),
+    "alfamart": ("kpj", "amount", "arrears_months", "arrears_from", "period_from", "period_to"),
+}
+"""What each JSON protocol calls the bill's six fields (BRILink's stand under ``data``)."""
+
+
 def the_bill(slug: str, body: Any) -> tuple[object, ...]:
     """(KPJ, amount, arrears months, arrears from, first month, last month) in each protocol."""
-    if slug == "pos":
-        return (
-            body["noKpj"],
-            body["totalTagihan"],
-            body["jumlahBulanTunggakan"],
-            body["tunggakanAwal"],
-            body["periodeAwal"],
-            body["periodeAkhir"],
-        )
-    if slug == "brilink":
-        d = body["data"]
-        return (
-            d["kpj"],
-            d["amount"],
-            d["arrearsMonths"],
-            d["arrearsFrom"],
-            d["coverFrom"],
-            d["coverThrough"],
-        )
     if slug == "bni46":
         bill = body["48"]
         return (
@@ -106,34 +110,19 @@ def the_bill(slug: str, body: Any) -> tuple[object, ...]:
             f"{bill[91:95]}-{bill[95:97]}",
             f"{bill[97:101]}-{bill[101:103]}",
         )
-    if slug == "indomaret":
+    if slug == "bank":
+        va = body["virtualAccountData"]
+        info = va["additionalInfo"]
         return (
-            body["NoKPJ"],
-            body["Nominal"],
-            body["JumlahBulanTunggakan"],
-            body["TunggakanAwal"],
-            body["PeriodeAwal"],
-            body["PeriodeAkhir"],
+            va["customerNo"],
+            int(float(va["totalAmount"]["value"])),
+            info["arrearsMonths"],
+            info["arrearsFrom"],
+            info["coversFrom"],
+            info["coversThrough"],
         )
-    if slug == "alfamart":
-        return (
-            body["kpj"],
-            body["amount"],
-            body["arrears_months"],
-            body["arrears_from"],
-            body["period_from"],
-            body["period_to"],
-        )
-    va = body["virtualAccountData"]
-    info = va["additionalInfo"]
-    return (
-        va["customerNo"],
-        int(float(va["totalAmount"]["value"])),
-        info["arrearsMonths"],
-        info["arrearsFrom"],
-        info["coversFrom"],
-        info["coversThrough"],
-    )
+    fields = body["data"] if slug == "brilink" else body
+    return tuple(fields[name] for name in BILL_NAMES[slug])
 
 
 @pytest.fixture(scope="module")
