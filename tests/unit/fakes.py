@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -31,6 +31,7 @@ from hub.membership.coverage import CoverageRules
 from hub.membership.kpj import kpj_for
 from hub.membership.schedule import ContributionSchedule
 from hub.settings import PartnerSettings, load_settings
+from hub.settlement.business_day import first_open_day
 from hub.signing import sign
 from schemas.events import ContributionPaid, EventEnvelope, RegistrationSubmitted
 
@@ -90,10 +91,12 @@ class InMemoryRequestLedger:
         key = (request.partner_id, request.kind, request.reference)
         held = self.requests.get(key)
         if held is None:
-            day = None if request.settlement is None else request.settlement.business_date
-            after_close = False
-            while day is not None and (request.partner_id, day) in self.closed:
-                day, after_close = day + timedelta(days=1), True
+            # Dated as the store dates it: a closed day's request goes to the next open day.
+            facts, day = request.settlement, None
+            if facts is not None:
+                closed = {d for partner, d in self.closed if partner == request.partner_id}
+                day = first_open_day(facts.business_date, closed)
+            after_close = facts is not None and day != facts.business_date
             # What the request says, under the same names; the rest is what a new claim is.
             said = {f.name: getattr(request, f.name) for f in fields(request)}
             held = ClaimedRequest(
