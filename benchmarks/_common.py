@@ -23,6 +23,7 @@ from benchmarks._procs import VENV_BIN, Server
 from hub.broker import free_port
 from hub.membership.particulars import Particulars
 from hub.simulator.people import hub_api_registration
+from schemas.nik import nik_of
 
 PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("BENCH_PG_PORT", "5432"))
@@ -46,13 +47,8 @@ def person(i: int) -> Particulars:
     serial = 1 + i // (99 * 99)
     birth = _FIRST_BIRTH_DATE + timedelta(days=(i * 7919) % _BIRTH_DATE_SPAN_DAYS)
     sex = "F" if i % 2 else "M"
-    day = birth.day + (40 if sex == "F" else 0)
-    nik = (
-        f"{PROVINCE}{regency:02d}{district:02d}"
-        f"{day:02d}{birth.month:02d}{birth.year % 100:02d}{serial:04d}"
-    )
     return Particulars(
-        nik=nik,
+        nik=nik_of(f"{PROVINCE}{regency:02d}{district:02d}", birth, sex, serial),
         full_name=f"{_GIVEN[i % len(_GIVEN)]} {_FAMILY[(i // 10) % len(_FAMILY)]}",
         birth_date=birth,
         sex=sex,

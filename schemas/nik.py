@@ -41,7 +41,7 @@ class NikInfo:
         if sex != self.sex:
             return (
                 f"sex {sex!r} does not match the NIK, which encodes {self.sex!r} "
-                f"(day {self.birth_day + (40 if self.sex == 'F' else 0):02d})"
+                f"(day {_encoded_day(self.birth_day, self.sex):02d})"
             )
         stated = (birth_date.day, birth_date.month, birth_date.year % 100)
         encoded = (self.birth_day, self.birth_month, self.birth_year_2)
@@ -80,6 +80,17 @@ def parse_nik(value: str) -> NikInfo:
     if serial == "0000":
         raise ValueError("the NIK serial is never 0000")
     return NikInfo(value, region, regency, district, day, month, year2, sex, serial)
+
+
+def nik_of(district: str, birth_date: date, sex: str, serial: int) -> str:
+    """The NIK of a person of ``sex`` born on ``birth_date``, registered in ``district`` (its
+    six digits: province, regency, district) under ``serial``: what ``parse_nik`` reads."""
+    day = _encoded_day(birth_date.day, sex)
+    return f"{district}{day:02d}{birth_date.month:02d}{birth_date.year % 100:02d}{serial:04d}"
+
+
+def _encoded_day(day: int, sex: str) -> int:
+    return day + (_FEMALE_DAY_OFFSET if sex == "F" else 0)
 
 
 NIK_PATTERN = (

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from hub.membership.particulars import Particulars
+from schemas.nik import nik_of
 
 _PROVINCES = ("11", "12", "31", "32", "33", "35", "51", "52", "53", "61", "64", "73", "91")
 _GIVEN = ("I Wayan", "Ni Made", "Siti", "Budi", "Agus", "Dewi", "Rina", "Yohanes", "Nur")
@@ -15,15 +16,9 @@ _OCCUPATIONS = ("pedagang", "petani", "nelayan", "ojek", "penjahit", "tukang")
 def person(rng: random.Random) -> Particulars:
     sex = rng.choice("MF")
     born = date(1965, 1, 1) + timedelta(days=rng.randrange(0, 365 * 40))
-    day = born.day + (40 if sex == "F" else 0)
-    nik = (
-        rng.choice(_PROVINCES)
-        + f"{rng.randrange(1, 80):02d}{rng.randrange(1, 40):02d}"
-        + f"{day:02d}{born.month:02d}{born.year % 100:02d}"
-        + f"{rng.randrange(1, 10000):04d}"
-    )
+    district = rng.choice(_PROVINCES) + f"{rng.randrange(1, 80):02d}{rng.randrange(1, 40):02d}"
     return Particulars(
-        nik=nik,
+        nik=nik_of(district, born, sex, rng.randrange(1, 10000)),
         full_name=f"{rng.choice(_GIVEN)} {rng.choice(_FAMILY)}",
         birth_date=born,
         sex=sex,

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from schemas.nik import Nik, parse_nik
+from schemas.nik import Nik, nik_of, parse_nik
 from schemas.regions import PROVINCES
 from tests.unit.fakes import BALI_WOMAN_NIK, JAKARTA_MAN_NIK
 
@@ -19,6 +19,11 @@ def test_nik_of_a_woman_has_forty_added_to_the_birth_day() -> None:
 
     assert info.sex == "F"
     assert (info.birth_day, info.birth_month, info.birth_year_2) == (5, 8, 90)
+
+
+def test_a_made_up_person_gets_the_nik_their_district_birth_date_sex_and_serial_spell() -> None:
+    assert nik_of("517104", date(1990, 8, 5), "F", 1) == BALI_WOMAN_NIK
+    assert nik_of("317101", date(1985, 3, 12), "M", 2) == JAKARTA_MAN_NIK
 
 
 def test_nik_of_a_balinese_woman_names_her_province_and_its_zone() -> None:
