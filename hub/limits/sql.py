@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.limits.buckets import LocalLimiter
 from hub.settings import RateLimit
+from hub.store.database import autocommitted
 from hub.store.group_commit import GroupCommitter
 from hub.store.outage import reconnected
 
@@ -89,7 +90,9 @@ class PostgresLimiter:
         try:
             async for attempt in reconnected():
                 with attempt:
-                    async with self._engine.begin() as conn:
+                    # Each statement is atomic on its own (its row locks last as long as
+                    # it does), so no transaction around them: one round trip a batch.
+                    async with autocommitted(self._engine) as conn:
                         left = dict(wanted)
                         for _ in range(2):  # once more for buckets born meanwhile elsewhere
                             if not left:

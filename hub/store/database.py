@@ -1,12 +1,14 @@
 """Engine creation: asyncpg for PostgreSQL, aiosqlite (WAL) for the embedded default."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
@@ -60,3 +62,16 @@ def _is_loopback(host: str | None) -> bool:
 
 def is_postgresql(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+@asynccontextmanager
+async def autocommitted(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection on which every statement commits on its own.
+
+    For group-committed work that is one statement (a rate-limit take, a batch of
+    acknowledgements): a statement is atomic by itself, so an explicit transaction only
+    adds a BEGIN and a COMMIT, two more round trips and their CPU on both sides, to
+    every batch. The pool restores the default isolation when the connection returns.
+    """
+    async with engine.connect() as conn:
+        yield await conn.execution_options(isolation_level="AUTOCOMMIT")

@@ -29,6 +29,7 @@ from hub.intake.ports import (
 )
 from hub.settlement.business_day import first_open_day
 from hub.store.bulk import insert_rows
+from hub.store.database import autocommitted
 from hub.store.group_commit import GroupCommitter
 from hub.store.outage import LOCK_RACE_SQLSTATES, is_transient, reconnected, sqlstate, store_call
 from hub.store.rows import columns_of, record_of
@@ -258,8 +259,12 @@ class SqlRequestLedger:
         try:
             async for attempt in _lock_races():
                 with attempt:
-                    async with self._engine.begin() as conn:
-                        await self._ack_rows(conn, acks)
+                    if self._postgres:  # one statement: no transaction around it
+                        async with autocommitted(self._engine) as conn:
+                            await self._ack_rows(conn, acks)
+                    else:
+                        async with self._engine.begin() as conn:
+                            await self._ack_rows(conn, acks)
             written = True
         finally:
             self._acks_done(acks, written=written)
