@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.limits.sql import PostgresLimiter
 from hub.settings import PartnerSettings, RateLimit, Settings, load_settings
-from tests.channels.bni46.test_bni46 import Switch, inquiry
+from tests.channels.bni46.driver import Switch
+from tests.channels.bni46.test_bni46 import adapter, inquiry
 from tests.channels.kit import SARI, world
 
 pytestmark = pytest.mark.integration
@@ -58,7 +59,10 @@ async def test_a_flooding_switch_partner_hears_91_while_another_partner_is_answe
     refused_before = refusals()
     answers = []
     limiter = PostgresLimiter(engines[0])
-    async with world(settings=settings, limiter=limiter) as w, Switch.connect(w) as switch:
+    async with (
+        world(settings=settings, limiter=limiter) as w,
+        Switch.connect(adapter(w).port) as switch,
+    ):
         for n in range(5):
             answers.append(await switch.ask(inquiry(SARI.nik, stan=f"00010{n}")))
         bystander = await switch.ask(inquiry(SARI.nik, stan="000200", **{"32": BYSTANDER_ACQUIRER}))
@@ -77,11 +81,14 @@ async def test_the_switchs_buckets_are_shared_by_every_hub_process(
     suffix = uuid.uuid4().hex[:8]
     settings = two_bni_partners(f"bni-flood-{suffix}", f"bni-calm-{suffix}")
     first, second = (PostgresLimiter(engine) for engine in engines)
-    async with world(settings=settings, limiter=first) as w, Switch.connect(w) as switch:
+    async with (
+        world(settings=settings, limiter=first) as w,
+        Switch.connect(adapter(w).port) as switch,
+    ):
         spent = [(await switch.ask(inquiry(SARI.nik)))["39"] for _ in range(3)]
     async with (
         world(settings=settings, limiter=second) as other_process,
-        Switch.connect(other_process) as switch,
+        Switch.connect(adapter(other_process).port) as switch,
     ):
         flooder = await switch.ask(inquiry(SARI.nik))
         bystander = await switch.ask(inquiry(SARI.nik, **{"32": BYSTANDER_ACQUIRER}))
