@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     kafka_consumer_group: str = "bpu-core-consumer"
     kafka_consumer_max_batch: int = Field(2000, ge=1)
     kafka_consumer_poll_ms: int = Field(200, ge=1)
+    kafka_consumer_transactions: int = Field(2, ge=1)
+    """Batches the core consumer applies at once, each in its own transaction, when they
+    hold different partitions (PostgreSQL only): one runs in the database while the
+    consumer prepares another."""
     kafka_consumer_session_timeout_ms: int = Field(10_000, ge=500)
 
     readiness_check_every_s: float = Field(2.0, gt=0)

@@ -6,9 +6,13 @@ rejected (with a callback), and only then commit the offsets. A crash anywhere
 before the commit replays the batch, which the store's ``processed_events``
 turns into a no-op.
 
-Two stages overlap: while one batch's transaction runs in PostgreSQL (and its
-offsets are committed), the next batch is fetched and decoded. The next batch's
-transaction starts only after the previous one committed, and a batch's offsets
+Three stages overlap: while a batch's transaction runs in PostgreSQL (and its
+offsets are committed), the next batch is fetched and decoded, and, if it holds
+none of the partitions of a batch still being applied, applied in a transaction of
+its own (at most ``kafka_consumer_transactions`` at once, PostgreSQL only). Every
+event of a member carries the member's NIK as key, so a member's events stay in one
+partition, and two transactions at once never hold the same member: each member's
+events are still applied one batch after another, in Kafka order. A batch's offsets
 are committed only after its own transaction, in batch order. A batch fetched
 before a rebalance took its partitions away is dropped unapplied: the partition's
 new owner reads it from the last committed offset.
@@ -20,14 +24,15 @@ reached, a deadlock, a broker that does not answer. Only a signal stops it.
 import asyncio
 import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
@@ -150,49 +155,102 @@ class CoreConsumer:
         await self._dead_letters.stop()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop`` is set; the batch in hand is finished first.
+        """Consume until ``stop`` is set; the batches in hand are finished first.
 
         A fetcher task fetches and decodes the next batch while this loop applies the
-        current one; ``ahead`` holds at most one decoded batch.
+        current ones; ``ahead`` holds at most one decoded batch. A batch starts once it
+        holds no partition of a batch in ``applying`` and fewer than ``self.at_once``
+        are; batches leave ``applying`` (and have their offsets committed) in order.
+        If one fails, those after it are cancelled (rolled back) and not committed.
         """
         self._stop = stop
         ahead: asyncio.Queue[Fetched] = asyncio.Queue(maxsize=1)
         fetcher = asyncio.create_task(self._fetch_ahead(ahead, stop), name="consumer-fetch")
+        applying: deque[tuple[Fetched, asyncio.Task[None]]] = deque()
         committing: asyncio.Task[None] | None = None
         try:
             while not stop.is_set():
-                fetched = await _next_batch(ahead, fetcher, stop)
+                while applying and applying[0][1].done():
+                    committing = await self._settle(applying.popleft(), committing)
+                oldest = applying[0][1] if applying else None
+                fetched = await _next_batch(ahead, fetcher, stop, oldest)
                 if fetched is None:
-                    break
+                    continue  # stop was asked, or the oldest batch is done: settle it
                 if fetched.generation != self._generation:
                     continue  # fetched before a rebalance: the new owner reads it again
-                try:
-                    await self._apply_fetched(fetched)
-                except Stopping:
-                    return
-                if committing is not None:
-                    await committing  # offsets go in batch order
-                committing = asyncio.create_task(self._commit(fetched.offsets))
+                while applying and (
+                    len(applying) >= self.at_once or _shares_a_partition(fetched, applying)
+                ):
+                    committing = await self._settle(applying.popleft(), committing)
+                applying.append((fetched, asyncio.create_task(self._apply_fetched(fetched))))
+            while applying:
+                committing = await self._settle(applying.popleft(), committing)
+        except Stopping:
+            return
         finally:
             fetcher.cancel()
-            await asyncio.gather(fetcher, return_exceptions=True)
+            for _, task in applying:
+                task.cancel()
+            await asyncio.gather(fetcher, *(task for _, task in applying), return_exceptions=True)
             if committing is not None:
                 await committing
 
+    @property
+    def at_once(self) -> int:
+        """How many batches may be applied at once, each in its own transaction."""
+        if not self._recorder.takes_concurrent_batches:
+            return 1
+        return self._settings.kafka_consumer_transactions
+
+    async def _settle(
+        self, applied: "tuple[Fetched, asyncio.Task[None]]", committing: "asyncio.Task[None] | None"
+    ) -> "asyncio.Task[None]":
+        """Wait for a batch's transaction, then commit its offsets after the earlier batches'."""
+        fetched, task = applied
+        await task
+        if committing is not None:
+            await committing  # offsets go in batch order
+        return asyncio.create_task(self._commit(fetched.offsets))
+
     async def _fetch_ahead(self, ahead: "asyncio.Queue[Fetched]", stop: asyncio.Event) -> None:
+        recent: deque[set[TopicPartition]] = deque(maxlen=max(self.at_once - 1, 0))
         while not stop.is_set():
             generation = self._generation
             try:
-                batches = await self._consumer.getmany(
-                    timeout_ms=self._settings.kafka_consumer_poll_ms,
-                    max_records=self._settings.kafka_consumer_max_batch,
-                )
+                batches = await self._other_partitions_first(recent)
             except KafkaError as exc:
                 await sleep_unless_stopped(stop, self._broker.failed(exc))
                 continue
             self._broker.recovered()
             if batches:
+                recent.append(set(batches))
                 await ahead.put(_fetched(batches, generation))
+
+    async def _other_partitions_first(
+        self, recent: "deque[set[TopicPartition]]"
+    ) -> dict[TopicPartition, list[Record]]:
+        """Records already fetched for partitions the last batches did not hold, if any;
+        else the next records of any partition, waiting up to the poll time.
+
+        The consumer's buffer hands out one partition's records until they run out, so a
+        backlog would come as batch after batch of one partition, to be applied one after
+        another. Asking for the others first lets batches be applied at once.
+        """
+        limit = self._settings.kafka_consumer_max_batch
+        held = set().union(*recent)
+        others = self._consumer.assignment() - held if held else set()
+        if others:
+            try:
+                batches: dict[TopicPartition, list[Record]] = await self._consumer.getmany(
+                    *others, timeout_ms=0, max_records=limit
+                )
+            except IllegalStateError:
+                batches = {}  # a rebalance took one of them away meanwhile
+            if batches:
+                return batches
+        return await self._consumer.getmany(  # type: ignore[no-any-return]
+            timeout_ms=self._settings.kafka_consumer_poll_ms, max_records=limit
+        )
 
     def _revoked(self) -> None:
         self._generation += 1
@@ -344,13 +402,20 @@ class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 async def _next_batch(
-    ahead: "asyncio.Queue[Fetched]", fetcher: "asyncio.Task[None]", stop: asyncio.Event
+    ahead: "asyncio.Queue[Fetched]",
+    fetcher: "asyncio.Task[None]",
+    stop: asyncio.Event,
+    oldest: "asyncio.Task[None] | None" = None,
 ) -> Fetched | None:
-    """The next decoded batch, or None once ``stop`` is set; the fetcher's failure, raised."""
+    """The next decoded batch, or None once ``stop`` is set or ``oldest`` (the batch being
+    applied longest) is done, whichever comes first; the fetcher's failure, raised."""
     getting = asyncio.ensure_future(ahead.get())
     stopping = asyncio.ensure_future(stop.wait())
+    waits: set[asyncio.Future[Any]] = {getting, stopping, fetcher}
+    if oldest is not None:
+        waits.add(oldest)
     try:
-        await asyncio.wait({getting, stopping, fetcher}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopping.cancel()
     if getting.done():
@@ -360,6 +425,12 @@ async def _next_batch(
         fetcher.result()  # raises what stopped it (``supervised`` starts the loop again)
         raise RuntimeError("the consumer's fetcher ended by itself")
     return None
+
+
+def _shares_a_partition(
+    fetched: Fetched, applying: "deque[tuple[Fetched, asyncio.Task[None]]]"
+) -> bool:
+    return any(not fetched.offsets.keys().isdisjoint(other.offsets) for other, _ in applying)
 
 
 def _fetched(batches: dict[TopicPartition, list[Record]], generation: int) -> Fetched:

@@ -70,6 +70,14 @@ class RecordingService:
         self._rules = rules
         self._callbacks = callbacks or CallbackPolicy({})
 
+    @property
+    def takes_concurrent_batches(self) -> bool:
+        """Whether batches of different members may be applied in concurrent transactions.
+
+        PostgreSQL: yes (member ids come from a sequence, rows of different members never
+        meet). SQLite has one writer and numbers members by ``max(id)``: one at a time."""
+        return self._engine.dialect.name == "postgresql"
+
     async def apply(self, events: Sequence[IncomingEvent]) -> BatchResult:
         async with self._engine.begin() as conn:
             if conn.dialect.name == "postgresql":

@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
 import pytest
@@ -12,6 +12,7 @@ from hub.bootstrap import Hub, build
 from hub.kafka.consumer import ConsumerStats
 from hub.kafka.topics import ensure_topics
 from hub.settings import Settings
+from hub.store.recording import BatchResult, IncomingEvent, RecordingService
 from schemas.events import ContributionPaid, EventEnvelope, RegistrationSubmitted
 from tests.support.people import applicant
 from tests.support.store import fetch_row, fetch_value
@@ -186,3 +187,72 @@ async def test_payment_for_unregistered_member_is_recorded_as_rejected_not_dead_
     )
     assert outcome == "rejected"
     assert stats.dead_lettered == 0
+
+
+async def test_batches_of_different_partitions_are_recorded_at_once_each_member_in_order(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backlog over several partitions, in small batches: two transactions run at once
+    (seen from inside the recording service), yet every member's payment comes after its
+    registration, so none is refused, and every member ends paid through November."""
+    settings = settings.model_copy(update={"kafka_consumer_max_batch": 40})
+    people = [applicant() for _ in range(200)]
+    events = [
+        event
+        for person in people
+        for event in (registration(person), payment(person["nik"], f"PAY-{uuid.uuid4().hex[:10]}"))
+    ]
+    await ensure_topics(settings, settings.kafka_bootstrap_servers)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        acks="all",
+        enable_idempotence=settings.kafka_enable_idempotence,
+    )
+    await producer.start()
+    try:
+        sent = [
+            await producer.send(
+                settings.kafka_member_events_topic,
+                e.model_dump_json().encode(),
+                key=e.member_key.encode(),
+            )
+            for e in events
+        ]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+
+    at_once = most_at_once = 0
+    apply = RecordingService.apply
+
+    async def observed(self: RecordingService, batch: Sequence[IncomingEvent]) -> BatchResult:
+        nonlocal at_once, most_at_once
+        at_once += 1
+        most_at_once = max(most_at_once, at_once)
+        try:
+            return await apply(self, batch)
+        finally:
+            at_once -= 1
+
+    monkeypatch.setattr(RecordingService, "apply", observed)
+    hub, stats = await consume(
+        settings, until=lambda s: s.recorded + s.rejected >= 400, within_s=60
+    )
+    await hub.engine.dispose()
+
+    assert (stats.recorded, stats.rejected, stats.dead_lettered) == (400, 0, 0)
+    assert most_at_once == 2
+    paid = await fetch_row(
+        settings.database_url,
+        "SELECT count(DISTINCT m.id) AS members, min(m.paid_through) AS earliest,"
+        " max(m.paid_through) AS latest, count(c.member_id) AS contributions"
+        " FROM members m LEFT JOIN contributions c ON c.member_id = m.id WHERE m.nik = ANY($1)",
+        [p["nik"] for p in people],
+    )
+    assert paid is not None
+    assert dict(paid) == {
+        "members": 200,
+        "earliest": date(2026, 11, 1),
+        "latest": date(2026, 11, 1),
+        "contributions": 200,
+    }

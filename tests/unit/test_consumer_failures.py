@@ -46,10 +46,22 @@ class FakeKafkaConsumer:
         self.commits: list[dict[TopicPartition, int]] = []
         self.commit_errors: list[Exception] = []
 
-    async def getmany(self, **_: Any) -> dict[TopicPartition, list[Record]]:
+    async def getmany(
+        self, *partitions: TopicPartition, **_: Any
+    ) -> dict[TopicPartition, list[Record]]:
+        """The next scripted fetch. Asked for some partitions only (the whole script is the
+        buffer, then): the first scripted fetch's records of those, or nothing."""
         await asyncio.sleep(0)
         if not self.script:
             await asyncio.sleep(0.01)
+            return {}
+        if partitions:
+            for i, step in enumerate(self.script):
+                if isinstance(step, dict) and step.keys() & set(partitions):
+                    taken = {tp: step.pop(tp) for tp in partitions if tp in step}
+                    if not step:
+                        del self.script[i]
+                    return taken
             return {}
         step = self.script.pop(0)
         if isinstance(step, Exception):
@@ -62,7 +74,7 @@ class FakeKafkaConsumer:
         self.commits.append(offsets)
 
     def assignment(self) -> set[TopicPartition]:
-        return {TP}
+        return {TP, TopicPartition(TOPIC, 1)}
 
 
 class FakeDeadLetters:
@@ -87,10 +99,33 @@ class FakeRecorder:
     refuse: set[UUID] = field(default_factory=set)
     applied: list[UUID] = field(default_factory=list)
     rejected: dict[UUID, str] = field(default_factory=dict)
+    takes_concurrent_batches: bool = False
+    takes_s: float = 0.0
+    """How long a transaction takes: others may start meanwhile."""
+    fails_for_good_on: int | None = None
+    """A partition whose transaction raises a bug (not a store error), early."""
+    transactions: list[list[int]] = field(default_factory=list)
+    """Each transaction's events, as their partitions, in the order they started."""
+    most_at_once: int = 0
+    cancelled: int = 0
+    _at_once: int = 0
 
     async def apply(self, events: Sequence[IncomingEvent]) -> BatchResult:
         if self.errors:
             raise self.errors.pop(0)
+        self.transactions.append([e.partition for e in events])
+        fails = self.fails_for_good_on in {e.partition for e in events}
+        self._at_once += 1
+        self.most_at_once = max(self.most_at_once, self._at_once)
+        try:
+            await asyncio.sleep(self.takes_s / 10 if fails else self.takes_s)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        finally:
+            self._at_once -= 1
+        if fails:
+            raise RuntimeError("a bug in the recording service")
         if any(e.envelope.event_id in self.refuse for e in events):
             raise _store_error("23514")  # check_violation: a real refusal, not an outage
         fresh = [e.envelope.event_id for e in events if e.envelope.event_id not in self.applied]
@@ -112,12 +147,18 @@ def _store_error(sqlstate: str) -> DBAPIError:
     return DBAPIError("INSERT ...", {}, _Orig(sqlstate))
 
 
-def _records(count: int, start: int = 0) -> list[Record]:
+def _records(count: int, start: int = 0, partition: int = 0) -> list[Record]:
     out = []
     for i in range(count):
         event = envelope(registration_payload(), partner_ref=f"REF-{uuid.uuid4().hex[:8]}")
         out.append(
-            Record(TOPIC, 0, start + i, event.member_key.encode(), event.model_dump_json().encode())
+            Record(
+                TOPIC,
+                partition,
+                start + i,
+                event.member_key.encode(),
+                event.model_dump_json().encode(),
+            )
         )
     return out
 
@@ -250,3 +291,69 @@ async def test_a_dead_lettered_requests_stored_reason_names_no_nik_in_clear() ->
     assert reason.startswith("not a valid event envelope")
     assert "5171044508900001" not in reason
     assert "517104**********" in reason
+
+
+# --- batches of different partitions, applied at once ----------------------------------
+
+TP1 = TopicPartition(TOPIC, 1)
+
+
+async def test_batches_of_other_partitions_are_applied_at_once_and_committed_in_order() -> None:
+    recorder = FakeRecorder(takes_concurrent_batches=True, takes_s=0.1)
+    script: list[Any] = [{TP: _records(3)}, {TP1: _records(2, partition=1)}]
+    core, fake, _ = _consumer(script, recorder)
+    await _run_until(core, lambda: len(fake.commits) == 2)
+    assert recorder.transactions == [[0, 0, 0], [1, 1]]
+    assert recorder.most_at_once == 2
+    assert fake.commits == [{TP: 3}, {TP1: 2}]
+
+
+@pytest.mark.parametrize(
+    ("concurrent", "second"),
+    [
+        (True, {TP: 2}),  # partition 0 again, while its batch is being applied
+        (False, {TP1: 2}),  # a store with one writer (SQLite)
+    ],
+)
+async def test_a_batch_sharing_a_partition_or_a_single_writer_store_waits_its_turn(
+    concurrent: bool, second: dict[TopicPartition, int]
+) -> None:
+    recorder = FakeRecorder(takes_concurrent_batches=concurrent, takes_s=0.05)
+    fetch = {
+        tp: _records(n, start=3 if tp == TP else 0, partition=tp.partition)
+        for tp, n in second.items()
+    }
+    core, fake, _ = _consumer([{TP: _records(3)}, fetch], recorder)
+    await _run_until(core, lambda: len(fake.commits) == 2)
+    assert recorder.most_at_once == 1
+    assert fake.commits == [{TP: 3}, {tp: (3 if tp == TP else 0) + n for tp, n in second.items()}]
+
+
+async def test_the_last_batch_is_committed_without_waiting_for_another_fetch() -> None:
+    recorder = FakeRecorder(takes_concurrent_batches=True, takes_s=0.05)
+    core, fake, _ = _consumer([{TP: _records(2)}], recorder)
+    await _run_until(core, lambda: fake.commits, within_s=2)
+    assert fake.commits == [{TP: 2}]
+
+
+async def test_a_batch_failing_for_good_cancels_the_next_and_commits_neither() -> None:
+    recorder = FakeRecorder(takes_concurrent_batches=True, takes_s=0.3, fails_for_good_on=0)
+    script: list[Any] = [{TP: _records(3)}, {TP1: _records(2, partition=1)}]
+    core, fake, _ = _consumer(script, recorder)
+    with pytest.raises(RuntimeError, match="a bug"):
+        await asyncio.wait_for(core.run(asyncio.Event()), 10)
+    assert recorder.most_at_once == 2
+    assert recorder.cancelled == 1, "the later batch is rolled back, not left running"
+    assert fake.commits == []
+
+
+async def test_a_backlog_is_fetched_from_the_other_partitions_first_and_applied_at_once() -> None:
+    recorder = FakeRecorder(takes_concurrent_batches=True, takes_s=0.05)
+    first, more, other = _records(3), _records(2, start=3), _records(2, partition=1)
+    # The buffer would hand out partition 0 twice before partition 1.
+    script: list[Any] = [{TP: first}, {TP: more}, {TP1: other}]
+    core, fake, _ = _consumer(script, recorder)
+    await _run_until(core, lambda: len(fake.commits) == 3)
+    assert recorder.transactions == [[0, 0, 0], [1, 1], [0, 0]]
+    assert recorder.most_at_once == 2
+    assert fake.commits == [{TP: 3}, {TP1: 2}, {TP: 5}]
