@@ -719,7 +719,8 @@ async def record_outcomes(
         partner_requests.update()
         .where(
             partner_requests.c.event_id == sa.bindparam("b_event_id"),
-            partner_requests.c.status.in_(("pending", "accepted")),
+            # Not ``in_``: an expanding parameter cannot be sent with executemany().
+            sa.or_(partner_requests.c.status == "pending", partner_requests.c.status == "accepted"),
         )
         .values(
             status=sa.bindparam("b_status"),
