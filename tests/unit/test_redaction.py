@@ -6,6 +6,7 @@ import logging
 from contextlib import redirect_stderr
 
 import pytest
+import structlog
 from pydantic import ValidationError
 
 from hub.intake.requests import RegistrationRequest
@@ -107,3 +108,14 @@ def test_every_log_line_is_json_with_the_bound_request_ids_and_nothing_in_clear(
     assert lines[0]["phone"] == "+6281********90" and lines[0]["full_name"] == "B***"
     assert NIK not in stream.getvalue()
     assert "517104**********" in lines[1]["exception"]
+
+
+def test_request_fields_are_as_before_once_the_request_block_ends() -> None:
+    structlog.contextvars.clear_contextvars()
+    with bound_request(partner_id="outer", channel="hub-api"):
+        with bound_request(partner_id="inner", reference="R-1"):
+            inner = structlog.contextvars.get_contextvars()
+        outer = structlog.contextvars.get_contextvars()
+    assert inner == {"partner_id": "inner", "channel": "hub-api", "reference": "R-1"}
+    assert outer == {"partner_id": "outer", "channel": "hub-api"}
+    assert structlog.contextvars.get_contextvars() == {}
