@@ -8,6 +8,7 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import uvicorn
@@ -351,8 +352,8 @@ async def kafka(settings: Settings) -> AsyncIterator[tuple[str, Settings]]:
     """Bootstrap servers and the settings to use them with.
 
     The configured cluster, or a broker spawned for this process: Apache Kafka with its
-    data under var/kafka when Java and the jars are here, else Tansu, which cannot give
-    an idempotent producer, so the settings say so.
+    data under var/kafka (or ``embedded_broker_dir``) when Java and the jars are here,
+    else Tansu, which cannot give an idempotent producer, so the settings say so.
     """
     if not settings.uses_embedded_broker:
         yield settings.kafka_bootstrap_servers, settings
@@ -360,7 +361,10 @@ async def kafka(settings: Settings) -> AsyncIterator[tuple[str, Settings]]:
     var = REPO_ROOT / "var"
     var.mkdir(exist_ok=True)
     engine, why = choose_engine(settings.embedded_broker, KAFKA_LIBS)
-    broker = embedded_broker(engine, var / "kafka", KAFKA_LIBS, log_file=var / f"{engine}.log")
+    data = Path(settings.embedded_broker_dir) if settings.embedded_broker_dir else var / "kafka"
+    data.mkdir(parents=True, exist_ok=True)
+    log_file = (data if settings.embedded_broker_dir else var) / f"{engine}.log"
+    broker = embedded_broker(engine, data, KAFKA_LIBS, log_file=log_file)
     log.info(
         "starting an embedded %s broker (%s)", "Apache Kafka" if engine == "kafka" else "Tansu", why
     )

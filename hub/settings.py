@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = ""
     embedded_broker: Literal["auto", "kafka", "tansu"] = "auto"
     """Without bootstrap servers, `hub run` spawns this: auto = Apache Kafka if Java is here."""
+    embedded_broker_dir: str = ""
+    """Where the embedded Apache Kafka keeps its data and log; empty = var/kafka. Two hubs
+    on one checkout (a test next to `make run`) each need their own."""
     kafka_member_events_topic: str = "bpu.member-events.v1"
     kafka_dead_letter_topic: str = "bpu.member-events.dlq.v1"
     kafka_partitions: int = Field(12, ge=1)

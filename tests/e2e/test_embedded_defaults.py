@@ -23,6 +23,8 @@ async def test_hub_run_on_embedded_defaults_records_a_registration(tmp_path: Pat
         "HUB_KAFKA_BOOTSTRAP_SERVERS": "",
         "HUB_EMBEDDED_BROKER": TEST_BROKER,
         "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+        # Its own broker data: never the var/kafka of a `make run` on this checkout.
+        "HUB_EMBEDDED_BROKER_DIR": str(tmp_path / "kafka"),
     }
     async with running_hub(env, tmp_path / "hub.log") as url:
         client = SignedClient(url)
@@ -35,6 +37,8 @@ async def test_hub_run_on_embedded_defaults_records_a_registration(tmp_path: Pat
         await client.aclose()
     log = (tmp_path / "hub.log").read_text()
     assert f"embedded {TEST_BROKER} broker on 127.0.0.1:" in log
+    if TEST_BROKER == "kafka":
+        assert (tmp_path / "kafka" / "node-1" / "server.properties").exists()
 
 
 async def test_the_printed_example_command_records_a_member(tmp_path: Path) -> None:
@@ -43,6 +47,7 @@ async def test_the_printed_example_command_records_a_member(tmp_path: Path) -> N
         "HUB_KAFKA_BOOTSTRAP_SERVERS": "",
         "HUB_EMBEDDED_BROKER": TEST_BROKER,
         "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+        "HUB_EMBEDDED_BROKER_DIR": str(tmp_path / "kafka"),
         "COLUMNS": "400",
     }
     async with running_hub(env, tmp_path / "hub.log"):
