@@ -18,15 +18,19 @@ from tests.support.people import applicant
 pytestmark = pytest.mark.tansu
 
 
-async def test_hub_run_on_embedded_defaults_records_a_registration(tmp_path: Path) -> None:
-    env = {
+def embedded_defaults(tmp_path: Path) -> dict[str, str]:
+    """Nothing configured but this test's own SQLite file and broker data: never the
+    var/kafka of a `make run` on this checkout."""
+    return {
         "HUB_KAFKA_BOOTSTRAP_SERVERS": "",
         "HUB_EMBEDDED_BROKER": TEST_BROKER,
         "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
-        # Its own broker data: never the var/kafka of a `make run` on this checkout.
         "HUB_EMBEDDED_BROKER_DIR": str(tmp_path / "kafka"),
     }
-    async with running_hub(env, tmp_path / "hub.log") as url:
+
+
+async def test_hub_run_on_embedded_defaults_records_a_registration(tmp_path: Path) -> None:
+    async with running_hub(embedded_defaults(tmp_path), tmp_path / "hub.log") as url:
         client = SignedClient(url)
         person = applicant()
         assert (await client.post("/v1/registrations", person)).status_code == 202
@@ -43,13 +47,7 @@ async def test_hub_run_on_embedded_defaults_records_a_registration(tmp_path: Pat
 
 async def test_the_printed_example_command_records_a_member(tmp_path: Path) -> None:
     """The copy-paste command `hub run` prints works as printed (openssl + curl)."""
-    env = {
-        "HUB_KAFKA_BOOTSTRAP_SERVERS": "",
-        "HUB_EMBEDDED_BROKER": TEST_BROKER,
-        "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
-        "HUB_EMBEDDED_BROKER_DIR": str(tmp_path / "kafka"),
-        "COLUMNS": "400",
-    }
+    env = embedded_defaults(tmp_path) | {"COLUMNS": "400"}
     async with running_hub(env, tmp_path / "hub.log"):
         # /healthz answers as soon as the server is up; the example is printed just after.
         lines = await _printed_example(tmp_path / "hub.out")

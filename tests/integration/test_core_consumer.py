@@ -65,10 +65,12 @@ async def produce(settings: Settings, messages: list[tuple[str, bytes]]) -> None
     )
     await producer.start()
     try:
-        for key, value in messages:
-            await producer.send_and_wait(
-                settings.kafka_member_events_topic, value, key=key.encode()
-            )
+        # Handed over in order (one producer keeps each partition's order), acked together.
+        sent = [
+            await producer.send(settings.kafka_member_events_topic, value, key=key.encode())
+            for key, value in messages
+        ]
+        await asyncio.gather(*sent)
     finally:
         await producer.stop()
 
@@ -202,25 +204,7 @@ async def test_batches_of_different_partitions_are_recorded_at_once_each_member_
         for person in people
         for event in (registration(person), payment(person["nik"], f"PAY-{uuid.uuid4().hex[:10]}"))
     ]
-    await ensure_topics(settings, settings.kafka_bootstrap_servers)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        acks="all",
-        enable_idempotence=settings.kafka_enable_idempotence,
-    )
-    await producer.start()
-    try:
-        sent = [
-            await producer.send(
-                settings.kafka_member_events_topic,
-                e.model_dump_json().encode(),
-                key=e.member_key.encode(),
-            )
-            for e in events
-        ]
-        await asyncio.gather(*sent)
-    finally:
-        await producer.stop()
+    await produce(settings, [(e.member_key, e.model_dump_json().encode()) for e in events])
 
     at_once = most_at_once = 0
     apply = RecordingService.apply
