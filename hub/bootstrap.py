@@ -361,9 +361,13 @@ async def kafka(settings: Settings) -> AsyncIterator[tuple[str, Settings]]:
     var = REPO_ROOT / "var"
     var.mkdir(exist_ok=True)
     engine, why = choose_engine(settings.embedded_broker, KAFKA_LIBS)
-    data = Path(settings.embedded_broker_dir) if settings.embedded_broker_dir else var / "kafka"
-    data.mkdir(parents=True, exist_ok=True)
-    log_file = (data if settings.embedded_broker_dir else var) / f"{engine}.log"
+    if settings.embedded_broker_dir:
+        data = Path(settings.embedded_broker_dir)
+        # The broker's log is opened in it (Kafka would make it, Tansu keeps no data).
+        await asyncio.to_thread(data.mkdir, parents=True, exist_ok=True)
+        log_file = data / f"{engine}.log"
+    else:
+        data, log_file = var / "kafka", var / f"{engine}.log"
     broker = embedded_broker(engine, data, KAFKA_LIBS, log_file=log_file)
     log.info(
         "starting an embedded %s broker (%s)", "Apache Kafka" if engine == "kafka" else "Tansu", why
