@@ -39,6 +39,11 @@ def hub_env_on(broker: Broker, database_url: str, name: str) -> dict[str, str]:
     }
 
 
+def keeps_data(broker: Broker) -> bool:
+    """Whether ``broker`` still has its log after a restart (Tansu keeps it in memory)."""
+    return not isinstance(broker, TansuBroker)
+
+
 def in_place(broker: Broker, data_dir: Path) -> Broker:
     """A new broker where ``broker`` was: same port, and for Kafka the same data on disk."""
     if isinstance(broker, TansuBroker):
