@@ -135,6 +135,11 @@ class Settings(BaseSettings):
     hold different partitions (PostgreSQL only): one runs in the database while the
     consumer prepares another."""
     kafka_consumer_session_timeout_ms: int = Field(10_000, ge=500)
+    kafka_consumer_fetch_min_bytes: int = Field(65_536, ge=1)
+    kafka_consumer_fetch_wait_ms: int = Field(50, ge=0)
+    """The broker answers a fetch once it has ``fetch_min_bytes`` or after this long: fewer,
+    larger batches (one transaction and one offset commit each) for at most this much
+    more time from acknowledgement to ``recorded``. A backlog is fetched at once."""
 
     readiness_check_every_s: float = Field(2.0, gt=0)
     """How often /readyz's sub-checks (store, broker, partitions) run, in the background."""

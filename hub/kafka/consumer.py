@@ -111,6 +111,8 @@ class CoreConsumer:
             auto_offset_reset="earliest",
             max_poll_records=settings.kafka_consumer_max_batch,
             fetch_max_bytes=64 * 1024 * 1024,
+            fetch_min_bytes=settings.kafka_consumer_fetch_min_bytes,
+            fetch_max_wait_ms=settings.kafka_consumer_fetch_wait_ms,
             max_partition_fetch_bytes=8 * 1024 * 1024,
             session_timeout_ms=settings.kafka_consumer_session_timeout_ms,
             heartbeat_interval_ms=max(settings.kafka_consumer_session_timeout_ms // 4, 100),
