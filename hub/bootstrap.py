@@ -368,7 +368,10 @@ async def kafka(settings: Settings) -> AsyncIterator[tuple[str, Settings]]:
         log_file = data / f"{engine}.log"
     else:
         data, log_file = var / "kafka", var / f"{engine}.log"
-    broker = embedded_broker(engine, data, KAFKA_LIBS, log_file=log_file)
+    # The API port is bound only once the broker is up: the broker must not take it.
+    broker = embedded_broker(
+        engine, data, KAFKA_LIBS, log_file=log_file, avoid_ports=(settings.api_port,)
+    )
     log.info(
         "starting an embedded %s broker (%s)", "Apache Kafka" if engine == "kafka" else "Tansu", why
     )

@@ -5,6 +5,7 @@ Production points ``HUB_KAFKA_BOOTSTRAP_SERVERS`` at a real cluster. Without one
 (memory only, no idempotent producer) otherwise; ``HUB_EMBEDDED_BROKER`` forces one.
 """
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -54,11 +55,13 @@ def embedded_broker(
     libs: Path,
     port: int | None = None,
     log_file: Path | None = None,
+    avoid_ports: Collection[int] = (),
 ) -> Broker:
-    """A broker of the given engine on loopback (Kafka keeps its data under ``data_dir``)."""
+    """A broker of the given engine on loopback (Kafka keeps its data under ``data_dir``),
+    on none of ``avoid_ports`` (the hub's own, bound only once the broker is up)."""
     if engine == "kafka":
-        return ApacheKafka(data_dir, libs, port=port, log_file=log_file)
-    return TansuBroker(port=port, log_file=log_file)
+        return ApacheKafka(data_dir, libs, port=port, log_file=log_file, avoid_ports=avoid_ports)
+    return TansuBroker(port=port, log_file=log_file, avoid_ports=avoid_ports)
 
 
 __all__ = [

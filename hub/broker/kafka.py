@@ -14,6 +14,7 @@ import shutil
 import signal
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,6 +101,7 @@ class ApacheKafka:
         host: str = "127.0.0.1",
         nodes: int = 1,
         log_file: Path | None = None,
+        avoid_ports: Collection[int] = (),
     ) -> None:
         if nodes < 1:
             raise ValueError("a cluster has at least one node")
@@ -113,8 +115,10 @@ class ApacheKafka:
             numbers = [int(n) for n in saved.read_text().split()]
             ports, controller_ports = numbers[:nodes], numbers[nodes:]
         elif port is None:
-            ports = [free_port(host) for _ in range(nodes)]
-            controller_ports = [free_port(host) for _ in range(nodes)]
+            chosen: list[int] = []  # two listeners each, all different
+            for _ in range(2 * nodes):
+                chosen.append(free_port(host, avoid={*avoid_ports, *chosen}))
+            ports, controller_ports = chosen[:nodes], chosen[nodes:]
         else:
             ports = list(range(port, port + nodes))
             controller_ports = list(range(port + nodes, port + 2 * nodes))

@@ -5,15 +5,23 @@ import ctypes
 import signal
 import socket
 import sys
+from collections.abc import Collection
 
 _PR_SET_PDEATHSIG = 1
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nobody listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+def free_port(host: str = "127.0.0.1", avoid: Collection[int] = ()) -> int:
+    """A port nobody listens on right now (the OS picks it), and none of ``avoid``.
+
+    ``avoid``: ports already promised to someone who has not bound them yet (the hub's
+    own API port, a node's other listener); the OS may hand a released port out again.
+    """
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = int(s.getsockname()[1])
+        if port not in avoid:
+            return port
 
 
 def die_with_parent() -> None:

@@ -6,6 +6,7 @@ production points ``HUB_KAFKA_BOOTSTRAP_SERVERS`` at a real cluster instead.
 
 import asyncio
 import contextlib
+from collections.abc import Collection
 from pathlib import Path
 
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_fixed
@@ -33,10 +34,14 @@ class TansuBroker:
     """Tansu does not implement InitProducerId, so producers must not ask for it."""
 
     def __init__(
-        self, port: int | None = None, host: str = "127.0.0.1", log_file: Path | None = None
+        self,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        log_file: Path | None = None,
+        avoid_ports: Collection[int] = (),
     ):
         self.host = host
-        self.port = port or free_port(host)
+        self.port = port or free_port(host, avoid=avoid_ports)
         self._log_file = log_file
         self._process: asyncio.subprocess.Process | None = None
 
