@@ -13,9 +13,9 @@ its own (at most ``kafka_consumer_transactions`` at once, PostgreSQL only). Ever
 event of a member carries the member's NIK as key, so a member's events stay in one
 partition, and two transactions at once never hold the same member: each member's
 events are still applied one batch after another, in Kafka order. A batch's offsets
-are committed only after its own transaction, in batch order. A batch fetched
-before a rebalance took its partitions away is dropped unapplied: the partition's
-new owner reads it from the last committed offset.
+are committed only after its own transaction, in batch order. Of a fetch that spanned
+a rebalance, the records of partitions given away are dropped unapplied (the new owner
+reads them from the last committed offset); those of partitions still owned are applied.
 
 Outages are waited out, never turned into dead letters: a store that cannot be
 reached, a deadlock, a broker that does not answer. Only a signal stops it.
@@ -179,7 +179,9 @@ class CoreConsumer:
                 if fetched is None:
                     continue  # stop was asked, or the oldest batch is done: settle it
                 if fetched.generation != self._generation:
-                    continue  # fetched before a rebalance: the new owner reads it again
+                    fetched = _only(fetched, self._consumer.assignment())
+                    if not fetched.offsets:
+                        continue
                 while applying and (
                     len(applying) >= self.at_once or _shares_a_partition(fetched, applying)
                 ):
@@ -433,6 +435,27 @@ def _shares_a_partition(
     fetched: Fetched, applying: "deque[tuple[Fetched, asyncio.Task[None]]]"
 ) -> bool:
     return any(not fetched.offsets.keys().isdisjoint(other.offsets) for other, _ in applying)
+
+
+def _only(fetched: Fetched, ours: "set[TopicPartition]") -> Fetched:
+    """A fetch that spanned a rebalance, cut to the partitions this consumer still owns.
+
+    Records of a partition given away are the new owner's: it reads them again from the
+    committed offset. Records of a partition still ours must be applied: a fetch waiting
+    when the rebalance began returns records fetched under the new assignment, and the
+    position has moved past them, so dropping them would skip them for good (a replay
+    of ones fetched before is harmless: ``processed_events``).
+    """
+
+    def kept(record: Record) -> bool:
+        return TopicPartition(record.topic, record.partition) in ours
+
+    return Fetched(
+        [(event, record) for event, record in fetched.events if kept(record)],
+        [letter for letter in fetched.dead if kept(letter.record)],
+        {tp: offset for tp, offset in fetched.offsets.items() if tp in ours},
+        fetched.generation,
+    )
 
 
 def _fetched(batches: dict[TopicPartition, list[Record]], generation: int) -> Fetched:

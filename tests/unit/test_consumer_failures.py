@@ -8,7 +8,7 @@ rebalance, a dead-letter send that fails, a store that is down or loses a lock r
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -38,6 +38,16 @@ class Record:
     headers: tuple[tuple[str, bytes], ...] = ()
 
 
+@dataclass
+class Reassigned:
+    """A rebalance while a fetch waits, as aiokafka's ``getmany`` lives through one: the
+    group revokes, assigns ``partitions``, and the fetch returns ``records`` fetched
+    under the new assignment (the consumer's position is already past them)."""
+
+    partitions: set[TopicPartition]
+    records: dict[TopicPartition, list["Record"]]
+
+
 class FakeKafkaConsumer:
     """Hands out scripted fetches; errors in the script are raised in turn."""
 
@@ -45,6 +55,8 @@ class FakeKafkaConsumer:
         self.script = script
         self.commits: list[dict[TopicPartition, int]] = []
         self.commit_errors: list[Exception] = []
+        self.assigned = {TP, TopicPartition(TOPIC, 1)}
+        self.on_revoked: Callable[[], None] = lambda: None
 
     async def getmany(
         self, *partitions: TopicPartition, **_: Any
@@ -66,6 +78,10 @@ class FakeKafkaConsumer:
         step = self.script.pop(0)
         if isinstance(step, Exception):
             raise step
+        if isinstance(step, Reassigned):
+            self.on_revoked()
+            self.assigned = step.partitions
+            return step.records
         return step  # type: ignore[no-any-return]
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
@@ -74,7 +90,7 @@ class FakeKafkaConsumer:
         self.commits.append(offsets)
 
     def assignment(self) -> set[TopicPartition]:
-        return {TP, TopicPartition(TOPIC, 1)}
+        return self.assigned
 
 
 class FakeDeadLetters:
@@ -170,6 +186,7 @@ def _consumer(
     core = CoreConsumer(settings, "127.0.0.1:1", recorder)  # type: ignore[arg-type]
     fake, letters = FakeKafkaConsumer(script), dead or FakeDeadLetters()
     core._consumer = fake  # type: ignore[assignment]
+    fake.on_revoked = core._revoked
     core._dead_letters = letters  # type: ignore[assignment]
     return core, fake, letters
 
@@ -211,6 +228,28 @@ async def test_a_refused_offset_commit_leaves_the_batch_applied_and_its_replay_h
     assert len(recorder.applied) == 2
     assert core.stats.duplicates == 2, "the replayed batch was recognised, not applied again"
     assert fake.commits == [{TP: 2}]
+
+
+async def test_a_partition_still_owned_is_applied_when_its_fetch_spanned_a_rebalance() -> None:
+    recorder = FakeRecorder()
+    records = _records(6)
+    tp1 = TopicPartition(TOPIC, 1)
+    script = [{TP: records[:2]}, Reassigned({TP, tp1}, {TP: records[2:4]}), {TP: records[4:]}]
+    core, fake, _ = _consumer(script, recorder)
+    await _run_until(core, lambda: fake.commits and fake.commits[-1] == {TP: 6})
+    assert sorted(recorder.applied) == sorted(envelope_id(r) for r in records), "none skipped"
+
+
+async def test_records_of_a_partition_given_away_in_a_rebalance_are_left_to_its_new_owner() -> None:
+    recorder = FakeRecorder()
+    ours, theirs = _records(2), _records(2, partition=1)
+    tp1 = TopicPartition(TOPIC, 1)
+    script = [Reassigned({TP}, {TP: ours, tp1: theirs}), {TP: _records(1, start=2)}]
+    core, fake, _ = _consumer(script, recorder)
+    await _run_until(core, lambda: fake.commits and fake.commits[-1] == {TP: 3})
+    assert not {envelope_id(r) for r in theirs} & set(recorder.applied)
+    assert {envelope_id(r) for r in ours} <= set(recorder.applied)
+    assert all(tp1 not in offsets for offsets in fake.commits), "the new owner's offset untouched"
 
 
 async def test_a_store_outage_and_a_deadlock_are_waited_out_never_dead_lettered() -> None:
