@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.membership.apply import Batch, ContributionRecord, MemberRecord
 from hub.membership.kpj import kpj_for
-from hub.store.bulk import insert_rows, update_by_id
+from hub.store.bulk import copy_rows, insert_rows, update_by_id
 from hub.store.rows import record_of
 from hub.store.tables import contributions, member_changes, member_history, members
 from schemas.events import ContributionPaid, EventEnvelope, PaymentReversed
@@ -133,7 +133,7 @@ async def record_pending_changes(conn: AsyncConnection, batch: Batch, now: datet
 
 async def record_membership_changes(conn: AsyncConnection, batch: Batch, now: datetime) -> None:
     """Lapses and new periods as history rows, in the transaction of the event that saw them."""
-    await insert_rows(
+    await copy_rows(
         conn,
         member_history,
         [
@@ -184,7 +184,7 @@ async def insert_members(conn: AsyncConnection, new: list[MemberRecord], now: da
     for member, member_id in zip(new, ids, strict=True):
         member.member_id = member_id
         member.kpj = kpjs[member_id]
-    await insert_rows(conn, members, [member_row(m, now) for m in new])
+    await copy_rows(conn, members, [member_row(m, now) for m in new])
 
 
 async def _taken_kpjs(conn: AsyncConnection, kpjs: list[str]) -> set[str]:
@@ -217,7 +217,7 @@ async def update_members(conn: AsyncConnection, batch: Batch, now: datetime) -> 
 
 async def write_contributions(conn: AsyncConnection, batch: Batch, now: datetime) -> None:
     if batch.new_contributions:
-        await insert_rows(
+        await copy_rows(
             conn, contributions, [_contribution_row(c, now) for c in batch.new_contributions]
         )
     # Reversed payments, and later payments whose months a reversal replayed.
