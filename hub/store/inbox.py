@@ -204,6 +204,9 @@ class SqlRequestLedger:
         """Acknowledgements not yet in the store: event id -> when."""
         self._acks_taken: set[UUID] = set()
         """... of which a statement under way is writing these."""
+        self._acks_written = 0
+        """Batches of acknowledgements written so far: a read that began before one was
+        written may hold a row as ``pending`` whose acknowledgement is no longer held."""
         self._ack_writer: asyncio.Task[None] | None = None
 
     async def claim(self, request: NewRequest) -> ClaimedRequest:
@@ -234,6 +237,7 @@ class SqlRequestLedger:
     def _acks_done(self, acks: dict[UUID, datetime], *, written: bool) -> None:
         self._acks_taken.difference_update(acks)
         if written:
+            self._acks_written += 1
             for event_id, at in acks.items():
                 if self._acks.get(event_id) == at:
                     del self._acks[event_id]
@@ -568,17 +572,36 @@ class SqlRequestLedger:
         async with store_call("finding the request"):
             async for attempt in reconnected():
                 with attempt:
-                    async with self._engine.connect() as conn:
-                        row = (
-                            await conn.execute(
-                                sa.select(*_CLAIM_COLUMNS).where(
-                                    partner_requests.c.partner_id == partner_id,
-                                    partner_requests.c.kind == kind,
-                                    partner_requests.c.reference == reference,
-                                )
-                            )
-                        ).first()
-        return None if row is None else self._as_acknowledged(_claimed(row))
+                    written = self._acks_written
+                    claimed = await self._find(partner_id, kind, reference)
+                    if self._ack_written_since(claimed, written):
+                        claimed = await self._find(partner_id, kind, reference)
+        return None if claimed is None else self._as_acknowledged(claimed)
+
+    async def _find(
+        self, partner_id: str, kind: RequestKind, reference: str
+    ) -> ClaimedRequest | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(*_CLAIM_COLUMNS).where(
+                        partner_requests.c.partner_id == partner_id,
+                        partner_requests.c.kind == kind,
+                        partner_requests.c.reference == reference,
+                    )
+                )
+            ).first()
+        return None if row is None else _claimed(row)
+
+    def _ack_written_since(self, claimed: ClaimedRequest | None, written: int) -> bool:
+        """Whether ``claimed``, read as ``pending`` with no acknowledgement held now, may have
+        had it written (and let go) while it was being read: then it is read again."""
+        return (
+            claimed is not None
+            and claimed.status == "pending"
+            and claimed.event_id not in self._acks
+            and self._acks_written != written
+        )
 
     async def claim_reversal_reference(self, reference: ReversalReference) -> ReversalReference:
         async with store_call("claiming the reversal reference"), self._engine.begin() as conn:
@@ -634,6 +657,14 @@ class SqlRequestLedger:
         raise AssertionError("unreachable: tenacity reraises")
 
     async def _member_terms(self, nik: str) -> MemberTerms | None:
+        written = self._acks_written
+        terms = await self._member_terms_once(nik)
+        if terms is None and self._acks_written != written:
+            # An acknowledgement written (and let go) during the read: read again.
+            terms = await self._member_terms_once(nik)
+        return terms
+
+    async def _member_terms_once(self, nik: str) -> MemberTerms | None:
         async with self._engine.connect() as conn:
             member = (await conn.execute(_TERMS.where(members.c.nik == nik))).first()
             if member is not None:
