@@ -78,24 +78,22 @@ async def test_a_copy_as_first_statement_is_rolled_back_with_its_transaction(
     assert await _stored(engine, probe) == []
 
 
-async def test_a_duplicate_key_fails_as_a_statement_would_and_is_not_worth_a_retry(
-    engine: AsyncEngine, probe: sa.Table
+@pytest.mark.parametrize(
+    ("rows", "state"),
+    [
+        pytest.param([_row(1), _row(1)], "23505", id="a duplicate key"),
+        pytest.param([_row(1, id="one")], None, id="a value of the wrong type"),
+    ],
+)
+async def test_a_refused_row_fails_as_a_statement_would_and_is_not_worth_a_retry(
+    engine: AsyncEngine, probe: sa.Table, rows: list[dict[str, Any]], state: str | None
 ) -> None:
     with pytest.raises(DBAPIError) as failure:
         async with engine.begin() as conn:
-            await copy_rows(conn, probe, [_row(1), _row(1)])
-    assert sqlstate(failure.value) == "23505"
+            await copy_rows(conn, probe, rows)
+    assert sqlstate(failure.value) == state
     assert not is_transient(failure.value)
     assert await _stored(engine, probe) == []
-
-
-async def test_a_value_of_the_wrong_type_fails_as_a_statement_would(
-    engine: AsyncEngine, probe: sa.Table
-) -> None:
-    with pytest.raises(DBAPIError) as failure:
-        async with engine.begin() as conn:
-            await copy_rows(conn, probe, [_row(1, id="one")])
-    assert not is_transient(failure.value)
 
 
 async def test_a_connection_killed_under_the_copy_is_a_transient_failure_and_is_replaced(
