@@ -70,6 +70,12 @@ class Amount(_Wire):
         return int(self.value[:-3])
 
 
+class _StrictAmount(Amount):
+    """SNAP money inside a body that refuses unknown fields: no unknown fields in it either."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class TokenBody(_Wire):
     grant_type: Literal["client_credentials"]
 
@@ -116,7 +122,7 @@ class RegistrationBody(_Wire):
     phone_no: _Text
     address: _Text
     occupation: _Text
-    declared_income: Amount
+    declared_income: _StrictAmount
     programmes: list[str]
 
 
