@@ -125,7 +125,7 @@ class Settings(BaseSettings):
     kafka_sasl_password: SecretStr = SecretStr("")
     kafka_ssl_cafile: str = ""
     kafka_enable_idempotence: bool = False
-    kafka_linger_ms: int = Field(2, ge=0)
+    kafka_linger_ms: int = Field(0, ge=0)
     kafka_ack_timeout_s: float = Field(5.0, gt=0)
     kafka_consumer_group: str = "bpu-core-consumer"
     kafka_consumer_max_batch: int = Field(2000, ge=1)
