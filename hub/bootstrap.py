@@ -43,6 +43,7 @@ from hub.membership.calendar import indonesian_calendar
 from hub.membership.coverage import CoverageRules, MembershipPolicy
 from hub.membership.payment_code import PaymentCodes
 from hub.membership.schedule import ContributionSchedule
+from hub.observability.heap import measure_gc_pauses, settle_heap
 from hub.observability.http import health_router
 from hub.observability.lag import BrokerProbe, PartitionLag
 from hub.observability.monitor import Monitor
@@ -443,6 +444,7 @@ async def serve(
     process serves just those on ``metrics_port`` (``hub consume --metrics-port``).
     """
     stop = asyncio.Event()
+    measure_gc_pauses()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -495,6 +497,8 @@ async def serve(
                 servers.append(
                     await _start_server(probes, settings.api_host, metrics_port, tasks, "metrics")
                 )
+            # Everything start-up made lives until exit: out of the collector's walk.
+            settle_heap()
             if on_ready is not None:
                 on_ready(host, port, bootstrap_servers)
             waiter = asyncio.create_task(stop.wait())

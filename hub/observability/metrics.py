@@ -103,6 +103,14 @@ OPERATOR_ACTIONS = Counter(
     "Operator actions recorded in the audit table, by action",
     ["action"],
 )
+GC_PAUSE_SECONDS = Histogram(
+    "hub_gc_pause_seconds",
+    "Time the event loop stood still for a garbage collection, by generation (2: full)",
+    ["generation"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5),
+)
+for _generation in ("0", "1", "2"):
+    GC_PAUSE_SECONDS.labels(_generation)
 
 
 def count_redrive(trigger: str = "loop", n: int = 1) -> None:

@@ -1,0 +1,55 @@
+"""The collector's pauses: start-up's objects are frozen out of its walk, and each
+collection's pause is counted under its generation."""
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+from prometheus_client import REGISTRY
+
+from hub.observability.heap import measure_gc_pauses, settle_heap
+
+
+def _pauses(generation: str) -> float:
+    value = REGISTRY.get_sample_value("hub_gc_pause_seconds_count", {"generation": generation})
+    return 0.0 if value is None else value
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+@pytest.mark.usefixtures("unfrozen")
+def test_settling_the_heap_puts_what_startup_made_out_of_the_collectors_walk() -> None:
+    made_at_startup = [object() for _ in range(1000)]
+    assert gc.get_freeze_count() == 0
+
+    settle_heap()
+
+    assert gc.get_freeze_count() >= len(made_at_startup)
+    assert not any(o is made_at_startup for o in gc.get_objects())
+
+
+@pytest.fixture
+def no_automatic_collections() -> Iterator[None]:
+    gc.disable()  # only the test's own collections happen in between
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@pytest.mark.usefixtures("no_automatic_collections")
+def test_each_collection_is_counted_once_under_its_generation() -> None:
+    measure_gc_pauses()
+    measure_gc_pauses()  # a second call must not count every pause twice
+    full, young = _pauses("2"), _pauses("0")
+
+    gc.collect(2)
+    gc.collect(0)
+
+    assert _pauses("2") == full + 1
+    assert _pauses("0") == young + 1
