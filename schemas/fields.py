@@ -7,7 +7,18 @@ from pydantic import AfterValidator, BeforeValidator, Field, Strict
 
 Sex = Literal["M", "F"]
 Programme = Literal["JKK", "JKM", "JHT"]
-Months = Literal[1, 3, 6, 12]
+
+
+def _no_bool_or_float(value: object) -> object:
+    # A Literal of ints takes True for 1 and 1.0 for 1 (they compare equal): refused here.
+    if isinstance(value, bool | float):
+        raise ValueError("months is a whole number of months: 1, 3, 6 or 12")
+    return value
+
+
+Months = Annotated[Literal[1, 3, 6, 12], BeforeValidator(_no_bool_or_float)]
+"""Months paid or asked for at once. Like ``Rupiah``, never coerced: ``true`` or ``1.0``
+is refused, not read as 1."""
 
 Rupiah = Annotated[int, Strict(), Field(ge=0, le=10_000_000_000)]
 """Money in whole rupiah. Strict: a float or a string is refused, not coerced."""

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from schemas.fields import PersonName, PhoneE164, Rupiah
+from schemas.fields import Months, PersonName, PhoneE164, Rupiah
 
 NAME = TypeAdapter(PersonName)
 PHONE = TypeAdapter(PhoneE164)
@@ -85,6 +85,22 @@ def test_rupiah_refuses_fractions_strings_and_out_of_range(bad: object) -> None:
 def test_rupiah_refuses_fractions_and_strings_in_json(bad: str) -> None:
     with pytest.raises(ValidationError):
         RUPIAH.validate_json(bad)
+
+
+MONTHS: TypeAdapter[int] = TypeAdapter(Months)
+
+
+@pytest.mark.parametrize("good", [1, 3, 6, 12])
+def test_months_takes_1_3_6_or_12(good: int) -> None:
+    assert MONTHS.validate_python(good) == good
+    assert MONTHS.validate_json(str(good)) == good
+
+
+@pytest.mark.parametrize("bad", ["true", "false", "1.0", "3.0", '"3"', "2", "0", "null"])
+def test_months_refuses_booleans_fractions_strings_and_other_counts_in_json(bad: str) -> None:
+    # ``true`` compares equal to 1, and was once read as a month by the hub's JSON API.
+    with pytest.raises(ValidationError):
+        MONTHS.validate_json(bad)
 
 
 def test_phone_with_non_ascii_digits_is_refused() -> None:
