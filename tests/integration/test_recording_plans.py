@@ -8,39 +8,21 @@ comes round, and PostgreSQL's own scan counters say whether a batch read the tab
 """
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.bootstrap import coverage_rules, schedule_from
 from hub.settings import load_settings
 from hub.store.database import create_engine
-from hub.store.migrations import upgrade_to_head_async
 from hub.store.recording import IncomingEvent, RecordingService
 from schemas.events import EventEnvelope, RegistrationSubmitted
 from tests.conftest import PG_ADMIN_DSN
 from tests.support.people import applicant
 
 GROWN_BY = 30_000
-
-
-@pytest.fixture
-async def empty_store() -> AsyncIterator[str]:
-    """A store of its own, migrated and empty, as a new deployment starts."""
-    name = f"hub_test_plans_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    try:
-        await upgrade_to_head_async(f"{url}/{name}")
-        yield name
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def registrations(count: int, offset: int) -> list[IncomingEvent]:
