@@ -10,6 +10,7 @@ the broker acknowledged the event.
 import asyncio
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -556,20 +557,26 @@ def _count_batch(
     channel: str, operation: str, outcomes: Sequence[Acceptance | HubError], seconds: float
 ) -> None:
     """Count each request of a batch by its outcome, as ``_observed`` counts one."""
-    for outcome in outcomes:
-        if isinstance(outcome, Acceptance):
-            name = "accepted"
-        elif isinstance(outcome, BrokerUnavailable):
-            name = "unavailable"
-            metrics.UNAVAILABLE.labels(channel, operation).inc()
-        elif isinstance(outcome, InvalidRequest):
-            name = "invalid"
-        elif isinstance(outcome, ReferenceConflict):
-            name = "conflict"
-        else:
-            name = "refused"
-        metrics.REQUESTS.labels(channel, operation, name).inc()
-        metrics.REQUEST_SECONDS.labels(channel, operation).observe(seconds)
+    counted = Counter(_outcome_name(outcome) for outcome in outcomes)
+    for name, count in counted.items():
+        metrics.REQUESTS.labels(channel, operation, name).inc(count)
+    if counted["unavailable"]:
+        metrics.UNAVAILABLE.labels(channel, operation).inc(counted["unavailable"])
+    duration = metrics.REQUEST_SECONDS.labels(channel, operation)
+    for _ in outcomes:  # one observation per request: the histogram counts requests
+        duration.observe(seconds)
+
+
+def _outcome_name(outcome: Acceptance | HubError) -> str:
+    if isinstance(outcome, Acceptance):
+        return "accepted"
+    if isinstance(outcome, BrokerUnavailable):
+        return "unavailable"
+    if isinstance(outcome, InvalidRequest):
+        return "invalid"
+    if isinstance(outcome, ReferenceConflict):
+        return "conflict"
+    return "refused"
 
 
 def _aware(moment: datetime) -> datetime:

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from hub.errors import (
     AmountMismatch,
@@ -317,3 +318,32 @@ async def test_the_published_registration_is_the_normalised_request_in_its_envel
         "received_at": "2026-03-10T02:00:00Z",
         "member_key": BALI_WOMAN_NIK,
     }
+
+
+async def test_a_batch_counts_each_request_once_under_its_outcome(
+    intake: IntakeService, publisher: FakePublisher
+) -> None:
+    batch = Partner(partner_id="batch", channel="batch-counted")
+    labels = {"channel": "batch-counted", "operation": "registration"}
+
+    await intake.submit_registrations(
+        batch,
+        [
+            _registration("B-1"),
+            _registration("B-2"),
+            _registration("B-1", occupation="nelayan"),
+            _registration("B-3", declared_income=1_200_000),
+        ],
+    )
+    publisher.down = True
+    await intake.submit_registrations(batch, [_registration("B-4"), _registration("B-5")])
+
+    def count(name: str, **extra: str) -> float | None:
+        return REGISTRY.get_sample_value(name, labels | extra)
+
+    assert {
+        outcome: count("hub_requests_total", outcome=outcome)
+        for outcome in ("accepted", "conflict", "invalid", "unavailable", "refused")
+    } == {"accepted": 2, "conflict": 1, "invalid": 1, "unavailable": 2, "refused": None}
+    assert count("hub_unavailable_responses_total") == 2
+    assert count("hub_request_duration_seconds_count") == 6
