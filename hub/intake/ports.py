@@ -131,6 +131,10 @@ class RequestLedger(Protocol):
         """Insert the request, or return the one already held under its reference."""
         ...
 
+    async def claim_many(self, requests: Sequence[NewRequest]) -> list[ClaimedRequest]:
+        """``claim`` for each of one caller's requests (a batch file's), in order."""
+        ...
+
     async def mark_accepted(self, event_id: UUID, at: datetime) -> None:
         """The broker acknowledged the event: pending becomes accepted (an accepted row's
         ``updated_at`` moves to ``at``: its event was just published again)."""

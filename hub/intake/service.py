@@ -7,7 +7,6 @@ which the core consumer applies once. A partner hears "accepted" only after
 the broker acknowledged the event.
 """
 
-import asyncio
 import hashlib
 import logging
 from collections import Counter
@@ -197,7 +196,7 @@ class IntakeService:
                     now,
                 )
         # Group-committed by the ledger: one statement for the batch.
-        claims = await asyncio.gather(*(self._ledger.claim(new) for new in first.values()))
+        claims = await self._ledger.claim_many(list(first.values()))
         held = {c.reference: c for c in claims}
         unpublished = await self._publish_all([c for c in claims if c.status == "pending"])
         for claimed in claims:

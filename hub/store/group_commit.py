@@ -29,11 +29,21 @@ class GroupCommitter(Generic[T, R]):
 
     async def submit(self, item: T) -> R:
         """Queue ``item``; return its result once the batch it joined is flushed."""
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._queue.append((item, future))
-        if len(self._workers) < self._in_flight:
+        (result,) = await self.submit_many([item])
+        return result
+
+    async def submit_many(self, items: Sequence[T]) -> list[R]:
+        """Queue ``items`` together, in order; their results once flushed, in the same order.
+
+        One caller's many items (a batch file's rows) cost one future each, not a task
+        each; they may be flushed in several batches, alongside other callers' items.
+        """
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[R]] = [loop.create_future() for _ in items]
+        self._queue.extend(zip(items, futures, strict=True))
+        while self._queue and len(self._workers) < self._in_flight:
             self._workers.add(asyncio.create_task(self._drain()))
-        return await future
+        return list(await asyncio.gather(*futures))
 
     async def _drain(self) -> None:
         try:

@@ -227,6 +227,10 @@ class SqlRequestLedger:
         async with store_call("claiming the reference"):
             return await self._claims.submit(request)
 
+    async def claim_many(self, requests: Sequence[NewRequest]) -> list[ClaimedRequest]:
+        async with store_call("claiming the references"):
+            return await self._claims.submit_many(requests)
+
     async def mark_accepted(self, event_id: UUID, at: datetime) -> None:
         """Remember the acknowledgement; it is written with the next claim batch or soon after."""
         earlier = self._acks.get(event_id)

@@ -155,6 +155,9 @@ class InMemoryRequestLedger:
     ) -> ClaimedRequest | None:
         return self.requests.get((partner_id, kind, reference))
 
+    async def claim_many(self, requests: Sequence[NewRequest]) -> list[ClaimedRequest]:
+        return [await self.claim(request) for request in requests]
+
     async def claim_reversal_reference(self, reference: ReversalReference) -> ReversalReference:
         await asyncio.sleep(0)
         key = (reference.partner_id, reference.reference)

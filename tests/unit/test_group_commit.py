@@ -75,3 +75,38 @@ async def test_every_caller_in_a_failed_batch_gets_the_failure_and_the_worker_go
     assert all(isinstance(r, ConnectionError) for r in results), results
     # Queued behind the failed batch: flushed by the same worker, without a new caller.
     assert await asyncio.wait_for(asyncio.gather(*behind), 1) == [12, 14, 16]
+
+
+async def test_one_callers_many_items_come_back_in_order_across_batches_shared_with_others() -> (
+    None
+):
+    batches: list[list[int]] = []
+
+    async def flush(items: list[int]) -> list[int]:
+        batches.append(items)
+        await asyncio.sleep(0.001)
+        return [-i for i in items]
+
+    committer: GroupCommitter[int, int] = GroupCommitter(flush, max_batch=7, in_flight=2)
+    many, lone = await asyncio.gather(committer.submit_many(range(20)), committer.submit(100))
+
+    assert many == [-i for i in range(20)]
+    assert lone == -100
+    assert max(len(batch) for batch in batches) == 7
+    assert [i for batch in batches for i in batch] == [*range(20), 100]
+
+
+async def test_one_callers_many_items_fill_every_batch_slot_at_once() -> None:
+    running, most = 0, 0
+
+    async def flush(items: list[int]) -> list[int]:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+        return items
+
+    committer: GroupCommitter[int, int] = GroupCommitter(flush, max_batch=5, in_flight=2)
+    assert await committer.submit_many(range(20)) == list(range(20))
+    assert most == 2
