@@ -29,8 +29,11 @@ class GroupCommitter(Generic[T, R]):
 
     async def submit(self, item: T) -> R:
         """Queue ``item``; return its result once the batch it joined is flushed."""
-        (result,) = await self.submit_many([item])
-        return result
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        if len(self._workers) < self._in_flight:
+            self._workers.add(asyncio.create_task(self._drain()))
+        return await future
 
     async def submit_many(self, items: Sequence[T]) -> list[R]:
         """Queue ``items`` together, in order; their results once flushed, in the same order.
