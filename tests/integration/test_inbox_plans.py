@@ -20,13 +20,13 @@ from uuid import UUID
 
 import asyncpg
 import pytest
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_only
 
 from hub.store.database import create_engine
 from hub.store.inbox import SqlRequestLedger, record_outcomes
 from tests.conftest import PG_ADMIN_DSN
+from tests.support.statements import on_each_statement
 
 pytestmark = pytest.mark.integration
 
@@ -83,11 +83,8 @@ def explained_first(
         if statement.lstrip().startswith(prefix):
             plans.append(await_only(_generic_plan(admin, statement, parameters)))
 
-    event.listen(engine.sync_engine, "before_cursor_execute", explain)
-    try:
+    with on_each_statement(engine, "before_cursor_execute", explain):
         yield plans
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", explain)
 
 
 async def _generic_plan(

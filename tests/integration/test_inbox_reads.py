@@ -14,13 +14,13 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_only
 
 from hub.intake.ports import NewRequest
 from hub.store.inbox import SqlRequestLedger
 from tests.support.inbox import payment_request
+from tests.support.statements import on_each_statement
 from tests.unit.fakes import envelope, registration_payload
 
 pytestmark = pytest.mark.integration
@@ -42,11 +42,8 @@ def acknowledgements_written_during_the_read(
             fired.append(statement)
             await_only(ledger.flush())
 
-    event.listen(engine.sync_engine, "after_cursor_execute", write_acknowledgements)
-    try:
+    with on_each_statement(engine, "after_cursor_execute", write_acknowledgements):
         yield fired
-    finally:
-        event.remove(engine.sync_engine, "after_cursor_execute", write_acknowledgements)
 
 
 async def test_a_request_read_while_its_acknowledgement_is_written_is_shown_accepted(
