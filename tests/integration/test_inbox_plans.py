@@ -71,16 +71,16 @@ async def inbox_with_pending_requests(
 
 @contextmanager
 def explained_first(
-    engine: AsyncEngine, admin: asyncpg.Connection, prefix: str
+    engine: AsyncEngine, admin: asyncpg.Connection, marker: str
 ) -> Iterator[list[dict[str, Any]]]:
-    """Each statement of ``engine`` that starts with ``prefix`` is first run on ``admin``
+    """Each statement of ``engine`` that holds ``marker`` is first run on ``admin``
     under ``EXPLAIN ANALYZE`` with a generic plan, then rolled back; yields those plans."""
     plans: list[dict[str, Any]] = []
 
     def explain(
         _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any, **__: Any
     ) -> None:
-        if statement.lstrip().startswith(prefix):
+        if marker in statement:
             plans.append(await_only(_generic_plan(admin, statement, parameters)))
 
     with on_each_statement(engine, "before_cursor_execute", explain):
