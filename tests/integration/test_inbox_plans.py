@@ -6,9 +6,9 @@ statement) counts ten elements in any array parameter. The acknowledgements once
 their rows to an ``unnest`` of the batch, and PostgreSQL planned that join as a nested
 loop that read the whole ``unnest`` again for each row: 300 ms for 1,024
 acknowledgements in the pos upload benchmark, growing with the square of the batch (a
-store outage piles acknowledgements up). Each statement is run here first under
-``EXPLAIN ANALYZE`` with a generic plan (rolled back), then for real, and the rows it
-wrote are checked against known answers.
+store outage piles acknowledgements up). Each statement is run here first on a generic
+plan, with ``auto_explain`` sending its analysed plan to the client, and rolled back;
+then for real, and the rows it wrote are checked against known answers.
 """
 
 import json
