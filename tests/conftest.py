@@ -9,15 +9,14 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 
 os.environ.setdefault("HUB_ENV", "test")
 
 from hub.broker import Broker
 from hub.settings import Settings, load_settings
-from hub.store.migrations import upgrade_to_head_async
 from tests.support.brokers import TEST_BROKER, new_broker
+from tests.support.store import own_database
 
 PG_ADMIN_DSN = os.environ.get("HUB_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -38,17 +37,8 @@ async def broker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Brok
 @pytest.fixture(scope="session")
 async def database_url() -> AsyncIterator[str]:
     """A fresh, migrated PostgreSQL database for this session, dropped afterwards."""
-    name = f"hub_test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    url = f"{url}/{name}"
-    try:
-        await upgrade_to_head_async(url)
+    async with own_database(PG_ADMIN_DSN) as url:
         yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @pytest.fixture

@@ -1,4 +1,10 @@
-"""A running hub (``python -m hub run``) on the session's broker and PostgreSQL."""
+"""A running hub (``python -m hub run``) on the session's broker and a database of its own.
+
+The e2e hub's re-drive loop republishes every accepted request its database holds,
+and ``hub reconcile internal`` checks all of today's: on the session's shared database
+both took in rows other tests had planted (payments whose stored event is ``{}``),
+so what the e2e tests saw depended on which tests had run before them.
+"""
 
 import json
 from collections.abc import AsyncIterator
@@ -10,11 +16,19 @@ import pytest
 
 from hub.broker import Broker, free_port
 from hub.ops.passwords import hash_password
+from tests.conftest import PG_ADMIN_DSN
 from tests.support.brokers import OwnBroker, hub_env_on
 from tests.support.callback_server import CallbackServer, callback_server
 from tests.support.hubproc import configured_env, running_hub
 from tests.support.partner import SignedClient
-from tests.support.store import asyncpg_dsn
+from tests.support.store import asyncpg_dsn, own_database
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    """The e2e tests' own fresh, migrated database (overrides the session's)."""
+    async with own_database(PG_ADMIN_DSN, "hub_e2e") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

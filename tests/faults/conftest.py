@@ -12,14 +12,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.conftest import PG_ADMIN_DSN
-from tests.faults.harness import drop_database, fresh_database
+from tests.support.store import own_database
 
 
 @pytest.fixture
 async def database_url() -> AsyncIterator[str]:
     """A fresh, migrated database for this case only (overrides the session's)."""
-    url, name = await fresh_database(PG_ADMIN_DSN)
-    try:
+    async with own_database(PG_ADMIN_DSN, "hub_faults") as url:
         yield url
-    finally:
-        await drop_database(PG_ADMIN_DSN, name)

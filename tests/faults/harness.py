@@ -222,27 +222,3 @@ async def partner(urls: list[str], budget_s: float = 120.0) -> AsyncIterator[Ret
         yield client
     finally:
         await client.aclose()
-
-
-async def fresh_database(admin_dsn: str) -> tuple[str, str]:
-    """A new, migrated database on the machine's PostgreSQL: (url, name)."""
-    from hub.store.migrations import upgrade_to_head_async
-
-    name = f"hub_faults_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base = admin_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    url = f"{base}/{name}"
-    await upgrade_to_head_async(url)
-    return url, name
-
-
-async def drop_database(admin_dsn: str, name: str) -> None:
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()

@@ -24,13 +24,13 @@ from tests.faults.harness import (
     HubProcess,
     Stage,
     count,
-    fresh_database,
     partner,
     people,
     stage_env,
 )
 from tests.faults.private_postgres import PrivatePostgres
 from tests.support.people import applicant
+from tests.support.store import fresh_database
 
 
 def _no_server_errors(codes: dict[str, int]) -> None:
@@ -157,7 +157,7 @@ async def test_c_postgresql_stopped_for_30_seconds_loses_and_doubles_nothing(
         return time.monotonic()
 
     try:
-        database_url, _ = await fresh_database(pg.admin_dsn)
+        database_url, _ = await fresh_database(pg.admin_dsn, "hub_faults")
         name = "c: PostgreSQL stopped for 30 s"
         await _case(name, _on(broker), database_url, tmp_path, fault, budget_s=240)
     finally:

@@ -1,7 +1,10 @@
 """The membership store as tests read it: asyncpg on the test's own database, bounded waits."""
 
 import asyncio
+import contextlib
 import time
+import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -10,6 +13,45 @@ import asyncpg
 def asyncpg_dsn(database_url: str) -> str:
     """asyncpg's DSN for the hub's SQLAlchemy database URL."""
     return database_url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def fresh_database(admin_dsn: str, prefix: str = "hub_test") -> tuple[str, str]:
+    """A new database on ``admin_dsn``'s server, migrated to head: (SQLAlchemy URL, name)."""
+    from hub.store.migrations import upgrade_to_head_async
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base = admin_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    url = f"{base}/{name}"
+    try:
+        await upgrade_to_head_async(url)
+    except BaseException:
+        await drop_database(admin_dsn, name)
+        raise
+    return url, name
+
+
+async def drop_database(admin_dsn: str, name: str) -> None:
+    """Drop ``name``, ending whatever connections it still has."""
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def own_database(admin_dsn: str, prefix: str = "hub_test") -> AsyncIterator[str]:
+    """A fresh, migrated database for the block (its URL), dropped however the block ends."""
+    url, name = await fresh_database(admin_dsn, prefix)
+    try:
+        yield url
+    finally:
+        await drop_database(admin_dsn, name)
 
 
 async def fetch_rows(database_url: str, query: str, *args: object) -> list[asyncpg.Record]:
