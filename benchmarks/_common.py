@@ -10,6 +10,7 @@ import os
 import secrets
 import shutil
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,8 +21,9 @@ import asyncpg  # type: ignore[import-untyped]
 import orjson
 
 from benchmarks._procs import VENV_BIN, Server
-from hub.broker import free_port
+from hub.broker import choose_engine, embedded_broker, free_port
 from hub.membership.particulars import Particulars
+from hub.settings import KAFKA_LIBS
 from hub.simulator.people import hub_api_registration
 from schemas.nik import nik_of
 
@@ -145,18 +147,34 @@ def add_hub_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+LAYOUTS = ("run", "split")
+"""How a benchmark runs the hub: ``run`` is ``hub run`` (API, consumer and its own
+broker in one process, as ``make run`` does); ``split`` is the production layout, a
+broker, ``hub api`` and ``hub consume`` as separate processes."""
+
+
 @dataclass(frozen=True, slots=True)
 class RunningHub:
-    """``hub run`` serving on loopback, healthy."""
+    """The hub serving on loopback, healthy: ``hub run``, or ``hub api`` + ``hub consume``."""
 
     server: Server
     port: int
     startup_s: float
     """From start until /healthz answered."""
+    consumer: Server | None = None
+    """``hub consume``, in the split layout."""
 
     @property
     def pid(self) -> int:
+        """The process that serves the partner API."""
         return self.server.pid
+
+    @property
+    def python_pids(self) -> dict[int, str]:
+        """The hub's Python processes, named for a CPU table."""
+        if self.consumer is None:
+            return {self.pid: "hub (python)"}
+        return {self.pid: "hub api (python)", self.consumer.pid: "hub consume (python)"}
 
     @property
     def url(self) -> str:
@@ -165,26 +183,74 @@ class RunningHub:
 
 @contextlib.asynccontextmanager
 async def running_hub(
-    database: str, work: Path, broker: str = "auto", settings: Sequence[str] = ()
+    database: str,
+    work: Path,
+    broker: str = "auto",
+    settings: Sequence[str] = (),
+    layout: str = "run",
 ) -> AsyncIterator[RunningHub]:
-    """``hub run`` (API, consumer and the broker it spawns) on ``database``, logging to
-    ``work``/hub.log; the log's tail goes to stderr if the block fails, and the hub is
-    stopped however it ends."""
+    """The hub on ``database`` in the given layout (``LAYOUTS``), logging to ``work``;
+    the logs' tails go to stderr if the block fails, and everything is stopped however
+    it ends."""
+    if layout == "split":
+        async with _split_hub(database, work, broker, settings) as hub:
+            yield hub
+        return
     port = free_port()
-    hub = Server(
+    server = Server(
         "hub",
         [str(VENV_BIN / "hub"), "run", "--port", str(port)],
         hub_env(database, broker) | hub_settings(settings),
         work / "hub.log",
     )
     try:
-        startup_s = await hub.start(f"http://127.0.0.1:{port}/healthz", within_s=90)
-        yield RunningHub(hub, port, startup_s)
+        startup_s = await server.start(f"http://127.0.0.1:{port}/healthz", within_s=90)
+        yield RunningHub(server, port, startup_s)
     except Exception:
-        print(f"--- hub log ({hub.log_path}) ---\n{hub.log_tail()}", file=sys.stderr)
+        print(f"--- hub log ({server.log_path}) ---\n{server.log_tail()}", file=sys.stderr)
         raise
     finally:
-        await hub.stop()
+        await server.stop()
+
+
+@contextlib.asynccontextmanager
+async def _split_hub(
+    database: str, work: Path, wanted: str, settings: Sequence[str]
+) -> AsyncIterator[RunningHub]:
+    """A broker (spawned from here, as ``hub run`` would), then ``hub consume`` and
+    ``hub api`` against it, each its own process."""
+    engine, _ = choose_engine(wanted, KAFKA_LIBS)  # type: ignore[arg-type]
+    data = work / "broker"
+    data.mkdir(parents=True, exist_ok=True)
+    broker = embedded_broker(engine, data, KAFKA_LIBS, log_file=work / f"{engine}.log")
+    await broker.start()
+    env = hub_env(database, wanted) | hub_settings(settings)
+    env["HUB_KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
+    env["HUB_KAFKA_ENABLE_IDEMPOTENCE"] = str(broker.idempotence).lower()
+    api_port, metrics_port = free_port(), free_port()
+    consumer = Server(
+        "hub consume",
+        [str(VENV_BIN / "hub"), "consume", "--metrics-port", str(metrics_port)],
+        env,
+        work / "consume.log",
+    )
+    api = Server(
+        "hub api", [str(VENV_BIN / "hub"), "api", "--port", str(api_port)], env, work / "hub.log"
+    )
+    started = time.perf_counter()
+    try:
+        await consumer.start(f"http://127.0.0.1:{metrics_port}/readyz", within_s=90)
+        await api.start(f"http://127.0.0.1:{api_port}/healthz", within_s=90)
+        yield RunningHub(api, api_port, time.perf_counter() - started, consumer)
+    except Exception:
+        for server in (api, consumer):
+            print(f"--- {server.name} log ({server.log_path}) ---", file=sys.stderr)
+            print(server.log_tail(), file=sys.stderr)
+        raise
+    finally:
+        await api.stop()
+        await consumer.stop()
+        await broker.stop()
 
 
 def clean_work_dir(work: Path, *, keep_logs: bool, generated: str) -> None:

@@ -1,6 +1,7 @@
 """Batch upload: an agent's 100,000-row CSV file through the real hub's Kantor Pos channel.
 
     python -m benchmarks.pos_upload [--rows 100000] [--bad-every 1000] [--cold]
+        [--broker kafka|tansu] [--layout run|split] [--profile DIR]
 
 1. Write a file of distinct valid registrations as a postal agent writes it (every
    ``--bad-every``-th row with a birth date that disagrees with its NIK), and a smaller
@@ -8,7 +9,10 @@
 2. Baseline, in this run, in this process: read and validate the same file without the
    hub: the adapter's own ``read_rows`` (CSV parsing, the post office's wire model,
    intake's request model), i.e. everything the hub does to a row before intake.
-3. The hub: ``hub run`` on a fresh PostgreSQL database (it spawns Tansu and migrates).
+3. The hub: ``hub run`` on a fresh PostgreSQL database (it spawns its broker and
+   migrates); with ``--layout split``, production's layout instead: a broker, then
+   ``hub consume`` and ``hub api`` as processes of their own (the CPU table then names
+   both; the RSS figures are the API process's).
    Upload the warm-up file, then ``ANALYZE``, which autovacuum does within a minute of
    the first rows of a new database: without statistics PostgreSQL scans the whole
    ``members`` table for the inbox's per-batch KPJ lookup (``--cold`` skips both
@@ -43,7 +47,9 @@ import orjson
 from adapters.pos.client import upload_file
 from adapters.pos.csv_rows import CSV_COLUMNS, read_rows
 from benchmarks._common import (
+    LAYOUTS,
     Row,
+    add_hub_options,
     append_results,
     clean_work_dir,
     connected,
@@ -185,8 +191,13 @@ async def main(argv: Sequence[str] | None = None) -> int:
         "--cold", action="store_true", help="no warm-up upload and no ANALYZE before the upload"
     )
     parser.add_argument("--profile", type=Path, help="py-spy the hub during the upload")
-    parser.add_argument("--broker", default="auto", choices=["auto", "kafka", "tansu"])
-    parser.add_argument("--results", type=Path, help="append the figures as a JSON line here")
+    add_hub_options(parser)
+    parser.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="run",
+        help="run: `hub run`, one process; split: a broker, `hub api` and `hub consume`",
+    )
     args = parser.parse_args(argv)
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
@@ -209,7 +220,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
 
         async with (
             temporary_database() as database,
-            running_hub(database, work, args.broker) as hub,
+            running_hub(database, work, args.broker, args.hub_setting, args.layout) as hub,
         ):
             url = hub.url
             print(f"  hub healthy after {hub.startup_s:.1f} s (db {database})", flush=True)
@@ -226,7 +237,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
                 await spy.start()
             cpu_before = cpu_snapshot()
             upload_s, first, growth = await measured_upload(url, path, hub.pid)
-            cpu = cpu_usage(cpu_before, cpu_snapshot(), {hub.pid: "hub (python)"})
+            cpu = cpu_usage(cpu_before, cpu_snapshot(), hub.python_pids)
             profile = None if spy is None else await spy.stop()
             answer = orjson.loads(first.content)
             accepted, refused = answer["jumlahDiterima"], answer["jumlahDitolak"]
@@ -298,7 +309,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
         if args.results is not None:
             append_results(
                 args.results,
-                "pos_upload",
+                "pos_upload" if args.layout == "run" else f"pos_upload_{args.layout}",
                 args.broker,
                 {
                     "rows": args.rows,

@@ -45,6 +45,10 @@ STEPS = {
     "latency": Step("benchmarks.latency"),
     "drain": Step("benchmarks.drain", ("--timeout", "240")),
     "pos_upload": Step("benchmarks.pos_upload", ("--cold",), per_broker=False),
+    # The same upload in production's layout: a broker, `hub api` and `hub consume`.
+    "pos_upload_split": Step(
+        "benchmarks.pos_upload", ("--cold", "--layout", "split"), per_broker=False
+    ),
     "memory": Step("benchmarks.memory"),
 }
 QUICK = {
@@ -139,6 +143,14 @@ TARGETS = (
         lambda v: f"{v:.1f} s",
     ),
     Target(
+        "pos upload, production layout",
+        "pos_upload_split",
+        "seconds",
+        "<= 10 s",
+        lambda v: v <= 10,
+        lambda v: f"{v:.1f} s",
+    ),
+    Target(
         "memory: hub consume RSS growth",
         "memory",
         "rss_growth_mib",
@@ -205,15 +217,17 @@ def load_average() -> str:
         return " ".join(f.read().split()[:3])
 
 
-def run_step(step: Step, broker: str, results: Path, extra: Sequence[str], log_dir: Path) -> bool:
+def run_step(
+    name: str, step: Step, broker: str, results: Path, extra: Sequence[str], log_dir: Path
+) -> bool:
     argv = [sys.executable, "-m", step.module, *step.arguments, *extra]
     argv += ["--results", str(results)]
     if step.per_broker:
         argv += ["--broker", broker]
-    label = f"{step.module} ({broker})" if step.per_broker else step.module
+    label = f"{name} ({broker})" if step.per_broker else name
     print(f"\n=== {label}: {' '.join(argv[1:])}  [load {load_average()}]", flush=True)
     started = time.perf_counter()
-    log = log_dir / f"{step.module.rsplit('.', 1)[-1]}-{broker}.log"
+    log = log_dir / f"{name}-{broker}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -254,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"\n=== {step.module}: not in this tree, skipped", flush=True)
                 continue
             extra = QUICK.get(name, ()) if args.quick else ()
-            if not run_step(step, broker, results, extra, log_dir):
+            if not run_step(name, step, broker, results, extra, log_dir):
                 failed.append(f"{name} ({broker})")
     measured = load_results(results)
     shared = {
