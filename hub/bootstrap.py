@@ -386,6 +386,17 @@ async def kafka(settings: Settings) -> AsyncIterator[tuple[str, Settings]]:
         await broker.stop()
 
 
+_PUBLISHER_WAIT_S = 10.0
+"""How long start-up waits for the broker before it opens the partners' port anyway."""
+
+
+async def _connect(hub: Hub, connected: asyncio.Event, stop: asyncio.Event) -> None:
+    """Start the publisher, waiting out a broker that is away; then live until ``stop``."""
+    if await _when_ready("the broker (publisher)", hub.publisher.start, stop):
+        connected.set()
+        await stop.wait()
+
+
 async def _when_ready(what: str, start: Callable[[], Awaitable[None]], stop: asyncio.Event) -> bool:
     """Run ``start`` until it succeeds, waiting out outages; False if stopped first.
 
@@ -458,10 +469,24 @@ async def serve(
         return
     async with kafka(settings) as (bootstrap_servers, settings):
         hub = build(settings, bootstrap_servers)
-        if not await _when_ready("the broker (publisher)", hub.publisher.start, stop):
+        # The publisher connects in the background. The process waits for it a little, so
+        # that a normal start takes no request before the broker can acknowledge it; a
+        # broker still away after that does not keep the partners' port closed: until it
+        # comes, every request that must publish is answered "try again" (a 503 in the
+        # partner's protocol, from ``BrokerUnavailable``) and /readyz says not ready.
+        connected = asyncio.Event()
+        publisher = asyncio.create_task(_connect(hub, connected, stop), name="publisher")
+        waiting = asyncio.create_task(connected.wait())
+        await asyncio.wait(
+            [publisher, waiting], timeout=_PUBLISHER_WAIT_S, return_when=asyncio.FIRST_COMPLETED
+        )
+        waiting.cancel()
+        if publisher.done():  # stopped while waiting, or an error no retry cures
+            publisher.result()
             await hub.engine.dispose()
             return
-        tasks: list[asyncio.Task[None]] = []
+        # Watched with the other loops: an error no retry cures ends the process.
+        tasks: list[asyncio.Task[None]] = [publisher]
         consumer = hub.consumer() if consume else None
         server = None
         servers: list[uvicorn.Server] = []
@@ -475,7 +500,9 @@ async def serve(
                 tasks.append(_loop("callbacks", lambda stop: hub.dispatcher().run(stop), stop))
                 tasks.append(_loop("re-drive", hub.redriver.run, stop))
                 try:
-                    await consumer.wait_for_partitions()
+                    # Only with the broker there: otherwise the API opens now, not later.
+                    if connected.is_set():
+                        await consumer.wait_for_partitions()
                 except TimeoutError:
                     log.warning("the core consumer has no partitions yet; it keeps trying")
             await hub.monitor.check_once()
@@ -509,6 +536,7 @@ async def serve(
                     raise task.exception()  # type: ignore[misc]
         finally:
             stop.set()
+            publisher.cancel()
             for running in servers:
                 running.should_exit = True
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -22,9 +22,10 @@ class KafkaEventPublisher:
     """``EventPublisher`` on aiokafka with acks=all.
 
     A partner is told "accepted" only after ``publish`` returns. When no ack comes
-    within ``kafka_ack_timeout_s`` it raises ``BrokerUnavailable`` (a 503), and the
-    next publish first re-checks the topics: a broker that came back empty (Tansu's
-    memory storage) gets them recreated with the configured partition count.
+    within ``kafka_ack_timeout_s``, or before ``start`` has connected, it raises
+    ``BrokerUnavailable`` (a 503), and the next publish first re-checks the topics: a
+    broker that came back empty (Tansu's memory storage) gets them recreated with the
+    configured partition count.
     """
 
     def __init__(self, settings: Settings, bootstrap_servers: str) -> None:
@@ -40,6 +41,7 @@ class KafkaEventPublisher:
         )
         self._topology_verified = False
         self._topology_lock = asyncio.Lock()
+        self._started = False
 
     async def start(self, within_s: float = 30.0) -> None:
         """Connect, retrying with backoff while the broker comes up."""
@@ -53,6 +55,7 @@ class KafkaEventPublisher:
                 await ensure_topics(self._settings, self._bootstrap)
         await self._producer.start()
         self._topology_verified = True
+        self._started = True
 
     async def stop(self) -> None:
         await self._producer.stop()
@@ -60,6 +63,8 @@ class KafkaEventPublisher:
     async def publish(
         self, key: str, value: bytes, headers: list[tuple[str, bytes]] | None = None
     ) -> None:
+        if not self._started:  # still connecting (hub start-up with the broker away)
+            raise self._unavailable()
         started = time.monotonic()
         deadline = started + self._settings.kafka_ack_timeout_s
         try:
@@ -92,6 +97,8 @@ class KafkaEventPublisher:
         """
         if not events:
             return []
+        if not self._started:
+            return [self._unavailable() for _ in events]
         started = time.monotonic()
         futures: list[asyncio.Future[object]] = []
         failure: BaseException | None = None

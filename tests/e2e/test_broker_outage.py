@@ -1,5 +1,6 @@
 """With the broker down the hub says 503, never a false success; it recovers by itself."""
 
+import asyncio
 import time
 import uuid
 from pathlib import Path
@@ -62,4 +63,39 @@ async def test_broker_down_gives_503_within_six_seconds_and_posts_succeed_again_
             await wait_for_status(
                 client, f"/v1/registrations/{person['reference']}", "recorded", 30.0
             )
+        await client.aclose()
+
+
+async def test_a_hub_started_while_the_broker_is_away_answers_503_then_accepts_once_it_is_up(
+    database_url: str, own_broker: OwnBroker, tmp_path: Path
+) -> None:
+    """The partners' port opens without the broker: "try again", never a refused connection."""
+    env = hub_env_on(own_broker.broker, database_url, f"late-{uuid.uuid4().hex[:6]}")
+    await own_broker.broker.stop()
+    started = time.monotonic()
+    async with running_hub(env, tmp_path / "hub.log") as url:
+        print(f"broker away: the hub answered /livez after {time.monotonic() - started:.1f} s")
+        client = SignedClient(url)
+        person = applicant()
+        response = await client.post("/v1/registrations", person)
+        assert response.status_code == 503, response.text
+        assert int(response.headers["Retry-After"]) > 0
+        assert response.json()["error"]["code"] == "temporarily_unavailable"
+        assert (await client.http.get("/readyz")).status_code == 503
+        assert (await client.get(f"/v1/registrations/{person['reference']}")).status_code == 404
+
+        await own_broker.restart_in_place()
+        deadline = time.monotonic() + 60
+        while True:
+            response = await client.post("/v1/registrations", person)
+            if response.status_code == 202 or time.monotonic() > deadline:
+                break
+            assert response.status_code == 503, response.text
+            await asyncio.sleep(0.5)
+        assert response.status_code == 202, "posts did not succeed within 60 s of the broker"
+        await wait_for_status(client, f"/v1/registrations/{person['reference']}", "recorded", 60.0)
+        ready_by = time.monotonic() + 10  # the readiness checks run every 2 s
+        while (await client.http.get("/readyz")).status_code != 200:
+            assert time.monotonic() < ready_by, "/readyz not 200 with the broker back"
+            await asyncio.sleep(0.2)
         await client.aclose()
