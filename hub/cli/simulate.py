@@ -22,6 +22,7 @@ from hub.simulator.partners import (
     HubApiPartner,
     IndomaretPartner,
     JsonPartner,
+    PerisaiAgent,
     PosPartner,
     SimulatedPartner,
     load_private_key,
@@ -29,7 +30,7 @@ from hub.simulator.partners import (
 from hub.simulator.traffic import FAULTS, NotLoopback, Simulator, require_loopback
 
 console = Console()
-CHANNELS = ("hub-api", "pos", "brilink", "bni46", "indomaret", "alfamart", "bank")
+CHANNELS = ("hub-api", "pos", "brilink", "bni46", "indomaret", "alfamart", "bank", "perisai")
 DEV_BANK_KEY = REPO_ROOT / "tests" / "channels" / "bank" / "keys" / "dev-bank-private.pem"
 
 
@@ -40,15 +41,35 @@ def _credentials(settings: Settings, channel: str) -> Credentials | None:
     return None
 
 
+def _agent(issued: str | None) -> Credentials | None:
+    """An Agen Perisai agent's credential, ``AGENT_ID:KEY`` as ``hub agents add`` printed it."""
+    if not issued or ":" not in issued:
+        return None
+    agent_id, key = issued.split(":", 1)
+    return Credentials(agent_id.strip(), key.strip(), {})
+
+
 def _partners(
     settings: Settings,
     http: httpx.AsyncClient,
     channels: list[str],
     bank_key: Path,
     bni46_port: int | None,
+    perisai_agent: str | None = None,
 ) -> list[SimulatedPartner]:
     made: list[SimulatedPartner] = []
     for channel in channels:
+        if channel == "perisai":
+            # An agent signs with its own key, issued into the store by an operator.
+            agent = _agent(perisai_agent)
+            if agent is None:
+                console.print(
+                    "[yellow]perisai: no agent (--perisai-agent AGENT_ID:KEY, from "
+                    "`hub agents add`): skipped[/]"
+                )
+            else:
+                made.append(PerisaiAgent(http, agent))
+            continue
         who = _credentials(settings, channel)
         if who is None:
             console.print(f"[yellow]no partner of channel {channel} in this config: skipped[/]")
@@ -92,6 +113,10 @@ def simulate(
         Path, typer.Option(help="The simulated bank's RSA private key (PEM)")
     ] = DEV_BANK_KEY,
     seed: Annotated[int | None, typer.Option(help="Repeat a run's choices")] = None,
+    perisai_agent: Annotated[
+        str | None,
+        typer.Option(help="An Agen Perisai agent, AGENT_ID:KEY as `hub agents add` printed it"),
+    ] = None,
 ) -> None:
     """Drive realistic partner traffic through every channel, each in its own protocol.
 
@@ -115,7 +140,7 @@ def simulate(
 
     async def main() -> Simulator:
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            partners = _partners(settings, http, chosen, bank_key, bni46_port)
+            partners = _partners(settings, http, chosen, bank_key, bni46_port, perisai_agent)
             simulator = Simulator(partners, monthly, wanted_faults, seed)
             await simulator.run(rate, duration)
             return simulator

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from hub.membership.particulars import Particulars
-from hub.signing import sign
+from hub.signing import sign, signed_headers_v2
 from hub.simulator.people import in_terms_of
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -144,6 +144,13 @@ class JsonPartner:
 
     def __init__(self, http: httpx.AsyncClient, who: Credentials) -> None:
         self._http, self._who = http, who
+        self._paid_at_of: dict[str, str] = {}
+        """Each payment's time, by reference: a retry resends the very same payment."""
+
+    @property
+    def wire(self) -> str:
+        """The protocol whose paths and field names it speaks: its channel's own."""
+        return self.channel
 
     async def _headers(self, path: str, raw: bytes) -> dict[str, str]:
         return _hub_signed(self._who, raw)
@@ -164,30 +171,30 @@ class JsonPartner:
         return {"reference": ref, "payment_reference": payment_ref}
 
     def _outlet(self, inquiry: bool = False) -> dict[str, Any]:
-        field, value, on_inquiries = _OUTLET.get(self.channel, ("", "", False))
+        field, value, on_inquiries = _OUTLET.get(self.wire, ("", "", False))
         return {field: value} if field and (on_inquiries or not inquiry) else {}
 
     async def _post(self, operation: int, body: dict[str, Any]) -> Answer:
-        prefix = _PREFIXES.get(self.channel, f"/{self.channel}/v1/")
-        path = prefix + _ROUTES[self.channel][operation]
+        prefix = _PREFIXES.get(self.wire, f"/{self.wire}/v1/")
+        path = prefix + _ROUTES[self.wire][operation]
         raw = _json(body)
         headers = {"Content-Type": "application/json", **await self._headers(path, raw)}
         return self._answer(await self._http.post(path, content=raw, headers=headers))
 
     async def register(self, p: Particulars, ref: str) -> Answer:
-        reference, income, programmes = _REGISTRATION[self.channel]
+        reference, income, programmes = _REGISTRATION[self.wire]
         listed = self._programmes()
-        body = {reference: ref, **in_terms_of(self.channel, p), income: INCOME, programmes: listed}
+        body = {reference: ref, **in_terms_of(self.wire, p), income: INCOME, programmes: listed}
         return await self._post(_REGISTER, {**body, **self._outlet()})
 
     async def inquiry(self, p: Particulars, months: int) -> Answer:
-        _, payer, in_months, _, _ = _PAYMENT[self.channel]
+        _, payer, in_months, _, _ = _PAYMENT[self.wire]
         asked = {payer: p.nik, in_months: months}
         return await self._post(_INQUIRE, {**asked, **self._outlet(inquiry=True)})
 
     async def pay(self, p: Particulars, ref: str, months: int, amount: int) -> Answer:
-        names = _PAYMENT[self.channel]
-        values = (ref, p.nik, months, amount, self._paid_at())
+        names = _PAYMENT[self.wire]
+        values = (ref, p.nik, months, amount, self._paid_at_of.setdefault(ref, self._paid_at()))
         return await self._post(_PAY, {**dict(zip(names, values, strict=True)), **self._outlet()})
 
     async def reverse(self, ref: str, payment_ref: str, amount: int) -> Answer:
@@ -199,6 +206,20 @@ class HubApiPartner(JsonPartner):
 
     def _paid_at(self) -> str:
         return _now().isoformat()
+
+
+class PerisaiAgent(HubApiPartner):
+    """An Agen Perisai agent's phone app (docs/channels/perisai.md): the hub's own API,
+    signed with version 2 under the agent's id and key (``hub agents add`` prints them)."""
+
+    channel = "perisai"
+
+    @property
+    def wire(self) -> str:
+        return "hub-api"
+
+    async def _headers(self, path: str, raw: bytes) -> dict[str, str]:
+        return signed_headers_v2(self._who.secret, "POST", path, self._who.partner_id, raw)
 
 
 class PosPartner(JsonPartner):

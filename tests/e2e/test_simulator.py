@@ -1,15 +1,35 @@
 """`hub simulate` drives every channel in its own protocol, and only ever this machine."""
 
+import asyncio
+import time
+
+import httpx
+
+from tests.e2e.test_channel_perisai import AgentApp, _issue
 from tests.support.hubproc import REPO, hub_cli
 from tests.support.metrics import samples
 
-CHANNELS = ("hub-api", "pos", "brilink", "bni46", "indomaret", "alfamart", "bank")
+CHANNELS = ("hub-api", "pos", "brilink", "bni46", "indomaret", "alfamart", "bank", "perisai")
+
+
+async def _known_agent(hub_url: str, hub_env: dict[str, str]) -> str:
+    """An agent issued as an operator does (``hub agents add``), once the API knows it
+    (within agent_refresh_s): ``AGENT_ID:KEY`` for ``--perisai-agent``."""
+    agent_id, key = await _issue(hub_env, "Simulated agent")
+    async with httpx.AsyncClient(base_url=hub_url, timeout=10) as client:
+        agent = AgentApp(client, agent_id, key)
+        deadline = time.monotonic() + 15
+        while (await agent.get("/v1/registrations/NONE")).status_code == 401:
+            assert time.monotonic() < deadline, "the new agent was not taken within 15 s"
+            await asyncio.sleep(0.25)
+    return f"{agent_id}:{key}"
 
 
 async def test_the_simulator_gets_every_channel_through_intake_in_its_own_protocol(
     hub_url: str, hub_env: dict[str, str], bni46_port: int
 ) -> None:
     key = REPO / "tests" / "channels" / "bank" / "keys" / "bank-private.pem"
+    agent = await _known_agent(hub_url, hub_env)
     before = await samples(hub_url, "hub_requests_total")
     result = await hub_cli(
         hub_env,
@@ -20,6 +40,7 @@ async def test_the_simulator_gets_every_channel_through_intake_in_its_own_protoc
         "--bni46-port", str(bni46_port),
         "--bank-key", str(key),
         "--seed", "7",
+        "--perisai-agent", agent,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     print(result.stdout)
@@ -31,6 +52,9 @@ async def test_the_simulator_gets_every_channel_through_intake_in_its_own_protoc
     for channel in CHANNELS:
         assert channel in rows, f"{channel} sent nothing: {result.stdout}"
         assert int(rows[channel][2]) > 0, f"{channel}: nothing succeeded: {rows[channel]}"
+        # A retry resends the very same request and gets the same answer; a bad one is
+        # refused in the partner's codes: nothing else.
+        assert int(rows[channel][4]) == 0, f"{channel}: unexpected answers: {rows[channel]}"
     after = await samples(hub_url, "hub_requests_total")
 
     def accepted(sample: list[tuple[dict[str, str], float]], channel: str) -> float:
