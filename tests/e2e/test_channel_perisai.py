@@ -1,15 +1,14 @@
 """A Perisai agent drives the running hub as its phone app would, from the channel's page.
 
-The agent is issued with ``hub agents add`` as an operator runs it; the client below is
-written from docs/channels/perisai.md ("Signing a request") with httpx and hmac only. The
-outcome is read back from PostgreSQL: the agent id is on the inbox rows, the member and
-the contribution. Then the operator revokes the agent, and its next request is refused.
+The agent is issued with ``hub agents add`` as an operator runs it; its client
+(``tests/e2e/perisai_agent.py``) is written from docs/channels/perisai.md ("Signing a
+request") with httpx and hmac only. The outcome is read back from PostgreSQL: the agent
+id is on the inbox rows, the member and the contribution. Then the operator revokes the
+agent, and its next request is refused.
 """
 
 import asyncio
 import csv
-import hashlib
-import hmac
 import io
 import json
 import time
@@ -23,78 +22,9 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.e2e.perisai_agent import AGENCY, AGENCY_SECRET, AgentApp, issue_agent
 from tests.support.hubproc import hub_cli
 from tests.support.people import applicant
-
-AGENCY = "perisai-bali"
-AGENCY_SECRET = "perisai-bali-secret"  # config/test.toml
-
-
-class AgentApp:
-    """The agent's phone app: every request signed with version 2 under its own id and key."""
-
-    def __init__(self, client: httpx.AsyncClient, agent_id: str, key: str) -> None:
-        self.client, self.agent_id, self.key = client, agent_id, key
-
-    def _headers(self, method: str, target: str, body: bytes) -> dict[str, str]:
-        timestamp = str(int(time.time()))
-        nonce = uuid.uuid4().hex
-        text = "\n".join(
-            [
-                "BPU-HMAC-SHA256-V2",
-                method,
-                target,
-                self.agent_id,
-                timestamp,
-                nonce,
-                hashlib.sha256(body).hexdigest(),
-            ]
-        )
-        return {
-            "Content-Type": "application/json",
-            "X-Partner-Id": self.agent_id,
-            "X-Timestamp": timestamp,
-            "X-Signature-Version": "2",
-            "X-Nonce": nonce,
-            "X-Signature": hmac.new(self.key.encode(), text.encode(), hashlib.sha256).hexdigest(),
-        }
-
-    async def post(self, path: str, payload: dict[str, Any]) -> httpx.Response:
-        body = json.dumps(payload).encode()
-        return await self.client.post(path, content=body, headers=self._headers("POST", path, body))
-
-    async def get(self, path: str) -> httpx.Response:
-        return await self.client.get(path, headers=self._headers("GET", path, b""))
-
-    async def wait_for(self, path: str, wanted: str, within_s: float = 30) -> dict[str, Any]:
-        deadline = time.monotonic() + within_s
-        body: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            response = await self.get(path)
-            body = response.json()
-            if response.status_code == 200 and body.get("status") == wanted:
-                return body
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"{path} not {wanted!r} within {within_s} s: {body}")
-
-
-async def _issue(hub_env: dict[str, str], name: str) -> tuple[str, str]:
-    agent_id = f"prs-e2e-{uuid.uuid4().hex[:8]}"
-    issued = await hub_cli(
-        hub_env,
-        "agents",
-        "add",
-        AGENCY,
-        "--name",
-        name,
-        "--agent-id",
-        agent_id,
-        "--by",
-        "ops: e2e",
-        "--json",
-    )
-    assert issued.returncode == 0, issued.stderr + issued.stdout
-    return agent_id, json.loads(issued.stdout)["key"]
 
 
 async def _accepted_once_issued(agent: AgentApp, payload: dict[str, Any]) -> httpx.Response:
@@ -115,7 +45,7 @@ async def test_an_agent_registers_and_collects_and_the_store_names_the_agent_unt
     http: httpx.AsyncClient,
     tmp_path: Path,
 ) -> None:
-    agent_id, key = await _issue(hub_env, "Ketut (Desa Sanur Kaja)")
+    agent_id, key = await issue_agent(hub_env, "Ketut (Desa Sanur Kaja)")
     agent = AgentApp(http, agent_id, key)
     person = applicant(f"PRS-{uuid.uuid4().hex[:12]}")
 
@@ -192,8 +122,8 @@ async def test_an_agent_registers_and_collects_and_the_store_names_the_agent_unt
 async def test_an_agent_cannot_sign_as_a_colleague_nor_see_a_colleagues_requests(
     hub_url: str, hub_env: dict[str, str], http: httpx.AsyncClient
 ) -> None:
-    ketut_id, ketut_key = await _issue(hub_env, "Ketut")
-    made_id, made_key = await _issue(hub_env, "Made")
+    ketut_id, ketut_key = await issue_agent(hub_env, "Ketut")
+    made_id, made_key = await issue_agent(hub_env, "Made")
     ketut, made = AgentApp(http, ketut_id, ketut_key), AgentApp(http, made_id, made_key)
     person = applicant(f"PRS-{uuid.uuid4().hex[:12]}")
     assert (await _accepted_once_issued(ketut, person)).status_code == 202

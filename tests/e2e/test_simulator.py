@@ -5,7 +5,7 @@ import time
 
 import httpx
 
-from tests.e2e.test_channel_perisai import AgentApp, _issue
+from tests.e2e.perisai_agent import AgentApp, issue_agent
 from tests.support.hubproc import REPO, hub_cli
 from tests.support.metrics import samples
 
@@ -15,7 +15,7 @@ CHANNELS = ("hub-api", "pos", "brilink", "bni46", "indomaret", "alfamart", "bank
 async def _known_agent(hub_url: str, hub_env: dict[str, str]) -> str:
     """An agent issued as an operator does (``hub agents add``), once the API knows it
     (within agent_refresh_s): ``AGENT_ID:KEY`` for ``--perisai-agent``."""
-    agent_id, key = await _issue(hub_env, "Simulated agent")
+    agent_id, key = await issue_agent(hub_env, "Simulated agent")
     async with httpx.AsyncClient(base_url=hub_url, timeout=10) as client:
         agent = AgentApp(client, agent_id, key)
         deadline = time.monotonic() + 15
