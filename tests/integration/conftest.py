@@ -1,16 +1,14 @@
 """Fixtures of the integration tests: engines on the session's PostgreSQL database, and a
 store of a test's own for tests that need PostgreSQL's statistics to themselves."""
 
-import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.store.database import create_engine
-from hub.store.migrations import upgrade_to_head_async
 from tests.conftest import PG_ADMIN_DSN
+from tests.support.store import drop_database, fresh_database
 
 
 @pytest.fixture
@@ -33,13 +31,8 @@ async def engines(database_url: str) -> AsyncIterator[list[AsyncEngine]]:
 @pytest.fixture
 async def empty_store() -> AsyncIterator[str]:
     """A store of its own, migrated and empty, as a new deployment starts: its name."""
-    name = f"hub_test_plans_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    _, name = await fresh_database(PG_ADMIN_DSN, "hub_test_plans")
     try:
-        await upgrade_to_head_async(f"{url}/{name}")
         yield name
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(PG_ADMIN_DSN, name)
