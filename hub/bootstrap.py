@@ -476,13 +476,20 @@ async def serve(
         # partner's protocol, from ``BrokerUnavailable``) and /readyz says not ready.
         connected = asyncio.Event()
         publisher = asyncio.create_task(_connect(hub, connected, stop), name="publisher")
-        waiting = asyncio.create_task(connected.wait())
+        waits = [asyncio.create_task(connected.wait()), asyncio.create_task(stop.wait())]
         await asyncio.wait(
-            [publisher, waiting], timeout=_PUBLISHER_WAIT_S, return_when=asyncio.FIRST_COMPLETED
+            [publisher, *waits], timeout=_PUBLISHER_WAIT_S, return_when=asyncio.FIRST_COMPLETED
         )
-        waiting.cancel()
-        if publisher.done():  # stopped while waiting, or an error no retry cures
-            publisher.result()
+        for wait in waits:
+            wait.cancel()
+        if stop.is_set() or publisher.done():  # a signal, or an error no retry cures
+            # A signal is acted on at once, even in the middle of a connection attempt
+            # that a broker which accepts connections but never answers would stretch.
+            publisher.cancel()
+            await asyncio.wait([publisher])
+            if not publisher.cancelled():
+                publisher.result()
+            await hub.publisher.stop()
             await hub.engine.dispose()
             return
         # Watched with the other loops: an error no retry cures ends the process.

@@ -41,7 +41,7 @@ from hub.kafka.envelopes import decode_envelope, is_replayed
 from hub.kafka.ids import request_ids
 from hub.observability import metrics
 from hub.observability.redaction import redact
-from hub.resilience import Outage, sleep_unless_stopped
+from hub.resilience import Outage, sleep_unless_stopped, unless_stopped
 from hub.settings import Settings
 from hub.store.outage import is_transient
 from hub.store.recording import BatchResult, IncomingEvent, RecordingService
@@ -138,8 +138,17 @@ class CoreConsumer:
             self._stop = stop
         if self._started:
             return
-        await self._until_done(self._broker, self._dead_letters.start, KafkaError)
-        await self._until_done(self._broker, self._consumer.start, KafkaError)
+        for connect in (self._dead_letters.start, self._consumer.start):
+            # A broker that takes connections but never answers would hold a connection
+            # attempt for aiokafka's whole request timeout: a stop does not wait for it.
+            try:
+                await unless_stopped(
+                    self._stop, self._until_done(self._broker, connect, KafkaError)
+                )
+            except Stopping:
+                return
+            if self._stop.is_set():
+                return
         self._started = True
 
     async def wait_for_partitions(self, within_s: float = 30.0) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.observability import metrics
 from hub.observability.lag import BrokerProbe, PartitionLag
+from hub.resilience import unless_stopped
 from hub.settings import Settings
 from hub.store.watch import flow_state, ping
 
@@ -166,6 +167,7 @@ class Monitor:
         period_s: float, job: Callable[[], Coroutine[Any, Any, None]], stop: asyncio.Event
     ) -> None:
         while not stop.is_set():
-            await job()
+            # A check held up by a dependency that does not answer never delays a stop.
+            await unless_stopped(stop, job())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), period_s)

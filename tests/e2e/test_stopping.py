@@ -1,0 +1,121 @@
+"""A hub asked to stop stops at once, even while its broker takes connections and never answers.
+
+A broker behind a network fault that drops packets (or one hung in its own start-up)
+accepts a connection and then says nothing; a client's first request to it waits for
+aiokafka's whole request timeout (40 s). An orchestrator sends SIGTERM and kills the
+process after its grace period (30 s on Kubernetes), so a hub that waited that timeout
+out before stopping would be killed, with what it still held.
+"""
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hub.broker import free_port
+from tests.support.hubproc import REPO
+
+STOPPED_WITHIN_S = 3.0
+
+
+class SilentBroker:
+    """A TCP listener on loopback that accepts connections and never writes a byte."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self._open: list[asyncio.StreamWriter] = []
+
+    async def _accept(self, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._open.append(writer)
+
+    @asynccontextmanager
+    async def listening(self) -> AsyncIterator[str]:
+        server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            yield f"127.0.0.1:{port}"
+        finally:
+            for writer in self._open:
+                writer.close()
+            server.close()
+
+
+async def _until(condition: Callable[[], bool], within_s: float, what: str) -> None:
+    deadline = time.monotonic() + within_s
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {within_s:.0f} s"
+        await asyncio.sleep(0.05)
+
+
+async def _answers(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=1.0) as client:
+            return (await client.get(url)).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.mark.parametrize(
+    ("command", "moment"),
+    [("run", "starting"), ("run", "serving"), ("consume", "serving")],
+)
+async def test_sigterm_stops_the_hub_within_three_seconds_while_the_broker_never_answers(
+    command: str, moment: str, database_url: str, tmp_path: Path
+) -> None:
+    silent = SilentBroker()
+    port = free_port()
+    args = ["--metrics-port", str(port)] if command == "consume" else ["--port", str(port)]
+    log_path = tmp_path / "hub.log"
+    async with silent.listening() as bootstrap:
+        env = {
+            **os.environ,
+            "HUB_ENV": "test",
+            "HUB_LOG_FORMAT": "json",
+            "HUB_DATABASE_URL": database_url,
+            "HUB_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        }
+        with log_path.open("wb") as log:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "hub",
+                command,
+                *args,
+                cwd=REPO,
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=log,
+            )
+        try:
+            # Its signal handlers are in place once it talks to the broker.
+            await _until(lambda: silent.connections > 0, 60, "no connection to the broker")
+            livez = f"http://127.0.0.1:{port}/livez"
+            if moment == "serving":  # after the start-up's wait for the broker (10 s)
+                deadline = time.monotonic() + 60
+                while not await _answers(livez):
+                    assert time.monotonic() < deadline, "port not open within 60 s"
+                    await asyncio.sleep(0.2)
+            else:
+                assert not await _answers(livez)
+            signalled = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), 20)
+            except TimeoutError:
+                pytest.fail(f"hub {command} ({moment}) still running 20 s after SIGTERM")
+            took = time.monotonic() - signalled
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    print(f"hub {command}, {moment}: stopped {took:.2f} s after SIGTERM")
+    assert process.returncode == 0, log_path.read_text()[-3000:]
+    assert took <= STOPPED_WITHIN_S, f"stopped {took:.2f} s after SIGTERM"
