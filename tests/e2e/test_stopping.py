@@ -8,9 +8,7 @@ out before stopping would be killed, with what it still held.
 """
 
 import asyncio
-import os
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -20,7 +18,7 @@ import httpx
 import pytest
 
 from hub.broker import free_port
-from tests.support.hubproc import REPO
+from tests.support.hubproc import started_hub
 
 STOPPED_WITHIN_S = 3.0
 
@@ -72,28 +70,10 @@ async def test_sigterm_stops_the_hub_within_three_seconds_while_the_broker_never
 ) -> None:
     silent = SilentBroker()
     port = free_port()
-    args = ["--metrics-port", str(port)] if command == "consume" else ["--port", str(port)]
     log_path = tmp_path / "hub.log"
     async with silent.listening() as bootstrap:
-        env = {
-            **os.environ,
-            "HUB_ENV": "test",
-            "HUB_LOG_FORMAT": "json",
-            "HUB_DATABASE_URL": database_url,
-            "HUB_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        }
-        with log_path.open("wb") as log:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "hub",
-                command,
-                *args,
-                cwd=REPO,
-                env=env,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=log,
-            )
+        env = {"HUB_DATABASE_URL": database_url, "HUB_KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+        process = await started_hub(env, log_path, command, port)
         try:
             # Its signal handlers are in place once it talks to the broker.
             await _until(lambda: silent.connections > 0, 60, "no connection to the broker")

@@ -57,6 +57,34 @@ async def running_hub(
     a person at a terminal (stdout: the example command) to ``log_path`` with ``.out``.
     """
     port = free_port()
+    process = await started_hub(env, log_path, command, port)
+    url = f"http://127.0.0.1:{port}"
+    if pids is not None:
+        pids.append(process.pid)
+    try:
+        await _wait_healthy(url, process, log_path, health)
+        yield url
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(process.wait(), 20)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+                raise AssertionError("hub did not stop on SIGINT within 20 s") from None
+    assert process.returncode == 0, (
+        f"hub exited {process.returncode}: {log_path.read_text()[-3000:]}"
+    )
+
+
+async def started_hub(
+    env: dict[str, str], log_path: Path, command: str, port: int
+) -> asyncio.subprocess.Process:
+    """``python -m hub COMMAND`` with extra ``env`` on ``port`` (``--metrics-port`` for
+    ``consume``), started and not waited for. Its log (stderr, JSON lines as in
+    production) goes to ``log_path``; what it prints for a person at a terminal (stdout:
+    the example command) to ``log_path`` with ``.out``."""
     full_env = {
         **os.environ,
         "HUB_ENV": "test",
@@ -67,7 +95,7 @@ async def running_hub(
     args = ["--metrics-port", str(port)] if command == "consume" else ["--port", str(port)]
     HUB_LOGS.append(log_path)
     with log_path.open("wb") as log, log_path.with_suffix(".out").open("wb") as out:
-        process = await asyncio.create_subprocess_exec(
+        return await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "hub",
@@ -78,24 +106,6 @@ async def running_hub(
             stdout=out,
             stderr=log,
         )
-        url = f"http://127.0.0.1:{port}"
-        if pids is not None:
-            pids.append(process.pid)
-        try:
-            await _wait_healthy(url, process, log_path, health)
-            yield url
-        finally:
-            if process.returncode is None:
-                process.send_signal(signal.SIGINT)
-                try:
-                    await asyncio.wait_for(process.wait(), 20)
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
-                    raise AssertionError("hub did not stop on SIGINT within 20 s") from None
-    assert process.returncode == 0, (
-        f"hub exited {process.returncode}: {log_path.read_text()[-3000:]}"
-    )
 
 
 async def _wait_healthy(
