@@ -36,7 +36,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
-from hub.kafka.connection import client_options
+from hub.kafka.connection import client_options, stopped_within
 from hub.kafka.envelopes import decode_envelope, is_replayed
 from hub.kafka.ids import request_ids
 from hub.observability import metrics
@@ -128,6 +128,8 @@ class CoreConsumer:
         )
         self.stats = ConsumerStats()
         self._stop = asyncio.Event()
+        self._stopped_at: float | None = None
+        """When a commit first found stop set: the grace for the last commits runs from it."""
         self._started = False
         self._store = Outage("the membership store (core consumer)", log)
         self._broker = Outage("the broker (core consumer)", log)
@@ -162,8 +164,10 @@ class CoreConsumer:
         return len(self._consumer.assignment())
 
     async def stop(self) -> None:
-        await self._consumer.stop()
-        await self._dead_letters.stop()
+        # Offsets not committed by then are replayed by the next consumer: harmless.
+        wait_s = self._settings.kafka_ack_timeout_s
+        await stopped_within(self._consumer.stop, wait_s, "core consumer")
+        await stopped_within(self._dead_letters.stop, wait_s, "dead-letter producer")
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set; the batches in hand are finished first.
@@ -286,11 +290,41 @@ class CoreConsumer:
         metrics.EVENTS_APPLIED.labels("dead_lettered").inc(len(dead))
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        commit = asyncio.ensure_future(self._consumer.commit(offsets))
         try:
-            await self._consumer.commit(offsets)
+            if not await self._done_unless_stopped(commit):
+                commit.cancel()
+                await asyncio.wait([commit])
+                log.warning(
+                    "offsets not committed within %.0f s of the stop (the broker did not "
+                    "answer); the next consumer replays those events, each applied once",
+                    self._settings.kafka_ack_timeout_s,
+                )
+                return
+            commit.result()
         except (CommitFailedError, KafkaError) as exc:
             # Rebalanced or the broker blinked: the batch will be replayed, harmlessly.
             log.warning("offset commit failed; the batch will be replayed: %r", exc)
+
+    async def _done_unless_stopped(self, work: "asyncio.Future[None]") -> bool:
+        """Wait for ``work``; once stop is set, only until ``kafka_ack_timeout_s`` after it.
+
+        aiokafka's commit waits for a group coordinator as long as it takes, and a broker
+        that takes connections but never answers would hold the stop for good.
+        """
+        stopping: asyncio.Future[Any] = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait([work, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if work.done():
+            return True
+        loop = asyncio.get_running_loop()
+        if self._stopped_at is None:
+            self._stopped_at = loop.time()
+        grace_s = self._stopped_at + self._settings.kafka_ack_timeout_s - loop.time()
+        await asyncio.wait([work], timeout=max(grace_s, 0.0))
+        return work.done()
 
     async def _reject_dead_letters(self, dead: list[DeadLetter]) -> None:
         """A partner never sees "accepted" for what will not be recorded: rejected, and why.

@@ -10,7 +10,7 @@ from aiokafka.errors import KafkaError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from hub.errors import BrokerUnavailable
-from hub.kafka.connection import client_options
+from hub.kafka.connection import client_options, stopped_within
 from hub.kafka.topics import ensure_topics
 from hub.observability import metrics
 from hub.settings import Settings
@@ -58,7 +58,9 @@ class KafkaEventPublisher:
         self._started = True
 
     async def stop(self) -> None:
-        await self._producer.stop()
+        # Whatever the producer still holds was never acknowledged to a partner (a publish
+        # that timed out answered "try again"), so it is not waited for past the timeout.
+        await stopped_within(self._producer.stop, self._settings.kafka_ack_timeout_s, "publisher")
 
     async def publish(
         self, key: str, value: bytes, headers: list[tuple[str, bytes]] | None = None

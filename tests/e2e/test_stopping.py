@@ -8,6 +8,7 @@ out before stopping would be killed, with what it still held.
 """
 
 import asyncio
+import os
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
@@ -17,8 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub.broker import free_port
+from hub.broker import ApacheKafka, free_port
+from tests.support.brokers import OwnBroker, hub_env_on
 from tests.support.hubproc import started_hub
+from tests.support.partner import SignedClient
+from tests.support.people import applicant
 
 STOPPED_WITHIN_S = 3.0
 
@@ -99,3 +103,46 @@ async def test_sigterm_stops_the_hub_within_three_seconds_while_the_broker_never
     print(f"hub {command}, {moment}: stopped {took:.2f} s after SIGTERM")
     assert process.returncode == 0, log_path.read_text()[-3000:]
     assert took <= STOPPED_WITHIN_S, f"stopped {took:.2f} s after SIGTERM"
+
+
+async def test_a_hub_whose_broker_froze_while_serving_stops_within_twenty_five_seconds_of_sigterm(
+    database_url: str, own_broker: OwnBroker, tmp_path: Path
+) -> None:
+    """Frozen (SIGSTOP): connected, then silent. The request in flight is told to retry;
+    the event the producer still holds for it is not waited for (aiokafka would hold it
+    for good), nor is the consumer's goodbye to its group (40 s)."""
+    broker = own_broker.broker
+    assert isinstance(broker, ApacheKafka)
+    port = free_port()
+    log_path = tmp_path / "hub.log"
+    process = await started_hub(hub_env_on(broker, database_url, "frozen"), log_path, "run", port)
+    url = f"http://127.0.0.1:{port}"
+    client = SignedClient(url)
+    broker_pid = broker.pid()
+    assert broker_pid is not None
+    try:
+        deadline = time.monotonic() + 60
+        while not await _answers(f"{url}/readyz"):
+            assert time.monotonic() < deadline, "not ready within 60 s"
+            await asyncio.sleep(0.2)
+        assert (await client.post("/v1/registrations", applicant())).status_code == 202
+        os.kill(broker_pid, signal.SIGSTOP)
+        in_flight = asyncio.create_task(client.post("/v1/registrations", applicant()))
+        await asyncio.sleep(1.0)
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), 60)
+        except TimeoutError:
+            pytest.fail("hub run still running 60 s after SIGTERM")
+        took = time.monotonic() - signalled
+        assert (await in_flight).status_code == 503
+    finally:
+        os.kill(broker_pid, signal.SIGCONT)
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await client.aclose()
+    print(f"hub run, broker frozen: stopped {took:.2f} s after SIGTERM")
+    assert process.returncode == 0, log_path.read_text()[-3000:]
+    assert took <= 25.0, f"stopped {took:.2f} s after SIGTERM"

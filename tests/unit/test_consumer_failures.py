@@ -55,6 +55,8 @@ class FakeKafkaConsumer:
         self.script = script
         self.commits: list[dict[TopicPartition, int]] = []
         self.commit_errors: list[Exception] = []
+        self.commit_takes_s: float | None = 0.0
+        """How long the broker takes to answer a commit; None: it never answers."""
         self.assigned = {TP, TopicPartition(TOPIC, 1)}
         self.on_revoked: Callable[[], None] = lambda: None
 
@@ -85,6 +87,9 @@ class FakeKafkaConsumer:
         return step  # type: ignore[no-any-return]
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if self.commit_takes_s is None:
+            await asyncio.Event().wait()  # as aiokafka waits for a coordinator that is silent
+        await asyncio.sleep(self.commit_takes_s or 0)
         if self.commit_errors:
             raise self.commit_errors.pop(0)
         self.commits.append(offsets)
@@ -180,9 +185,16 @@ def _records(count: int, start: int = 0, partition: int = 0) -> list[Record]:
 
 
 def _consumer(
-    script: list[Any], recorder: FakeRecorder, dead: FakeDeadLetters | None = None
+    script: list[Any],
+    recorder: FakeRecorder,
+    dead: FakeDeadLetters | None = None,
+    ack_timeout_s: float = 5.0,
 ) -> tuple[CoreConsumer, FakeKafkaConsumer, FakeDeadLetters]:
-    settings = load_settings(kafka_bootstrap_servers="127.0.0.1:1", kafka_member_events_topic=TOPIC)
+    settings = load_settings(
+        kafka_bootstrap_servers="127.0.0.1:1",
+        kafka_member_events_topic=TOPIC,
+        kafka_ack_timeout_s=ack_timeout_s,
+    )
     core = CoreConsumer(settings, "127.0.0.1:1", recorder)  # type: ignore[arg-type]
     fake, letters = FakeKafkaConsumer(script), dead or FakeDeadLetters()
     core._consumer = fake  # type: ignore[assignment]
@@ -228,6 +240,42 @@ async def test_a_refused_offset_commit_leaves_the_batch_applied_and_its_replay_h
     assert len(recorder.applied) == 2
     assert core.stats.duplicates == 2, "the replayed batch was recognised, not applied again"
     assert fake.commits == [{TP: 2}]
+
+
+async def test_a_stop_waits_for_a_commit_the_broker_never_answers_only_the_ack_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    recorder = FakeRecorder()
+    core, fake, _ = _consumer([{TP: _records(2)}], recorder, ack_timeout_s=0.3)
+    fake.commit_takes_s = None
+    stop = asyncio.Event()
+    running = asyncio.create_task(core.run(stop))
+    async with asyncio.timeout(5):
+        while core.stats.batches < 1:
+            await asyncio.sleep(0.01)
+    stopped_at = asyncio.get_running_loop().time()
+    stop.set()
+    with caplog.at_level(logging.WARNING, logger="hub.kafka.consumer"):
+        await asyncio.wait_for(running, 5)
+    took = asyncio.get_running_loop().time() - stopped_at
+    assert 0.25 <= took < 1.5, f"stopped {took:.2f} s after stop was set"
+    assert len(recorder.applied) == 2, "the batch in hand was still applied"
+    assert fake.commits == []
+    assert "offsets not committed within 0 s of the stop" in caplog.text
+
+
+async def test_a_commit_the_broker_answers_within_the_grace_is_kept_at_stop() -> None:
+    recorder = FakeRecorder()
+    core, fake, _ = _consumer([{TP: _records(2)}], recorder, ack_timeout_s=2.0)
+    fake.commit_takes_s = 0.2
+    stop = asyncio.Event()
+    running = asyncio.create_task(core.run(stop))
+    async with asyncio.timeout(5):
+        while core.stats.batches < 1:
+            await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(running, 5)
+    assert fake.commits == [{TP: 2}], "a stop does not cut short a commit that is answered"
 
 
 async def test_a_partition_still_owned_is_applied_when_its_fetch_spanned_a_rebalance() -> None:

@@ -1,9 +1,10 @@
-"""Background work that a stop ends at once, and work that ends on its own as it would."""
+"""What a stop ends at once, what ends on its own, and clients a stop does not wait for."""
 
 import asyncio
 
 import pytest
 
+from hub.kafka.connection import stopped_within
 from hub.resilience import unless_stopped
 
 
@@ -54,3 +55,29 @@ async def test_a_stop_set_before_the_work_starts_cancels_it_at_its_first_wait() 
 
     await unless_stopped(stop, work())
     assert ran == []
+
+
+async def test_a_kafka_client_whose_broker_never_answers_is_left_after_the_wait(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def never_answered() -> None:
+        await asyncio.Event().wait()
+
+    started = asyncio.get_running_loop().time()
+    await stopped_within(never_answered, 0.05, "publisher")
+    assert asyncio.get_running_loop().time() - started < 1.0
+    assert "publisher: the broker did not answer within 0 s" in caplog.text
+
+
+async def test_a_kafka_client_that_stops_in_time_is_waited_for_in_silence(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stopped: list[str] = []
+
+    async def says_goodbye() -> None:
+        await asyncio.sleep(0.01)
+        stopped.append("closed")
+
+    await stopped_within(says_goodbye, 1.0, "core consumer")
+    assert stopped == ["closed"]
+    assert "did not answer" not in caplog.text
