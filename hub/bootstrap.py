@@ -551,13 +551,23 @@ async def serve(
                 await channel.stop()
             if hub.agents is not None:
                 await hub.agents.stop()
+            # Independent, and each bounded (the broker's by kafka_ack_timeout_s, the
+            # store's by 10 s): together they take the longest of them, not the sum.
+            closing = [_write_held_acks(hub.ledger), hub.publisher.stop()]
             if consumer is not None:
-                await consumer.stop()
-            if hub.ledger is not None:
-                with contextlib.suppress(Exception):  # the store may be away; logged by then
-                    await asyncio.wait_for(hub.ledger.flush(), 10)
-            await hub.publisher.stop()
+                closing.append(consumer.stop())
+            failures = await asyncio.gather(*closing, return_exceptions=True)
             await hub.engine.dispose()
+            for failure in failures:
+                if isinstance(failure, BaseException):
+                    raise failure
+
+
+async def _write_held_acks(ledger: SqlRequestLedger | None) -> None:
+    """The acknowledgements still held in memory, within 10 s (the store may be away)."""
+    if ledger is not None:
+        with contextlib.suppress(Exception):  # logged by then
+            await asyncio.wait_for(ledger.flush(), 10)
 
 
 async def _start_server(

@@ -105,12 +105,14 @@ async def test_sigterm_stops_the_hub_within_three_seconds_while_the_broker_never
     assert took <= STOPPED_WITHIN_S, f"stopped {took:.2f} s after SIGTERM"
 
 
-async def test_a_hub_whose_broker_froze_while_serving_stops_within_twenty_five_seconds_of_sigterm(
+async def test_a_hub_whose_broker_froze_while_serving_stops_within_twelve_seconds_of_sigterm(
     database_url: str, own_broker: OwnBroker, tmp_path: Path
 ) -> None:
     """Frozen (SIGSTOP): connected, then silent. The request in flight is told to retry;
     the event the producer still holds for it is not waited for (aiokafka would hold it
-    for good), nor is the consumer's goodbye to its group (40 s)."""
+    for good), nor is the consumer's goodbye to its group (40 s). Each waits at most the
+    ack timeout (5 s), and they wait together: the request in flight or the last commits
+    (about 5 s), then the closing (5 s); one after another they took 14 s."""
     broker = own_broker.broker
     assert isinstance(broker, ApacheKafka)
     port = free_port()
@@ -145,4 +147,4 @@ async def test_a_hub_whose_broker_froze_while_serving_stops_within_twenty_five_s
         await client.aclose()
     print(f"hub run, broker frozen: stopped {took:.2f} s after SIGTERM")
     assert process.returncode == 0, log_path.read_text()[-3000:]
-    assert took <= 25.0, f"stopped {took:.2f} s after SIGTERM"
+    assert took <= 12.0, f"stopped {took:.2f} s after SIGTERM"
