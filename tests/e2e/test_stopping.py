@@ -20,7 +20,7 @@ import pytest
 
 from hub.broker import ApacheKafka, free_port
 from tests.support.brokers import OwnBroker, hub_env_on
-from tests.support.hubproc import started_hub
+from tests.support.hubproc import started_hub, wait_healthy
 from tests.support.partner import SignedClient
 from tests.support.people import applicant
 
@@ -65,6 +65,19 @@ async def _answers(url: str) -> bool:
         return False
 
 
+async def _seconds_to_stop(
+    process: asyncio.subprocess.Process, within_s: float, what: str
+) -> float:
+    """SIGTERM ``process``; the seconds until it exited (failing after ``within_s``)."""
+    signalled = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), within_s)
+    except TimeoutError:
+        pytest.fail(f"{what} still running {within_s:.0f} s after SIGTERM")
+    return time.monotonic() - signalled
+
+
 @pytest.mark.parametrize(
     ("command", "moment"),
     [("run", "starting"), ("run", "serving"), ("consume", "serving")],
@@ -81,21 +94,12 @@ async def test_sigterm_stops_the_hub_within_three_seconds_while_the_broker_never
         try:
             # Its signal handlers are in place once it talks to the broker.
             await _until(lambda: silent.connections > 0, 60, "no connection to the broker")
-            livez = f"http://127.0.0.1:{port}/livez"
+            url = f"http://127.0.0.1:{port}"
             if moment == "serving":  # after the start-up's wait for the broker (10 s)
-                deadline = time.monotonic() + 60
-                while not await _answers(livez):
-                    assert time.monotonic() < deadline, "port not open within 60 s"
-                    await asyncio.sleep(0.2)
+                await wait_healthy(url, process, log_path, "/livez")
             else:
-                assert not await _answers(livez)
-            signalled = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 20)
-            except TimeoutError:
-                pytest.fail(f"hub {command} ({moment}) still running 20 s after SIGTERM")
-            took = time.monotonic() - signalled
+                assert not await _answers(f"{url}/livez")
+            took = await _seconds_to_stop(process, 20, f"hub {command} ({moment})")
         finally:
             if process.returncode is None:
                 process.kill()
@@ -123,21 +127,12 @@ async def test_a_hub_whose_broker_froze_while_serving_stops_within_twelve_second
     broker_pid = broker.pid()
     assert broker_pid is not None
     try:
-        deadline = time.monotonic() + 60
-        while not await _answers(f"{url}/readyz"):
-            assert time.monotonic() < deadline, "not ready within 60 s"
-            await asyncio.sleep(0.2)
+        await wait_healthy(url, process, log_path, "/readyz")
         assert (await client.post("/v1/registrations", applicant())).status_code == 202
         os.kill(broker_pid, signal.SIGSTOP)
         in_flight = asyncio.create_task(client.post("/v1/registrations", applicant()))
         await asyncio.sleep(1.0)
-        signalled = time.monotonic()
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), 60)
-        except TimeoutError:
-            pytest.fail("hub run still running 60 s after SIGTERM")
-        took = time.monotonic() - signalled
+        took = await _seconds_to_stop(process, 60, "hub run")
         assert (await in_flight).status_code == 503
     finally:
         os.kill(broker_pid, signal.SIGCONT)

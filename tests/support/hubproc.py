@@ -62,7 +62,7 @@ async def running_hub(
     if pids is not None:
         pids.append(process.pid)
     try:
-        await _wait_healthy(url, process, log_path, health)
+        await wait_healthy(url, process, log_path, health)
         yield url
     finally:
         if process.returncode is None:
@@ -108,9 +108,10 @@ async def started_hub(
         )
 
 
-async def _wait_healthy(
+async def wait_healthy(
     url: str, process: asyncio.subprocess.Process, log_path: Path, health: str
 ) -> None:
+    """Until ``url`` + ``health`` answers 200 (60 s at most); the log's tail if the hub exits."""
     deadline = time.monotonic() + 60
     async with httpx.AsyncClient() as client:
         while time.monotonic() < deadline:
