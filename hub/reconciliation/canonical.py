@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from hub.reconciliation.lines import (
     SettlementFileError,
     SettlementLine,
+    ascii_digits,
     csv_table,
     whole_rupiah,
 )
@@ -36,10 +37,10 @@ class CanonicalCsv:
             if status is not None and row[status] == "reversed":
                 continue
             value = row[amount]
-            if not value.isdigit():
+            if not ascii_digits(value):
                 value = str(whole_rupiah(line_no, value, "amount"))
             count = None if months is None else row[months] or None
-            if count is not None and not count.isdigit():
+            if count is not None and not ascii_digits(count):
                 whole_rupiah(line_no, count, "months")  # raises: not a whole number
             yield SettlementLine(
                 line_no,

@@ -9,8 +9,9 @@ A reader yields lines one at a time, so a file of a million lines is never held 
 import codecs
 import csv
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
-from typing import BinaryIO, ClassVar, Literal, NamedTuple, Protocol
+from typing import Any, BinaryIO, ClassVar, Literal, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 
@@ -53,14 +54,45 @@ class SettlementReader(Protocol):
         ...
 
 
+_ENCODING_NAMES = {"utf-8-sig": "UTF-8", "ascii": "ASCII"}
+
+
 def text_lines(stream: BinaryIO, encoding: str = "utf-8-sig") -> Iterator[str]:
-    """Decoded lines of a binary stream, read in chunks (a BOM is dropped)."""
-    return codecs.getreader(encoding)(stream)
+    """Decoded lines of a binary stream, read in chunks (a BOM is dropped).
+
+    A byte that is not ``encoding`` (a file saved as Windows-1252, say) is a
+    ``SettlementFileError`` at its line. Bytes are decoded with ``surrogateescape`` and
+    each line checked, so the line is exact: the codec's own error comes from a chunk
+    read ahead.
+    """
+    name = _ENCODING_NAMES.get(encoding, encoding)
+    lines = codecs.getreader(encoding)(stream, "surrogateescape")
+    for line_no, line in enumerate(lines, start=1):
+        if not line.isascii():
+            try:
+                line.encode("utf-8")
+            except UnicodeEncodeError as exc:  # an undecodable byte, kept as a surrogate
+                byte = ord(line[exc.start]) - 0xDC00
+                raise SettlementFileError(
+                    line_no, f"byte 0x{byte:02x} is not {name} text"
+                ) from None
+        yield line
 
 
-def _header(reader: Iterator[list[str]], required: Iterable[str]) -> list[str]:
+@contextmanager
+def _csv_errors(reader: Any) -> Iterator[None]:
+    """``csv``'s own errors (a field over its size limit, say) as ``SettlementFileError`` at
+    their line. Around a whole loop, not each row: the large files pay nothing per row."""
+    try:
+        yield
+    except csv.Error as exc:
+        raise SettlementFileError(reader.line_num, f"not CSV: {exc}") from None
+
+
+def _header(reader: Any, required: Iterable[str]) -> list[str]:
     """The header row's column names, once every ``required`` one is among them."""
-    header = next(reader, None)
+    with _csv_errors(reader):
+        header = next(reader, None)
     if header is None:
         raise SettlementFileError(1, "the file is empty; expected a header row")
     names = [h.strip() for h in header]
@@ -82,14 +114,15 @@ def csv_table(
     width = len(names)
 
     def rows() -> Iterator[tuple[int, list[str]]]:
-        for row in reader:
-            if len(row) != width:
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue
-                raise SettlementFileError(
-                    reader.line_num, f"{len(row)} fields where the header names {width}"
-                )
-            yield reader.line_num, row
+        with _csv_errors(reader):
+            for row in reader:
+                if len(row) != width:
+                    if not row or (len(row) == 1 and not row[0].strip()):
+                        continue
+                    raise SettlementFileError(
+                        reader.line_num, f"{len(row)} fields where the header names {width}"
+                    )
+                yield reader.line_num, row
 
     return {name: i for i, name in enumerate(names)}, rows()
 
@@ -104,22 +137,33 @@ def csv_rows(
     reader = csv.reader(text_lines(stream), delimiter=delimiter)
     names = _header(reader, required)
     width = len(names)
-    for row in reader:
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
-        if short_rows and len(row) < width:
-            row += [""] * (width - len(row))
-        if len(row) != width:
-            raise SettlementFileError(
-                reader.line_num, f"{len(row)} fields where the header names {width}"
-            )
-        yield reader.line_num, dict(zip(names, row, strict=True))
+    with _csv_errors(reader):
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if short_rows and len(row) < width:
+                row += [""] * (width - len(row))
+            if len(row) != width:
+                raise SettlementFileError(
+                    reader.line_num, f"{len(row)} fields where the header names {width}"
+                )
+            yield reader.line_num, dict(zip(names, row, strict=True))
+
+
+def ascii_digits(text: str) -> bool:
+    """Whether ``text`` is one or more of 0-9 and nothing else.
+
+    Not ``str.isdigit()`` alone: it also holds for superscripts such as ``²``, which
+    ``int()`` refuses, and for Arabic-Indic or fullwidth digits, which no settlement file
+    format writes."""
+    return text.isascii() and text.isdigit()
 
 
 def whole_rupiah(line_no: int, text: str, name: str) -> int:
-    """A whole-rupiah amount; ``1.500`` style thousands separators are not accepted."""
+    """A whole-rupiah amount in ASCII digits; ``1.500`` style thousands separators are not
+    accepted."""
     value = text.strip()
-    if not value.isdigit():
+    if not ascii_digits(value):
         raise SettlementFileError(line_no, f"{name} {text!r} is not a whole number of rupiah")
     return int(value)
 

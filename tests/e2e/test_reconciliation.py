@@ -323,6 +323,18 @@ async def test_a_day_on_two_channels_reconciles_to_exact_categories_and_totals(
     # The operators' API runs the same match on an upload, shows the run and takes decisions.
     basic = "Basic " + base64.b64encode(f"{OPERATOR}:{OPERATOR_PASSWORD}".encode()).decode()
     async with httpx.AsyncClient(base_url=hub_url, headers={"Authorization": basic}) as ops:
+        # The same file saved by a spreadsheet in Windows-1252, "é" in its second line.
+        header, first, rest = files["recon-api"].split(b"\n", 2)
+        latin = b"\n".join((header, first.replace(b",", b"\xe9,", 1), rest))
+        refused_file = await ops.post(
+            "/ops/v1/reconciliations",
+            data={"partner_id": "recon-api", "business_date": day.isoformat()},
+            files={"file": ("settlement.csv", latin, "text/csv")},
+        )
+        assert refused_file.status_code == 422, refused_file.text
+        assert refused_file.json()["error"]["message"] == (
+            "hub-canonical-csv: line 2: byte 0xe9 is not UTF-8 text"
+        )
         created = await ops.post(
             "/ops/v1/reconciliations",
             data={"partner_id": "recon-api", "business_date": day.isoformat()},

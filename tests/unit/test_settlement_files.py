@@ -126,3 +126,72 @@ def test_a_csv_without_the_header_it_needs_or_with_a_ragged_row_is_refused_at_it
     with pytest.raises(SettlementFileError) as refused:
         _read_all(read, text)
     assert str(refused.value) == message
+
+
+# "²" and "¹" are digits to str.isdigit() but not to int(); "١٦٨٠٠" (Arabic-Indic) is both,
+# yet no partner's file format writes anything but ASCII digits.
+NOT_ASCII_DIGITS = {"²": "16800²", "arabic-indic": "١٦٨٠٠", "fullwidth": "１６８００"}
+
+
+@pytest.mark.parametrize("channel", sorted(set(EXAMPLES) - {"bni46", "bank"}))
+@pytest.mark.parametrize("written", sorted(NOT_ASCII_DIGITS))
+def test_an_amount_in_other_than_ascii_digits_is_refused_with_its_line(
+    channel: str, written: str
+) -> None:
+    text = EXAMPLES[channel][0].replace("16800", NOT_ASCII_DIGITS[written], 1)
+    with pytest.raises(SettlementFileError, match="line 2"):
+        list(settlement_reader(channel).read(io.BytesIO(text.encode()), WIB))
+
+
+@pytest.mark.parametrize("written", ["¹", "١", "１"])
+def test_months_in_other_than_ascii_digits_are_refused_with_their_line(written: str) -> None:
+    text = EXAMPLES["hub-api"][0].replace(f"{NIK},1,", f"{NIK},{written},", 1)
+    with pytest.raises(SettlementFileError, match="line 2: months"):
+        list(settlement_reader("hub-api").read(io.BytesIO(text.encode()), WIB))
+
+
+@pytest.mark.parametrize(
+    ("channel", "ascii", "written"),
+    [
+        ("bni46", "000000016800TERM", "00000001680²TERM"),
+        ("bni46", "000000016800TERM", "0000000١٦٨٠٠TERM"),
+        ("bank", "16800.00", "16800².00"),
+        ("bank", "16800.00", "١٦٨٠٠.00"),
+    ],
+)
+def test_a_fixed_width_or_snap_amount_in_other_than_ascii_digits_is_refused(
+    channel: str, ascii: str, written: str
+) -> None:
+    text = EXAMPLES[channel][0].replace(ascii, written, 1)
+    assert text != EXAMPLES[channel][0]
+    with pytest.raises(SettlementFileError, match="line 2"):
+        list(settlement_reader(channel).read(io.BytesIO(text.encode()), WIB))
+
+
+@pytest.mark.parametrize(
+    ("channel", "text", "message"),
+    [
+        (
+            "hub-api",
+            b"reference,amount\nA,16800\nCAF\xe9,16800\n",
+            "line 3: byte 0xe9 is not UTF-8 text",
+        ),
+        (
+            "bni46",
+            EXAMPLES["bni46"][0].encode().replace(b"TERM0001", b"TERM\xe90001"[:8]),
+            "line 2: byte 0xe9 is not ASCII text",
+        ),
+    ],
+)
+def test_a_file_in_another_encoding_is_refused_at_the_line_of_its_first_foreign_byte(
+    channel: str, text: bytes, message: str
+) -> None:
+    with pytest.raises(SettlementFileError) as refused:
+        list(settlement_reader(channel).read(io.BytesIO(text), WIB))
+    assert str(refused.value) == message
+
+
+def test_a_field_over_the_csv_size_limit_is_refused_at_its_line() -> None:
+    text = f"reference,amount\nA,16800\n{'B' * 200_000},16800\n"
+    with pytest.raises(SettlementFileError, match=r"^line 3: not CSV: field larger than"):
+        list(settlement_reader("hub-api").read(io.BytesIO(text.encode()), WIB))
