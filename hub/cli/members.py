@@ -1,6 +1,7 @@
 """``hub members``: load members from the agency's core; list lapsed members."""
 
 import asyncio
+import codecs
 import csv
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -20,6 +21,27 @@ from hub.store.member_import import MemberImporter, file_sha256
 
 members = typer.Typer(help="Members from the agency's core, and lapsed members.")
 console = Console()
+
+
+def _not_utf8_at(path: Path) -> tuple[int, int] | None:
+    """(line, byte) of the file's first byte that is not UTF-8, or None: checked before a
+    row is imported, so a file saved in another encoding imports nothing."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines_before = 1
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                # exc.object: the block, after at most 3 bytes of an unfinished character.
+                bad = exc.object[exc.start]
+                return lines_before + exc.object[: exc.start].count(b"\n"), bad
+            lines_before += block.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        return lines_before, exc.object[exc.start]
+    return None
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, str | None]]]:
@@ -46,6 +68,12 @@ def import_members(
     Safe to run again: members already present are left alone.
     """
     settings = load_settings()
+    foreign = _not_utf8_at(file)
+    if foreign is not None:
+        line, byte = foreign
+        problem = f"line {line}: byte 0x{byte:02x} is not UTF-8 text"
+        console.print(f"[red]{file.name}, {problem}; nothing imported[/]")
+        raise typer.Exit(2)
 
     async def main() -> None:
         engine = create_engine(settings.resolved_database_url)

@@ -53,7 +53,7 @@ def parse_row(row: dict[str, str | None]) -> ImportedMember | str:
     """The row as a member, or why it is refused (one line, no personal data)."""
     fields: dict[str, object] = {k: v for k, v in row.items() if k is not None}
     income, programmes = fields.get("declared_income"), fields.get("programmes")
-    if isinstance(income, str) and income.isdigit():
+    if isinstance(income, str) and income.isascii() and income.isdigit():  # not "²"
         fields["declared_income"] = int(income)
     if isinstance(programmes, str):
         fields["programmes"] = tuple(

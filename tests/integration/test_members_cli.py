@@ -35,3 +35,55 @@ def test_import_then_list_the_imported_member_as_lapsed(
     assert "2 rows, 0 added, 1 already present, 1 refused" in again.output
     row = next(line for line in lapsed.output.splitlines() if kpj in line)
     assert "2026-01" in row and "2026-05-16" in row and "on next event" in row
+
+
+def _kpj() -> str:
+    return f"6{uuid.uuid4().int % 10**10:010d}"
+
+
+@pytest.mark.integration
+def test_an_income_in_superscript_digits_refuses_its_row_and_imports_the_others(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_DATABASE_URL", database_url)
+    good, odd = applicant(), applicant()
+    export = tmp_path / "core.csv"
+    export.write_text(
+        CORE_EXPORT_HEADER
+        + core_export_row(good, _kpj(), "2024-05", "2026-01")
+        + core_export_row(odd, _kpj(), "2024-05", "2026-01").replace("1000000", "1000000²")
+    )
+
+    imported = CliRunner().invoke(app, ["members", "import", str(export), "--by", "ops: Dewi"])
+
+    assert imported.exit_code == 0, imported.output
+    assert "2 rows, 1 added, 0 already present, 1 refused" in imported.output
+    assert "line 3: declared_income" in imported.output
+
+
+@pytest.mark.integration
+def test_a_file_not_in_utf8_is_refused_at_its_line_before_any_member_is_imported(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_DATABASE_URL", database_url)
+    first, second = applicant(), applicant()
+    kpj = _kpj()
+    export = tmp_path / "core.csv"
+    # Saved by a spreadsheet in Windows-1252: "é" is one byte, 0xe9.
+    export.write_bytes(
+        (
+            CORE_EXPORT_HEADER
+            + core_export_row(first, kpj, "2024-05", "2026-01")
+            + core_export_row(second, _kpj(), "2024-05", "2026-01").replace(",", ",Jl. Mawar ", 1)
+        )
+        .encode()
+        .replace(b"Jl. Mawar ", b"Caf\xe9 ")
+    )
+    runner = CliRunner()
+
+    refused = runner.invoke(app, ["members", "import", str(export), "--by", "ops: Dewi"])
+    listed = runner.invoke(app, ["members", "lapsed", "--on", "2026-06-10", "--limit", "100000"])
+
+    assert refused.exit_code == 2, refused.output
+    assert "line 3: byte 0xe9 is not UTF-8 text" in " ".join(refused.output.split())
+    assert kpj not in listed.output
