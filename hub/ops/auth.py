@@ -5,7 +5,6 @@ mean nothing here, and an operator's session means nothing to the partner API.
 """
 
 import base64
-import binascii
 import hashlib
 import hmac
 import secrets
@@ -53,7 +52,7 @@ class OperatorDirectory:
             return None
         try:
             decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8 inside
             return None
         name, sep, password = decoded.partition(":")
         return name if sep and self.check(name, password) else None

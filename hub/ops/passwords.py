@@ -5,8 +5,9 @@ native dependency, cost N=2^15, r=8, p=1 (about 0.1 s a check).
 """
 
 import hashlib
-import hmac
 import secrets
+
+from hub.channels.signatures import signatures_match
 
 _N, _R, _P = 2**15, 8, 1
 _MAXMEM = 128 * _N * _R * 2
@@ -35,4 +36,4 @@ def verify_password(password: str, stored: str) -> bool:
         )
     except (ValueError, TypeError):
         return False
-    return hmac.compare_digest(digest.hex(), digest_hex)
+    return signatures_match(digest.hex(), digest_hex)

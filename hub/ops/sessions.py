@@ -12,6 +12,8 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from hub.channels.signatures import signatures_match
+
 COOKIE = "hub_ops_session"
 
 
@@ -41,7 +43,7 @@ class SessionSigner:
         if not cookie or cookie.count("|") != 3:
             return None
         operator, expires, nonce, mac = cookie.split("|")
-        if not hmac.compare_digest(mac, self._mac(f"{operator}|{expires}|{nonce}")):
+        if not signatures_match(self._mac(f"{operator}|{expires}|{nonce}"), mac):
             return None
         if not expires.isdigit() or int(expires) < (now if now is not None else time.time()):
             return None
@@ -51,4 +53,4 @@ class SessionSigner:
         return self._mac(f"csrf|{session.nonce}")
 
     def csrf_ok(self, session: Session, token: str | None) -> bool:
-        return token is not None and hmac.compare_digest(token, self.csrf_token(session))
+        return token is not None and signatures_match(self.csrf_token(session), token)

@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.channels.signatures import signatures_match
 from hub.observability.lag import PartitionLag
 from hub.ops.actions import Action, OperatorActions, Outcome
 from hub.ops.auth import OperatorDirectory
@@ -358,7 +359,7 @@ def console_router(ctx: OpsContext) -> APIRouter:
         login_token: Annotated[str, Form()] = "",
     ) -> Response:
         cookie = request.cookies.get(LOGIN_COOKIE, "")
-        if not cookie or not secrets.compare_digest(cookie, login_token):
+        if not cookie or not signatures_match(cookie, login_token):
             raise HTTPException(403, "missing or wrong CSRF token; reload the sign-in page")
         if not ctx.operators.check(username, password):
             token = secrets.token_hex(16)

@@ -10,6 +10,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -423,3 +424,80 @@ async def test_endless_headers_sent_fast_are_cut_off_with_431(hub: Hub) -> None:
     writer.close()
     assert sent < 20 * MiB
     assert hub.rss_kib("VmHWM") - idle_kib <= 50 * 1024
+
+
+async def test_non_ascii_session_cookies_and_csrf_tokens_are_refused_not_a_server_error(
+    hub_url: str,
+) -> None:
+    """A forged cookie or token with a byte beyond ASCII (headers are latin-1) opens nothing."""
+    from tests.e2e.conftest import OPERATOR, OPERATOR_PASSWORD
+
+    async with httpx.AsyncClient(base_url=hub_url) as client:
+        forged_session = await client.get(
+            "/ops/reconciliations", headers={"Cookie": b"hub_ops_session=finance|9999999999|n|\xe9"}
+        )
+        forged_login = await client.post(
+            "/ops/login",
+            headers={"Cookie": b"hub_ops_login=\xe9"},
+            data={"username": OPERATOR, "password": OPERATOR_PASSWORD, "login_token": "\u00e8"},
+        )
+        form = await client.get("/ops/login")
+        token = form.cookies["hub_ops_login"]
+        signed_in = await client.post(
+            "/ops/login",
+            data={"username": OPERATOR, "password": OPERATOR_PASSWORD, "login_token": token},
+        )
+        forged_csrf = await client.post(
+            "/ops/v1/reconciliations", headers={"X-CSRF-Token": b"\xe9"}
+        )
+    assert [r.status_code for r in (forged_session, forged_login, signed_in, forged_csrf)] == [
+        303,  # to the sign-in page, as with no cookie
+        403,
+        303,
+        403,
+    ]
+
+
+# Every header any channel, the partner API or the operators' side reads.
+READ_HEADERS = (
+    *("X-Partner-Id", "X-Timestamp", "X-Signature", "X-Signature-Version", "X-Nonce"),
+    *("X-TIMESTAMP", "X-SIGNATURE", "X-PARTNER-ID", "X-EXTERNAL-ID", "CHANNEL-ID"),
+    *("X-CLIENT-KEY", "X-Pos-Signature", "X-Pos-Timestamp", "X-Agent-Id", "X-CSRF-Token"),
+    *("Authorization", "Cookie", "Content-Type", "Accept"),
+)
+BEYOND_ASCII = [
+    *((name, b"\xe9\xff") for name in READ_HEADERS),
+    ("Authorization", b"Basic \xe9\xe9=="),
+    ("Authorization", b"Bearer \xe9"),
+    ("Cookie", b"hub_ops_session=ops|9999999999|n|\xe9"),
+    ("Cookie", b"hub_ops_login=\xe9"),
+]
+
+
+async def test_no_header_byte_beyond_ascii_on_any_route_gets_a_server_error(
+    hub_url: str,
+) -> None:
+    """HTTP headers are latin-1: each route, sent each header with bytes beyond ASCII, answers
+    in its own terms (401, 400, 303...), never 5xx and never a dropped connection."""
+    async with httpx.AsyncClient(base_url=hub_url, timeout=10) as client:
+        document = (await client.get("/openapi.json")).json()
+        routes = [
+            (method.upper(), re.sub(r"\{[^}]*\}", "1", path))
+            for path, operations in document["paths"].items()
+            for method in operations
+        ]
+        routes += [("GET", "/ops/"), ("GET", "/ops/reconciliations"), ("POST", "/ops/login")]
+        failures = []
+        for method, path in routes:
+            for name, value in BEYOND_ASCII:
+                try:
+                    answer = await client.request(
+                        method, path, headers={name: value}, content=b'{"reference": "X"}'
+                    )
+                except httpx.TransportError as exc:
+                    failures.append((method, path, name, value, type(exc).__name__))
+                    continue
+                if answer.status_code >= 500:
+                    failures.append((method, path, name, value, answer.status_code))
+    assert len(routes) > 50
+    assert failures == []

@@ -12,6 +12,7 @@ def test_a_password_matches_only_its_own_hash() -> None:
     assert not verify_password("correct hors", KNOWN)
     assert not verify_password("correct horse", KNOWN.replace("scrypt$", "md5$"))
     assert not verify_password("correct horse", "not a hash")
+    assert not verify_password("correct horse", KNOWN[:-1] + "\u00e9")  # a mangled config
 
 
 def test_the_hash_is_salted_scrypt_and_never_the_password() -> None:
@@ -36,6 +37,8 @@ def test_a_forged_or_foreign_session_cookie_opens_nothing() -> None:
     assert signer.read(f"{operator}|{int(expires) + 3600}|{nonce}|{mac}", now=1000.0) is None
     assert SessionSigner(b"x" * 32, ttl_s=60).read(cookie, now=1000.0) is None
     assert signer.read("demo", now=1000.0) is None
+    # Cookie headers are latin-1: a byte beyond ASCII is a forgery, not a crash.
+    assert signer.read(f"{operator}|{expires}|{nonce}|{mac[:-1]}\u00e9", now=1000.0) is None
 
 
 def test_the_csrf_token_belongs_to_one_session() -> None:
@@ -47,6 +50,7 @@ def test_the_csrf_token_belongs_to_one_session() -> None:
     assert not signer.csrf_ok(one, signer.csrf_token(two))
     assert not signer.csrf_ok(one, None)
     assert not signer.csrf_ok(one, "")
+    assert not signer.csrf_ok(one, "\u00e9" * 64)
 
 
 def test_lag_counts_from_the_commit_or_from_the_first_offset_kept() -> None:
