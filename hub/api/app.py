@@ -6,7 +6,9 @@ from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter
@@ -205,6 +207,15 @@ def create_app(
         if exc.status_code == 404 and exc.detail == "Not Found":
             return error_response(NotFound("no such route"))
         return await http_exception_handler(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's 422 for path, query, header and JSON-body parameters, as documented
+        (``HTTPValidationError``), without echoing the input: FastAPI's own handler echoes
+        it, and a body such as ``{"ids": [1e309]}`` (infinity) cannot be written as JSON."""
+        kept = ("loc", "msg", "type")
+        errors = [{k: e[k] for k in kept if k in e} for e in exc.errors()]
+        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, raised: Exception) -> JSONResponse:

@@ -47,9 +47,13 @@ class DeadLetter:
             return redact((self.value or b"").decode(errors="replace"))
 
 
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()  # not "²", which int() refuses
+
+
 def parse_id(letter_id: str) -> tuple[int, int]:
     partition, sep, offset = letter_id.partition("-")
-    if not sep or not partition.isdigit() or not offset.isdigit():
+    if not sep or not _digits(partition) or not _digits(offset):
         raise UnknownDeadLetter(f"{letter_id!r} is not a dead-letter id (PARTITION-OFFSET)")
     return int(partition), int(offset)
 

@@ -501,3 +501,52 @@ async def test_no_header_byte_beyond_ascii_on_any_route_gets_a_server_error(
                     failures.append((method, path, name, value, answer.status_code))
     assert len(routes) > 50
     assert failures == []
+
+
+ODD_PATH_PARAMETERS = ("\u00b2-1", "\u0661-\u0662", "-1", "9" * 23, "%00", "%FF", "\u00e9")
+ODD_BODIES = (
+    b"",
+    b"{",
+    b"null",
+    b"\xff",
+    b'{"ids": [1e309], "reason": 1e309}',  # infinity: valid JSON, but no JSON can carry it back
+    b'{"reason": "' + b"x" * 100_000 + b'"}',
+)
+
+
+async def test_an_operators_odd_path_or_body_on_any_ops_route_is_a_4xx_not_a_server_error(
+    hub_url: str,
+) -> None:
+    """Signed in, an operator (or a script with their password) mistypes every way at once."""
+    from tests.e2e.conftest import OPERATOR, OPERATOR_PASSWORD
+
+    basic = "Basic " + base64.b64encode(f"{OPERATOR}:{OPERATOR_PASSWORD}".encode()).decode()
+    failures = []
+    sent = 0
+    async with httpx.AsyncClient(
+        base_url=hub_url, timeout=20, headers={"Authorization": basic}
+    ) as client:
+        document = (await client.get("/openapi.json")).json()
+        for path, operations in document["paths"].items():
+            if not path.startswith("/ops/v1/"):
+                continue
+            concrete = [re.sub(r"\{[^}]*\}", odd, path) for odd in ODD_PATH_PARAMETERS]
+            for method in operations:
+                bodies = ODD_BODIES if method != "get" else (b"",)
+                for target in concrete if "{" in path else [path]:
+                    for body in bodies:
+                        sent += 1
+                        try:
+                            answer = await client.request(
+                                method.upper(),
+                                target,
+                                content=body,
+                                headers={"Content-Type": "application/json"},
+                            )
+                        except httpx.TransportError as exc:
+                            failures.append((method, target, body[:40], type(exc).__name__))
+                            continue
+                        if answer.status_code >= 500:
+                            failures.append((method, target, body[:40], answer.status_code))
+    assert failures == []
+    assert sent > 100  # every ops route was reached
