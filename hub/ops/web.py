@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Header, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from hub.channels.signatures import signatures_match
 from hub.observability.lag import PartitionLag
@@ -41,28 +42,44 @@ class OpsContext:
     stuck_after_s: float
 
 
+def _no_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("a NUL character (\\u0000) cannot be stored")
+    return text
+
+
+MAX_ID = 2**63 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""A row's id, a bigint: a larger number is a 422, not the store's overflow error."""
+Reason = Annotated[str, Field(min_length=3, max_length=500), AfterValidator(_no_nul)]
+Reference = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_no_nul)]
+IdInPath = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+TargetInPath = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[^\x00]+$")]
+Limit = Annotated[int, Query(ge=1, le=10_000)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class ReplayBody(_Strict):
-    ids: list[str] = Field(min_length=1)
-    reason: str = Field(min_length=3, max_length=500)
+    ids: list[Reference] = Field(min_length=1)
+    reason: Reason
     dry_run: bool = False
 
 
 class RedeliverBody(_Strict):
-    ids: list[int] = Field(min_length=1)
-    reason: str = Field(min_length=3, max_length=500)
+    ids: list[RowId] = Field(min_length=1)
+    reason: Reason
 
 
 class RedriveBody(_Strict):
-    hub_references: list[str] = Field(min_length=1)
-    reason: str = Field(min_length=3, max_length=500)
+    hub_references: list[Reference] = Field(min_length=1)
+    reason: Reason
 
 
 class DecisionBody(_Strict):
-    reason: str = Field(min_length=3, max_length=500)
+    reason: Reason
 
 
 def _outcomes(outcomes: list[Outcome]) -> JSONResponse:
@@ -150,7 +167,7 @@ def api_router(ctx: OpsContext) -> APIRouter:
         return JSONResponse(_lag_json(await ctx.lag()))
 
     @router.get("/dead-letters")
-    async def dead_letters(_: Operator, limit: int = 200) -> JSONResponse:
+    async def dead_letters(_: Operator, limit: Limit = 200) -> JSONResponse:
         letters = await ctx.actions.dead_letters.letters(limit)
         replayed = await ctx.actions.replayed_letters()
         return JSONResponse([_letter_json(d, d.id in replayed) for d in letters])
@@ -169,7 +186,9 @@ def api_router(ctx: OpsContext) -> APIRouter:
         return _outcomes(await ctx.actions.replay(body.ids, who, body.reason, "api", body.dry_run))
 
     @router.get("/callbacks")
-    async def callbacks(_: Operator, status: str = "failed") -> JSONResponse:
+    async def callbacks(
+        _: Operator, status: Literal["pending", "delivered", "failed"] = "failed"
+    ) -> JSONResponse:
         rows = await ctx.actions.callbacks(status)
         return JSONResponse(
             [
@@ -201,7 +220,10 @@ def api_router(ctx: OpsContext) -> APIRouter:
         return _outcomes(await ctx.actions.redeliver(body.ids, who, body.reason, "api"))
 
     @router.get("/requests/stuck")
-    async def stuck(_: Operator, older_than_s: float | None = None) -> JSONResponse:
+    async def stuck(
+        _: Operator,
+        older_than_s: Annotated[float | None, Query(ge=0, le=10 * 366 * 86_400)] = None,
+    ) -> JSONResponse:
         rows = await ctx.actions.stuck(older_than_s or ctx.stuck_after_s)
         return JSONResponse(
             [
@@ -242,7 +264,10 @@ def api_router(ctx: OpsContext) -> APIRouter:
 
     @router.post("/changes/{change_id}/{decision}")
     async def decide(
-        change_id: int, decision: Literal["approve", "reject"], body: DecisionBody, who: Operator
+        change_id: IdInPath,
+        decision: Literal["approve", "reject"],
+        body: DecisionBody,
+        who: Operator,
     ) -> JSONResponse:
         verdict: Literal["approved", "rejected"] = (
             "approved" if decision == "approve" else "rejected"
@@ -251,7 +276,7 @@ def api_router(ctx: OpsContext) -> APIRouter:
         return _outcomes([outcome])
 
     @router.get("/audit")
-    async def audit(_: Operator, limit: int = 200) -> JSONResponse:
+    async def audit(_: Operator, limit: Limit = 200) -> JSONResponse:
         entries = await ctx.actions.audit.recent(limit)
         return JSONResponse(
             [
@@ -327,6 +352,8 @@ def console_router(ctx: OpsContext) -> APIRouter:
             raise HTTPException(403, "missing or wrong CSRF token")
         if len(reason.strip()) < 3:
             raise HTTPException(422, "say why (a reason of at least 3 characters)")
+        if "\x00" in reason or len(reason) > 500:
+            raise HTTPException(422, "a reason is at most 500 characters, with no NUL")
         return session, reason.strip()
 
     Acting = Annotated[tuple[Session, str], Depends(acting)]  # noqa: N806
@@ -416,7 +443,7 @@ def console_router(ctx: OpsContext) -> APIRouter:
     def action_route(path: str, act: Action, to: str) -> None:
         """``POST path``: the operator's action on the ``{target}`` in the path, then ``to``."""
 
-        async def endpoint(target: str, acting: Acting) -> RedirectResponse:
+        async def endpoint(target: TargetInPath, acting: Acting) -> RedirectResponse:
             session, reason = acting
             return back(to, await act([target], session.operator, reason, "console"))
 
@@ -430,7 +457,7 @@ def console_router(ctx: OpsContext) -> APIRouter:
         return page(request, session, "callbacks", callbacks=await ctx.actions.callbacks("failed"))
 
     @router.post("/callbacks/{delivery_id}/redeliver")
-    async def redeliver(delivery_id: int, acting: Acting) -> RedirectResponse:
+    async def redeliver(delivery_id: IdInPath, acting: Acting) -> RedirectResponse:
         session, reason = acting
         outcomes = await ctx.actions.redeliver([delivery_id], session.operator, reason, "console")
         return back("/ops/callbacks", outcomes)
@@ -441,7 +468,7 @@ def console_router(ctx: OpsContext) -> APIRouter:
 
     @router.post("/changes/{change_id}/{decision}")
     async def decide(
-        change_id: int, decision: Literal["approve", "reject"], acting: Acting
+        change_id: IdInPath, decision: Literal["approve", "reject"], acting: Acting
     ) -> RedirectResponse:
         session, reason = acting
         verdict: Literal["approved", "rejected"] = (

@@ -21,14 +21,14 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from hub.channels import UnknownChannel, settlement_reader
 from hub.errors import FieldProblem, InvalidRequest, NotFound
 from hub.intake.model import Partner
 from hub.ops.sessions import COOKIE
 from hub.ops.web import HERE as OPS_HERE
-from hub.ops.web import OpsContext, operator_auth
+from hub.ops.web import OpsContext, Reason, TargetInPath, operator_auth
 from hub.reconciliation.lines import SettlementFileError
 from hub.reconciliation.resolution import DecisionKind, Resolver
 from hub.reconciliation.service import Reconciler
@@ -41,7 +41,7 @@ RunId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
 class DecisionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=3, max_length=500)
+    reason: Reason
     decision: DecisionKind | None = None
 
 
@@ -108,7 +108,9 @@ def reconciliation_ops_router(
         "/{run_id}/lines/{line}/decision",
         summary="Decide about an exception: pay a missing_in_hub line in, or record a decision",
     )
-    async def decide(run_id: RunId, line: str, body: DecisionBody, by: Operator) -> JSONResponse:
+    async def decide(
+        run_id: RunId, line: TargetInPath, body: DecisionBody, by: Operator
+    ) -> JSONResponse:
         decided = await resolver.resolve(run_id, line, by, body.reason, body.decision, via="api")
         return JSONResponse(_jsonable(asdict(decided)))
 

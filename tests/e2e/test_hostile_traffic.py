@@ -550,3 +550,57 @@ async def test_an_operators_odd_path_or_body_on_any_ops_route_is_a_4xx_not_a_ser
                             failures.append((method, target, body[:40], answer.status_code))
     assert failures == []
     assert sent > 100  # every ops route was reached
+
+
+async def test_a_nul_in_a_reason_or_target_or_an_id_beyond_a_bigint_is_a_422_never_stored(
+    hub_url: str,
+) -> None:
+    """PostgreSQL stores no NUL in text and no id beyond a bigint: the operators' API and the
+    console refuse them at the door, with the field, instead of the store's 500."""
+    from tests.e2e.conftest import OPERATOR, OPERATOR_PASSWORD
+
+    big = "9" * 23
+    basic = "Basic " + base64.b64encode(f"{OPERATOR}:{OPERATOR_PASSWORD}".encode()).decode()
+    api_asks = [
+        ("POST", "/ops/v1/dead-letters/replay", {"ids": ["0-1"], "reason": "ab\u0000c"}),
+        ("POST", "/ops/v1/callbacks/redeliver", {"ids": [int(big)], "reason": "abcd"}),
+        ("POST", "/ops/v1/callbacks/redeliver", {"ids": [1], "reason": "ab\u0000cd"}),
+        ("POST", "/ops/v1/requests/redrive", {"hub_references": ["\u0000"], "reason": "abcd"}),
+        ("POST", f"/ops/v1/changes/{big}/approve", {"reason": "abcd"}),
+        ("POST", "/ops/v1/changes/1/approve", {"reason": "\u0000\u0000\u0000"}),
+        ("GET", "/ops/v1/requests/stuck?older_than_s=1e309", None),
+        ("GET", "/ops/v1/requests/stuck?older_than_s=nan", None),
+        ("GET", "/ops/v1/callbacks?status=%00", None),
+        ("GET", f"/ops/v1/audit?limit={big}", None),
+        ("GET", f"/ops/v1/reconciliations/{big}", None),
+    ]
+    async with httpx.AsyncClient(base_url=hub_url, headers={"Connection": "close"}) as client:
+        api = [
+            (await client.request(m, p, json=b, headers={"Authorization": basic})).status_code
+            for m, p, b in api_asks
+        ]
+        form = await client.get("/ops/login")
+        await client.post(
+            "/ops/login",
+            data={
+                "username": OPERATOR,
+                "password": OPERATOR_PASSWORD,
+                "login_token": form.cookies["hub_ops_login"],
+            },
+        )
+        page = await client.get("/ops/callbacks")
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+        assert csrf is not None, page.text[:200]
+        console = [
+            (await client.post(path, data={"csrf": csrf[1], "reason": reason})).status_code
+            for path, reason in [
+                ("/ops/callbacks/1/redeliver", "ab\u0000c"),
+                (f"/ops/callbacks/{big}/redeliver", "abcd"),
+                (f"/ops/changes/{big}/approve", "abcd"),
+                ("/ops/changes/1/approve", "x" * 501),
+                ("/ops/requests/%00/redrive", "abcd"),
+                ("/ops/dead-letters/%00/replay", "abcd"),
+            ]
+        ]
+    assert api == [422] * len(api_asks)
+    assert console == [422] * 6
