@@ -56,6 +56,20 @@ def line_order(exception: ExceptionLine) -> tuple[int, int]:
     return (0, int(exception.line))
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(text: str) -> str:
+    """``text`` as a spreadsheet keeps it: text, never a formula.
+
+    The partner's file and requests supply references, NIKs, codes and outlets, and
+    finance opens this file in a spreadsheet, which runs a cell starting with ``=``, ``+``,
+    ``-`` or ``@`` (or a tab or carriage return) as a formula (OWASP: CSV injection). A
+    quote in front keeps it text and shows it as it was sent.
+    """
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def write_exceptions(path: Path, exceptions: Sequence[ExceptionLine], zone: ZoneInfo) -> None:
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
@@ -66,9 +80,9 @@ def write_exceptions(path: Path, exceptions: Sequence[ExceptionLine], zone: Zone
                 (
                     e.line,
                     e.category,
-                    e.reference or "",
-                    (line.nik if line else None) or (hub.nik if hub else "") or "",
-                    (line.payment_code if line else None) or "",
+                    _inert(e.reference or ""),
+                    _inert((line.nik if line else None) or (hub.nik if hub else "") or ""),
+                    _inert((line.payment_code if line else None) or ""),
                     "" if line is None or line.months is None else line.months,
                     "" if line is None else line.amount,
                     "" if line is None or line.paid_at is None else line.paid_at.isoformat(),
@@ -76,8 +90,10 @@ def write_exceptions(path: Path, exceptions: Sequence[ExceptionLine], zone: Zone
                     "" if e.hub_amount is None else e.hub_amount,
                     "" if hub is None else hub.paid_at.astimezone(zone).isoformat(),
                     "" if hub is None else hub.business_date.isoformat(),
-                    e.detail,
-                    (hub.agent_id if hub else None) or (line.outlet if line else None) or "",
+                    _inert(e.detail),
+                    _inert(
+                        (hub.agent_id if hub else None) or (line.outlet if line else None) or ""
+                    ),
                 )
             )
 
