@@ -4,7 +4,7 @@ import asyncio
 import codecs
 import csv
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.bootstrap import coverage_rules, schedule_from
+from hub.cli.settlement import parse_day
 from hub.membership.imported import IMPORT_COLUMNS
 from hub.settings import load_settings
 from hub.store.database import create_engine
@@ -104,12 +105,12 @@ def list_lapsed(
     on: Annotated[
         str | None, typer.Option("--on", help="As of this day (YYYY-MM-DD); default today")
     ] = None,
-    limit: int = 100,
+    limit: Annotated[int, typer.Option(min=1, max=1_000_000)] = 100,
 ) -> None:
     """Members whose membership period has lapsed, and the day it lapsed."""
     settings = load_settings()
     rules = coverage_rules(settings)
-    today = date.fromisoformat(on) if on else rules.calendar.today(datetime.now(UTC))
+    today = parse_day(on) if on else rules.calendar.today(datetime.now(UTC))
 
     async def main() -> None:
         engine = create_engine(settings.resolved_database_url)

@@ -7,6 +7,7 @@ store and cluster; each one is recorded in the audit table with ``--by`` and ``-
 import asyncio
 import getpass
 import json
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Literal, TypeVar
@@ -34,6 +35,10 @@ changes = typer.Typer(help="Review personal data that later registrations disagr
 ops = typer.Typer(help="Operator console set-up.")
 
 By = Annotated[str, typer.Option("--by", help="Who acts (recorded in the audit table)")]
+MAX_ID = 2**63 - 1
+"""Ids are bigints: a larger one is refused here, not by the store with a traceback."""
+ChangeId = Annotated[int, typer.Argument(min=1, max=MAX_ID, help="change id from `list`")]
+Limit = Annotated[int, typer.Option(min=1, max=10_000, help="At most this many")]
 Reason = Annotated[
     str, typer.Option("--reason", help="Why (recorded in the audit table)", show_default=False)
 ]
@@ -105,7 +110,7 @@ def _report(outcomes: list[Outcome]) -> None:
 
 
 @dlq.command("list")
-def dlq_list(limit: int = 100) -> None:
+def dlq_list(limit: Limit = 100) -> None:
     """The newest dead letters, with their (masked) error."""
 
     async def main() -> None:
@@ -160,8 +165,10 @@ def dlq_replay(
 
 @callbacks.command("list")
 def callbacks_list(
-    status: Annotated[str, typer.Option(help="pending, delivered or failed")] = "failed",
-    limit: int = 100,
+    status: Annotated[
+        Literal["pending", "delivered", "failed"], typer.Option(help="pending, delivered or failed")
+    ] = "failed",
+    limit: Limit = 100,
 ) -> None:
     """Callback deliveries in a status, with their attempts."""
 
@@ -188,7 +195,9 @@ def callbacks_list(
 
 @callbacks.command("redeliver")
 def callbacks_redeliver(
-    delivery_ids: Annotated[list[int], typer.Argument(help="callback ids from `list`")],
+    delivery_ids: Annotated[
+        list[int], typer.Argument(min=1, max=MAX_ID, help="callback ids from `list`")
+    ],
     by: By,
     reason: Reason,
 ) -> None:
@@ -199,10 +208,13 @@ def callbacks_redeliver(
 @requests.command("stuck")
 def requests_stuck(
     older_than: Annotated[
-        float | None, typer.Option(help="Minutes (default: config stuck_after_s)")
+        float | None,
+        typer.Option(min=0, max=10 * 366 * 24 * 60, help="Minutes (default: config stuck_after_s)"),
     ] = None,
 ) -> None:
     """Requests accepted (the partner was told so), older than N minutes, not recorded."""
+    if older_than is not None and not math.isfinite(older_than):  # NaN passes a range
+        raise typer.BadParameter("a number of minutes", param_hint="--older-than")
     settings = _settings()
     older_than_s = older_than * 60 if older_than is not None else settings.stuck_after_s
 
@@ -237,7 +249,7 @@ def requests_redrive(
 
 
 @changes.command("list")
-def changes_list(limit: int = 100) -> None:
+def changes_list(limit: Limit = 100) -> None:
     """Pending changes, oldest first."""
 
     async def main() -> None:
@@ -273,13 +285,13 @@ def _decide(change_id: int, decision: Literal["approved", "rejected"], by: str, 
 
 
 @changes.command()
-def approve(change_id: int, by: By, reason: Reason = "approved on review") -> None:
+def approve(change_id: ChangeId, by: By, reason: Reason = "approved on review") -> None:
     """Apply a change to the member, recording old and new value in member history."""
     _decide(change_id, "approved", by, reason)
 
 
 @changes.command()
-def reject(change_id: int, by: By, reason: Reason = "rejected on review") -> None:
+def reject(change_id: ChangeId, by: By, reason: Reason = "rejected on review") -> None:
     """Keep the member as they are; the change is closed as rejected."""
     _decide(change_id, "rejected", by, reason)
 

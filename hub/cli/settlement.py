@@ -31,7 +31,7 @@ console = Console()
 By = Annotated[str, typer.Option("--by", help="Who does it (kept in the audit)")]
 
 
-def _day(text: str) -> date:
+def parse_day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -67,7 +67,7 @@ def close(
     """
     settings = load_settings()
     _partner(settings, partner)
-    day = _day(business_date)
+    day = parse_day(business_date)
 
     async def main() -> int:
         engine = create_engine(settings.resolved_database_url)
@@ -127,7 +127,7 @@ def match(
     """
     settings = load_settings()
     _partner(settings, partner)
-    day = _day(business_date)
+    day = parse_day(business_date)
     configured = settings.partners[partner]
     try:
         reader = settlement_reader(configured.channel)
@@ -261,7 +261,7 @@ def internal(business_date: Annotated[str, typer.Argument(metavar="DATE")]) -> N
     """The hub against itself for requests received on DATE (UTC): accepted vs recorded,
     contributions vs paid-through months, event ids vs processed_events. Exit 1 on findings."""
     settings = load_settings()
-    day = _day(business_date)
+    day = parse_day(business_date)
 
     async def main() -> int:
         engine = create_engine(settings.resolved_database_url)
