@@ -141,3 +141,25 @@ async def test_an_operator_approves_a_member_change_in_the_console(
         await page.get_by_role("link", name="Audit log").click()
         entry = page.locator(f'tr[data-action="change.approve"][data-target="{change_id}"]')
         await expect(entry).to_contain_text("member called the contact centre")
+
+
+async def test_a_partners_markup_in_a_proposed_change_is_shown_as_text_and_never_runs(
+    hub_url: str, demo: SignedClient
+) -> None:
+    """The console shows what partners sent (here a proposed address): as text, escaped."""
+    markup = '<img src="x" onerror="window.__hubXss = 1"><script>window.__hubXss = 2</script>'
+    person = applicant()
+    assert (await demo.post("/v1/registrations", person)).status_code == 202
+    await wait_for_status(demo, f"/v1/registrations/{person['reference']}", "recorded", 20)
+    again = {**person, "reference": f"{person['reference']}-2", "address": markup}
+    assert (await demo.post("/v1/registrations", again)).status_code == 202
+    await wait_for_status(demo, f"/v1/registrations/{again['reference']}", "recorded", 20)
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await _sign_in(page, hub_url)
+        await page.goto(f"{hub_url}/ops/changes")
+        row = page.locator(f'tr[data-change]:has-text("{again["reference"]}")')
+        await expect(row).to_be_visible()
+        await expect(row).to_contain_text(markup)
+        assert await row.locator("img, script").count() == 0
+        assert await page.evaluate("window.__hubXss") is None
