@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from hub.errors import InvalidRequest, NotFound
 from hub.intake.model import Partner
+from hub.intake.parsing import build
 from hub.intake.requests import PaymentRequest
 from hub.intake.service import IntakeService
 from hub.reconciliation.store import Decision, ReconciliationStore, StoredException
@@ -114,11 +115,18 @@ def _payment_request(
     paid_at = exception.paid_at or datetime.combine(
         datetime.fromisoformat(business_date).date(), time(12, 0), ZoneInfo(partner.timezone)
     )
-    return PaymentRequest(
-        reference=exception.reference or f"RECON-{run_id}-{exception.line}",
-        nik=exception.nik if exception.payment_code is None else None,
-        payment_code=exception.payment_code,
-        months=exception.months,
-        amount=exception.amount or 0,
-        paid_at=paid_at,
-    )
+    fields: dict[str, object] = {
+        "reference": exception.reference or f"RECON-{run_id}-{exception.line}",
+        "nik": exception.nik if exception.payment_code is None else None,
+        "payment_code": exception.payment_code,
+        "months": exception.months,
+        "amount": exception.amount or 0,
+        "paid_at": paid_at,
+    }
+    try:
+        # The partner's file is not intake: a line may hold what intake never takes.
+        return build(PaymentRequest, fields)
+    except InvalidRequest as refused:
+        raise InvalidRequest(
+            f"line {exception.line} cannot be paid in: {refused.message}", refused.problems
+        ) from None

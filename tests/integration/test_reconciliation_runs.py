@@ -83,3 +83,32 @@ async def test_a_run_keeps_its_exceptions_and_each_gets_one_audited_decision(
     assert [d.line for d in await store.decisions(report.run_id)] == ["3", "H1"]
     assert (await store.run(report.run_id)).status == "exceptions"  # type: ignore[union-attr]
     assert clock(UTC) - first.decided_at < timedelta(minutes=5)
+
+
+async def test_paying_in_a_line_the_payment_rules_refuse_is_an_invalid_request_naming_the_field(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """A partner's file may hold what intake would never take: a reference with a space,
+    months intake does not sell, a NIK too short. Paying such a line in is refused."""
+    partner = f"p-{uuid.uuid4().hex[:8]}"
+    store = ReconciliationStore(engine)
+    reconciler = Reconciler(store, SettlementBook(engine), tmp_path, lambda: datetime.now(UTC))
+    file = (
+        "reference,nik,months,amount,paid_at\n"
+        f"IDM 0001,{NIK},1,16800,2020-06-06T10:00:00+07:00\n"
+        f"IDM-0002,{NIK},5,84000,2020-06-06T10:00:00+07:00\n"
+        "IDM-0003,12345,1,16800,2020-06-06T10:00:00+07:00\n"
+    )
+    report = await reconciler.reconcile(
+        partner, "Asia/Jakarta", DAY, io.BytesIO(file.encode()), "f.csv", CanonicalCsv(), "ops"
+    )
+    intake = IntakeService(
+        SqlRequestLedger(engine), FakePublisher(), schedule_from(load_settings())
+    )
+    resolver = Resolver(
+        store, intake, {partner: Partner(partner, "hub-api")}, lambda: datetime.now(UTC)
+    )
+    for line, field in (("2", "reference"), ("3", "months"), ("4", "nik")):
+        with pytest.raises(InvalidRequest, match=f"line {line} cannot be paid in: .*{field}"):
+            await resolver.resolve(report.run_id, line, "finance", "receipt seen", "paid_in")
+        assert await store.decision(report.run_id, line) is None
