@@ -5,7 +5,7 @@ import time
 
 import asyncpg
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.e2e.conftest import OPERATOR, OPERATOR_PASSWORD
 from tests.e2e.console import SCREENSHOTS, chromium
@@ -119,21 +119,30 @@ async def test_an_operator_sees_the_flow_finds_a_poisoned_event_and_replays_it_i
     }
 
 
-async def test_an_operator_approves_a_member_change_in_the_console(
-    hub_url: str, demo: SignedClient
-) -> None:
+async def _change_on_the_console(
+    page: Page, hub_url: str, demo: SignedClient, **changed: str
+) -> Locator:
+    """A member registered, then registered again with ``changed``: the pending change's
+    row on the console's Member changes page, signed in."""
     person = applicant()
     assert (await demo.post("/v1/registrations", person)).status_code == 202
     await wait_for_status(demo, f"/v1/registrations/{person['reference']}", "recorded", 20)
-    again = {**person, "reference": f"{person['reference']}-2", "phone": "081299990000"}
+    again = {**person, "reference": f"{person['reference']}-2", **changed}
     assert (await demo.post("/v1/registrations", again)).status_code == 202
     await wait_for_status(demo, f"/v1/registrations/{again['reference']}", "recorded", 20)
+    await _sign_in(page, hub_url)
+    await page.goto(f"{hub_url}/ops/changes")
+    row = page.locator(f'tr[data-change]:has-text("{again["reference"]}")')
+    await expect(row).to_be_visible()
+    return row
+
+
+async def test_an_operator_approves_a_member_change_in_the_console(
+    hub_url: str, demo: SignedClient
+) -> None:
     async with chromium() as browser:
         page = await browser.new_page()
-        await _sign_in(page, hub_url)
-        await page.goto(f"{hub_url}/ops/changes")
-        row = page.locator(f'tr[data-change]:has-text("{again["reference"]}")')
-        await expect(row).to_be_visible()
+        row = await _change_on_the_console(page, hub_url, demo, phone="081299990000")
         change_id = await row.get_attribute("data-change")
         await row.get_by_placeholder("why").fill("member called the contact centre")
         await row.get_by_role("button", name="Approve").click()
@@ -148,18 +157,9 @@ async def test_a_partners_markup_in_a_proposed_change_is_shown_as_text_and_never
 ) -> None:
     """The console shows what partners sent (here a proposed address): as text, escaped."""
     markup = '<img src="x" onerror="window.__hubXss = 1"><script>window.__hubXss = 2</script>'
-    person = applicant()
-    assert (await demo.post("/v1/registrations", person)).status_code == 202
-    await wait_for_status(demo, f"/v1/registrations/{person['reference']}", "recorded", 20)
-    again = {**person, "reference": f"{person['reference']}-2", "address": markup}
-    assert (await demo.post("/v1/registrations", again)).status_code == 202
-    await wait_for_status(demo, f"/v1/registrations/{again['reference']}", "recorded", 20)
     async with chromium() as browser:
         page = await browser.new_page()
-        await _sign_in(page, hub_url)
-        await page.goto(f"{hub_url}/ops/changes")
-        row = page.locator(f'tr[data-change]:has-text("{again["reference"]}")')
-        await expect(row).to_be_visible()
+        row = await _change_on_the_console(page, hub_url, demo, address=markup)
         await expect(row).to_contain_text(markup)
         assert await row.locator("img, script").count() == 0
         assert await page.evaluate("window.__hubXss") is None

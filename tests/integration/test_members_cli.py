@@ -9,12 +9,16 @@ from typer.testing import CliRunner
 from hub.cli.main import app
 from tests.support.people import CORE_EXPORT_HEADER, applicant, core_export_row
 
+pytestmark = pytest.mark.integration
 
-@pytest.mark.integration
-def test_import_then_list_the_imported_member_as_lapsed(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+
+@pytest.fixture(autouse=True)
+def _the_session_store(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands run against the test session's PostgreSQL database."""
     monkeypatch.setenv("HUB_DATABASE_URL", database_url)
+
+
+def test_import_then_list_the_imported_member_as_lapsed(tmp_path: Path) -> None:
     person = applicant()
     kpj = f"6{uuid.uuid4().int % 10**10:010d}"
     export = tmp_path / "core.csv"
@@ -41,11 +45,9 @@ def _kpj() -> str:
     return f"6{uuid.uuid4().int % 10**10:010d}"
 
 
-@pytest.mark.integration
 def test_an_income_in_superscript_digits_refuses_its_row_and_imports_the_others(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("HUB_DATABASE_URL", database_url)
     good, odd = applicant(), applicant()
     export = tmp_path / "core.csv"
     export.write_text(
@@ -61,11 +63,9 @@ def test_an_income_in_superscript_digits_refuses_its_row_and_imports_the_others(
     assert "line 3: declared_income" in imported.output
 
 
-@pytest.mark.integration
 def test_a_file_not_in_utf8_is_refused_at_its_line_before_any_member_is_imported(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("HUB_DATABASE_URL", database_url)
     first, second = applicant(), applicant()
     kpj = _kpj()
     export = tmp_path / "core.csv"
