@@ -9,6 +9,15 @@ Sex = Literal["M", "F"]
 Programme = Literal["JKK", "JKM", "JHT"]
 
 
+def ascii_digits(text: str) -> bool:
+    """Whether ``text`` is one or more of 0-9 and nothing else.
+
+    Not ``str.isdigit()`` alone: it also holds for superscripts such as ``²``, which
+    ``int()`` refuses, and for Arabic-Indic or fullwidth digits, which ``int()`` reads but
+    no partner's format, file or id writes."""
+    return text.isascii() and text.isdigit()
+
+
 def _no_bool_or_float(value: object) -> object:
     # A Literal of ints takes True for 1 and 1.0 for 1 (they compare equal): refused here.
     if isinstance(value, bool | float):

@@ -12,6 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from hub.membership.apply import PERSONAL_FIELDS
 from hub.membership.calendar import month_of
 from schemas.events import Applicant
+from schemas.fields import ascii_digits
 
 IMPORT_COLUMNS = ("kpj", *PERSONAL_FIELDS, "registered_month", "paid_through")
 """The CSV header ``hub members import`` expects, in this order (docs/membership.md)."""
@@ -53,7 +54,7 @@ def parse_row(row: dict[str, str | None]) -> ImportedMember | str:
     """The row as a member, or why it is refused (one line, no personal data)."""
     fields: dict[str, object] = {k: v for k, v in row.items() if k is not None}
     income, programmes = fields.get("declared_income"), fields.get("programmes")
-    if isinstance(income, str) and income.isascii() and income.isdigit():  # not "²"
+    if isinstance(income, str) and ascii_digits(income):
         fields["declared_income"] = int(income)
     if isinstance(programmes, str):
         fields["programmes"] = tuple(

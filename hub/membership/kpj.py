@@ -7,6 +7,8 @@ registers are a 10-digit zero-padded member number followed by a Luhn digit;
 they keep it, but nothing rejects a KPJ for lacking one.
 """
 
+from schemas.fields import ascii_digits
+
 KPJ_DIGITS = 11
 
 
@@ -31,7 +33,7 @@ def kpj_for(member_number: int) -> str:
 
 def is_kpj(value: str) -> bool:
     """Shaped like a KPJ: 11 digits. Whether it exists is the store's answer, not a checksum."""
-    return len(value) == KPJ_DIGITS and value.isascii() and value.isdigit()
+    return len(value) == KPJ_DIGITS and ascii_digits(value)
 
 
 def has_hub_check_digit(value: str) -> bool:

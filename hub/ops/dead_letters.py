@@ -17,6 +17,7 @@ from hub.kafka.connection import client_options
 from hub.observability.lag import topic_partitions
 from hub.observability.redaction import redact, redact_value
 from hub.settings import Settings
+from schemas.fields import ascii_digits
 
 
 class UnknownDeadLetter(LookupError):
@@ -47,13 +48,9 @@ class DeadLetter:
             return redact((self.value or b"").decode(errors="replace"))
 
 
-def _digits(text: str) -> bool:
-    return text.isascii() and text.isdigit()  # not "²", which int() refuses
-
-
 def parse_id(letter_id: str) -> tuple[int, int]:
     partition, sep, offset = letter_id.partition("-")
-    if not sep or not _digits(partition) or not _digits(offset):
+    if not sep or not ascii_digits(partition) or not ascii_digits(offset):
         raise UnknownDeadLetter(f"{letter_id!r} is not a dead-letter id (PARTITION-OFFSET)")
     return int(partition), int(offset)
 

@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 from hub.reconciliation.lines import (
     SettlementFileError,
     SettlementLine,
-    ascii_digits,
     csv_table,
     whole_rupiah,
 )
 from hub.settlement.statement import STATEMENT_COLUMNS
+from schemas.fields import ascii_digits
 
 
 class CanonicalCsv:

@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any, BinaryIO, ClassVar, Literal, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
+from schemas.fields import ascii_digits
+
 
 class SettlementFileError(ValueError):
     """The file cannot be read as this format: which line, and what is wrong with it."""
@@ -148,15 +150,6 @@ def csv_rows(
                     reader.line_num, f"{len(row)} fields where the header names {width}"
                 )
             yield reader.line_num, dict(zip(names, row, strict=True))
-
-
-def ascii_digits(text: str) -> bool:
-    """Whether ``text`` is one or more of 0-9 and nothing else.
-
-    Not ``str.isdigit()`` alone: it also holds for superscripts such as ``²``, which
-    ``int()`` refuses, and for Arabic-Indic or fullwidth digits, which no settlement file
-    format writes."""
-    return text.isascii() and text.isdigit()
 
 
 def whole_rupiah(line_no: int, text: str, name: str) -> int:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict
@@ -28,14 +27,11 @@ from hub.errors import FieldProblem, InvalidRequest, NotFound
 from hub.intake.model import Partner
 from hub.ops.sessions import COOKIE
 from hub.ops.web import HERE as OPS_HERE
-from hub.ops.web import OpsContext, Reason, TargetInPath, operator_auth
+from hub.ops.web import IdInPath, OpsContext, Reason, TargetInPath, operator_auth
 from hub.reconciliation.lines import SettlementFileError
 from hub.reconciliation.resolution import DecisionKind, Resolver
 from hub.reconciliation.service import Reconciler
 from hub.reconciliation.store import ReconciliationStore, RunRecord
-
-RunId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
-"""A run's id: a bigint. A larger number is a 422, not the store's overflow error."""
 
 
 class DecisionBody(BaseModel):
@@ -98,7 +94,7 @@ def reconciliation_ops_router(
         return JSONResponse([_run_head(r) for r in await store.recent_runs()])
 
     @router.get("/{run_id}", summary="A run: summary, exceptions with both sides, decisions")
-    async def one(run_id: RunId, _: Operator) -> JSONResponse:
+    async def one(run_id: IdInPath, _: Operator) -> JSONResponse:
         run = await store.run(run_id)
         if run is None:
             raise NotFound(f"no reconciliation run {run_id}")
@@ -109,13 +105,13 @@ def reconciliation_ops_router(
         summary="Decide about an exception: pay a missing_in_hub line in, or record a decision",
     )
     async def decide(
-        run_id: RunId, line: TargetInPath, body: DecisionBody, by: Operator
+        run_id: IdInPath, line: TargetInPath, body: DecisionBody, by: Operator
     ) -> JSONResponse:
         decided = await resolver.resolve(run_id, line, by, body.reason, body.decision, via="api")
         return JSONResponse(_jsonable(asdict(decided)))
 
     @router.get("/{run_id}/report.html", summary="The run's printable report")
-    async def report(run_id: RunId, _: Operator) -> FileResponse:
+    async def report(run_id: IdInPath, _: Operator) -> FileResponse:
         run = await store.run(run_id)
         path = None if run is None else Path(run.output_dir) / "report.html"
         if path is None or not path.exists():
@@ -156,7 +152,7 @@ def reconciliation_console_router(ctx: OpsContext, store: ReconciliationStore) -
         return page(request, runs=await store.recent_runs(), run=None)
 
     @router.get("/reconciliations/{run_id}")
-    async def one(request: Request, run_id: RunId) -> Response:
+    async def one(request: Request, run_id: IdInPath) -> Response:
         run = await store.run(run_id)
         if run is None:
             return HTMLResponse("no such run", status_code=404)
