@@ -9,8 +9,10 @@ once) and again on every request it verifies::
 HMAC verification needs the key itself, so a stored key, or a hash the hub verifies
 with, would sign as well as the key does. The table holds only the random ``salt``: with
 it alone (a leaked dump) no one can sign; it takes the agency's secret from the hub's
-configuration too. Issuing an agent again after a revocation draws a new salt, so an
-old key never comes back. Rotating the agency's secret changes every agent's key.
+configuration too. A rekey (``hub agents rekey``) draws a new salt: the old key stops
+signing at once, and the agent keeps its id. A revoked agent's id is never issued again,
+so its key never comes back. Rotating the agency's secret changes every agent's key:
+rekey each of them.
 """
 
 import hashlib

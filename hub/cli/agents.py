@@ -1,8 +1,8 @@
-"""``hub agents``: issue, list and revoke the agents of an agency partner (Agen Perisai).
+"""``hub agents``: issue, list, rekey and revoke the agents of an agency partner (Agen Perisai).
 
 Each action is recorded in the operator audit table with ``--by`` and ``--reason``. An
-agent's key is printed once, when it is issued: the hub keeps only what it needs to
-derive the key again from the agency's secret (``hub.agents.keys``).
+agent's key is printed once, when it is issued or rekeyed: the hub keeps only what it
+needs to derive the key again from the agency's secret (``hub.agents.keys``).
 """
 
 import asyncio
@@ -95,11 +95,16 @@ def add(
     except (AgentIdRefused, AgentConflict) as refused:
         console.print(f"[red]{refused}[/]")
         raise typer.Exit(1) from None
-    key = agent_key(secret, record.agent_id, record.key_salt)
+    _show_key(record, secret, "issued", as_json)
+
+
+def _show_key(record: AgentRecord, agency_secret: str, done: str, as_json: bool) -> None:
+    """The agent's key, printed this once: the hub keeps only its salt."""
+    key = agent_key(agency_secret, record.agent_id, record.key_salt)
     if as_json:
         typer.echo(json.dumps({**_as_json(record), "key": key}))
         return
-    console.print(f"agent [bold]{record.agent_id}[/] of [bold]{partner}[/] issued")
+    console.print(f"agent [bold]{record.agent_id}[/] of [bold]{record.partner_id}[/] {done}")
     console.print(f"key (shown once; sign with it as X-Partner-Id {record.agent_id}):")
     typer.echo(key)
 
@@ -130,6 +135,36 @@ def list_agents(
             r.revoke_reason or "",
         )
     console.print(table)
+
+
+@agents.command("rekey")
+def rekey(
+    agent_id: Annotated[str, typer.Argument(help="The agent to give a new key")],
+    by: By,
+    reason: Annotated[str, typer.Option("--reason", help="Why (audit)", show_default=False)],
+    as_json: AsJson = False,
+) -> None:
+    """Give an agent a new key and print it, once; its old key is refused from the next request.
+
+    The agent keeps its id (its requests, incentives and settlement lines stay under one
+    name): for a lost or shared phone, or after the agency's secret was rotated.
+    """
+    settings = load_settings()
+
+    async def new_key(store: SqlAgentStore) -> tuple[AgentRecord, str]:
+        current = await store.get(agent_id)
+        if current is None or not current.active:
+            raise NoSuchAgent(f"no active agent {agent_id!r}")
+        # Before the salt changes: a key the hub cannot print would lock the agent out.
+        secret = _agency(settings, current.partner_id)
+        return await store.rekey(agent_id, by=by, reason=reason), secret
+
+    try:
+        record, secret = _with_store(settings, new_key)
+    except NoSuchAgent as missing:
+        console.print(f"[red]{missing}[/]")
+        raise typer.Exit(1) from None
+    _show_key(record, secret, "has a new key", as_json)
 
 
 @agents.command("revoke")

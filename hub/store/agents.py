@@ -1,4 +1,5 @@
-"""Agent records on the membership store: issue, list, revoke; each action audited with it."""
+"""Agent records on the membership store: issue, list, rekey, revoke; each action audited
+with it."""
 
 from collections.abc import Collection
 from datetime import UTC, datetime
@@ -127,6 +128,27 @@ class SqlAgentStore:
         except IntegrityError:
             raise AgentConflict(f"agent id {agent_id!r} was already issued") from None
         return record
+
+    async def rekey(self, agent_id: str, *, by: str, reason: str, via: str = "cli") -> AgentRecord:
+        """A fresh salt for an active agent: its old key is refused from this moment, in
+        every API process, and the key derived from the new salt signs instead. The agent
+        keeps its id, so its requests, incentives and settlement lines stay under one name."""
+        now = datetime.now(UTC)
+        t = partner_agents
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    t.update()
+                    .where(t.c.agent_id == agent_id, t.c.revoked_at.is_(None))
+                    .values(key_salt=new_salt())
+                    .returning(*t.c)
+                )
+            ).first()
+            if row is None:
+                raise NoSuchAgent(f"no active agent {agent_id!r}")
+            rekeyed = _record(row)
+            await _audit(conn, "agent.rekey", rekeyed, by, reason, via, now)
+        return rekeyed
 
     async def revoke(self, agent_id: str, *, by: str, reason: str, via: str = "cli") -> AgentRecord:
         """Revoke an active agent; its key is refused from this moment, in every API process."""

@@ -119,6 +119,39 @@ async def test_an_agent_registers_and_collects_and_the_store_names_the_agent_unt
 
 
 @pytest.mark.e2e
+async def test_a_rekeyed_agent_goes_on_under_its_id_with_the_new_key_and_the_old_one_is_refused(
+    hub_url: str, hub_env: dict[str, str], db: asyncpg.Connection, http: httpx.AsyncClient
+) -> None:
+    agent_id, old_key = await issue_agent(hub_env, "Wayan (Desa Ubud)")
+    with_old_key = AgentApp(http, agent_id, old_key)
+    first = applicant(f"PRS-{uuid.uuid4().hex[:12]}")
+    assert (await _accepted_once_issued(with_old_key, first)).status_code == 202
+
+    rekeyed = await hub_cli(
+        hub_env, "agents", "rekey", agent_id, "--by", "ops: e2e", "--reason", "phone lost", "--json"
+    )
+    assert rekeyed.returncode == 0, rekeyed.stderr + rekeyed.stdout
+    with_new_key = AgentApp(http, agent_id, json.loads(rekeyed.stdout)["key"])
+    second = applicant(f"PRS-{uuid.uuid4().hex[:12]}")
+
+    # The very next request: the signature check reads the agent's salt from the store.
+    stolen_phone = await with_old_key.post("/v1/registrations", second)
+    assert stolen_phone.status_code == 401
+    assert stolen_phone.json()["error"]["message"] == "signature does not match"
+    new_phone = await with_new_key.post("/v1/registrations", second)
+    assert new_phone.status_code == 202, new_phone.text
+    # What the old phone sent before the rekey stays the agent's, under the same id.
+    for person in (first, second):
+        status = await with_new_key.wait_for(f"/v1/registrations/{person['reference']}", "recorded")
+        assert status["agent_id"] == agent_id
+    agents_on_members = await db.fetch(
+        "SELECT registered_agent FROM members WHERE nik = ANY($1::text[])",
+        [first["nik"], second["nik"]],
+    )
+    assert [r["registered_agent"] for r in agents_on_members] == [agent_id, agent_id]
+
+
+@pytest.mark.e2e
 async def test_an_agent_cannot_sign_as_a_colleague_nor_see_a_colleagues_requests(
     hub_url: str, hub_env: dict[str, str], http: httpx.AsyncClient
 ) -> None:

@@ -15,7 +15,7 @@ from hub.cli.main import app
 from hub.errors import Unauthenticated
 from hub.settings import load_settings
 from hub.signing import SignatureVerifier, signed_headers_v2
-from hub.store.agents import SqlAgentStore
+from hub.store.agents import NoSuchAgent, SqlAgentStore
 from hub.store.database import create_engine
 from hub.store.tables import operator_actions, partner_agents
 
@@ -147,6 +147,118 @@ def test_an_issued_agent_signs_until_revoked_and_every_action_is_audited(
         ("agent.issue", "ops: Dewi"),
         ("agent.revoke", "ops: Dewi"),
     ]
+
+
+async def _verified(database_url: str, agent_id: str, key: str) -> str:
+    """What one API process makes of a version 2 inquiry the agent signs with ``key``."""
+    settings = load_settings(database_url=database_url)
+    engine = create_engine(database_url)
+    directory = AgentDirectory(SqlAgentStore(engine), refresh_s=3600)
+    await directory.refresh()
+    verifier = SignatureVerifier(
+        {}, window_s=300, agents=directory, agencies={AGENCY: settings.partners[AGENCY]}
+    )
+    signed = signed_headers_v2(key, "POST", "/v1/payments/inquiry", agent_id, INQUIRY)
+    try:
+        partner = await verifier.verify_request(
+            {k.lower(): v for k, v in signed.items()}, "POST", "/v1/payments/inquiry", INQUIRY
+        )
+        return f"{partner.partner_id}/{partner.agent_id}"
+    except Unauthenticated as refused:
+        return refused.message
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.integration
+def test_a_rekeyed_agent_keeps_its_id_its_old_key_is_refused_and_the_new_one_signs(
+    database_url: str, cli: CliRunner, new_agent_id: str
+) -> None:
+    by = ["--by", "ops: Dewi"]
+    added = cli.invoke(
+        app,
+        ["agents", "add", AGENCY, "--name", "Komang", "--agent-id", new_agent_id, *by, "--json"],
+    )
+    assert added.exit_code == 0, added.output
+    old_key = json.loads(added.output)["key"]
+    assert asyncio.run(_verified(database_url, new_agent_id, old_key)) == f"{AGENCY}/{new_agent_id}"
+
+    rekeyed = cli.invoke(
+        app, ["agents", "rekey", new_agent_id, *by, "--reason", "phone lost", "--json"]
+    )
+
+    assert rekeyed.exit_code == 0, rekeyed.output
+    answer = json.loads(rekeyed.output)
+    (row,) = asyncio.run(
+        _rows(
+            database_url,
+            sa.select(partner_agents).where(partner_agents.c.agent_id == new_agent_id),
+        )
+    )
+    new_key = answer["key"]
+    assert new_key == _documented_key(new_agent_id, row.key_salt) != old_key
+    assert (answer["agent_id"], answer["partner_id"], answer["active"]) == (
+        new_agent_id,
+        AGENCY,
+        True,
+    )
+    assert (row.name, row.issued_by, row.revoked_at) == ("Komang", "ops: Dewi", None)
+    # From the very next request, in a process that read nothing but the store:
+    assert asyncio.run(_verified(database_url, new_agent_id, old_key)) == (
+        "signature does not match"
+    )
+    assert asyncio.run(_verified(database_url, new_agent_id, new_key)) == f"{AGENCY}/{new_agent_id}"
+    audit = asyncio.run(
+        _rows(
+            database_url,
+            sa.select(operator_actions.c.action, operator_actions.c.reason)
+            .where(operator_actions.c.target == f"{AGENCY}/{new_agent_id}")
+            .order_by(operator_actions.c.id),
+        )
+    )
+    assert [tuple(a) for a in audit] == [
+        ("agent.issue", "new agent"),
+        ("agent.rekey", "phone lost"),
+    ]
+    assert new_key not in json.dumps([str(v) for v in row])
+
+
+@pytest.mark.integration
+def test_a_revoked_or_unknown_agent_is_not_rekeyed_and_keeps_no_new_key(
+    database_url: str, cli: CliRunner, new_agent_id: str
+) -> None:
+    by = ["--by", "ops: Dewi"]
+    add = ["agents", "add", AGENCY, "--name", "Nyoman", "--agent-id", new_agent_id, *by]
+    assert cli.invoke(app, add).exit_code == 0
+    revoke = ["agents", "revoke", new_agent_id, *by, "--reason", "left"]
+    assert cli.invoke(app, revoke).exit_code == 0
+
+    def salt() -> list[object]:
+        query = sa.select(partner_agents.c.key_salt).where(
+            partner_agents.c.agent_id == new_agent_id
+        )
+        return [row.key_salt for row in asyncio.run(_rows(database_url, query))]
+
+    before = salt()
+
+    revoked = cli.invoke(app, ["agents", "rekey", new_agent_id, *by, "--reason", "x"])
+    unknown = cli.invoke(app, ["agents", "rekey", "prs-nobody-99", *by, "--reason", "x"])
+
+    assert revoked.exit_code == 1 and "no active agent" in revoked.output
+    assert unknown.exit_code == 1 and "no active agent" in unknown.output
+    assert salt() == before
+    # The store refuses too, should a revocation land between the CLI's read and its rekey.
+    with pytest.raises(NoSuchAgent, match="no active agent"):
+        asyncio.run(_rekey(database_url, new_agent_id))
+    assert salt() == before
+
+
+async def _rekey(database_url: str, agent_id: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await SqlAgentStore(engine).rekey(agent_id, by="ops: Dewi", reason="race")
+    finally:
+        await engine.dispose()
 
 
 @pytest.mark.integration
