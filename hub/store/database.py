@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from hub.store.outage import READ_ONLY_SQLSTATE, sqlstate
 
 
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
@@ -33,9 +35,23 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     # as many rollbacks as commits under load). A connection the store dropped is found out
     # by its first statement; SQLAlchemy invalidates the pool and the callers that may
     # repeat their block do so (hub.store.outage.reconnected), the others answer 503.
-    return create_async_engine(
+    engine = create_async_engine(
         url, pool_size=pool_size, max_overflow=pool_size, connect_args=_tls_args(parsed)
     )
+    event.listen(engine.sync_engine, "handle_error", _read_only_server_is_a_lost_connection)
+    return engine
+
+
+def _read_only_server_is_a_lost_connection(context: ExceptionContext) -> None:
+    """A connection to a server that takes no writes is dropped, with the pool.
+
+    After a failover (or a proxy that moved) the pool may hold connections to the old
+    primary, now read-only: retrying on them would fail for good. Marked as a disconnect,
+    SQLAlchemy invalidates the pool, and the next checkout reaches the new primary.
+    """
+    failure = context.sqlalchemy_exception
+    if failure is not None and sqlstate(failure) == READ_ONLY_SQLSTATE:
+        context.is_disconnect = True
 
 
 def _tls_args(parsed: URL) -> dict[str, Any]:

@@ -27,19 +27,36 @@ LOCK_RACE_SQLSTATES = frozenset(
 
 TRANSIENT_SQLSTATES = LOCK_RACE_SQLSTATES | frozenset(
     {
+        "53000",  # insufficient_resources
+        "53100",  # disk_full
+        "53200",  # out_of_memory
         "53300",  # too_many_connections
         "57P01",  # admin_shutdown
         "57P02",  # crash_shutdown
         "57P03",  # cannot_connect_now (starting up, shutting down)
+        "57P05",  # idle_session_timeout
+        "57014",  # query_canceled: statement_timeout, or an operator's pg_cancel_backend
+        "25P03",  # idle_in_transaction_session_timeout
+        "25006",  # read_only_sql_transaction: a failover, or read-only for maintenance
         "08000",  # connection_exception
         "08001",  # sqlclient_unable_to_establish_sqlconnection
         "08003",  # connection_does_not_exist
         "08004",  # sqlserver_rejected_establishment_of_sqlconnection
         "08006",  # connection_failure
+        "08007",  # transaction_resolution_unknown
     }
 )
-"""SQLSTATEs that say "not now" rather than "not this". 08P01 (protocol violation) is
-missing on purpose: asyncpg raises it for data the store cannot hold, such as NUL."""
+"""SQLSTATEs that say "not now" rather than "not this": the store's state, not the data,
+refused the statement, and the same statement succeeds once an operator or the store
+itself has mended that state. The consumer must never take one for a poison event: it
+would dead-letter, and reject, every event that meets the store in that state (a full
+disk or a read-only store refuses them all). 08P01 (protocol violation) is missing on
+purpose: asyncpg raises it for data the store cannot hold, such as NUL."""
+
+READ_ONLY_SQLSTATE = "25006"
+"""The server this connection reached takes no writes: after a failover the pool may
+still hold connections to the old primary, so such a connection is dropped like a
+broken one (``hub.store.database``) and the next checkout connects afresh."""
 
 
 def sqlstate(exc: BaseException) -> str | None:

@@ -112,6 +112,59 @@ async def test_postgresql_refusing_one_event_dead_letters_it_alone_and_rejects_i
         await admin.close()
 
 
+async def test_a_full_disk_refusing_every_event_is_waited_out_never_dead_lettered_or_rejected(
+    settings: Settings, database_url: str
+) -> None:
+    # PostgreSQL raises disk_full (53100) for every member row, as a full disk would for
+    # every write, until the trigger goes (the operator freed space).
+    admin = await asyncpg.connect(asyncpg_dsn(database_url))
+    trigger = f"disk_full_{uuid.uuid4().hex[:8]}"
+    await admin.execute(
+        f"CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "RAISE EXCEPTION 'could not extend file: No space left on device' "
+        f"USING ERRCODE = 'disk_full'; END $$; CREATE TRIGGER {trigger} BEFORE INSERT ON members "
+        f"FOR EACH ROW EXECUTE FUNCTION {trigger}()"
+    )
+    dropped = False
+    hub = build(settings, settings.kafka_bootstrap_servers)
+    await hub.publisher.start()
+    try:
+        people = [applicant() for _ in range(6)]
+        for person in people:
+            await hub.intake.submit_registration(DEMO, RegistrationRequest.model_validate(person))
+        references = [p["reference"] for p in people]
+        rounds = {"n": 0}
+
+        async def recorded_once_space_is_freed(consumer: Any) -> bool:
+            nonlocal dropped
+            rounds["n"] += 1
+            if rounds["n"] == 30:  # about 3 s of a full disk with the consumer running
+                assert consumer.stats.dead_lettered == 0
+                await admin.execute(f"DROP TRIGGER {trigger} ON members")
+                dropped = True
+            statuses = await admin.fetch(
+                "SELECT status FROM partner_requests WHERE reference = ANY($1)", references
+            )
+            return [r["status"] for r in statuses] == ["recorded"] * len(people)
+
+        consumer = await _run_consumer_until(hub, recorded_once_space_is_freed)
+        assert rounds["n"] > 30, "recorded only after the space was freed"
+        assert (consumer.stats.recorded, consumer.stats.dead_lettered) == (6, 0)
+        letters = await read_topic(
+            settings.kafka_bootstrap_servers, settings.kafka_dead_letter_topic
+        )
+        assert not [
+            r for r in letters if any(p["reference"].encode() in (r.value or b"") for p in people)
+        ]
+    finally:
+        await hub.publisher.stop()
+        await hub.engine.dispose()
+        if not dropped:
+            await admin.execute(f"DROP TRIGGER {trigger} ON members")
+        await admin.execute(f"DROP FUNCTION {trigger}()")
+        await admin.close()
+
+
 async def test_a_postgresql_outage_is_waited_out_by_the_consumer_and_nothing_is_lost(
     settings: Settings, database_url: str, pg_proxy: TcpProxy, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -315,6 +315,30 @@ async def test_a_store_outage_and_a_deadlock_are_waited_out_never_dead_lettered(
     assert core.stats.dead_lettered == 0
 
 
+@pytest.mark.parametrize(
+    "state",
+    [
+        pytest.param("53100", id="disk full"),
+        pytest.param("53200", id="out of memory"),
+        pytest.param("25006", id="read-only store (failover, maintenance)"),
+        pytest.param("57014", id="statement timeout"),
+        pytest.param("57P05", id="idle session timeout"),
+        pytest.param("25P03", id="idle in transaction timeout"),
+        pytest.param("08007", id="commit outcome unknown"),
+    ],
+)
+async def test_a_store_that_refuses_every_write_for_a_while_is_waited_out_never_dead_lettered(
+    state: str,
+) -> None:
+    # The store's state refuses the batch, and would refuse each of its events alone:
+    # taken for poison, every event would be dead-lettered and its request rejected.
+    recorder = FakeRecorder(errors=[_store_error(state), _store_error(state)])
+    core, fake, letters = _consumer([{TP: _records(4)}], recorder)
+    await _run_until(core, lambda: fake.commits)
+    assert len(recorder.applied) == 4
+    assert (letters.sent, recorder.rejected, core.stats.dead_lettered) == ([], {}, 0)
+
+
 async def test_a_refused_event_is_dead_lettered_alone_and_its_request_rejected() -> None:
     records = _records(5)
     refused = envelope_id(records[2])
