@@ -44,14 +44,20 @@ TRANSIENT_SQLSTATES = LOCK_RACE_SQLSTATES | frozenset(
         "08004",  # sqlserver_rejected_establishment_of_sqlconnection
         "08006",  # connection_failure
         "08007",  # transaction_resolution_unknown
+        "58030",  # io_error: the store's disk failed a read or a write
+        "XX001",  # data_corrupted: mended by restoring the page, not by other data
+        "XX002",  # index_corrupted: mended by REINDEX
     }
 )
 """SQLSTATEs that say "not now" rather than "not this": the store's state, not the data,
 refused the statement, and the same statement succeeds once an operator or the store
 itself has mended that state. The consumer must never take one for a poison event: it
 would dead-letter, and reject, every event that meets the store in that state (a full
-disk or a read-only store refuses them all). 08P01 (protocol violation) is missing on
-purpose: asyncpg raises it for data the store cannot hold, such as NUL."""
+disk or a read-only store refuses them all). A corrupted index or a failing disk stalls
+the consumer instead, which the lag and oldest-unrecorded-request alerts show, until an
+operator mends the store: no valid request is rejected for it. 08P01 (protocol
+violation) is missing on purpose: asyncpg raises it for data the store cannot hold,
+such as NUL."""
 
 READ_ONLY_SQLSTATE = "25006"
 """The server this connection reached takes no writes: after a failover the pool may

@@ -33,6 +33,9 @@ def _refused_with(sqlstate: str) -> DBAPIError:
         ("08007", True),  # transaction_resolution_unknown
         ("40001", True),  # serialization_failure
         ("40P01", True),  # deadlock_detected
+        ("58030", True),  # io_error
+        ("XX001", True),  # data_corrupted
+        ("XX002", True),  # index_corrupted
         # The data: the same write is refused again, however often it is tried.
         ("23505", False),  # unique_violation
         ("23514", False),  # check_violation
