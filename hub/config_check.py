@@ -98,6 +98,9 @@ def _secrets_in(settings: Settings) -> Iterator[tuple[str, str]]:
     yield "kafka_sasl_password", settings.kafka_sasl_password.get_secret_value()
     for partner_id, partner in settings.partners.items():
         yield f"partners.{partner_id}.secret", partner.secret.get_secret_value()
+        if partner.previous_secret is not None:
+            previous = partner.previous_secret.get_secret_value()
+            yield f"partners.{partner_id}.previous_secret", previous
         if partner.public_key:
             yield f"partners.{partner_id}.public_key", _pem_body(partner.public_key)
     for slug, options in settings.channels.items():
@@ -113,8 +116,9 @@ def _public_secrets() -> Iterator[str]:
             continue
         data = tomllib.loads(path.read_text())
         for partner in data.get("partners", {}).values():
-            if isinstance(partner.get("secret"), str):
-                yield partner["secret"]
+            for key in ("secret", "previous_secret"):
+                if isinstance(partner.get(key), str):
+                    yield partner[key]
             if isinstance(partner.get("public_key"), str):
                 yield _pem_body(partner["public_key"])
         for options in data.get("channels", {}).values():

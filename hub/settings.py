@@ -35,9 +35,19 @@ class RateLimit(BaseModel):
 class PartnerSettings(BaseModel):
     """One partner's credentials. The secret signs every request it sends."""
 
+    def signing_secrets(self) -> tuple[str, ...]:
+        """The secrets a request of this partner may be signed with: ``secret`` first."""
+        current = self.secret.get_secret_value()
+        if self.previous_secret is None:
+            return (current,)
+        return (current, self.previous_secret.get_secret_value())
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     secret: SecretStr
+    previous_secret: SecretStr | None = None
+    """While the partner moves to a new ``secret``: the one it signed with until now, still
+    accepted (each use counted) until an operator removes it; docs/security.md."""
     channel: str = "hub-api"
     callback_url: str | None = None
     timezone: str = "Asia/Jakarta"

@@ -40,7 +40,7 @@ from prometheus_client import Counter
 
 from hub.agents.keys import agent_key
 from hub.agents.registry import AgentDirectory, AgentRecord
-from hub.channels.signatures import check_window, signatures_match
+from hub.channels.signatures import check_window, signed_with
 from hub.errors import Unauthenticated
 from hub.intake.model import Partner
 from hub.intake.ports import NonceRegistry
@@ -214,14 +214,15 @@ class SignatureVerifier:
         signed = SignatureHeaders(partner_id, timestamp, signature, version, nonce)
         partner, settings = self.preflight(signed)
         assert signed.partner_id and signed.timestamp and signed.signature  # preflight
-        secret = _signing_key(partner, settings, agent)
+        keys = _signing_keys(partner, settings, agent)
         if (signed.version or "1").strip() == "2":
-            expected = sign_v2(
-                secret, method, target, signed.partner_id, signed.timestamp, body, nonce or ""
-            )
+            expected = [
+                sign_v2(key, method, target, signed.partner_id, signed.timestamp, body, nonce or "")
+                for key in keys
+            ]
         else:
-            expected = sign(secret, signed.timestamp, body)
-        if not signatures_match(expected, signed.signature.strip().lower()):
+            expected = [sign(key, signed.timestamp, body) for key in keys]
+        if not signed_with(partner, expected, signed.signature.strip().lower()):
             raise Unauthenticated("signature does not match")
         if (signed.version or "1").strip() == "1":
             V1_USES.labels(partner.partner_id).inc()
@@ -255,22 +256,26 @@ class SignatureVerifier:
         return partner
 
 
-def _signing_key(partner: Partner, settings: PartnerSettings, agent: AgentRecord | None) -> str:
-    """The key the request must be signed with: the partner's secret, or its agent's key.
+def _signing_keys(
+    partner: Partner, settings: PartnerSettings, agent: AgentRecord | None
+) -> tuple[str, ...]:
+    """The keys the request may be signed with: the partner's secrets (the current one,
+    then a previous one while a rotation is under way), or its agent's key derived from
+    each of its agency's.
 
     An agent's key counts only while the store holds the agent as active and under this
     very agency: a revoked agent, or a record of another agent, signs nothing.
     """
-    secret = settings.secret.get_secret_value()
+    secrets = settings.signing_secrets()
     if partner.agent_id is None:
-        return secret
+        return secrets
     if agent is None or agent.agent_id != partner.agent_id:
         raise Unauthenticated("unknown partner")
     if not agent.active:
         raise Unauthenticated("this agent's key was revoked")
     if agent.partner_id != partner.partner_id:
         raise Unauthenticated("unknown partner")
-    return agent_key(secret, agent.agent_id, agent.key_salt)
+    return tuple(agent_key(secret, agent.agent_id, agent.key_salt) for secret in secrets)
 
 
 def callback_headers(

@@ -87,10 +87,10 @@ class ChannelContext:
         )
         return partner, settings
 
-    def signer(self, partner_id: str) -> tuple[Partner, str] | None:
-        """One of this channel's partners by id, with the secret it signs with."""
+    def signer(self, partner_id: str) -> tuple[Partner, tuple[str, ...]] | None:
+        """One of this channel's partners by id, with the secrets it may sign with."""
         known = self.partner(partner_id)
-        return None if known is None else (known[0], known[1].secret.get_secret_value())
+        return None if known is None else (known[0], known[1].signing_secrets())
 
 
 class SignedOptions(ChannelOptions):

@@ -20,10 +20,12 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
+
+from prometheus_client import Counter
 
 from hub.errors import Unauthenticated
 from hub.intake.model import Partner
@@ -185,18 +187,40 @@ def signatures_match(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
 
 
+PREVIOUS_SECRET_USES = Counter(
+    "hub_previous_secret_requests_total",
+    "Requests accepted with a signature by the partner's previous secret (a rotation under way)",
+    ["partner"],
+)
+
+
+def signed_with(partner: Partner, expected: Sequence[str], given: str) -> bool:
+    """Whether ``given`` is one of the signatures ``expected`` (the current secret's first).
+
+    Every one is compared, each in constant time, so the time taken does not say which
+    secret matched. A match by the previous secret is counted: the operator removes it
+    once the count stops moving.
+    """
+    matches = [signatures_match(signature, given) for signature in expected]
+    if any(matches[1:]) and not matches[0]:
+        PREVIOUS_SECRET_USES.labels(partner.partner_id).inc()
+    return any(matches)
+
+
 @dataclass(frozen=True, slots=True)
 class Claimant:
     """A request's partner, its secret and its claim, before the signature is checked."""
 
     partner: Partner
-    secret: str
+    secrets: tuple[str, ...]
+    """The secrets it may have signed with: its current one, then a previous one in rotation."""
     claim: Claim
     headers: Mapping[str, str]
 
 
-PartnerLookup = Callable[[str], tuple[Partner, str] | None]
-"""This channel's partner and secret by id; None for an unknown one (or another channel's)."""
+PartnerLookup = Callable[[str], tuple[Partner, tuple[str, ...]] | None]
+"""This channel's partner and secrets by id (``PartnerSettings.signing_secrets``); None for
+an unknown one (or another channel's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +240,7 @@ class HeaderVerifier:
         known = self.partner(claim.partner_id)
         if known is None:
             raise Unauthenticated(self.scheme.unknown_partner(claim.partner_id))
-        partner, secret = known
+        partner, secrets = known
         try:
             sent_at = self.scheme.sent_at(claim.timestamp, partner)
         except ValueError as exc:
@@ -230,7 +254,7 @@ class HeaderVerifier:
             if scheme.out_of_window is None:
                 raise
             raise Unauthenticated(scheme.out_of_window) from None
-        return Claimant(partner, secret, claim, headers)
+        return Claimant(partner, secrets, claim, headers)
 
     def preflight(self, headers: Mapping[str, str]) -> Claimant:
         """``claimant`` and a signature of the right shape: what the edge checks before the body."""
@@ -244,8 +268,10 @@ class HeaderVerifier:
     def check(self, claimant: Claimant, method: str, path: str, body: Body) -> None:
         """Step 4: the signature over this request is the claimant's."""
         message = SignedMessage(method, path, claimant.claim, body, claimant.headers)
-        expected = self.scheme.mac(claimant.secret, self.scheme.string_to_sign(message))
-        if not signatures_match(expected, self.scheme.normalise(claimant.claim.signature)):
+        text = self.scheme.string_to_sign(message)
+        expected = [self.scheme.mac(secret, text) for secret in claimant.secrets]
+        given = self.scheme.normalise(claimant.claim.signature)
+        if not signed_with(claimant.partner, expected, given):
             raise Unauthenticated(self.scheme.mismatch)
 
     def verify(self, headers: Mapping[str, str], method: str, path: str, body: bytes) -> Partner:

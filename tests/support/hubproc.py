@@ -31,7 +31,7 @@ def configured_env(bni46: dict[str, Any], partners: dict[str, dict[str, Any]]) -
     channels["bni46"] = {**channels["bni46"], **bni46}
     every_partner: dict[str, Any] = {
         pid: {
-            **p.model_dump(mode="json", exclude={"secret"}),
+            **p.model_dump(mode="json", exclude={"secret", "previous_secret"}, exclude_none=True),
             "secret": p.secret.get_secret_value(),
         }
         for pid, p in configured.partners.items()

@@ -78,7 +78,7 @@ def test_an_agent_id_that_is_malformed_or_a_partners_is_refused(agent_id: str) -
         check_agent_id(agent_id, {"demo", "perisai-bali"})
 
 
-async def _verifier(store: InMemoryAgentStore) -> SignatureVerifier:
+async def _verifier(store: InMemoryAgentStore, **agency: str) -> SignatureVerifier:
     directory = AgentDirectory(store)
     await directory.refresh()
     return SignatureVerifier(
@@ -89,7 +89,9 @@ async def _verifier(store: InMemoryAgentStore) -> SignatureVerifier:
         agents=directory,
         agencies={
             PERISAI_AGENCY: PartnerSettings(
-                secret="perisai-bali-secret", channel="perisai", timezone="Asia/Makassar"
+                **{"secret": "perisai-bali-secret", **agency},  # type: ignore[arg-type]
+                channel="perisai",
+                timezone="Asia/Makassar",
             )
         },
     )
@@ -113,6 +115,21 @@ async def test_an_agent_signs_as_its_agency_and_is_named_on_the_request() -> Non
     )
 
     assert v2 == v1 == KETUT
+
+
+async def test_an_agent_keeps_signing_while_its_agency_rotates_its_secret_until_it_ends() -> None:
+    # KETUT_V2 is signed with the key derived from the agency's old secret.
+    rotating = await _verifier(
+        InMemoryAgentStore(AGENT_KETUT),
+        secret="perisai-bali-secret-2027",
+        previous_secret="perisai-bali-secret",
+    )
+    rotated = await _verifier(InMemoryAgentStore(AGENT_KETUT), secret="perisai-bali-secret-2027")
+    request = (_headers("prs-bali-0001", KETUT_V2), "POST", INQUIRY_PATH, INQUIRY)
+
+    assert await rotating.verify_request(*request) == KETUT
+    with pytest.raises(Unauthenticated, match="signature does not match"):
+        await rotated.verify_request(*request)
 
 
 async def test_a_revoked_agent_is_refused_from_the_moment_the_store_says_so() -> None:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 
 from hub.channels.codes import CodeTable, retry_after
 from hub.channels.fields import PartnerTerms
@@ -58,9 +59,22 @@ SCHEME = SignatureScheme(
 )
 
 
+KNOWN_BY_NEXT = "465887bf0ae1ae7afdde3cfc18351f8efe1bf4043572f6ae9ab897646e992456"
+"""The same message, ``openssl dgst -sha256 -hmac kit-secret-2027``: the new secret."""
+
+
 def _verifier(now: datetime = NOW) -> HeaderVerifier:
-    partners = {"kit": (Partner("kit", "x"), "kit-secret")}
+    partners = {
+        "kit": (Partner("kit", "x"), ("kit-secret",)),
+        # Moving from kit-secret to kit-secret-2027: both sign until the old one is removed.
+        "rolling": (Partner("rolling", "x"), ("kit-secret-2027", "kit-secret")),
+    }
     return HeaderVerifier(SCHEME, partners.get, lambda: now, window_s=300)
+
+
+def _previous_secret_uses(partner_id: str) -> float:
+    value = REGISTRY.get_sample_value("hub_previous_secret_requests_total", {"partner": partner_id})
+    return 0.0 if value is None else value
 
 
 def _headers(**changes: str) -> Mapping[str, str]:
@@ -91,6 +105,26 @@ def test_a_request_not_signed_by_the_partner_is_refused(
 ) -> None:
     with pytest.raises(Unauthenticated, match=refusal):
         _verifier().verify(headers, "POST", path, body)
+
+
+def test_in_a_rotation_both_secrets_sign_and_each_use_of_the_previous_one_is_counted() -> None:
+    before = _previous_secret_uses("rolling")
+    by_new = _headers(**{"X-P": "rolling", "X-S": KNOWN_BY_NEXT})
+    by_previous = _headers(**{"X-P": "rolling", "X-S": KNOWN})
+
+    assert _verifier().verify(by_new, "POST", "/x/v1/pay", BODY).partner_id == "rolling"
+    assert _previous_secret_uses("rolling") == before
+    assert _verifier().verify(by_previous, "POST", "/x/v1/pay", BODY).partner_id == "rolling"
+    assert _previous_secret_uses("rolling") == before + 1
+
+
+def test_outside_a_rotation_the_next_secret_signs_nothing_and_in_one_a_third_neither() -> None:
+    with pytest.raises(Unauthenticated, match="does not match"):
+        _verifier().verify(_headers(**{"X-S": KNOWN_BY_NEXT}), "POST", "/x/v1/pay", BODY)
+    with pytest.raises(Unauthenticated, match="does not match"):
+        _verifier().verify(
+            _headers(**{"X-P": "rolling", "X-S": KNOWN[:-1] + "0"}), "POST", "/x/v1/pay", BODY
+        )
 
 
 @pytest.mark.parametrize("offset_s", [-301, 301, -3600, 86_400])

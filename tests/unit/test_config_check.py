@@ -59,6 +59,10 @@ def test_safe_production_settings_have_no_problem() -> None:
             "partners.x.secret is a value from config/dev.toml or config/test.toml",
         ),
         (
+            {"partners": {"x": {"secret": "prod-secret-2", "previous_secret": "demo-secret"}}},
+            "partners.x.previous_secret is a value from config/dev.toml or config/test.toml",
+        ),
+        (
             {"channels": {"bank": {"token_key": "dev-only-snap-token-key"}}},
             "channels.bank.token_key is a value from config/dev.toml or config/test.toml",
         ),
@@ -103,8 +107,12 @@ def test_outside_production_nothing_is_refused() -> None:
 
 
 def test_masked_settings_show_no_secret() -> None:
-    shown = json.dumps(masked(settings(channels={"bank": {"token_key": "k-123"}})))  # type: ignore[arg-type]
+    rotating = {"bri": {**SAFE["partners"]["bri"], "previous_secret": "last-years-secret"}}  # type: ignore[index]
+    shown = json.dumps(
+        masked(settings(channels={"bank": {"token_key": "k-123"}}, partners=rotating))  # type: ignore[arg-type]
+    )
     assert "a-production-secret-from-the-vault" not in shown
+    assert "last-years-secret" not in shown
     assert "s3cret-pw" not in shown
     assert "k-123" not in shown
     assert "postgresql+asyncpg://hub:***@db.internal/hub" in shown

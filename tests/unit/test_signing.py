@@ -37,7 +37,7 @@ V2_KNOWN_GET = "ec04d081bccfb6c6c5ed247c6667f61efbe577ea91b886f198344cce6f06d3ce
 
 def _verifier(now: float = NOW, **partner: object) -> SignatureVerifier:
     partners = {
-        "demo": PartnerSettings(secret=DEMO_SECRET, **partner),  # type: ignore[arg-type]
+        "demo": PartnerSettings(**{"secret": DEMO_SECRET, **partner}),  # type: ignore[arg-type]
         "brilink": PartnerSettings(secret="bri-secret", channel="brilink"),
     }
     return SignatureVerifier(partners, window_s=300, clock=lambda: now, nonces=InMemoryNonces())
@@ -204,6 +204,28 @@ def test_each_v1_use_is_counted(verifier: SignatureVerifier) -> None:
     _verify(verifier, signature=V1_KNOWN)
     _v2(verifier)
     assert uses() == before + 1
+
+
+# The same two messages keyed with demo-secret-2027 (openssl, as above): the next secret.
+V2_KNOWN_BY_NEXT = "cd7acca5dbe30038637a954f3937bfe930076b3be10fdc68e869130752ff9235"
+V1_KNOWN_BY_NEXT = "5e25f59ce0d555bedd8b9dbf81e82d75a244d916495b5684fc8f38a16e5906bb"
+
+
+def test_while_a_partner_rotates_both_secrets_sign_v1_and_v2_and_afterwards_only_the_new() -> None:
+    rotating = _verifier(secret="demo-secret-2027", previous_secret=DEMO_SECRET)
+    rotated = _verifier(secret="demo-secret-2027")
+
+    for verifier in (rotating, rotated):
+        assert _v2(verifier, signature=V2_KNOWN_BY_NEXT).partner_id == "demo"
+        assert _verify(verifier, signature=V1_KNOWN_BY_NEXT).partner_id == "demo"
+    assert _v2(rotating, signature=V2_KNOWN).partner_id == "demo"
+    assert _verify(rotating, signature=V1_KNOWN).partner_id == "demo"
+    for old in (
+        lambda: _v2(rotated, signature=V2_KNOWN),
+        lambda: _verify(rotated, signature=V1_KNOWN),
+    ):
+        with pytest.raises(Unauthenticated, match="signature does not match"):
+            old()
 
 
 @pytest.mark.parametrize("version", ["3", "v2", "2.0"])
