@@ -35,13 +35,6 @@ class RateLimit(BaseModel):
 class PartnerSettings(BaseModel):
     """One partner's credentials. The secret signs every request it sends."""
 
-    def signing_secrets(self) -> tuple[str, ...]:
-        """The secrets a request of this partner may be signed with: ``secret`` first."""
-        current = self.secret.get_secret_value()
-        if self.previous_secret is None:
-            return (current,)
-        return (current, self.previous_secret.get_secret_value())
-
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     secret: SecretStr
@@ -64,6 +57,13 @@ class PartnerSettings(BaseModel):
     """The hub API still takes this partner's version-1 signatures (each use is counted)."""
     rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
     """This partner's own limits, by limit class or operation; see ``Settings.rate_limits``."""
+
+    def signing_secrets(self) -> tuple[str, ...]:
+        """The secrets a request of this partner may be signed with: ``secret`` first."""
+        current = self.secret.get_secret_value()
+        if self.previous_secret is None:
+            return (current,)
+        return (current, self.previous_secret.get_secret_value())
 
 
 class OperatorSettings(BaseModel):

@@ -209,7 +209,7 @@ def signed_with(partner: Partner, expected: Sequence[str], given: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Claimant:
-    """A request's partner, its secret and its claim, before the signature is checked."""
+    """A request's partner, its secrets and its claim, before the signature is checked."""
 
     partner: Partner
     secrets: tuple[str, ...]
