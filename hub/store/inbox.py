@@ -137,7 +137,11 @@ def _claim_batch_sql() -> str:
         "THEN (SELECT m.kpj FROM members m WHERE m.nik = v.member_key) END,",
         "v.event_json, v.agent_id, v.received_at, v.received_at, false,",
         ", ".join(f"v.{name}" for name in SETTLEMENT_COLUMNS),
-        "FROM v ORDER BY v.n ON CONFLICT (partner_id, kind, reference) DO NOTHING RETURNING",
+        # No conflict target: a twin claimed at the same instant by another transaction
+        # collides on the event id (derived from the reference) as well as on the
+        # reference, and only the target's unique index is skipped on conflict; any other
+        # would raise. Both say the same: the reference is held (read back below).
+        "FROM v ORDER BY v.n ON CONFLICT DO NOTHING RETURNING",
         ", ".join(claim_columns) + ",",
         "EXISTS (SELECT 1 FROM settlement_days s WHERE s.partner_id = partner_requests.partner_id",
         "AND s.business_date = partner_requests.business_date) AS on_closed_day)",
