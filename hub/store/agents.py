@@ -133,38 +133,41 @@ class SqlAgentStore:
         """A fresh salt for an active agent: its old key is refused from this moment, in
         every API process, and the key derived from the new salt signs instead. The agent
         keeps its id, so its requests, incentives and settlement lines stay under one name."""
-        now = datetime.now(UTC)
-        t = partner_agents
-        async with self._engine.begin() as conn:
-            row = (
-                await conn.execute(
-                    t.update()
-                    .where(t.c.agent_id == agent_id, t.c.revoked_at.is_(None))
-                    .values(key_salt=new_salt())
-                    .returning(*t.c)
-                )
-            ).first()
-            if row is None:
-                raise NoSuchAgent(f"no active agent {agent_id!r}")
-            rekeyed = _record(row)
-            await _audit(conn, "agent.rekey", rekeyed, by, reason, via, now)
-        return rekeyed
+        return await self._change_active(
+            agent_id, "agent.rekey", {"key_salt": new_salt()}, by, reason, via
+        )
 
     async def revoke(self, agent_id: str, *, by: str, reason: str, via: str = "cli") -> AgentRecord:
         """Revoke an active agent; its key is refused from this moment, in every API process."""
         now = datetime.now(UTC)
+        values = {"revoked_at": now, "revoked_by": by, "revoke_reason": reason}
+        return await self._change_active(agent_id, "agent.revoke", values, by, reason, via, now)
+
+    async def _change_active(
+        self,
+        agent_id: str,
+        action: str,
+        values: dict[str, Any],
+        by: str,
+        reason: str,
+        via: str,
+        now: datetime | None = None,
+    ) -> AgentRecord:
+        """Change an active agent's row and audit it, in one transaction; ``NoSuchAgent``
+        if the agent is unknown or revoked (also when a revocation lands first)."""
+        at = now or datetime.now(UTC)
         t = partner_agents
         async with self._engine.begin() as conn:
             row = (
                 await conn.execute(
                     t.update()
                     .where(t.c.agent_id == agent_id, t.c.revoked_at.is_(None))
-                    .values(revoked_at=now, revoked_by=by, revoke_reason=reason)
+                    .values(**values)
                     .returning(*t.c)
                 )
             ).first()
             if row is None:
                 raise NoSuchAgent(f"no active agent {agent_id!r}")
-            revoked = _record(row)
-            await _audit(conn, "agent.revoke", revoked, by, reason, via, now)
-        return revoked
+            changed = _record(row)
+            await _audit(conn, action, changed, by, reason, via, at)
+        return changed

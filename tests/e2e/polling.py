@@ -2,7 +2,10 @@
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+import httpx
 
 from tests.support.partner import SignedClient
 
@@ -24,3 +27,16 @@ async def wait_for_status(
             return body, time.monotonic() - started
         await asyncio.sleep(0.05)
     raise AssertionError(f"{path} not {wanted!r} within {within_s} s; last answer {body}")
+
+
+async def resent_while(
+    send: Callable[[], Awaitable[httpx.Response]], status: int, within_s: float, pause_s: float
+) -> httpx.Response:
+    """Send again, as a partner does, while the answer is ``status`` and time is left; the
+    last answer."""
+    deadline = time.monotonic() + within_s
+    while True:
+        response = await send()
+        if response.status_code != status or time.monotonic() > deadline:
+            return response
+        await asyncio.sleep(pause_s)

@@ -7,11 +7,9 @@ id is on the inbox rows, the member and the contribution. Then the operator revo
 agent, and its next request is refused.
 """
 
-import asyncio
 import csv
 import io
 import json
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,18 +21,16 @@ import httpx
 import pytest
 
 from tests.e2e.perisai_agent import AGENCY, AGENCY_SECRET, AgentApp, issue_agent
+from tests.e2e.polling import resent_while
 from tests.support.hubproc import hub_cli
 from tests.support.people import applicant
 
 
 async def _accepted_once_issued(agent: AgentApp, payload: dict[str, Any]) -> httpx.Response:
     """The first request of a new agent: within agent_refresh_s (5 s) every process knows it."""
-    deadline = time.monotonic() + 15
-    while True:
-        response = await agent.post("/v1/registrations", payload)
-        if response.status_code != 401 or time.monotonic() > deadline:
-            return response
-        await asyncio.sleep(0.25)
+    return await resent_while(
+        lambda: agent.post("/v1/registrations", payload), 401, within_s=15, pause_s=0.25
+    )
 
 
 @pytest.mark.e2e

@@ -9,19 +9,16 @@ to a read-only store), then writable again *without* ending the hub's connection
 ones it opened meanwhile stay read-only, as connections to a demoted primary would.
 """
 
-import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
 from tests.conftest import PG_ADMIN_DSN
-from tests.e2e.polling import wait_for_status
+from tests.e2e.polling import resent_while, wait_for_status
 from tests.support.brokers import OwnBroker, hub_env_on
 from tests.support.hubproc import running_hub
 from tests.support.partner import SignedClient
@@ -57,18 +54,6 @@ def _assert_try_again(response: httpx.Response) -> None:
     assert int(response.headers["Retry-After"]) > 0
 
 
-async def _accepted_within(
-    client: SignedClient, person: dict[str, Any], within_s: float
-) -> httpx.Response:
-    """The partner retries the same request, as the 503 asks, until it is accepted."""
-    deadline = time.monotonic() + within_s
-    while True:
-        response = await client.post("/v1/registrations", person)
-        if response.status_code != 503 or time.monotonic() > deadline:
-            return response
-        await asyncio.sleep(0.5)
-
-
 @pytest.mark.e2e
 async def test_a_read_only_store_is_a_503_and_the_hub_recovers_by_itself_when_it_takes_writes(
     store_url: str, own_broker: OwnBroker, tmp_path: Path
@@ -91,7 +76,9 @@ async def test_a_read_only_store_is_a_503_and_the_hub_recovers_by_itself_when_it
 
         # The hub's connections opened while the store was read-only still are: the hub
         # must drop them itself, not keep answering 503 to a store that takes writes.
-        accepted = await _accepted_within(client, during, within_s=20)
+        accepted = await resent_while(
+            lambda: client.post("/v1/registrations", during), 503, within_s=20, pause_s=0.5
+        )
         assert accepted.status_code == 202, accepted.text
         await wait_for_status(client, f"/v1/registrations/{during['reference']}", "recorded", 30)
         await client.aclose()

@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy.exc import DBAPIError
+
 from hub.agents.registry import AgentRecord
 from hub.bootstrap import coverage_rules, schedule_from
 from hub.errors import BrokerUnavailable
@@ -352,3 +354,16 @@ def envelope(
         member_key=payload.nik,
         payload=payload,
     )
+
+
+class _DriverError(Exception):
+    """What asyncpg raises, as far as the hub reads it: an error with a SQLSTATE."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+def store_refusal(sqlstate: str) -> DBAPIError:
+    """A statement the store refused with ``sqlstate``, as SQLAlchemy raises it."""
+    return DBAPIError("INSERT ...", {}, _DriverError(sqlstate))

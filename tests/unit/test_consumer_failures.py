@@ -16,13 +16,13 @@ from uuid import UUID
 import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaConnectionError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from hub.kafka.consumer import CoreConsumer
 from hub.settings import load_settings
 from hub.store.recording import BatchResult, IncomingEvent
 from schemas.events import EventEnvelope
-from tests.unit.fakes import envelope, registration_payload
+from tests.unit.fakes import envelope, registration_payload, store_refusal
 
 TOPIC = "member-events"
 TP = TopicPartition(TOPIC, 0)
@@ -148,7 +148,7 @@ class FakeRecorder:
         if fails:
             raise RuntimeError("a bug in the recording service")
         if any(e.envelope.event_id in self.refuse for e in events):
-            raise _store_error("23514")  # check_violation: a real refusal, not an outage
+            raise store_refusal("23514")  # check_violation: a real refusal, not an outage
         fresh = [e.envelope.event_id for e in events if e.envelope.event_id not in self.applied]
         self.applied.extend(fresh)
         return BatchResult(len(fresh), 0, len(events) - len(fresh))
@@ -156,16 +156,6 @@ class FakeRecorder:
     async def reject_dead_letters(self, reasons: dict[UUID, str]) -> int:
         self.rejected.update(reasons)
         return len(reasons)
-
-
-class _Orig(Exception):
-    def __init__(self, sqlstate: str) -> None:
-        super().__init__(sqlstate)
-        self.sqlstate = sqlstate
-
-
-def _store_error(sqlstate: str) -> DBAPIError:
-    return DBAPIError("INSERT ...", {}, _Orig(sqlstate))
 
 
 def _records(count: int, start: int = 0, partition: int = 0) -> list[Record]:
@@ -304,8 +294,8 @@ async def test_a_store_outage_and_a_deadlock_are_waited_out_never_dead_lettered(
     recorder = FakeRecorder(
         errors=[
             OperationalError("SELECT 1", {}, ConnectionRefusedError("down")),
-            _store_error("40P01"),
-            _store_error("40001"),
+            store_refusal("40P01"),
+            store_refusal("40001"),
         ]
     )
     core, fake, letters = _consumer([{TP: _records(4)}], recorder)
@@ -332,7 +322,7 @@ async def test_a_store_that_refuses_every_write_for_a_while_is_waited_out_never_
 ) -> None:
     # The store's state refuses the batch, and would refuse each of its events alone:
     # taken for poison, every event would be dead-lettered and its request rejected.
-    recorder = FakeRecorder(errors=[_store_error(state), _store_error(state)])
+    recorder = FakeRecorder(errors=[store_refusal(state), store_refusal(state)])
     core, fake, letters = _consumer([{TP: _records(4)}], recorder)
     await _run_until(core, lambda: fake.commits)
     assert len(recorder.applied) == 4

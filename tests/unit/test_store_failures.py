@@ -2,19 +2,9 @@
 of error codes (Appendix A), not from the code under test."""
 
 import pytest
-from sqlalchemy.exc import DBAPIError
 
 from hub.store.outage import is_transient
-
-
-class _DriverError(Exception):
-    def __init__(self, sqlstate: str) -> None:
-        super().__init__(sqlstate)
-        self.sqlstate = sqlstate
-
-
-def _refused_with(sqlstate: str) -> DBAPIError:
-    return DBAPIError("INSERT ...", {}, _DriverError(sqlstate))
+from tests.unit.fakes import store_refusal
 
 
 @pytest.mark.parametrize(
@@ -48,4 +38,4 @@ def _refused_with(sqlstate: str) -> DBAPIError:
 def test_a_failure_is_worth_a_retry_only_when_the_stores_state_refused_not_the_data(
     sqlstate: str, cured_by_a_retry: bool
 ) -> None:
-    assert is_transient(_refused_with(sqlstate)) is cured_by_a_retry
+    assert is_transient(store_refusal(sqlstate)) is cured_by_a_retry
