@@ -40,6 +40,18 @@ async def _rows(
         await engine.dispose()
 
 
+async def _audit_trail(
+    database_url: str, agent_id: str, column: sa.Column[str]
+) -> list[sa.Row[tuple[object, ...]]]:
+    """The agent's audit rows, oldest first: (action, ``column``)."""
+    return await _rows(
+        database_url,
+        sa.select(operator_actions.c.action, column)
+        .where(operator_actions.c.target == f"{AGENCY}/{agent_id}")
+        .order_by(operator_actions.c.id),
+    )
+
+
 async def _signed_inquiry(database_url: str, agent_id: str, key: str, revoke: bool) -> list[str]:
     """The agent inquires, is (maybe) revoked by another process, and inquires again."""
     settings = load_settings(database_url=database_url)
@@ -135,14 +147,7 @@ def test_an_issued_agent_signs_until_revoked_and_every_action_is_audited(
         (False, "ops: Dewi", "left")
     ]
     assert agent_id not in active.output
-    audit = asyncio.run(
-        _rows(
-            database_url,
-            sa.select(operator_actions.c.action, operator_actions.c.operator)
-            .where(operator_actions.c.target == f"{AGENCY}/{agent_id}")
-            .order_by(operator_actions.c.id),
-        )
-    )
+    audit = asyncio.run(_audit_trail(database_url, agent_id, operator_actions.c.operator))
     assert [tuple(a) for a in audit] == [
         ("agent.issue", "ops: Dewi"),
         ("agent.revoke", "ops: Dewi"),
@@ -208,14 +213,7 @@ def test_a_rekeyed_agent_keeps_its_id_its_old_key_is_refused_and_the_new_one_sig
         "signature does not match"
     )
     assert asyncio.run(_verified(database_url, new_agent_id, new_key)) == f"{AGENCY}/{new_agent_id}"
-    audit = asyncio.run(
-        _rows(
-            database_url,
-            sa.select(operator_actions.c.action, operator_actions.c.reason)
-            .where(operator_actions.c.target == f"{AGENCY}/{new_agent_id}")
-            .order_by(operator_actions.c.id),
-        )
-    )
+    audit = asyncio.run(_audit_trail(database_url, new_agent_id, operator_actions.c.reason))
     assert [tuple(a) for a in audit] == [
         ("agent.issue", "new agent"),
         ("agent.rekey", "phone lost"),
