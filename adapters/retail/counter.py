@@ -123,12 +123,12 @@ class RetailCounter:
     ) -> Acceptance:
         """Take back a payment; the host's amount must be the payment's, or nothing happens.
 
-        A payment that never reached us (or whose event the broker never
-        acknowledged) is answered as such: there is nothing to take back.
+        A payment that never reached us is answered as such: there is nothing to take
+        back. One the hub answered "try again" is in doubt and is taken back all the same.
         """
         request = self._build(ReversalRequest, fields, names)
         with names.spoken(), _as_transaction_not_found():
-            payment = await self.intake.status(partner, "payment", request.payment_reference)
+            payment = await self.intake.payment_to_reverse(partner, request.payment_reference)
             paid = payment.amount
             if paid is not None and paid != amount:
                 raise ReversalMismatch("amount", paid)

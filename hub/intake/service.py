@@ -333,7 +333,7 @@ class IntakeService:
             partner,
             await self._ledger.find(partner.partner_id, "payment", request.payment_reference),
         )
-        if payment is None or payment.status == "pending":
+        if payment is None:
             raise NotFound(
                 f"no payment with reference {request.payment_reference!r} was received from you"
             )
@@ -348,6 +348,8 @@ class IntakeService:
                 f"the payment's business day {paid_day} is settled; it can no longer be reversed",
                 [FieldProblem("payment_reference", "settled")],
             )
+        if payment.status == "pending":
+            await self._settle_in_doubt(payment)
         # Claimed before the inbox row: two reversals racing on one reference cannot both win.
         _same_reversal(
             await self._ledger.claim_reversal_reference(
@@ -386,11 +388,40 @@ class IntakeService:
             ) from None
         return Acceptance(request.reference, accepted.hub_reference)
 
+    async def _settle_in_doubt(self, payment: ClaimedRequest) -> None:
+        """Make a payment the hub never acknowledged definite, so that it can be taken back.
+
+        Its partner was told "try again" (the broker did not acknowledge in time), or no
+        answer reached it, or the answer is being sent. The broker may still have taken the
+        event (a producer keeps what it was given and delivers it once the broker is back),
+        and the consumer would then record the payment: answering the reversal "no such
+        payment" would leave the partner's money returned and the contribution counted.
+        So the stored event is published again, as a retry of the payment would, before
+        the reversal: the same event id, applied once, and on the member's partition ahead
+        of the reversal. A broker still away makes the reversal "try again" too.
+        """
+        await self._publisher.publish(payment.member_key, payment.event_json.encode())
+        await self._ledger.mark_accepted(payment.event_id, self._clock())
+        log.info("payment in doubt made definite before its reversal")
+
     async def status(self, partner: Partner, kind: RequestKind, reference: str) -> RequestView:
         """A request's status, for the partner that sent it and no one else."""
         claimed = sent_by(partner, await self._ledger.find(partner.partner_id, kind, reference))
         if claimed is None or claimed.status == "pending":
             raise NotFound(f"no {kind} with reference {reference!r} was accepted from you")
+        return RequestView.of(claimed)
+
+    async def payment_to_reverse(self, partner: Partner, reference: str) -> RequestView:
+        """The payment a reversal would take back: acknowledged, or in doubt (``pending``:
+        its partner was told to try again, and the broker may have taken it all the same).
+
+        Raises ``NotFound`` only for a payment the hub never held from this partner.
+        """
+        claimed = sent_by(
+            partner, await self._ledger.find(partner.partner_id, "payment", reference)
+        )
+        if claimed is None:
+            raise NotFound(f"no payment with reference {reference!r} was received from you")
         return RequestView.of(claimed)
 
     async def reversal_of(self, partner: Partner, payment_reference: str) -> RequestView | None:

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.settings import load_settings
+from schemas.events import ContributionPaid, PaymentReversed
 from tests.channels.kit import (
     DOCS,
     ChannelDriver,
@@ -277,3 +278,43 @@ async def test_a_control_character_in_an_address_is_refused_at_the_door_in_the_p
         assert w.publisher.published == [], "nothing refused may reach the broker"
     assert answer.code in channel.error_codes, answer
     assert answer.code not in channel.success_codes | channel.system_error_codes, answer
+
+
+_TRY_AGAIN = {
+    "alfamart": "0901",
+    "bni46": "91",
+    "brilink": "91",
+    "indomaret": "91",
+    "perisai": "temporarily_unavailable",
+    "pos": "91",
+}
+"""Each channel's "try again" code, from its page: the event store did not acknowledge."""
+
+
+@pytest.mark.parametrize("slug", sorted(_TRY_AGAIN))
+async def test_a_payment_answered_try_again_is_never_unknown_to_its_reversal(slug: str) -> None:
+    """The broker may take a payment after the hub stopped waiting for it, and the consumer
+    would then apply it: its reversal must take it back, not answer "no such payment"."""
+    channel = driver(slug)
+    replayed = samples(slug)
+    first_reversal = next(i for i, s in enumerate(replayed) if s.operation == "reversal")
+    reversal = replayed[first_reversal]
+    async with world() as w:
+        for sample in replayed[:first_reversal]:
+            # The payment, and an advice resending it (retail), go unacknowledged.
+            w.publisher.down = sample.operation in ("payment", "advice")
+            answer = await channel.send(w, sample.operation, sample.wire)
+            if w.publisher.down and sample.expect_code == reversal.expect_code:
+                assert answer.code == _TRY_AGAIN[slug], (sample.path.name, answer)
+        w.publisher.down = True
+        assert (await channel.send(w, "reversal", reversal.wire)).code == _TRY_AGAIN[slug]
+        w.publisher.down = False
+
+        answer = await channel.send(w, "reversal", reversal.wire)
+
+        assert answer.code == reversal.expect_code, answer
+        paid, reversed_ = (p.envelope for p in w.publisher.published[-2:])
+        assert isinstance(paid.payload, ContributionPaid)
+        assert isinstance(reversed_.payload, PaymentReversed)
+        assert reversed_.payload.original_partner_ref == paid.partner_ref
+        assert reversed_.payload.nik == paid.payload.nik

@@ -231,16 +231,21 @@ async def test_reversal_of_a_payment_never_received_is_original_not_found_and_ch
 
 
 @each_chain
-async def test_reversal_of_a_payment_the_broker_never_acknowledged_is_original_not_found(
+async def test_reversal_of_a_payment_the_broker_never_acknowledged_takes_it_back(
     chain: Chain,
 ) -> None:
+    # The broker may have taken the payment after the hub stopped waiting (its producer
+    # delivers it later) and the consumer would apply it: "original not found" would let
+    # the host close the transaction with the payment standing. Until this was found, this
+    # test asserted that very answer.
     async with world() as w:
         w.publisher.down = True
         assert (await chain.send(w, "payment", chain.payment)).code == chain.code("retry")
+        assert (await chain.send(w, "reversal", chain.reversal)).code == chain.code("retry")
         w.publisher.down = False
         answer = await chain.send(w, "reversal", chain.reversal)
-        assert events(w) == []
-    assert answer.code == chain.code("original_not_found")
+        assert events(w) == ["ContributionPaid", "PaymentReversed"]
+    assert answer.code == chain.code("ok")
 
 
 @each_chain

@@ -9,6 +9,7 @@ from hub.errors import (
     AlreadyPaid,
     AlreadyReversed,
     AmountMismatch,
+    BrokerUnavailable,
     NotFound,
     NotReversible,
     ReferenceConflict,
@@ -242,6 +243,48 @@ async def test_reversal_of_a_payment_never_received_is_not_found(
             DEMO, ReversalRequest(reference="REV-1", payment_reference="NEVER")
         )
     assert publisher.published == []
+
+
+async def test_a_payment_answered_try_again_is_published_again_then_reversed_after_it(
+    intake: IntakeService, publisher: FakePublisher, ledger: InMemoryRequestLedger
+) -> None:
+    # The broker did not acknowledge the payment: its partner was told to try again, but
+    # the broker may have taken it. Its reversal must not say "no such payment".
+    publisher.down = True
+    with pytest.raises(BrokerUnavailable):
+        await intake.submit_payment(DEMO, _payment())
+    assert ledger.statuses() == ["pending"]
+    publisher.down = False
+
+    answer = await intake.submit_reversal(
+        DEMO, ReversalRequest(reference="REV-1", payment_reference="PAY-1", reason="timeout")
+    )
+
+    assert answer.reference == "REV-1"
+    payment, reversal = publisher.published
+    assert payment.envelope.partner_ref == "PAY-1"
+    assert payment.envelope.event_type == "ContributionPaid"
+    assert reversal.envelope.partner_ref == "REV-1"
+    assert reversal.envelope.event_type == "PaymentReversed"
+    assert payment.key == reversal.key == BALI_WOMAN_NIK
+    assert ledger.statuses() == ["accepted", "accepted"]
+
+
+async def test_a_reversal_of_an_unacknowledged_payment_while_the_broker_is_away_is_try_again(
+    intake: IntakeService, publisher: FakePublisher, ledger: InMemoryRequestLedger
+) -> None:
+    publisher.down = True
+    with pytest.raises(BrokerUnavailable):
+        await intake.submit_payment(DEMO, _payment())
+
+    with pytest.raises(BrokerUnavailable):
+        await intake.submit_reversal(
+            DEMO, ReversalRequest(reference="REV-1", payment_reference="PAY-1")
+        )
+
+    assert publisher.published == []
+    assert ledger.statuses() == ["pending"]
+    assert ledger.reversal_references == {}
 
 
 async def test_reversal_of_another_partners_payment_is_not_found(intake: IntakeService) -> None:

@@ -429,6 +429,29 @@ async def test_reversal_of_a_payment_never_received_is_25(w: World) -> None:
     assert events(w, PaymentReversed) == []
 
 
+async def test_a_payment_answered_91_is_reversed_once_the_broker_answers_never_25(
+    w: World,
+) -> None:
+    # The switch got 91 (no broker acknowledgement in time) and reverses, as an acquirer
+    # does. The broker may have taken the payment all the same, so the hub cannot say
+    # "no such payment" (25): while the broker is away the reversal is 91 too, and once
+    # it answers, the payment is published again ahead of its reversal and both stand.
+    w.publisher.down = True
+    assert (await ask(w, payment(SARI.nik, 16_800, rrn="606902000201")))["39"] == "91"
+    assert (await ask(w, reversal("606902000201")))["39"] == "91"
+    w.publisher.down = False
+
+    repeated = await ask(w, reversal("606902000201", mti="0401"))
+
+    assert (repeated["t"], repeated["39"], repeated["37"]) == ("0410", "00", "606902000201")
+    assert [type(p.envelope.payload) for p in w.publisher.published] == [
+        ContributionPaid,
+        PaymentReversed,
+    ]
+    [reversed_] = events(w, PaymentReversed)
+    assert reversed_.payload.original_partner_ref == "606902000201"
+
+
 async def test_reversal_after_the_payments_business_day_closed_or_of_a_refused_payment_is_12(
     w: World,
 ) -> None:
