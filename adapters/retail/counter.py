@@ -124,11 +124,16 @@ class RetailCounter:
         """Take back a payment; the host's amount must be the payment's, or nothing happens.
 
         A payment that never reached us is answered as such: there is nothing to take
-        back. One the hub answered "try again" is in doubt and is taken back all the same.
+        back, and intake remembers the reversal, so the payment is refused if it comes
+        after all (its amount is not known to check). One the hub answered "try again" is
+        in doubt and is taken back all the same.
         """
         request = self._build(ReversalRequest, fields, names)
         with names.spoken(), _as_transaction_not_found():
-            payment = await self.intake.payment_to_reverse(partner, request.payment_reference)
+            try:
+                payment = await self.intake.payment_to_reverse(partner, request.payment_reference)
+            except NotFound:
+                return await self.intake.submit_reversal(partner, request)
             paid = payment.amount
             if paid is not None and paid != amount:
                 raise ReversalMismatch("amount", paid)

@@ -152,6 +152,10 @@ class RequestLedger(Protocol):
         self, partner_id: str, reference: str
     ) -> ReversalReference | None: ...
 
+    async def reversal_named(self, partner_id: str, payment_reference: str) -> bool:
+        """Whether a reversal from this partner has named the payment (held or not)."""
+        ...
+
     async def member_terms(self, nik: str) -> MemberTerms | None:
         """The member's terms, from the store or else from an accepted registration."""
         ...

@@ -329,10 +329,23 @@ class IntakeService:
             done = await self._ledger.find(partner.partner_id, "reversal", held.payment_reference)
             if done is not None and done.status != "pending" and done.request_hash == fingerprint:
                 return Acceptance(request.reference, done.hub_reference)
-        payment = sent_by(
-            partner,
-            await self._ledger.find(partner.partner_id, "payment", request.payment_reference),
+        reversal_reference = ReversalReference(
+            partner_id=partner.partner_id,
+            reference=request.reference,
+            payment_reference=request.payment_reference,
+            request_hash=fingerprint,
+            created_at=self._clock(),
         )
+        payment = await self._payment_named(partner, request.payment_reference)
+        if payment is None:
+            # Not received, or not yet: the payment may still be on its way (another
+            # connection, a queue, a slow load balancer) while the partner gave up on it.
+            # The reversal is remembered first and the payment looked for again, so that
+            # either this sees the payment or the payment sees the reversal and is refused.
+            _same_reversal(
+                await self._ledger.claim_reversal_reference(reversal_reference), fingerprint
+            )
+            payment = await self._payment_named(partner, request.payment_reference)
         if payment is None:
             raise NotFound(
                 f"no payment with reference {request.payment_reference!r} was received from you"
@@ -351,18 +364,7 @@ class IntakeService:
         if payment.status == "pending":
             await self._settle_in_doubt(payment)
         # Claimed before the inbox row: two reversals racing on one reference cannot both win.
-        _same_reversal(
-            await self._ledger.claim_reversal_reference(
-                ReversalReference(
-                    partner_id=partner.partner_id,
-                    reference=request.reference,
-                    payment_reference=request.payment_reference,
-                    request_hash=fingerprint,
-                    created_at=now,
-                )
-            ),
-            fingerprint,
-        )
+        _same_reversal(await self._ledger.claim_reversal_reference(reversal_reference), fingerprint)
         payload = PaymentReversed(
             nik=payment.member_key,
             original_partner_ref=request.payment_reference,
@@ -387,6 +389,9 @@ class IntakeService:
                 f"payment {request.payment_reference!r} was already reversed"
             ) from None
         return Acceptance(request.reference, accepted.hub_reference)
+
+    async def _payment_named(self, partner: Partner, reference: str) -> ClaimedRequest | None:
+        return sent_by(partner, await self._ledger.find(partner.partner_id, "payment", reference))
 
     async def _settle_in_doubt(self, payment: ClaimedRequest) -> None:
         """Make a payment the hub never acknowledged definite, so that it can be taken back.
@@ -550,6 +555,14 @@ class IntakeService:
                     f"reference {reference!r} was already used for a different {kind}"
                 )
             if claimed.status == "pending":
+                if kind == "payment" and await self._ledger.reversal_named(
+                    partner.partner_id, reference
+                ):
+                    # Its partner reversed it before it reached the hub (or while it was
+                    # unanswered): it is never applied. Looked up after the claim, which
+                    # a reversal looks for after it is remembered: one of them sees the other.
+                    log.info("payment refused: its reversal came first")
+                    raise AlreadyReversed(f"payment {reference!r} was reversed")
                 # First attempt, a concurrent twin, or a retry after a 503: (re)publish the
                 # stored event. Same event id every time, so the consumer applies it once.
                 await self._publisher.publish(claimed.member_key, claimed.event_json.encode())

@@ -647,6 +647,18 @@ class SqlRequestLedger:
         async with store_call("finding the reversal reference"), self._engine.connect() as conn:
             return await self._reversal_reference(conn, partner_id, reference)
 
+    async def reversal_named(self, partner_id: str, payment_reference: str) -> bool:
+        named = sa.exists().where(
+            reversal_references.c.partner_id == partner_id,
+            reversal_references.c.payment_reference == payment_reference,
+        )
+        async with store_call("looking for a reversal of the payment"):
+            async for attempt in reconnected():
+                with attempt:
+                    async with self._engine.connect() as conn:
+                        return bool((await conn.execute(sa.select(named))).scalar())
+        raise AssertionError("unreachable")  # pragma: no cover - reconnected() re-raises
+
     @staticmethod
     async def _reversal_reference(
         conn: AsyncConnection, partner_id: str, reference: str

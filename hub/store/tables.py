@@ -75,12 +75,15 @@ reversal_references = sa.Table(
     sa.Column("payment_reference", sa.String(64), nullable=False),
     sa.Column("request_hash", sa.String(64), nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_reversal_references_payment", "partner_id", "payment_reference"),
 )
 """A reversal's own reference, unique per partner, and the payment it named.
 
 The inbox holds a reversal under the *payment's* reference (one reversal per
 payment); this table makes the reversal's own reference an idempotency key too,
-so a reference reused for another payment is a conflict, never a second void."""
+so a reference reused for another payment is a conflict, never a second void. A
+reversal of a payment the hub has not received is held here as well: the payment,
+if it arrives after all, is refused as reversed."""
 
 members = sa.Table(
     "members",

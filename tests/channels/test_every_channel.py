@@ -318,3 +318,39 @@ async def test_a_payment_answered_try_again_is_never_unknown_to_its_reversal(slu
         assert isinstance(reversed_.payload, PaymentReversed)
         assert reversed_.payload.original_partner_ref == paid.partner_ref
         assert reversed_.payload.nik == paid.payload.nik
+
+
+_REVERSED_FIRST = {
+    "alfamart": ("ALF-PAY-0001", "0104", "0106"),
+    "bni46": ("606902000005", "25", "94"),
+    "brilink": ("BRL-PAY-0001", "25", "95"),
+    "indomaret": ("IDM-PAY-0001", "25", "95"),
+    "perisai": ("PRS-0001-S-010", "not_found", "already_reversed"),
+    "pos": ("LKT-PAY-0001", "25", "94"),
+}
+"""Per channel: the payment its first reversal sample names, and from its page the codes
+for a reversal of a payment never received and for a payment already reversed."""
+
+
+@pytest.mark.parametrize("slug", sorted(_REVERSED_FIRST))
+async def test_a_payment_that_arrives_after_its_reversal_is_refused_as_reversed(slug: str) -> None:
+    """The partner gave up on a payment and reversed it before the payment reached the hub
+    (it was still on its way: another connection, a queue): told "not found", the partner
+    closes the transaction, so the payment must not be applied when it does arrive."""
+    named, not_found, already_reversed = _REVERSED_FIRST[slug]
+    channel = driver(slug)
+    replayed = samples(slug)
+    first_reversal = next(i for i, s in enumerate(replayed) if s.operation == "reversal")
+    held_back = [s for s in replayed[:first_reversal] if s.operation in ("payment", "advice")]
+    async with world() as w:
+        for sample in replayed[:first_reversal]:
+            if sample not in held_back:
+                await channel.send(w, sample.operation, sample.wire)
+
+        reversed_first = await channel.send(w, "reversal", replayed[first_reversal].wire)
+        late = [(await channel.send(w, s.operation, s.wire)).code for s in held_back]
+
+        assert reversed_first.code == not_found, reversed_first
+        assert already_reversed in late, late
+        paid = [p.envelope for p in w.publisher.published]
+        assert named not in {p.partner_ref for p in paid if isinstance(p.payload, ContributionPaid)}

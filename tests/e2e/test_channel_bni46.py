@@ -20,7 +20,7 @@ from tests.channels.bni46 import driver
 from tests.channels.bni46.driver import Switch
 from tests.e2e.partner_forms import KTP_SEX, in_terms
 from tests.support.people import applicant
-from tests.support.store import wait_for_row
+from tests.support.store import fetch_rows, wait_for_row
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -136,3 +136,44 @@ async def test_the_real_server_survives_garbage_and_keeps_serving(bni46_port: in
     async with Switch.connect(bni46_port) as switch:
         echo = await switch.ask({"t": "0800", "7": "0310020000", "11": "424242", "70": "301"})
     assert (echo["39"], echo["11"]) == ("00", "424242")
+
+
+async def test_a_payment_that_arrives_after_the_switch_reversed_it_is_refused_and_never_applied(
+    hub_url: str, bni46_port: int, database_url: str
+) -> None:
+    """The switch timed out on a 0200 still on its way (another connection, a queue) and
+    reversed it: told `25`, it closes the transaction. The late 0200 must not be applied."""
+    person = applicant()
+    body = json.dumps(bni_registration(person)).encode()
+    assert (await bni_request(hub_url, "POST", driver.REGISTRATIONS, body)).status_code == 200
+    await wait_for_row(database_url, "SELECT id FROM members WHERE nik=$1", person["nik"])
+    rrn = f"{random.randrange(10**11, 10**12)}"
+    bill = person["nik"].ljust(20) + "01"
+    payment = {
+        "t": "0200",
+        "3": iso.PAYMENT,
+        "4": iso.amount_field(16_800),
+        **now_fields("000021", rrn),
+        "48": bill,
+    }
+    reversal = {
+        "t": "0400",
+        "3": iso.PAYMENT,
+        "4": payment["4"],
+        **now_fields("000022", rrn),
+        "90": "0200000021" + payment["7"] + driver.ACQUIRER.rjust(11, "0") + "0" * 11,
+    }
+    async with Switch.connect(bni46_port) as second, Switch.connect(bni46_port) as first:
+        assert (await second.ask(reversal))["39"] == "25"
+        assert (await first.ask(payment))["39"] == "94"
+        assert (await first.ask({**payment, "11": "000023"}))["39"] == "94"
+        # Then a payment the switch stands by, for the same member (the same partition).
+        other = f"{random.randrange(10**11, 10**12)}"
+        paid = await first.ask({**payment, **now_fields("000024", other)})
+        assert paid["39"] == "00", paid
+
+    # Once the later payment is applied, anything published before it was too: the
+    # reversed RRN never was.
+    await wait_for_row(database_url, "SELECT id FROM contributions WHERE partner_ref=$1", other)
+    rows = await fetch_rows(database_url, "SELECT id FROM contributions WHERE partner_ref=$1", rrn)
+    assert rows == []

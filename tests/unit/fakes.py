@@ -170,6 +170,13 @@ class InMemoryRequestLedger:
     ) -> ReversalReference | None:
         return self.reversal_references.get((partner_id, reference))
 
+    async def reversal_named(self, partner_id: str, payment_reference: str) -> bool:
+        await asyncio.sleep(0)
+        return any(
+            r.partner_id == partner_id and r.payment_reference == payment_reference
+            for r in self.reversal_references.values()
+        )
+
     async def member_terms(self, nik: str) -> MemberTerms | None:
         if nik in self.members:
             return self.members[nik]

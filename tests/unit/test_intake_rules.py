@@ -287,6 +287,43 @@ async def test_a_reversal_of_an_unacknowledged_payment_while_the_broker_is_away_
     assert ledger.reversal_references == {}
 
 
+async def test_a_payment_arriving_after_its_reversal_is_refused_as_reversed_never_published(
+    intake: IntakeService, publisher: FakePublisher
+) -> None:
+    # The partner gave up on the payment (its timeout) and reversed it before the payment
+    # itself reached the hub: "not found" closes the transaction, cash handed back.
+    with pytest.raises(NotFound):
+        await intake.submit_reversal(
+            DEMO, ReversalRequest(reference="REV-1", payment_reference="PAY-1")
+        )
+
+    with pytest.raises(AlreadyReversed):
+        await intake.submit_payment(DEMO, _payment())
+    with pytest.raises(AlreadyReversed):  # and so is every retry of it
+        await intake.submit_payment(DEMO, _payment())
+    assert publisher.published == []
+
+
+async def test_a_repeated_reversal_of_a_payment_refused_as_reversed_takes_it_back_in_full(
+    intake: IntakeService, publisher: FakePublisher
+) -> None:
+    # The repeat cannot tell a refused payment from one published just before a failure,
+    # so it publishes it again and takes it back: applied and reversed, never standing.
+    reversal = ReversalRequest(reference="REV-1", payment_reference="PAY-1")
+    with pytest.raises(NotFound):
+        await intake.submit_reversal(DEMO, reversal)
+    with pytest.raises(AlreadyReversed):
+        await intake.submit_payment(DEMO, _payment())
+
+    answer = await intake.submit_reversal(DEMO, reversal)
+
+    assert answer.reference == "REV-1"
+    assert [p.envelope.event_type for p in publisher.published] == [
+        "ContributionPaid",
+        "PaymentReversed",
+    ]
+
+
 async def test_reversal_of_another_partners_payment_is_not_found(intake: IntakeService) -> None:
     await intake.submit_payment(DEMO, _payment())
 

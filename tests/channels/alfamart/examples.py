@@ -177,7 +177,9 @@ EXAMPLES = [
             "amount": 16800,
         },
         "The payment's request never reached the hub, so nothing was collected on our side "
-        "and nothing is taken back: `0104`. The host can close the transaction.",
+        "and nothing is taken back: `0104`. The host can close the transaction: the hub "
+        "remembers the reversal, and should the payment arrive after all, it is refused "
+        "(`0106`) and never applied.",
     ),
     Example("Payment by NIK", "payment", PAYMENT_BY_NIK),
     Example(

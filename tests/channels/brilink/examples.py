@@ -129,7 +129,9 @@ EXAMPLES = [
         "reversal",
         {"journalSeq": "BRL-REV-20260310-0003", "origJournalSeq": "BRL-PAY-20260310-0999"},
         "After its own timeout the agent may reverse a payment that never arrived: `25` "
-        "means nothing was taken, so there is nothing to undo.",
+        "means nothing was taken, so there is nothing to undo. The hub remembers the "
+        "reversal: should the payment arrive after all, it is refused (`95`) and never "
+        "applied.",
     ),
     Example(
         "Same journalSeq, different payment",

@@ -148,7 +148,9 @@ EXAMPLES = [
         "reversal",
         {"NoTransaksi": "IDM-PAY-20260310-0099", "KodeToko": "TDPS07", "Nominal": 16800},
         "The payment's request never reached the hub, so nothing was collected on our side "
-        "and nothing is taken back: RC `25`. The host can close the transaction.",
+        "and nothing is taken back: RC `25`. The host can close the transaction: the hub "
+        "remembers the reversal, and should the payment arrive after all, it is refused "
+        "(RC `95`) and never applied.",
     ),
     Example("Payment by NIK", "payment", PAYMENT_BY_NIK),
     Example(
