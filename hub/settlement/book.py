@@ -3,12 +3,13 @@
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.settlement.business_day import first_open_day
 from hub.settlement.statement import DayTotals, StatementLine
 from hub.store.tables import partner_requests, settlement_days
 
@@ -107,6 +108,7 @@ class SettlementBook:
                 held = await self._closed(conn, partner_id, day)
                 if held is not None:
                     return held
+            await self._move_unacknowledged(conn, partner_id, day)
             totals = await self._totals(conn, partner_id, day)
             await conn.execute(
                 settlement_days.insert().values(
@@ -122,6 +124,34 @@ class SettlementBook:
                 )
             )
         return ClosedDay(partner_id, day, now, by, totals, newly_closed=True)
+
+    @staticmethod
+    async def _move_unacknowledged(conn: AsyncConnection, partner_id: str, day: date) -> None:
+        """Requests dated on the day that were never acknowledged go to the next open day.
+
+        A pending row was claimed but not answered with success: its partner was told to
+        try again (the broker did not acknowledge in time), or it is being answered now.
+        It is not the day's, and the close does not count it; but a retry after the close,
+        or the broker delivering the event late, would make it count on a day whose totals
+        are frozen, and the day's statement would no longer add up to them. So it is dated
+        as a request claimed after the close is: the next open day, flagged ``after_close``.
+        """
+        later = await conn.execute(
+            sa.select(settlement_days.c.business_date).where(
+                settlement_days.c.partner_id == partner_id,
+                settlement_days.c.business_date > day,
+            )
+        )
+        next_open = first_open_day(day + timedelta(days=1), set(later.scalars()))
+        await conn.execute(
+            partner_requests.update()
+            .where(
+                partner_requests.c.partner_id == partner_id,
+                partner_requests.c.business_date == day,
+                partner_requests.c.status == "pending",
+            )
+            .values(business_date=next_open, after_close=True)
+        )
 
     async def closed_day(self, partner_id: str, day: date) -> ClosedDay | None:
         async with self._engine.connect() as conn:

@@ -64,6 +64,31 @@ async def test_a_payment_for_a_closed_day_is_stored_on_the_next_open_day_flagged
     assert tuple(stored) == (DAY + timedelta(days=2), True)
 
 
+async def test_a_payment_in_doubt_when_its_day_closes_counts_on_the_next_open_day_once_acked(
+    engine: AsyncEngine,
+) -> None:
+    """A payment answered "try again" (the broker did not acknowledge in time) is pending
+    when its day closes; then the partner retries it, or the broker delivers it late, and
+    it is acknowledged. The closed day's statement must still add up to its totals."""
+    partner = f"p-{uuid.uuid4().hex[:8]}"
+    ledger, book = SqlRequestLedger(engine), SettlementBook(engine)
+    await accept(ledger, payment_request(partner, "ON-TIME", DAY))
+    in_doubt = payment_request(partner, "IN-DOUBT", DAY)
+    await ledger.claim(in_doubt)
+    await book.close(partner, DAY + timedelta(days=1), "finance", datetime.now(UTC))
+
+    closed = await book.close(partner, DAY, "finance", datetime.now(UTC))
+    await ledger.mark_accepted(in_doubt.event_id, datetime.now(UTC))
+    await ledger.flush()
+
+    assert (closed.totals.payments, closed.totals.payments_amount) == (1, 16_800)
+    day_lines = [line async for line in book.lines(partner, DAY)]
+    assert [line.reference for line in day_lines] == ["ON-TIME"]
+    # Dated as a payment claimed after the close: the next open day (the 7th), flagged.
+    later = [line async for line in book.lines(partner, DAY + timedelta(days=2))]
+    assert [(line.reference, line.after_close) for line in later] == [("IN-DOUBT", True)]
+
+
 async def test_the_internal_check_reports_what_was_accepted_but_never_recorded(
     engine: AsyncEngine,
 ) -> None:
