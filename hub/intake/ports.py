@@ -92,6 +92,8 @@ class ReversalReference:
     payment_reference: str
     request_hash: str
     created_at: datetime
+    agent_id: str | None = None
+    """The agency's agent who sent the reversal (Perisai), if one did."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +154,11 @@ class RequestLedger(Protocol):
         self, partner_id: str, reference: str
     ) -> ReversalReference | None: ...
 
-    async def reversal_named(self, partner_id: str, payment_reference: str) -> bool:
-        """Whether a reversal from this partner has named the payment (held or not)."""
+    async def reversal_named(
+        self, partner_id: str, payment_reference: str, agent_id: str | None
+    ) -> bool:
+        """Whether a reversal from this partner (this agent of it, if any) has named the
+        payment, held or not: another agent's reversal voids nothing of this one's."""
         ...
 
     async def member_terms(self, nik: str) -> MemberTerms | None:

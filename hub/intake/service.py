@@ -335,6 +335,7 @@ class IntakeService:
             payment_reference=request.payment_reference,
             request_hash=fingerprint,
             created_at=self._clock(),
+            agent_id=partner.agent_id,
         )
         payment = await self._payment_named(partner, request.payment_reference)
         if payment is None:
@@ -556,7 +557,7 @@ class IntakeService:
                 )
             if claimed.status == "pending":
                 if kind == "payment" and await self._ledger.reversal_named(
-                    partner.partner_id, reference
+                    partner.partner_id, reference, partner.agent_id
                 ):
                     # Its partner reversed it before it reached the hub (or while it was
                     # unanswered): it is never applied. Looked up after the claim, which

@@ -632,6 +632,7 @@ class SqlRequestLedger:
                         "payment_reference": reference.payment_reference,
                         "request_hash": reference.request_hash,
                         "created_at": reference.created_at,
+                        "agent_id": reference.agent_id,
                     }
                 ],
                 skip_conflicts_on=("partner_id", "reference"),
@@ -647,10 +648,13 @@ class SqlRequestLedger:
         async with store_call("finding the reversal reference"), self._engine.connect() as conn:
             return await self._reversal_reference(conn, partner_id, reference)
 
-    async def reversal_named(self, partner_id: str, payment_reference: str) -> bool:
+    async def reversal_named(
+        self, partner_id: str, payment_reference: str, agent_id: str | None
+    ) -> bool:
         named = sa.exists().where(
             reversal_references.c.partner_id == partner_id,
             reversal_references.c.payment_reference == payment_reference,
+            reversal_references.c.agent_id.is_not_distinct_from(agent_id),
         )
         async with store_call("looking for a reversal of the payment"):
             async for attempt in reconnected():

@@ -75,6 +75,7 @@ reversal_references = sa.Table(
     sa.Column("payment_reference", sa.String(64), nullable=False),
     sa.Column("request_hash", sa.String(64), nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("agent_id", sa.String(32)),
     sa.Index("ix_reversal_references_payment", "partner_id", "payment_reference"),
 )
 """A reversal's own reference, unique per partner, and the payment it named.

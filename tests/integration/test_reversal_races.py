@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.bootstrap import schedule_from
 from hub.errors import AlreadyReversed, NotFound
 from hub.intake.model import Partner
+from hub.intake.ports import ReversalReference
 from hub.intake.requests import PaymentRequest, RegistrationRequest, ReversalRequest
 from hub.intake.service import IntakeService
 from hub.settings import load_settings
@@ -77,3 +78,29 @@ async def test_a_payment_and_its_reversal_at_once_never_leave_the_payment_standi
     print(f"payment, reversal: {outcomes}")
     assert ("accepted", "not found") not in outcomes, outcomes
     assert sum(outcomes.values()) == PAIRS
+
+
+async def test_a_reversal_remembered_for_an_agent_names_that_agents_payment_only(
+    engines: list[AsyncEngine],
+) -> None:
+    ledger = SqlRequestLedger(engines[0])
+    partner = f"agency-{uuid.uuid4().hex[:8]}"
+    for reference, agent in (("REV-A", "prs-1"), ("REV-P", None)):
+        await ledger.claim_reversal_reference(
+            ReversalReference(
+                partner, reference, f"PAY-{agent}", "0" * 64, datetime.now(UTC), agent
+            )
+        )
+
+    named = [
+        await ledger.reversal_named(partner, payment, agent)
+        for payment, agent in (
+            ("PAY-prs-1", "prs-1"),
+            ("PAY-prs-1", "prs-2"),
+            ("PAY-prs-1", None),
+            ("PAY-None", None),
+            ("PAY-None", "prs-1"),
+        )
+    ]
+    assert named == [True, False, False, True, False]
+    assert not await ledger.reversal_named("another-partner", "PAY-None", None)

@@ -170,10 +170,13 @@ class InMemoryRequestLedger:
     ) -> ReversalReference | None:
         return self.reversal_references.get((partner_id, reference))
 
-    async def reversal_named(self, partner_id: str, payment_reference: str) -> bool:
+    async def reversal_named(
+        self, partner_id: str, payment_reference: str, agent_id: str | None
+    ) -> bool:
         await asyncio.sleep(0)
         return any(
-            r.partner_id == partner_id and r.payment_reference == payment_reference
+            (r.partner_id, r.payment_reference, r.agent_id)
+            == (partner_id, payment_reference, agent_id)
             for r in self.reversal_references.values()
         )
 

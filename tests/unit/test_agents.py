@@ -11,7 +11,7 @@ import pytest
 
 from hub.agents.keys import AgentIdRefused, agent_key, check_agent_id
 from hub.agents.registry import AgentDirectory
-from hub.errors import NotFound, ReferenceConflict, Unauthenticated
+from hub.errors import AlreadyReversed, NotFound, ReferenceConflict, Unauthenticated
 from hub.intake.model import Partner
 from hub.intake.requests import PaymentRequest, RegistrationRequest, ReversalRequest
 from hub.intake.service import IntakeService
@@ -221,6 +221,34 @@ async def test_one_reference_sent_by_two_agents_of_an_agency_is_a_conflict(
         await agency_intake.submit_registration(MADE, request)
     assert again.reference == "PRS-1"
     assert len(publisher.published) == 1
+
+
+async def test_a_reversal_sent_before_its_payment_voids_only_that_agents_payment(
+    agency_intake: IntakeService, ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    # Made "reverses" a reference before Ketut's payment under it arrives: it is not
+    # Made's payment, so Ketut's is taken as usual. Ketut's own early reversal voids it.
+    ledger.members[SARI.nik] = SARI
+
+    def paying(reference: str) -> PaymentRequest:
+        return PaymentRequest(
+            reference=reference, nik=BALI_WOMAN_NIK, months=1, amount=16_800, paid_at=NOW
+        )
+
+    with pytest.raises(NotFound):
+        await agency_intake.submit_reversal(
+            MADE, ReversalRequest(reference="PRS-REV-9", payment_reference="PRS-PAY-9")
+        )
+    assert (await agency_intake.submit_payment(KETUT, paying("PRS-PAY-9"))).reference == (
+        "PRS-PAY-9"
+    )
+    with pytest.raises(NotFound):
+        await agency_intake.submit_reversal(
+            KETUT, ReversalRequest(reference="PRS-REV-10", payment_reference="PRS-PAY-10")
+        )
+    with pytest.raises(AlreadyReversed):
+        await agency_intake.submit_payment(KETUT, paying("PRS-PAY-10"))
+    assert [p.envelope.partner_ref for p in publisher.published] == ["PRS-PAY-9"]
 
 
 async def test_an_agent_sees_and_reverses_only_its_own_requests(

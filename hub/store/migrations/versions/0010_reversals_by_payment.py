@@ -3,13 +3,15 @@
 A reversal of a payment the hub has not received is remembered (its row in
 ``reversal_references``), and the payment, if it comes after all, is refused as
 reversed. Intake looks that up by (partner, payment reference) for every first-time
-payment, so it gets an index.
+payment, so it gets an index; and the agent who sent it (Perisai), since an agent's
+reversal voids only that agent's payments.
 
 Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-03 08:30:00
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
@@ -17,6 +19,7 @@ down_revision: str | None = "0009"
 
 
 def upgrade() -> None:
+    op.add_column("reversal_references", sa.Column("agent_id", sa.String(length=32)))
     op.create_index(
         "ix_reversal_references_payment",
         "reversal_references",
@@ -26,3 +29,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_reversal_references_payment", table_name="reversal_references")
+    op.drop_column("reversal_references", "agent_id")
