@@ -18,12 +18,8 @@ import signal
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
 from adapters.bni46 import iso
@@ -32,13 +28,12 @@ from hub.broker.process import free_port
 from tests.channels.bni46 import driver
 from tests.channels.bni46.driver import Switch
 from tests.conftest import PG_ADMIN_DSN
-from tests.e2e.partner_forms import KTP_SEX, in_terms
+from tests.e2e.bni46_switch import bni_registration, bni_request, now_fields
 from tests.support.brokers import OwnBroker, hub_env_on
 from tests.support.hubproc import configured_env, running_hub
 from tests.support.people import applicant
 from tests.support.store import fetch_rows, own_database, wait_for_row
 
-WIB = ZoneInfo("Asia/Jakarta")
 ACK_TIMEOUT_S = 2.0
 """The hub's wait for the broker's acknowledgement: under the switch's 5 s answer timeout."""
 
@@ -47,31 +42,6 @@ ACK_TIMEOUT_S = 2.0
 async def store_url() -> AsyncIterator[str]:
     async with own_database(PG_ADMIN_DSN, "hub_reversal") as url:
         yield url
-
-
-def _fields(stan: str, rrn: str) -> dict[str, str]:
-    utc = datetime.now(UTC)
-    local = utc.astimezone(WIB)
-    return {
-        "7": f"{utc:%m%d%H%M%S}",
-        "11": stan,
-        "12": f"{local:%H%M%S}",
-        "13": f"{local:%m%d}",
-        "32": driver.ACQUIRER,
-        "37": rrn,
-        "41": "E2ETERM1",
-        "42": "AGEN-BNI-E2E   ",
-    }
-
-
-async def _register(url: str, person: dict[str, Any]) -> None:
-    body = json.dumps(
-        in_terms(person, "bni46", gender=KTP_SEX[person["sex"]], agent_id="AGEN-BNI-E2E")
-    ).encode()
-    headers = driver.signed_headers(body, int(time.time()))
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        response = await client.post(driver.REGISTRATIONS, content=body, headers=headers)
-    assert response.json()["response_code"] == "00", response.text
 
 
 @pytest.mark.e2e
@@ -90,22 +60,24 @@ async def test_a_payment_answered_91_and_then_reversed_is_taken_back_though_the_
     rrn = f"{random.randrange(10**11, 10**12)}"
     bill = person["nik"].ljust(20) + "01"
     async with running_hub(env, tmp_path / "hub.log", health="/readyz") as url:
-        await _register(url, person)
+        body = json.dumps(bni_registration(person)).encode()
+        registered = await bni_request(url, "POST", driver.REGISTRATIONS, body)
+        assert registered.json()["response_code"] == "00", registered.text
         member = await wait_for_row(
             store_url, "SELECT id FROM members WHERE nik = $1", person["nik"], within_s=30
         )
         async with Switch.connect(port) as switch:
             due = await switch.ask(
-                {"t": "0200", "3": iso.INQUIRY, **_fields("000001", rrn), "48": bill}
+                {"t": "0200", "3": iso.INQUIRY, **now_fields("000001", rrn), "48": bill}
             )
             assert due["39"] == "00", due
-            payment = {"t": "0200", "3": iso.PAYMENT, "4": due["4"], **_fields("000002", rrn)}
+            payment = {"t": "0200", "3": iso.PAYMENT, "4": due["4"], **now_fields("000002", rrn)}
             payment["48"] = bill
             reversal = {
                 "t": "0400",
                 "3": iso.PAYMENT,
                 "4": due["4"],
-                **_fields("000003", rrn),
+                **now_fields("000003", rrn),
                 "90": "0200000002" + payment["7"] + driver.ACQUIRER.rjust(11, "0") + "0" * 11,
             }
             broker_pid = broker.pid()

@@ -245,14 +245,20 @@ async def test_reversal_of_a_payment_never_received_is_not_found(
     assert publisher.published == []
 
 
+async def _paid_while_the_broker_is_down(intake: IntakeService, publisher: FakePublisher) -> None:
+    """PAY-1 sent while the broker is down: its partner is told to try again (the broker
+    stays down)."""
+    publisher.down = True
+    with pytest.raises(BrokerUnavailable):
+        await intake.submit_payment(DEMO, _payment())
+
+
 async def test_a_payment_answered_try_again_is_published_again_then_reversed_after_it(
     intake: IntakeService, publisher: FakePublisher, ledger: InMemoryRequestLedger
 ) -> None:
     # The broker did not acknowledge the payment: its partner was told to try again, but
     # the broker may have taken it. Its reversal must not say "no such payment".
-    publisher.down = True
-    with pytest.raises(BrokerUnavailable):
-        await intake.submit_payment(DEMO, _payment())
+    await _paid_while_the_broker_is_down(intake, publisher)
     assert ledger.statuses() == ["pending"]
     publisher.down = False
 
@@ -273,9 +279,7 @@ async def test_a_payment_answered_try_again_is_published_again_then_reversed_aft
 async def test_a_reversal_of_an_unacknowledged_payment_while_the_broker_is_away_is_try_again(
     intake: IntakeService, publisher: FakePublisher, ledger: InMemoryRequestLedger
 ) -> None:
-    publisher.down = True
-    with pytest.raises(BrokerUnavailable):
-        await intake.submit_payment(DEMO, _payment())
+    await _paid_while_the_broker_is_down(intake, publisher)
 
     with pytest.raises(BrokerUnavailable):
         await intake.submit_reversal(
