@@ -125,6 +125,16 @@ class StoreUnavailable(TemporarilyUnavailable):
     """The membership store could not be reached, or a transaction lost a lock race."""
 
 
+class InDoubt(TemporarilyUnavailable):
+    """The hub holds the request but never acknowledged it: its partner was told to try
+    again (the broker did not acknowledge in time), or the answer is being sent. The broker
+    may still have taken it, so it is neither unknown nor accepted yet: asked again in a
+    moment, or sent again (the same reference), it is settled."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_after_s=1)
+
+
 class RateLimited(TemporarilyUnavailable):
     """The partner sent more requests of one operation than its rate limit allows."""
 

@@ -23,6 +23,7 @@ from hub.errors import (
     BrokerUnavailable,
     FieldProblem,
     HubError,
+    InDoubt,
     InvalidRequest,
     NotFound,
     NotReversible,
@@ -411,10 +412,19 @@ class IntakeService:
         log.info("payment in doubt made definite before its reversal")
 
     async def status(self, partner: Partner, kind: RequestKind, reference: str) -> RequestView:
-        """A request's status, for the partner that sent it and no one else."""
+        """A request's status, for the partner that sent it and no one else.
+
+        One held but never acknowledged (``pending``) is in doubt, not unknown: "not found"
+        would tell its partner nothing was taken, and the broker may yet deliver it.
+        """
         claimed = sent_by(partner, await self._ledger.find(partner.partner_id, kind, reference))
-        if claimed is None or claimed.status == "pending":
+        if claimed is None:
             raise NotFound(f"no {kind} with reference {reference!r} was accepted from you")
+        if claimed.status == "pending":
+            raise InDoubt(
+                f"the {kind} with reference {reference!r} is not settled yet: ask again in a "
+                "moment, or send it again with the same reference"
+            )
         return RequestView.of(claimed)
 
     async def payment_to_reverse(self, partner: Partner, reference: str) -> RequestView:

@@ -354,3 +354,24 @@ async def test_a_payment_that_arrives_after_its_reversal_is_refused_as_reversed(
         assert already_reversed in late, late
         paid = [p.envelope for p in w.publisher.published]
         assert named not in {p.partner_ref for p in paid if isinstance(p.payload, ContributionPaid)}
+
+
+@pytest.mark.parametrize("slug", ["alfamart", "brilink", "indomaret", "perisai", "pos"])
+async def test_the_status_of_a_payment_answered_try_again_is_try_again_not_unknown(
+    slug: str,
+) -> None:
+    """A payment the broker did not acknowledge in time may still be applied: its status
+    cannot be "not found" (BRILink's page read "nothing was taken"), only "ask again"."""
+    channel = driver(slug)
+    replayed = samples(slug)
+    asked = next(i for i, s in enumerate(replayed) if s.path.name.endswith("_payment_status.json"))
+    async with world() as w:
+        for sample in replayed[:asked]:
+            w.publisher.down = sample.operation in ("payment", "advice")
+            await channel.send(w, sample.operation, sample.wire)
+        w.publisher.down = False
+
+        status = await channel.send(w, replayed[asked].operation, replayed[asked].wire)
+
+    assert status.code == _TRY_AGAIN[slug], status
+    assert status.headers["Retry-After"] == "1"

@@ -43,8 +43,9 @@ async def test_broker_down_gives_503_within_six_seconds_and_posts_succeed_again_
             _assert_try_again(response)
             assert took <= 6.0, f"503 took {took:.2f} s"
             print(f"broker down: 503 after {took:.2f} s")
-        # Never acknowledged, so the partner cannot see it as accepted.
-        assert (await client.get(f"/v1/registrations/{during['reference']}")).status_code == 404
+        # Never acknowledged, so the partner cannot see it as accepted; but the producer may
+        # still hold its event for the broker's return: in doubt, not unknown (was 404).
+        _assert_try_again(await client.get(f"/v1/registrations/{during['reference']}"))
 
         # The same port (and, for Kafka, the same data): a broker restarted in place.
         await own_broker.restart_in_place()
@@ -73,7 +74,7 @@ async def test_a_hub_started_while_the_broker_is_away_answers_503_then_accepts_o
         person = applicant()
         _assert_try_again(await client.post("/v1/registrations", person))
         assert (await client.http.get("/readyz")).status_code == 503
-        assert (await client.get(f"/v1/registrations/{person['reference']}")).status_code == 404
+        _assert_try_again(await client.get(f"/v1/registrations/{person['reference']}"))
 
         await own_broker.restart_in_place()
         took = await _accepted_once_back(client, person, within_s=60)

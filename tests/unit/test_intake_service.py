@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 from hub.errors import (
     AmountMismatch,
     BrokerUnavailable,
+    InDoubt,
     InvalidRequest,
     NotFound,
     ReferenceConflict,
@@ -264,13 +265,16 @@ async def test_status_of_an_accepted_registration_is_reported(intake: IntakeServ
     assert status.hub_reference == answer.hub_reference
 
 
-async def test_status_of_a_request_still_pending_is_not_found(
+async def test_status_of_a_request_still_pending_is_in_doubt_try_again_not_unknown(
     intake: IntakeService, publisher: FakePublisher
 ) -> None:
+    # Its partner was told to try again, but the broker may have taken it: "not found"
+    # would say nothing was taken. (Until this was found, this test asserted NotFound.)
     await _held_while_the_broker_is_down(intake, publisher)
 
-    with pytest.raises(NotFound):
+    with pytest.raises(InDoubt) as in_doubt:
         await intake.status(DEMO, "registration", "REG-0001")
+    assert in_doubt.value.retry_after_s == 1
 
 
 async def test_a_partner_cannot_see_another_partners_request(intake: IntakeService) -> None:

@@ -85,9 +85,9 @@ def answer_of(response: httpx.Response) -> WireAnswer:
     except ValueError:
         body = response.text
     if response.is_success:
-        return WireAnswer(str(response.status_code), response.status_code, body)
+        return WireAnswer(str(response.status_code), response.status_code, body, response.headers)
     code = body["error"]["code"] if isinstance(body, dict) and "error" in body else "?"
-    return WireAnswer(code, response.status_code, body)
+    return WireAnswer(code, response.status_code, body, response.headers)
 
 
 class PerisaiDriver:
