@@ -349,9 +349,7 @@ class IntakeService:
             )
             payment = await self._payment_named(partner, request.payment_reference)
         if payment is None:
-            raise NotFound(
-                f"no payment with reference {request.payment_reference!r} was received from you"
-            )
+            raise _not_received(request.payment_reference)
         if payment.status == "rejected":
             raise NotReversible(f"the payment was not applied: {payment.reason}")
         now = self._clock()
@@ -433,11 +431,9 @@ class IntakeService:
 
         Raises ``NotFound`` only for a payment the hub never held from this partner.
         """
-        claimed = sent_by(
-            partner, await self._ledger.find(partner.partner_id, "payment", reference)
-        )
+        claimed = await self._payment_named(partner, reference)
         if claimed is None:
-            raise NotFound(f"no payment with reference {reference!r} was received from you")
+            raise _not_received(reference)
         return RequestView.of(claimed)
 
     async def reversal_of(self, partner: Partner, payment_reference: str) -> RequestView | None:
@@ -642,6 +638,10 @@ def _coverage(terms: MemberTerms, this_month: date) -> Coverage:
     """The member's coverage; a registration not yet recorded starts this month."""
     start = terms.period_start or terms.registered_month or this_month
     return Coverage(terms.paid_through, start)
+
+
+def _not_received(payment_reference: str) -> NotFound:
+    return NotFound(f"no payment with reference {payment_reference!r} was received from you")
 
 
 def _same_reversal(held: ReversalReference, fingerprint: str) -> None:
