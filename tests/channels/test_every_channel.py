@@ -280,18 +280,35 @@ async def test_a_control_character_in_an_address_is_refused_at_the_door_in_the_p
     assert answer.code not in channel.success_codes | channel.system_error_codes, answer
 
 
-_TRY_AGAIN = {
-    "alfamart": "0901",
-    "bni46": "91",
-    "brilink": "91",
-    "indomaret": "91",
-    "perisai": "temporarily_unavailable",
-    "pos": "91",
+@dataclass(frozen=True)
+class _Refusals:
+    """A channel's codes from its page, and the payment its first reversal sample names."""
+
+    try_again: str
+    """The event store did not acknowledge (or the request is in doubt): send it again."""
+    not_found: str
+    """A reversal of a payment the hub never received."""
+    already_reversed: str
+    """A payment already reversed (or named by a reversal before it arrived)."""
+    reversed_payment: str
+
+
+_REFUSALS = {
+    "alfamart": _Refusals("0901", "0104", "0106", reversed_payment="ALF-PAY-0001"),
+    "bni46": _Refusals("91", "25", "94", reversed_payment="606902000005"),
+    "brilink": _Refusals("91", "25", "95", reversed_payment="BRL-PAY-0001"),
+    "indomaret": _Refusals("91", "25", "95", reversed_payment="IDM-PAY-0001"),
+    "perisai": _Refusals(
+        "temporarily_unavailable",
+        "not_found",
+        "already_reversed",
+        reversed_payment="PRS-0001-S-010",
+    ),
+    "pos": _Refusals("91", "25", "94", reversed_payment="LKT-PAY-0001"),
 }
-"""Each channel's "try again" code, from its page: the event store did not acknowledge."""
 
 
-@pytest.mark.parametrize("slug", sorted(_TRY_AGAIN))
+@pytest.mark.parametrize("slug", sorted(_REFUSALS))
 async def test_a_payment_answered_try_again_is_never_unknown_to_its_reversal(slug: str) -> None:
     """The broker may take a payment after the hub stopped waiting for it, and the consumer
     would then apply it: its reversal must take it back, not answer "no such payment"."""
@@ -305,9 +322,9 @@ async def test_a_payment_answered_try_again_is_never_unknown_to_its_reversal(slu
             w.publisher.down = sample.operation in ("payment", "advice")
             answer = await channel.send(w, sample.operation, sample.wire)
             if w.publisher.down and sample.expect_code == reversal.expect_code:
-                assert answer.code == _TRY_AGAIN[slug], (sample.path.name, answer)
+                assert answer.code == _REFUSALS[slug].try_again, (sample.path.name, answer)
         w.publisher.down = True
-        assert (await channel.send(w, "reversal", reversal.wire)).code == _TRY_AGAIN[slug]
+        assert (await channel.send(w, "reversal", reversal.wire)).code == _REFUSALS[slug].try_again
         w.publisher.down = False
 
         answer = await channel.send(w, "reversal", reversal.wire)
@@ -320,24 +337,12 @@ async def test_a_payment_answered_try_again_is_never_unknown_to_its_reversal(slu
         assert reversed_.payload.nik == paid.payload.nik
 
 
-_REVERSED_FIRST = {
-    "alfamart": ("ALF-PAY-0001", "0104", "0106"),
-    "bni46": ("606902000005", "25", "94"),
-    "brilink": ("BRL-PAY-0001", "25", "95"),
-    "indomaret": ("IDM-PAY-0001", "25", "95"),
-    "perisai": ("PRS-0001-S-010", "not_found", "already_reversed"),
-    "pos": ("LKT-PAY-0001", "25", "94"),
-}
-"""Per channel: the payment its first reversal sample names, and from its page the codes
-for a reversal of a payment never received and for a payment already reversed."""
-
-
-@pytest.mark.parametrize("slug", sorted(_REVERSED_FIRST))
+@pytest.mark.parametrize("slug", sorted(_REFUSALS))
 async def test_a_payment_that_arrives_after_its_reversal_is_refused_as_reversed(slug: str) -> None:
     """The partner gave up on a payment and reversed it before the payment reached the hub
     (it was still on its way: another connection, a queue): told "not found", the partner
     closes the transaction, so the payment must not be applied when it does arrive."""
-    named, not_found, already_reversed = _REVERSED_FIRST[slug]
+    codes = _REFUSALS[slug]
     channel = driver(slug)
     replayed = samples(slug)
     first_reversal = next(i for i, s in enumerate(replayed) if s.operation == "reversal")
@@ -350,10 +355,11 @@ async def test_a_payment_that_arrives_after_its_reversal_is_refused_as_reversed(
         reversed_first = await channel.send(w, "reversal", replayed[first_reversal].wire)
         late = [(await channel.send(w, s.operation, s.wire)).code for s in held_back]
 
-        assert reversed_first.code == not_found, reversed_first
-        assert already_reversed in late, late
+        assert reversed_first.code == codes.not_found, reversed_first
+        assert codes.already_reversed in late, late
         paid = [p.envelope for p in w.publisher.published]
-        assert named not in {p.partner_ref for p in paid if isinstance(p.payload, ContributionPaid)}
+        applied = {p.partner_ref for p in paid if isinstance(p.payload, ContributionPaid)}
+        assert codes.reversed_payment not in applied
 
 
 @pytest.mark.parametrize("slug", ["alfamart", "brilink", "indomaret", "perisai", "pos"])
@@ -373,5 +379,5 @@ async def test_the_status_of_a_payment_answered_try_again_is_try_again_not_unkno
 
         status = await channel.send(w, replayed[asked].operation, replayed[asked].wire)
 
-    assert status.code == _TRY_AGAIN[slug], status
+    assert status.code == _REFUSALS[slug].try_again, status
     assert status.headers["Retry-After"] == "1"

@@ -10,7 +10,7 @@ import functools
 import json
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -276,6 +276,16 @@ class FakePublisher:
         if self.down:
             raise BrokerUnavailable("fake broker is down", retry_after_s=7)
         self.published.append(Published(key, value))
+
+    async def refusing(self, send: Callable[[], Awaitable[object]]) -> BrokerUnavailable:
+        """Take the broker down (it stays down) and ``send``: its partner is told to try
+        again. Returns the refusal."""
+        self.down = True
+        try:
+            await send()
+        except BrokerUnavailable as refused:
+            return refused
+        raise AssertionError("sent while the broker was down, and not refused")
 
     async def publish_many(
         self, events: Sequence[tuple[str, bytes]]
