@@ -133,6 +133,16 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorResponse, "description": "Invalid input: each field and the reason"},
 }
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse}}
+_READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    **_NOT_FOUND,
+    503: {
+        "model": ErrorResponse,
+        "description": "The request is in doubt (answered 503, the broker may still take it): "
+        "ask again after Retry-After, or send it again with the same reference",
+        "headers": _RETRY_AFTER,
+    },
+}
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **_ERRORS,
     409: {"model": ErrorResponse, "description": "Reference already used with different content"},
@@ -306,7 +316,7 @@ def create_app(
         app.get(
             f"/v1/{kind}s/{{reference}}",
             response_model=model,
-            responses={**_ERRORS, **_NOT_FOUND},
+            responses=_READ_ERRORS,
             summary=summary,
             tags=[f"{kind}s"],
             name=f"{kind}_status",
@@ -329,7 +339,7 @@ def create_app(
         app.get(
             f"/v1/{kind}s/{{reference}}/notifications",
             response_model=list[Notification],
-            responses={**_ERRORS, **_NOT_FOUND},
+            responses=_READ_ERRORS,
             summary=summary,
             tags=[f"{kind}s"],
             name=f"{kind}_notifications",
