@@ -263,8 +263,15 @@ class IntakeService:
                 raise ReferenceConflict(
                     f"reference {request.reference!r} was already used for a different payment"
                 )
-            if await self.reversal_of(partner, request.reference) is not None:
-                # An advice after the host's own reversal: the payment does not stand.
+            reversal = sent_by(
+                partner, await self._ledger.find(partner.partner_id, "reversal", request.reference)
+            )
+            if reversal is not None:
+                # An advice after the host's own reversal: the payment does not stand. A
+                # reversal still in doubt (answered "try again") is made definite first:
+                # "paid" now, with the reversal applied later, would lose the cash.
+                if reversal.status == "pending":
+                    await self._make_definite(reversal)
                 raise AlreadyReversed(f"payment {request.reference!r} was reversed")
             await self._redrive_if_lost(held)
             return Acceptance(held.reference, held.hub_reference, kpj=held.kpj)
@@ -362,7 +369,7 @@ class IntakeService:
                 [FieldProblem("payment_reference", "settled")],
             )
         if payment.status == "pending":
-            await self._settle_in_doubt(payment)
+            await self._make_definite(payment)
         # Claimed before the inbox row: two reversals racing on one reference cannot both win.
         _same_reversal(await self._ledger.claim_reversal_reference(reversal_reference), fingerprint)
         payload = PaymentReversed(
@@ -393,21 +400,21 @@ class IntakeService:
     async def _payment_named(self, partner: Partner, reference: str) -> ClaimedRequest | None:
         return sent_by(partner, await self._ledger.find(partner.partner_id, "payment", reference))
 
-    async def _settle_in_doubt(self, payment: ClaimedRequest) -> None:
-        """Make a payment the hub never acknowledged definite, so that it can be taken back.
+    async def _make_definite(self, held: ClaimedRequest) -> None:
+        """Make a request the hub never acknowledged definite: publish its stored event.
 
         Its partner was told "try again" (the broker did not acknowledge in time), or no
         answer reached it, or the answer is being sent. The broker may still have taken the
         event (a producer keeps what it was given and delivers it once the broker is back),
-        and the consumer would then record the payment: answering the reversal "no such
-        payment" would leave the partner's money returned and the contribution counted.
-        So the stored event is published again, as a retry of the payment would, before
-        the reversal: the same event id, applied once, and on the member's partition ahead
-        of the reversal. A broker still away makes the reversal "try again" too.
+        and the consumer would then apply it. A payment in doubt is made definite before
+        its reversal (answering "no such payment" would leave the cash handed back and the
+        contribution counted), a reversal in doubt before a retry of its payment is told
+        "reversed". The same event id as every earlier try, so it is applied once, and on
+        the member's partition ahead of what follows. A broker still away: "try again".
         """
-        await self._publisher.publish(payment.member_key, payment.event_json.encode())
-        await self._ledger.mark_accepted(payment.event_id, self._clock())
-        log.info("payment in doubt made definite before its reversal")
+        await self._publisher.publish(held.member_key, held.event_json.encode())
+        await self._ledger.mark_accepted(held.event_id, self._clock())
+        log.info("%s in doubt made definite", held.kind)
 
     async def status(self, partner: Partner, kind: RequestKind, reference: str) -> RequestView:
         """A request's status, for the partner that sent it and no one else.
@@ -437,11 +444,22 @@ class IntakeService:
         return RequestView.of(claimed)
 
     async def reversal_of(self, partner: Partner, payment_reference: str) -> RequestView | None:
-        """The reversal of one of this partner's payments, if one was accepted."""
+        """The reversal of one of this partner's payments, if one was accepted.
+
+        One held but never acknowledged is in doubt, not absent: "no reversal" would tell
+        the partner the payment stands, and the broker may yet deliver the reversal.
+        """
         claimed = sent_by(
             partner, await self._ledger.find(partner.partner_id, "reversal", payment_reference)
         )
-        return None if claimed is None or claimed.status == "pending" else RequestView.of(claimed)
+        if claimed is None:
+            return None
+        if claimed.status == "pending":
+            raise InDoubt(
+                f"the reversal of payment {payment_reference!r} is not settled yet: ask again "
+                "in a moment, or send the reversal again"
+            )
+        return RequestView.of(claimed)
 
     async def _member(self, nik: str | None, payment_code: str | None) -> MemberTerms:
         if nik is not None:

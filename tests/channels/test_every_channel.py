@@ -381,3 +381,54 @@ async def test_the_status_of_a_payment_answered_try_again_is_try_again_not_unkno
 
     assert status.code == _REFUSALS[slug].try_again, status
     assert status.headers["Retry-After"] == "1"
+
+
+@pytest.mark.parametrize("slug", sorted(_REFUSALS))
+async def test_a_payment_sent_again_while_its_reversal_is_in_doubt_is_refused_as_reversed(
+    slug: str,
+) -> None:
+    """The reversal was told "try again" (the broker may still have taken it). The payment
+    sent again (a retry, an advice) must not be told "paid": the cash would be collected
+    while the reversal may yet be applied."""
+    codes = _REFUSALS[slug]
+    channel = driver(slug)
+    replayed = samples(slug)
+    first_reversal = next(i for i, s in enumerate(replayed) if s.operation == "reversal")
+    named = next(
+        s
+        for s in replayed[:first_reversal]
+        if s.operation == "payment" and codes.reversed_payment in s.wire.values()
+    )
+    async with world() as w:
+        for sample in replayed[:first_reversal]:
+            await channel.send(w, sample.operation, sample.wire)
+        w.publisher.down = True
+        reversal = await channel.send(w, "reversal", replayed[first_reversal].wire)
+        assert reversal.code == codes.try_again, reversal
+        w.publisher.down = False
+
+        again = await channel.send(w, "payment", named.wire)
+
+        assert again.code == codes.already_reversed, again
+        assert isinstance(w.publisher.published[-1].envelope.payload, PaymentReversed)
+
+
+@pytest.mark.parametrize("slug", ["alfamart", "brilink", "indomaret", "perisai", "pos"])
+async def test_the_status_of_a_payment_whose_reversal_is_in_doubt_is_try_again(slug: str) -> None:
+    """Not "no reversal": the partner would settle a payment whose reversal may yet apply."""
+    codes = _REFUSALS[slug]
+    channel = driver(slug)
+    replayed = samples(slug)
+    first_reversal = next(i for i, s in enumerate(replayed) if s.operation == "reversal")
+    asked = next(s for s in replayed if s.path.name.endswith("_payment_status.json"))
+    assert codes.reversed_payment in json.dumps(asked.wire)
+    async with world() as w:
+        for sample in replayed[:first_reversal]:
+            await channel.send(w, sample.operation, sample.wire)
+        w.publisher.down = True
+        await channel.send(w, "reversal", replayed[first_reversal].wire)
+        w.publisher.down = False
+
+        status = await channel.send(w, asked.operation, asked.wire)
+
+    assert status.code == codes.try_again, status

@@ -10,6 +10,7 @@ from hub.errors import (
     AlreadyReversed,
     AmountMismatch,
     BrokerUnavailable,
+    InDoubt,
     NotFound,
     NotReversible,
     ReferenceConflict,
@@ -324,6 +325,30 @@ async def test_a_repeated_reversal_of_a_payment_refused_as_reversed_takes_it_bac
         "ContributionPaid",
         "PaymentReversed",
     ]
+
+
+async def test_a_payment_retried_while_its_reversal_is_in_doubt_is_refused_as_reversed(
+    intake: IntakeService, publisher: FakePublisher
+) -> None:
+    # The reversal was told "try again" (the broker may still have taken it); then the
+    # payment comes again (an advice). "Paid" would have the cash collected while the
+    # reversal may yet be applied: the reversal is made definite and the payment refused.
+    await intake.submit_payment(DEMO, _payment())
+    reversal = ReversalRequest(reference="REV-1", payment_reference="PAY-1")
+    await publisher.refusing(lambda: intake.submit_reversal(DEMO, reversal))
+    with pytest.raises(InDoubt):  # what a status read of the payment says of its reversal
+        await intake.reversal_of(DEMO, "PAY-1")
+    publisher.down = False
+
+    with pytest.raises(AlreadyReversed):
+        await intake.submit_payment(DEMO, _payment())
+
+    assert [p.envelope.event_type for p in publisher.published] == [
+        "ContributionPaid",
+        "PaymentReversed",
+    ]
+    taken_back = await intake.reversal_of(DEMO, "PAY-1")
+    assert taken_back is not None and taken_back.partner_ref == "REV-1"
 
 
 async def test_reversal_of_another_partners_payment_is_not_found(intake: IntakeService) -> None:
