@@ -9,6 +9,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -168,6 +169,13 @@ ones dated on a closed business day, and read back the ones already held.
 The statement's snapshot is taken after its lock on the inbox is granted, so a day
 closed by ``hub settle close`` (which holds SHARE on the inbox until it commits) is
 seen as closed by every claim that had to wait for it."""
+
+
+_REVERSAL_NAMED = sa.text(
+    "SELECT EXISTS (SELECT 1 FROM reversal_references WHERE partner_id = :partner"
+    " AND payment_reference = :payment AND agent_id IS NOT DISTINCT FROM :agent)"
+).bindparams(sa.bindparam("agent", type_=sa.String()))
+"""Whether a reversal of this partner (and agent) named the payment, held or not."""
 
 
 def _claimed(row: Any) -> ClaimedRequest:
@@ -651,17 +659,20 @@ class SqlRequestLedger:
     async def reversal_named(
         self, partner_id: str, payment_reference: str, agent_id: str | None
     ) -> bool:
-        named = sa.exists().where(
-            reversal_references.c.partner_id == partner_id,
-            reversal_references.c.payment_reference == payment_reference,
-            reversal_references.c.agent_id.is_not_distinct_from(agent_id),
-        )
+        # Every first-time payment asks this once, unbatched: one statement on its own
+        # (no BEGIN and ROLLBACK around it), from text. Measured against the Core select in
+        # a transaction: about 0.4 against 1.3 ms of the hub's CPU a call on this machine.
+        params = {"partner": partner_id, "payment": payment_reference, "agent": agent_id}
         async with store_call("looking for a reversal of the payment"):
             async for attempt in reconnected():
                 with attempt:
-                    async with self._engine.connect() as conn:
-                        return bool((await conn.execute(sa.select(named))).scalar())
+                    async with self._reading() as conn:
+                        return bool((await conn.execute(_REVERSAL_NAMED, params)).scalar())
         raise AssertionError("unreachable")  # pragma: no cover - reconnected() re-raises
+
+    def _reading(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection for one read: autocommitted on PostgreSQL, a transaction elsewhere."""
+        return autocommitted(self._engine) if self._postgres else self._engine.connect()
 
     @staticmethod
     async def _reversal_reference(
