@@ -606,7 +606,7 @@ class SqlRequestLedger:
     async def _find(
         self, partner_id: str, kind: RequestKind, reference: str
     ) -> ClaimedRequest | None:
-        async with self._engine.connect() as conn:
+        async with self._reading() as conn:
             row = (
                 await conn.execute(
                     sa.select(*_CLAIM_COLUMNS).where(
@@ -689,7 +689,7 @@ class SqlRequestLedger:
         return None if row is None else record_of(ReversalReference, row)
 
     async def member_terms_by_kpj(self, kpj: str) -> MemberTerms | None:
-        async with store_call("finding the member"), self._engine.connect() as conn:
+        async with store_call("finding the member"), self._reading() as conn:
             row = (await conn.execute(_TERMS.where(members.c.kpj == kpj))).first()
         return None if row is None else _terms(row)
 
@@ -709,7 +709,7 @@ class SqlRequestLedger:
         return terms
 
     async def _member_terms_once(self, nik: str) -> MemberTerms | None:
-        async with self._engine.connect() as conn:
+        async with self._reading() as conn:
             member = (await conn.execute(_TERMS.where(members.c.nik == nik))).first()
             if member is not None:
                 return _terms(member)
