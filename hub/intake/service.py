@@ -263,9 +263,7 @@ class IntakeService:
                 raise ReferenceConflict(
                     f"reference {request.reference!r} was already used for a different payment"
                 )
-            reversal = sent_by(
-                partner, await self._ledger.find(partner.partner_id, "reversal", request.reference)
-            )
+            reversal = await self._held(partner, "reversal", request.reference)
             if reversal is not None:
                 # An advice after the host's own reversal: the payment does not stand. A
                 # reversal still in doubt (answered "try again") is made definite first:
@@ -345,7 +343,7 @@ class IntakeService:
             created_at=self._clock(),
             agent_id=partner.agent_id,
         )
-        payment = await self._payment_named(partner, request.payment_reference)
+        payment = await self._held(partner, "payment", request.payment_reference)
         if payment is None:
             # Not received, or not yet: the payment may still be on its way (another
             # connection, a queue, a slow load balancer) while the partner gave up on it.
@@ -354,7 +352,7 @@ class IntakeService:
             _same_reversal(
                 await self._ledger.claim_reversal_reference(reversal_reference), fingerprint
             )
-            payment = await self._payment_named(partner, request.payment_reference)
+            payment = await self._held(partner, "payment", request.payment_reference)
         if payment is None:
             raise _not_received(request.payment_reference)
         if payment.status == "rejected":
@@ -397,8 +395,11 @@ class IntakeService:
             ) from None
         return Acceptance(request.reference, accepted.hub_reference)
 
-    async def _payment_named(self, partner: Partner, reference: str) -> ClaimedRequest | None:
-        return sent_by(partner, await self._ledger.find(partner.partner_id, "payment", reference))
+    async def _held(
+        self, partner: Partner, kind: RequestKind, reference: str
+    ) -> ClaimedRequest | None:
+        """This partner's request of ``kind`` under ``reference``, as the inbox holds it."""
+        return sent_by(partner, await self._ledger.find(partner.partner_id, kind, reference))
 
     async def _make_definite(self, held: ClaimedRequest) -> None:
         """Make a request the hub never acknowledged definite: publish its stored event.
@@ -422,7 +423,7 @@ class IntakeService:
         One held but never acknowledged (``pending``) is in doubt, not unknown: "not found"
         would tell its partner nothing was taken, and the broker may yet deliver it.
         """
-        claimed = sent_by(partner, await self._ledger.find(partner.partner_id, kind, reference))
+        claimed = await self._held(partner, kind, reference)
         if claimed is None:
             raise NotFound(f"no {kind} with reference {reference!r} was accepted from you")
         if claimed.status == "pending":
@@ -438,7 +439,7 @@ class IntakeService:
 
         Raises ``NotFound`` only for a payment the hub never held from this partner.
         """
-        claimed = await self._payment_named(partner, reference)
+        claimed = await self._held(partner, "payment", reference)
         if claimed is None:
             raise _not_received(reference)
         return RequestView.of(claimed)
@@ -449,9 +450,7 @@ class IntakeService:
         One held but never acknowledged is in doubt, not absent: "no reversal" would tell
         the partner the payment stands, and the broker may yet deliver the reversal.
         """
-        claimed = sent_by(
-            partner, await self._ledger.find(partner.partner_id, "reversal", payment_reference)
-        )
+        claimed = await self._held(partner, "reversal", payment_reference)
         if claimed is None:
             return None
         if claimed.status == "pending":
