@@ -368,7 +368,7 @@ class SqlRequestLedger:
         return await self._in_request_order(conn, requests, held)
 
     async def is_closed(self, partner_id: str, day: date) -> bool:
-        async with self._engine.connect() as conn:
+        async with self._reading() as conn:
             row = (
                 await conn.execute(
                     sa.select(settlement_days.c.partner_id).where(
@@ -653,7 +653,7 @@ class SqlRequestLedger:
     async def find_reversal_reference(
         self, partner_id: str, reference: str
     ) -> ReversalReference | None:
-        async with store_call("finding the reversal reference"), self._engine.connect() as conn:
+        async with store_call("finding the reversal reference"), self._reading() as conn:
             return await self._reversal_reference(conn, partner_id, reference)
 
     async def reversal_named(
