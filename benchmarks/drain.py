@@ -66,6 +66,7 @@ from hub.kafka.consumer import ConsumerStats
 from hub.kafka.topics import ensure_topics
 from hub.membership.apply import Batch, apply_event
 from hub.membership.kpj import kpj_for
+from hub.observability.heap import settle_heap
 from hub.settings import KAFKA_LIBS, Settings, load_settings
 from hub.store.members import member_row
 from hub.store.migrations import upgrade_to_head_async
@@ -232,6 +233,8 @@ async def drain(
     """Run the hub's consumer until it recorded ``expected`` events (or ``within_s`` passed)."""
     hub = build(settings, servers)
     consumer = hub.consumer()
+    # As ``serve()`` does once a process is ready: start-up frozen, the collector tuned.
+    settle_heap(settings.gc_thresholds)
     stop = asyncio.Event()
     task: asyncio.Task[None] | None = None
     # The consumer runs in this very process: py-spy samples it here, for the whole drain.

@@ -6,7 +6,7 @@ Nothing else in the hub reads the environment; ``hub.bootstrap`` takes a ``Setti
 import os
 from datetime import date, time
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -225,6 +225,11 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] | None = None
     """None: JSON lines under production, readable console lines elsewhere."""
     log_level: str = "INFO"
+    gc_thresholds: tuple[
+        Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]
+    ] = (50_000, 20, 100)
+    """The cyclic garbage collector's thresholds (``gc.set_threshold``) once a process is
+    ready (``hub.observability.heap``); CPython's own are (700, 10, 10)."""
 
     operators: dict[str, OperatorSettings] = Field(default_factory=dict)
     """Who may sign in to the console (/ops/) and call /ops/v1, by name."""

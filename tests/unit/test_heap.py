@@ -8,6 +8,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from hub.observability.heap import measure_gc_pauses, settle_heap
+from hub.settings import load_settings
 
 
 def _pauses(generation: str) -> float:
@@ -31,6 +32,35 @@ def test_settling_the_heap_puts_what_startup_made_out_of_the_collectors_walk() -
 
     assert gc.get_freeze_count() >= len(made_at_startup)
     assert not any(o is made_at_startup for o in gc.get_objects())
+
+
+@pytest.fixture
+def thresholds_restored() -> Iterator[None]:
+    before = gc.get_threshold()
+    yield
+    gc.set_threshold(*before)
+
+
+@pytest.mark.usefixtures("unfrozen", "thresholds_restored")
+def test_settling_the_heap_sets_the_collectors_thresholds_when_given() -> None:
+    gc.set_threshold(700, 10, 10)
+
+    settle_heap((50_000, 20, 100))
+
+    assert gc.get_threshold() == (50_000, 20, 100)
+
+
+@pytest.mark.usefixtures("unfrozen", "thresholds_restored")
+def test_settling_the_heap_without_thresholds_leaves_the_collectors_own() -> None:
+    gc.set_threshold(700, 10, 10)
+
+    settle_heap()
+
+    assert gc.get_threshold() == (700, 10, 10)
+
+
+def test_the_hub_collects_young_objects_every_50000_allocations_by_default() -> None:
+    assert load_settings().gc_thresholds == (50_000, 20, 100)
 
 
 @pytest.fixture
