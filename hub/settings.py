@@ -140,7 +140,7 @@ class Settings(BaseSettings):
     kafka_consumer_group: str = "bpu-core-consumer"
     kafka_consumer_max_batch: int = Field(2000, ge=1)
     kafka_consumer_poll_ms: int = Field(200, ge=1)
-    kafka_consumer_transactions: int = Field(2, ge=1)
+    kafka_consumer_transactions: int = Field(3, ge=1)
     """Batches the core consumer applies at once, each in its own transaction, when they
     hold different partitions (PostgreSQL only): one runs in the database while the
     consumer prepares another."""

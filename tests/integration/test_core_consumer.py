@@ -194,10 +194,13 @@ async def test_payment_for_unregistered_member_is_recorded_as_rejected_not_dead_
 async def test_batches_of_different_partitions_are_recorded_at_once_each_member_in_order(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A backlog over several partitions, in small batches: two transactions run at once
-    (seen from inside the recording service), yet every member's payment comes after its
-    registration, so none is refused, and every member ends paid through November."""
-    settings = settings.model_copy(update={"kafka_consumer_max_batch": 40})
+    """A backlog over several partitions, in small batches: as many transactions run at
+    once as the setting allows, and no more (seen from inside the recording service),
+    yet every member's payment comes after its registration, so none is refused, and
+    every member ends paid through November."""
+    settings = settings.model_copy(
+        update={"kafka_consumer_max_batch": 40, "kafka_consumer_transactions": 3}
+    )
     people = [applicant() for _ in range(200)]
     events = [
         event
@@ -225,7 +228,7 @@ async def test_batches_of_different_partitions_are_recorded_at_once_each_member_
     await hub.engine.dispose()
 
     assert (stats.recorded, stats.rejected, stats.dead_lettered) == (400, 0, 0)
-    assert most_at_once == 2
+    assert most_at_once == 3
     paid = await fetch_row(
         settings.database_url,
         "SELECT count(DISTINCT m.id) AS members, min(m.paid_through) AS earliest,"
