@@ -43,7 +43,7 @@ from hub.observability import metrics
 from hub.observability.redaction import redact
 from hub.resilience import Outage, sleep_unless_stopped, unless_stopped
 from hub.settings import Settings
-from hub.store.outage import is_transient
+from hub.store.outage import QUERY_CANCELED, is_transient, sqlstate
 from hub.store.recording import BatchResult, IncomingEvent, RecordingService
 
 log = logging.getLogger(__name__)
@@ -339,15 +339,22 @@ class CoreConsumer:
             )
 
     async def _until_done(
-        self, outage: Outage, call: Callable[[], Awaitable[T]], *kinds: type[BaseException]
+        self,
+        outage: Outage,
+        call: Callable[[], Awaitable[T]],
+        *kinds: type[BaseException],
+        unless: Callable[[BaseException], bool] = lambda exc: False,
     ) -> T:
-        """``call()`` until it succeeds, waiting out transient failures; ``Stopping`` on stop."""
+        """``call()`` until it succeeds, waiting out transient failures; ``Stopping`` on stop.
+
+        A failure for which ``unless`` is true is raised at once, transient or not.
+        """
         catch: tuple[type[BaseException], ...] = (*kinds, OSError, TimeoutError)
         while True:
             try:
                 result = await call()
             except catch as exc:
-                if isinstance(exc, DBAPIError) and not is_transient(exc):
+                if unless(exc) or (isinstance(exc, DBAPIError) and not is_transient(exc)):
                     raise
                 if self._stop.is_set():
                     raise Stopping from exc
@@ -357,16 +364,36 @@ class CoreConsumer:
             return result
 
     async def _apply(self, items: list[tuple[IncomingEvent, Record]]) -> list[DeadLetter]:
-        """Apply a batch; if the store refuses it, find the event it refuses, one by one."""
+        """Apply a batch; if the store refuses it, find the event it refuses, one by one.
+
+        A batch that ran past the store's statement timeout is applied in two halves, each
+        in its own transaction and in order: tried again whole, it would time out again,
+        and its partitions would wait for good. A single event is waited on, as in any
+        outage (the timeout is the store's state, not the event's).
+        """
         if not items:
             return []
         events = [event for event, _ in items]
+        splittable = len(items) > 1
         try:
             self._count(
-                await self._until_done(self._store, lambda: self._apply_timed(events), DBAPIError)
+                await self._until_done(
+                    self._store,
+                    lambda: self._apply_timed(events),
+                    DBAPIError,
+                    unless=lambda exc: splittable and sqlstate(exc) == QUERY_CANCELED,
+                )
             )
             return []
         except DBAPIError as exc:
+            if splittable and sqlstate(exc) == QUERY_CANCELED:
+                half = len(items) // 2
+                log.warning(
+                    "a batch of %d events ran past the store's statement timeout; "
+                    "applying it in two halves",
+                    len(items),
+                )
+                return [*await self._apply(items[:half]), *await self._apply(items[half:])]
             if len(items) == 1:
                 event, record = items[0]
                 return [

@@ -59,6 +59,9 @@ operator mends the store: no valid request is rejected for it. 08P01 (protocol
 violation) is missing on purpose: asyncpg raises it for data the store cannot hold,
 such as NUL."""
 
+QUERY_CANCELED = "57014"
+"""A statement ran past ``statement_timeout`` (or an operator cancelled it)."""
+
 READ_ONLY_SQLSTATE = "25006"
 """The server this connection reached takes no writes: after a failover the pool may
 still hold connections to the old primary, so such a connection is dropped like a

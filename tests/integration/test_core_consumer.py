@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -15,7 +16,7 @@ from hub.settings import Settings
 from hub.store.recording import BatchResult, IncomingEvent, RecordingService
 from schemas.events import ContributionPaid, EventEnvelope, RegistrationSubmitted
 from tests.support.people import applicant
-from tests.support.store import fetch_row, fetch_value
+from tests.support.store import asyncpg_dsn, fetch_row, fetch_value
 from tests.support.topics import read_topic
 
 # Also run on the Tansu fallback broker (make pytest-tansu).
@@ -243,3 +244,40 @@ async def test_batches_of_different_partitions_are_recorded_at_once_each_member_
         "latest": date(2026, 11, 1),
         "contributions": 200,
     }
+
+
+async def test_a_batch_that_runs_past_the_statement_timeout_is_applied_in_halves(
+    settings: Settings,
+) -> None:
+    """The store's ``statement_timeout`` is 300 ms and each new member takes 10 ms to
+    insert (a trigger): a batch of more than 30 registrations times out however often it
+    is tried whole, and its partitions would wait for good. In halves, each in its own
+    transaction, every member is recorded, once, and nothing is dead-lettered."""
+    conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
+    try:
+        database = await conn.fetchval("SELECT current_database()")
+        await conn.execute(f'ALTER DATABASE "{database}" SET statement_timeout = 300')
+        await conn.execute(
+            "CREATE FUNCTION slow_member() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN PERFORM pg_sleep(0.01); RETURN NEW; END $$"
+        )
+        await conn.execute(
+            "CREATE TRIGGER slow_member BEFORE INSERT ON members "
+            "FOR EACH ROW EXECUTE FUNCTION slow_member()"
+        )
+    finally:
+        await conn.close()
+    people = [applicant() for _ in range(200)]
+    events = [registration(person) for person in people]
+    await produce(settings, [(e.member_key, e.model_dump_json().encode()) for e in events])
+
+    hub, stats = await consume(settings, until=lambda s: s.recorded >= 200, within_s=40)
+    await hub.engine.dispose()
+
+    assert (stats.recorded, stats.rejected, stats.dead_lettered) == (200, 0, 0)
+    members = await fetch_value(
+        settings.database_url,
+        "SELECT count(*) FROM members WHERE nik = ANY($1)",
+        [p["nik"] for p in people],
+    )
+    assert members == 200
