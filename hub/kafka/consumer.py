@@ -374,19 +374,19 @@ class CoreConsumer:
         if not items:
             return []
         events = [event for event, _ in items]
-        splittable = len(items) > 1
+
+        def to_split(exc: BaseException) -> bool:
+            return len(items) > 1 and sqlstate(exc) == QUERY_CANCELED
+
         try:
             self._count(
                 await self._until_done(
-                    self._store,
-                    lambda: self._apply_timed(events),
-                    DBAPIError,
-                    unless=lambda exc: splittable and sqlstate(exc) == QUERY_CANCELED,
+                    self._store, lambda: self._apply_timed(events), DBAPIError, unless=to_split
                 )
             )
             return []
         except DBAPIError as exc:
-            if splittable and sqlstate(exc) == QUERY_CANCELED:
+            if to_split(exc):
                 half = len(items) // 2
                 log.warning(
                     "a batch of %d events ran past the store's statement timeout; "
