@@ -28,6 +28,8 @@ class AgentRecord:
     key_salt: str
     issued_at: datetime
     issued_by: str
+    key_issued_at: datetime
+    """When the key it signs with now was issued: at issue, then at each rekey."""
     revoked_at: datetime | None = None
     revoked_by: str | None = None
     revoke_reason: str | None = None

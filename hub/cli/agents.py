@@ -64,6 +64,7 @@ def _as_json(record: AgentRecord) -> dict[str, str | bool | None]:
         "active": record.active,
         "issued_at": record.issued_at.isoformat(),
         "issued_by": record.issued_by,
+        "key_issued_at": record.key_issued_at.isoformat(),
         "revoked_at": None if record.revoked_at is None else record.revoked_at.isoformat(),
         "revoked_by": record.revoked_by,
         "revoke_reason": record.revoke_reason,
@@ -115,14 +116,15 @@ def list_agents(
     active: Annotated[bool, typer.Option("--active", help="Leave out revoked agents")] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Agents by id, with who issued them and, if revoked, who, when and why."""
+    """Agents by id: who issued them, since when their key signs, and, if revoked, who,
+    when and why."""
     settings = load_settings()
     records = _with_store(settings, lambda store: store.list(partner, revoked=not active))
     if as_json:
         for record in records:
             typer.echo(json.dumps(_as_json(record)))
         return
-    table = Table("agent", "agency", "name", "issued", "by", "revoked", "by", "why")
+    table = Table("agent", "agency", "name", "issued", "by", "key since", "revoked", "by", "why")
     for r in records:
         table.add_row(
             r.agent_id,
@@ -130,6 +132,7 @@ def list_agents(
             r.name,
             f"{r.issued_at:%Y-%m-%d %H:%M}",
             r.issued_by,
+            f"{r.key_issued_at:%Y-%m-%d %H:%M}",
             "" if r.revoked_at is None else f"{r.revoked_at:%Y-%m-%d %H:%M}",
             r.revoked_by or "",
             r.revoke_reason or "",

@@ -30,6 +30,7 @@ def _record(row: Any) -> AgentRecord:
         AgentRecord,
         row,
         issued_at=aware(row.issued_at) or row.issued_at,
+        key_issued_at=aware(row.key_issued_at) or row.key_issued_at,
         revoked_at=aware(row.revoked_at),
     )
 
@@ -104,13 +105,15 @@ class SqlAgentStore:
         via: str = "cli",
     ) -> AgentRecord:
         """A new agent of ``partner_id`` with a fresh salt, audited in the same transaction."""
+        now = datetime.now(UTC)
         record = AgentRecord(
             agent_id=check_agent_id(agent_id, partner_ids),
             partner_id=partner_id,
             name=name,
             key_salt=new_salt(),
-            issued_at=datetime.now(UTC),
+            issued_at=now,
             issued_by=by,
+            key_issued_at=now,
         )
         try:
             async with self._engine.begin() as conn:
@@ -122,6 +125,7 @@ class SqlAgentStore:
                         key_salt=record.key_salt,
                         issued_at=record.issued_at,
                         issued_by=record.issued_by,
+                        key_issued_at=record.key_issued_at,
                     )
                 )
                 await _audit(conn, "agent.issue", record, by, reason, via, record.issued_at)
@@ -133,9 +137,9 @@ class SqlAgentStore:
         """A fresh salt for an active agent: its old key is refused from this moment, in
         every API process, and the key derived from the new salt signs instead. The agent
         keeps its id, so its requests, incentives and settlement lines stay under one name."""
-        return await self._change_active(
-            agent_id, "agent.rekey", {"key_salt": new_salt()}, by, reason, via
-        )
+        now = datetime.now(UTC)
+        values = {"key_salt": new_salt(), "key_issued_at": now}
+        return await self._change_active(agent_id, "agent.rekey", values, by, reason, via, now)
 
     async def revoke(self, agent_id: str, *, by: str, reason: str, via: str = "cli") -> AgentRecord:
         """Revoke an active agent; its key is refused from this moment, in every API process."""

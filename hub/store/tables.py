@@ -405,6 +405,7 @@ partner_agents = sa.Table(
     sa.Column("revoked_at", Timestamp),
     sa.Column("revoked_by", sa.String(64)),
     sa.Column("revoke_reason", sa.Text()),
+    sa.Column("key_issued_at", Timestamp, nullable=False),
 )
 """Agents of an agency partner (Agen Perisai): each signs the hub API with its own key.
 

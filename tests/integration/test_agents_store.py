@@ -295,3 +295,34 @@ def test_agents_are_issued_only_to_agencies_under_ids_no_partner_has(
     )
     assert result.exit_code != 0
     assert refusal in result.output
+
+
+@pytest.mark.integration
+def test_the_list_says_since_when_each_agent_signs_with_its_key_and_a_rekey_moves_it(
+    database_url: str, cli: CliRunner, new_agent_id: str
+) -> None:
+    by = ["--by", "ops: Dewi"]
+    added = cli.invoke(
+        app, ["agents", "add", AGENCY, "--name", "Made", "--agent-id", new_agent_id, *by]
+    )
+    assert added.exit_code == 0, added.output
+
+    def listed() -> dict[str, str]:
+        out = cli.invoke(app, ["agents", "list", AGENCY, "--json"])
+        assert out.exit_code == 0, out.output
+        (agent,) = [
+            a for a in map(json.loads, out.output.splitlines()) if a["agent_id"] == new_agent_id
+        ]
+        return agent  # type: ignore[no-any-return]
+
+    issued = listed()
+    assert issued["key_issued_at"] == issued["issued_at"]
+
+    rekeyed = cli.invoke(app, ["agents", "rekey", new_agent_id, *by, "--reason", "phone lost"])
+    assert rekeyed.exit_code == 0, rekeyed.output
+
+    after = listed()
+    assert after["issued_at"] == issued["issued_at"]
+    assert after["key_issued_at"] > issued["key_issued_at"]
+    table = cli.invoke(app, ["agents", "list", AGENCY], env={"COLUMNS": "200"})
+    assert "key since" in table.output

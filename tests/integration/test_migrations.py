@@ -65,3 +65,26 @@ async def test_head_is_exactly_the_tables_the_code_uses(scratch_url: str) -> Non
             assert await connection.run_sync(differences) == []
     finally:
         await engine.dispose()
+
+
+async def test_an_agent_issued_before_0011_has_had_its_key_since_it_was_issued(
+    scratch_url: str,
+) -> None:
+    await asyncio.to_thread(command.upgrade, alembic_config(scratch_url), "0010")
+    conn = await asyncpg.connect(scratch_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(
+            "INSERT INTO partner_agents (agent_id, partner_id, name, key_salt, issued_at,"
+            " issued_by) VALUES ('prs-old', 'perisai-bali', 'Wayan', 'salt',"
+            " '2026-11-02 09:30:00+08', 'ops: Dewi')"
+        )
+    finally:
+        await conn.close()
+
+    await upgrade_to_head_async(scratch_url)
+
+    (row,) = await fetch_rows(
+        scratch_url,
+        "SELECT key_issued_at::text AS at FROM partner_agents WHERE agent_id = 'prs-old'",
+    )
+    assert row["at"] == "2026-11-02 01:30:00+00"

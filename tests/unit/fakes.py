@@ -224,7 +224,7 @@ PERISAI_AGENCY = "perisai-bali"
 
 def _agent(agent_id: str, name: str, salt: str) -> AgentRecord:
     issued = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
-    return AgentRecord(agent_id, PERISAI_AGENCY, name, salt, issued, "ops: Dewi")
+    return AgentRecord(agent_id, PERISAI_AGENCY, name, salt, issued, "ops: Dewi", issued)
 
 
 AGENT_KETUT = _agent("prs-bali-0001", "Ketut (Desa Sanur Kaja)", "5f2b9c0e7a1d4e6f8a3b2c1d0e9f8a7b")
