@@ -28,6 +28,7 @@ from hub.store.tables import (
     callback_deliveries,
     partner_requests,
     processed_events,
+    unrecorded_requests,
 )
 from hub.store.watch import aware
 
@@ -230,7 +231,7 @@ class OperatorActions:
     async def stuck(self, older_than_s: float, limit: int = 500) -> list[StuckRequest]:
         """Accepted (the partner was told so), older than ``older_than_s``, not recorded."""
         now = self._clock()
-        r = partner_requests
+        r, u = partner_requests, unrecorded_requests
         async with self._engine.connect() as conn:
             rows = await conn.execute(
                 sa.select(
@@ -241,11 +242,9 @@ class OperatorActions:
                     r.c.event_id,
                     r.c.created_at,
                 )
-                .where(
-                    r.c.status == "accepted",
-                    r.c.created_at < now - timedelta(seconds=older_than_s),
-                )
-                .order_by(r.c.created_at)
+                .join(u, u.c.request_id == r.c.id)
+                .where(u.c.created_at < now - timedelta(seconds=older_than_s))
+                .order_by(u.c.created_at)
                 .limit(limit)
             )
             found = []

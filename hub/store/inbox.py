@@ -34,7 +34,13 @@ from hub.store.database import autocommitted
 from hub.store.group_commit import GroupCommitter
 from hub.store.outage import LOCK_RACE_SQLSTATES, is_transient, reconnected, sqlstate, store_call
 from hub.store.rows import columns_of, record_of
-from hub.store.tables import members, partner_requests, reversal_references, settlement_days
+from hub.store.tables import (
+    members,
+    partner_requests,
+    reversal_references,
+    settlement_days,
+    unrecorded_requests,
+)
 
 log = logging.getLogger(__name__)
 
@@ -551,15 +557,17 @@ class SqlRequestLedger:
     ) -> list[UnrecordedRequest]:
         # SKIP LOCKED: several hub processes share the work and never wait on each other
         # (or on the consumer's status update); on SQLite there is a single writer anyway.
+        # The accepted rows are found through ``unrecorded_requests``; the status is
+        # checked again on the inbox row, which is the one locked (and re-read if it
+        # changed meanwhile).
+        r, u = partner_requests, unrecorded_requests
         stale = (
-            sa.select(partner_requests.c.id)
-            .where(
-                partner_requests.c.status == "accepted",
-                partner_requests.c.updated_at < accepted_before,
-            )
-            .order_by(partner_requests.c.id)  # claim order: a member's events stay in order
+            sa.select(r.c.id)
+            .join(u, u.c.request_id == r.c.id)
+            .where(u.c.updated_at < accepted_before, r.c.status == "accepted")
+            .order_by(u.c.request_id)  # claim order: a member's events stay in order
             .limit(limit)
-            .with_for_update(skip_locked=True)
+            .with_for_update(of=r, skip_locked=True)
         )
         async with store_call("leasing unrecorded requests"), self._engine.begin() as conn:
             rows = await conn.execute(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.store.tables import callback_deliveries, partner_requests
+from hub.store.tables import callback_deliveries, unrecorded_requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +32,10 @@ async def ping(engine: AsyncEngine) -> None:
 
 async def flow_state(engine: AsyncEngine) -> FlowState:
     """Accepted-but-unrecorded requests and the callback outbox, in one connection."""
-    r, d = partner_requests, callback_deliveries
+    u, d = unrecorded_requests, callback_deliveries
     async with engine.connect() as conn:
         unrecorded = (
-            await conn.execute(
-                sa.select(sa.func.count(), sa.func.min(r.c.created_at)).where(
-                    r.c.status == "accepted"
-                )
-            )
+            await conn.execute(sa.select(sa.func.count(), sa.func.min(u.c.created_at)))
         ).one()
         by_status = {
             row.status: row.n

@@ -1,0 +1,197 @@
+"""``unrecorded_requests`` is exactly the inbox's accepted requests, whatever changes them.
+
+The re-drive, the operators' stuck list and the unrecorded gauge read it, so a request
+accepted and missing from it would never be published again: the no-loss promise rests
+on it. Triggers keep it (migration 0012); these tests change the inbox the ways the hub
+does and compare the table with known answers, on PostgreSQL and on the laptop's
+SQLite. It exists so that the inbox's rows update in place (HOT): that is checked too.
+"""
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.store.database import create_engine
+from hub.store.inbox import SqlRequestLedger, record_outcomes, reject_unrecorded
+from hub.store.migrations import upgrade_to_head_async
+from hub.store.tables import partner_requests, unrecorded_requests
+from hub.store.watch import aware, flow_state
+from tests.conftest import PG_ADMIN_DSN
+from tests.support.inbox import payment_request
+from tests.support.store import drop_database, fresh_database
+
+pytestmark = pytest.mark.integration
+
+DAY = date(2026, 12, 1)
+CLAIMED = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+"""When ``payment_request`` says each request was received (and so claimed)."""
+
+
+def at(seconds: int) -> datetime:
+    return CLAIMED + timedelta(seconds=seconds)
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """A store of its own, migrated to head."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+        await upgrade_to_head_async(url)
+        engine = create_engine(url)
+        yield engine
+        await engine.dispose()
+        return
+    url, name = await fresh_database(PG_ADMIN_DSN, "hub_test_unrecorded")
+    engine = create_engine(url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        await drop_database(PG_ADMIN_DSN, name)
+
+
+async def unrecorded(engine: AsyncEngine) -> dict[str, tuple[datetime | None, datetime | None]]:
+    """Each unrecorded request's reference: (since when accepted-or-leased, claimed at)."""
+    r, u = partner_requests, unrecorded_requests
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(r.c.reference, u.c.updated_at, u.c.created_at).join(
+                u, u.c.request_id == r.c.id
+            )
+        )
+        return {row.reference: (aware(row.updated_at), aware(row.created_at)) for row in rows}
+
+
+async def test_the_unrecorded_requests_are_the_accepted_ones_through_every_change(
+    store: AsyncEngine,
+) -> None:
+    ledger = SqlRequestLedger(store)
+    p1, p2, p3, p4 = (payment_request("bri", f"P{i}", DAY) for i in range(1, 5))
+
+    await ledger.claim(p1)
+    assert await unrecorded(store) == {}, "a claimed request is pending, not yet accepted"
+
+    await ledger.mark_accepted(p1.event_id, at(1))
+    await ledger.flush()
+    assert await unrecorded(store) == {"P1": (at(1), CLAIMED)}
+
+    # An acknowledgement held while the next claim batch is written rides with it.
+    await ledger.claim(p2)
+    await ledger.mark_accepted(p2.event_id, at(2))
+    await ledger.claim(p3)
+    await ledger.flush()
+    assert await unrecorded(store) == {"P1": (at(1), CLAIMED), "P2": (at(2), CLAIMED)}
+
+    # The same event acknowledged again later (republished): its time moves on.
+    await ledger.mark_accepted(p1.event_id, at(5))
+    await ledger.flush()
+    assert (await unrecorded(store))["P1"] == (at(5), CLAIMED)
+
+    # The re-drive leases what has waited since before at(3): P2 only.
+    leased = await ledger.lease_unrecorded(at(3), at(10), limit=10)
+    assert [u.reference for u in leased] == ["P2"]
+    assert await unrecorded(store) == {"P1": (at(5), CLAIMED), "P2": (at(10), CLAIMED)}
+
+    # The consumer records one; the other is rejected (dead-lettered).
+    async with store.begin() as conn:
+        await record_outcomes(conn, [(p1.event_id, "recorded", "KPJ1", None)], at(11))
+        assert await reject_unrecorded(conn, p2.event_id, "dead-lettered", at(12)) is not None
+    assert await unrecorded(store) == {}
+
+    # P3 is recorded before its acknowledgement is written; the late acknowledgement
+    # leaves it recorded, and so not unrecorded.
+    async with store.begin() as conn:
+        await record_outcomes(conn, [(p3.event_id, "recorded", "KPJ3", None)], at(13))
+    await ledger.mark_accepted(p3.event_id, at(14))
+    await ledger.flush()
+    assert await unrecorded(store) == {}
+
+    # An operator requeues the rejected P2: accepted again, from then.
+    async with store.begin() as conn:
+        await conn.execute(
+            partner_requests.update()
+            .where(partner_requests.c.reference == "P2")
+            .values(status="accepted", reason=None, updated_at=at(20))
+        )
+    # A request written accepted at once (as the drain benchmark seeds the inbox).
+    async with store.begin() as conn:
+        await conn.execute(
+            partner_requests.insert().values(
+                partner_id="bri",
+                kind="payment",
+                reference="P4",
+                request_hash="0" * 64,
+                event_id=p4.event_id,
+                hub_reference="PAY-P4",
+                member_key=p4.member_key,
+                status="accepted",
+                event_json="{}",
+                created_at=at(30),
+                updated_at=at(31),
+            )
+        )
+    assert await unrecorded(store) == {"P2": (at(20), CLAIMED), "P4": (at(31), at(30))}
+
+    state = await flow_state(store)
+    assert (state.unrecorded, state.oldest_unrecorded_at) == (2, CLAIMED)
+
+
+async def updates_so_far(conn: AsyncConnection) -> tuple[int, int]:
+    """Rows of ``partner_requests`` this transaction (and its backend since it last
+    reported) updated, and how many of them in place."""
+    row = (
+        await conn.execute(
+            sa.text(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables"
+                " WHERE relname = 'partner_requests'"
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+BIG_EVENT = '{"payload": "' + "x" * 700 + '"}'
+"""About the size of a payment event: the row, not its index entries, fills the page."""
+
+
+async def test_the_inbox_rows_are_updated_in_place_and_no_index_stands_in_the_way(
+    empty_store: str,
+) -> None:
+    """No index of ``partner_requests`` covers ``status`` or ``updated_at``, and so the
+    acknowledgement and the consumer's outcome are HOT updates: no index is written."""
+    url = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    engine = create_engine(f"{url}/{empty_store}")
+    try:
+        async with engine.connect() as conn:
+            indexes = (
+                await conn.execute(
+                    sa.text("SELECT indexdef FROM pg_indexes WHERE tablename = 'partner_requests'")
+                )
+            ).scalars()
+            assert [d for d in indexes if "status" in d or "updated_at" in d] == []
+
+        ledger = SqlRequestLedger(engine)
+        requests = [
+            replace(payment_request("bri", f"H{i:03d}", DAY), event_json=BIG_EVENT)
+            for i in range(200)
+        ]
+        await ledger.claim_many(requests)
+        for request in requests:
+            await ledger.mark_accepted(request.event_id, at(1))
+        await ledger.flush()
+
+        async with engine.begin() as conn:
+            # This backend's counts not yet reported include the acknowledgements.
+            before = await updates_so_far(conn)
+            await record_outcomes(
+                conn, [(r.event_id, "recorded", None, None) for r in requests], at(2)
+            )
+            after = await updates_so_far(conn)
+        assert (after[0] - before[0], after[1] - before[1]) == (200, 200)
+    finally:
+        await engine.dispose()
