@@ -356,7 +356,7 @@ unrecorded_requests = sa.Table(
 )
 """The inbox's accepted-but-unrecorded requests: id, ``created_at`` and ``updated_at`` of
 each ``partner_requests`` row whose status is ``accepted``, and of no other. Triggers
-(migration 0012) keep it in the same statement as the inbox change, so no code writes it;
+(migration 0013) keep it in the same statement as the inbox change, so no code writes it;
 the re-drive, the stuck list and the unrecorded gauge read it. It exists so that no index
 of ``partner_requests`` covers ``status`` or ``updated_at``: the acknowledgement and the
 consumer's outcome then update the inbox's rows in place (HOT), the inbox's pages keeping

@@ -2,7 +2,7 @@
 
 The re-drive, the operators' stuck list and the unrecorded gauge read it, so a request
 accepted and missing from it would never be published again: the no-loss promise rests
-on it. Triggers keep it (migration 0012); these tests change the inbox the ways the hub
+on it. Triggers keep it (migration 0013); these tests change the inbox the ways the hub
 does and compare the table with known answers, on PostgreSQL and on the laptop's
 SQLite. It exists so that the inbox's rows update in place (HOT): that is checked too.
 """

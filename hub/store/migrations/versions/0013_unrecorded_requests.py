@@ -16,7 +16,10 @@ pages keep two fifths free (``fillfactor`` 60): the consumer updates a batch's r
 transaction, most rows of a page at once, and each new version must find room on its page
 (at 80, 112 of 200 outcomes were HOT; at 60, 200 of 200).
 
-Revision ID: 0012
+Not 0012: that was the id of a revision squashed into the baseline (``nik_inquiries``),
+and a development store left at it must not take this one for its head.
+
+Revision ID: 0013
 Revises: 0011
 Create Date: 2026-12-03 14:00:00
 """
@@ -24,7 +27,7 @@ Create Date: 2026-12-03 14:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012"
+revision: str = "0013"
 down_revision: str | None = "0011"
 
 _TS = sa.DateTime(timezone=True)
