@@ -20,6 +20,7 @@ from hub.store.database import create_engine
 from hub.store.tables import operator_actions, partner_agents
 
 AGENCY = "perisai-bali"  # config/test.toml
+OPS = ["--by", "ops: Dewi"]
 INQUIRY = b'{"payment_code":"886600000000018","months":1}'
 
 
@@ -175,25 +176,30 @@ async def _verified(database_url: str, agent_id: str, key: str) -> str:
         await engine.dispose()
 
 
+def _issue(cli: CliRunner, agent_id: str, name: str, *more: str) -> str:
+    """``hub agents add`` for the test agency, by Dewi; it must succeed. Its output."""
+    added = cli.invoke(
+        app, ["agents", "add", AGENCY, "--name", name, "--agent-id", agent_id, *OPS, *more]
+    )
+    assert added.exit_code == 0, added.output
+    return added.output
+
+
+def _rekey_by_cli(cli: CliRunner, agent_id: str, *more: str) -> str:
+    """``hub agents rekey``, by Dewi, for a lost phone; it must succeed. Its output."""
+    rekeyed = cli.invoke(app, ["agents", "rekey", agent_id, *OPS, "--reason", "phone lost", *more])
+    assert rekeyed.exit_code == 0, rekeyed.output
+    return rekeyed.output
+
+
 @pytest.mark.integration
 def test_a_rekeyed_agent_keeps_its_id_its_old_key_is_refused_and_the_new_one_signs(
     database_url: str, cli: CliRunner, new_agent_id: str
 ) -> None:
-    by = ["--by", "ops: Dewi"]
-    added = cli.invoke(
-        app,
-        ["agents", "add", AGENCY, "--name", "Komang", "--agent-id", new_agent_id, *by, "--json"],
-    )
-    assert added.exit_code == 0, added.output
-    old_key = json.loads(added.output)["key"]
+    old_key = json.loads(_issue(cli, new_agent_id, "Komang", "--json"))["key"]
     assert asyncio.run(_verified(database_url, new_agent_id, old_key)) == f"{AGENCY}/{new_agent_id}"
 
-    rekeyed = cli.invoke(
-        app, ["agents", "rekey", new_agent_id, *by, "--reason", "phone lost", "--json"]
-    )
-
-    assert rekeyed.exit_code == 0, rekeyed.output
-    answer = json.loads(rekeyed.output)
+    answer = json.loads(_rekey_by_cli(cli, new_agent_id, "--json"))
     (row,) = asyncio.run(
         _rows(
             database_url,
@@ -301,11 +307,7 @@ def test_agents_are_issued_only_to_agencies_under_ids_no_partner_has(
 def test_the_list_says_since_when_each_agent_signs_with_its_key_and_a_rekey_moves_it(
     database_url: str, cli: CliRunner, new_agent_id: str
 ) -> None:
-    by = ["--by", "ops: Dewi"]
-    added = cli.invoke(
-        app, ["agents", "add", AGENCY, "--name", "Made", "--agent-id", new_agent_id, *by]
-    )
-    assert added.exit_code == 0, added.output
+    _issue(cli, new_agent_id, "Made")
 
     def listed() -> dict[str, str]:
         out = cli.invoke(app, ["agents", "list", AGENCY, "--json"])
@@ -318,8 +320,7 @@ def test_the_list_says_since_when_each_agent_signs_with_its_key_and_a_rekey_move
     issued = listed()
     assert issued["key_issued_at"] == issued["issued_at"]
 
-    rekeyed = cli.invoke(app, ["agents", "rekey", new_agent_id, *by, "--reason", "phone lost"])
-    assert rekeyed.exit_code == 0, rekeyed.output
+    _rekey_by_cli(cli, new_agent_id)
 
     after = listed()
     assert after["issued_at"] == issued["issued_at"]

@@ -99,20 +99,13 @@ def downgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     if postgres:
         op.execute("ALTER TABLE partner_requests RESET (fillfactor)")
-    op.create_index(
-        "ix_partner_requests_accepted_since",
-        "partner_requests",
-        ["updated_at"],
-        postgresql_where=_ACCEPTED,
-        sqlite_where=_ACCEPTED,
-    )
-    op.create_index(
-        "ix_partner_requests_accepted",
-        "partner_requests",
-        ["created_at"],
-        postgresql_where=_ACCEPTED,
-        sqlite_where=_ACCEPTED,
-    )
+    for index, column in (
+        ("ix_partner_requests_accepted_since", "updated_at"),
+        ("ix_partner_requests_accepted", "created_at"),
+    ):
+        op.create_index(
+            index, "partner_requests", [column], postgresql_where=_ACCEPTED, sqlite_where=_ACCEPTED
+        )
     on_inbox = " ON partner_requests" if postgres else ""
     for trigger in ("unrecorded_requests_on_update", "unrecorded_requests_on_insert"):
         op.execute(f"DROP TRIGGER {trigger}{on_inbox}")
