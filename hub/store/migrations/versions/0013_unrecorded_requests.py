@@ -33,8 +33,8 @@ down_revision: str | None = "0011"
 _TS = sa.DateTime(timezone=True)
 _ACCEPTED = sa.text("status = 'accepted'")
 
-# One function for both statement triggers: a transition table holds the statement's
-# new rows, so a batch of 2,000 outcomes is one DELETE, not 2,000.
+# Updates: a statement trigger over the transition table of the statement's new rows, so
+# a batch of 2,000 outcomes is one DELETE, not 2,000.
 _PG_FOLLOW = """
 CREATE FUNCTION unrecorded_requests_follow() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -48,10 +48,23 @@ BEGIN
 END
 $$
 """
+# Inserts: the hub claims requests as pending, so a row trigger whose WHEN (checked
+# without calling the function, and without keeping a transition table of every claim
+# batch) passes only a row written accepted at once: a bulk load, a restored copy.
+_PG_ADMIT = """
+CREATE FUNCTION unrecorded_requests_admit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO unrecorded_requests (request_id, created_at, updated_at)
+    VALUES (NEW.id, NEW.created_at, NEW.updated_at);
+  RETURN NULL;
+END
+$$
+"""
+_PG_FUNCTIONS = ("unrecorded_requests_follow", "unrecorded_requests_admit")
 _PG_TRIGGERS = (
     "CREATE TRIGGER unrecorded_requests_on_insert AFTER INSERT ON partner_requests "
-    "REFERENCING NEW TABLE AS changed FOR EACH STATEMENT "
-    "EXECUTE FUNCTION unrecorded_requests_follow()",
+    "FOR EACH ROW WHEN (NEW.status = 'accepted') "
+    "EXECUTE FUNCTION unrecorded_requests_admit()",
     "CREATE TRIGGER unrecorded_requests_on_update AFTER UPDATE ON partner_requests "
     "REFERENCING NEW TABLE AS changed FOR EACH STATEMENT "
     "EXECUTE FUNCTION unrecorded_requests_follow()",
@@ -83,6 +96,7 @@ def upgrade() -> None:
     # so no request can change between the copy below and the triggers taking over.
     if postgres:
         op.execute(_PG_FOLLOW)
+        op.execute(_PG_ADMIT)
     for trigger in _PG_TRIGGERS if postgres else _SQLITE_TRIGGERS:
         op.execute(trigger)
     op.execute(
@@ -109,6 +123,6 @@ def downgrade() -> None:
     on_inbox = " ON partner_requests" if postgres else ""
     for trigger in ("unrecorded_requests_on_update", "unrecorded_requests_on_insert"):
         op.execute(f"DROP TRIGGER {trigger}{on_inbox}")
-    if postgres:
-        op.execute("DROP FUNCTION unrecorded_requests_follow()")
+    for function in _PG_FUNCTIONS if postgres else ():
+        op.execute(f"DROP FUNCTION {function}()")
     op.drop_table("unrecorded_requests")
