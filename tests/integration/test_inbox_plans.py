@@ -26,7 +26,7 @@ from sqlalchemy.util import await_only
 from hub.store.database import create_engine
 from hub.store.inbox import SqlRequestLedger, record_outcomes
 from tests.conftest import PG_ADMIN_DSN
-from tests.support.statements import on_each_statement
+from tests.support.statements import most_rows_read, on_each_statement
 
 pytestmark = pytest.mark.integration
 
@@ -118,12 +118,6 @@ async def _generic_plan(
     # Also reported: asyncpg's own look-ups of the parameters' types.
     (found,) = [p["Plan"] for p in plans if p["Query Text"] == statement]
     return dict(found)
-
-
-def most_rows_read(plan: dict[str, Any]) -> tuple[int, str]:
-    """The plan node that handled the most rows over all its loops, and its type."""
-    own = (int(plan["Actual Rows"] * plan["Actual Loops"]), str(plan["Node Type"]))
-    return max([own, *(most_rows_read(child) for child in plan.get("Plans", []))])
 
 
 async def test_a_batch_of_acknowledgements_reads_each_row_once_and_writes_each_its_own_time(

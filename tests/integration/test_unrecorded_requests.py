@@ -7,11 +7,13 @@ does and compare the table with known answers, on PostgreSQL and on the laptop's
 SQLite. It exists so that the inbox's rows update in place (HOT): that is checked too.
 """
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -23,6 +25,7 @@ from hub.store.tables import partner_requests, unrecorded_requests
 from hub.store.watch import aware, flow_state
 from tests.conftest import PG_ADMIN_DSN
 from tests.support.inbox import payment_request
+from tests.support.statements import most_rows_read
 from tests.support.store import drop_database, fresh_database
 
 pytestmark = pytest.mark.integration
@@ -195,3 +198,57 @@ async def test_the_inbox_rows_are_updated_in_place_and_no_index_stands_in_the_wa
         assert (after[0] - before[0], after[1] - before[1]) == (200, 200)
     finally:
         await engine.dispose()
+
+
+WAITING = 20_000
+"""Accepted requests waiting, as in a backlog the consumer is draining."""
+OUTCOMES = 2_000
+"""One consumer batch."""
+
+
+async def test_a_batch_of_outcomes_leaves_the_list_by_key_however_long_the_backlog(
+    empty_store: str,
+) -> None:
+    """The trigger deletes a batch's requests by probing the list's key, not by hashing the
+    whole list for each batch (which made each batch's cost grow with the backlog)."""
+    admin = await asyncpg.connect(PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{empty_store}")
+    reported: list[str] = []
+    admin.add_log_listener(lambda _conn, message: reported.append(str(message.message)))
+    try:
+        await admin.execute(
+            "INSERT INTO partner_requests (partner_id, kind, reference, request_hash, event_id,"
+            " hub_reference, member_key, status, event_json, created_at, updated_at)"
+            " SELECT 'bri', 'payment', 'R' || g, repeat('0', 64), gen_random_uuid(), 'H' || g,"
+            " lpad(g::text, 16, '0'), 'accepted', '{}', $1, $1"
+            " FROM generate_series(1, $2::int) AS g",
+            CLAIMED,
+            WAITING,
+        )
+        await admin.execute("ANALYZE")
+        await admin.execute("LOAD 'auto_explain'")
+        for setting in (
+            "auto_explain.log_min_duration = 0",
+            "auto_explain.log_analyze = on",
+            "auto_explain.log_nested_statements = on",
+            "auto_explain.log_format = json",
+            "auto_explain.log_level = notice",
+            "client_min_messages = notice",
+        ):
+            await admin.execute(f"SET {setting}")
+
+        await admin.execute(
+            "UPDATE partner_requests SET status = 'recorded', updated_at = $1 WHERE id <= $2",
+            at(60),
+            OUTCOMES,
+        )
+
+        plans = [json.loads(m.split("plan:", 1)[1]) for m in reported if "plan:" in m]
+        (delete,) = [
+            p["Plan"] for p in plans if "DELETE FROM unrecorded_requests" in p["Query Text"]
+        ]
+        busiest = most_rows_read(delete)
+        assert busiest[0] <= 2 * OUTCOMES, f"a {busiest[1]} handled {busiest[0]:,} rows"
+        left = await admin.fetchval("SELECT count(*) FROM unrecorded_requests")
+        assert left == WAITING - OUTCOMES
+    finally:
+        await admin.close()
