@@ -352,7 +352,7 @@ unrecorded_requests = sa.Table(
     metadata,
     sa.Column("request_id", BigId, primary_key=True, autoincrement=False),
     sa.Column("created_at", Timestamp, nullable=False),
-    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False, index=True),
 )
 """The inbox's accepted-but-unrecorded requests: id, ``created_at`` and ``updated_at`` of
 each ``partner_requests`` row whose status is ``accepted``, and of no other. Triggers

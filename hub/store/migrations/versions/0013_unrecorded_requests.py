@@ -93,6 +93,7 @@ def upgrade() -> None:
         sa.Column("updated_at", _TS, nullable=False),
         sa.PrimaryKeyConstraint("request_id", name=op.f("pk_unrecorded_requests")),
     )
+    op.create_index("ix_unrecorded_requests_updated_at", "unrecorded_requests", ["updated_at"])
     postgres = op.get_bind().dialect.name == "postgresql"
     # Triggers first: creating one locks the inbox against writes until this commits,
     # so no request can change between the copy below and the triggers taking over.
