@@ -1,18 +1,27 @@
 """Structured logs: JSON lines in production, readable lines in development, always redacted.
 
-structlog renders every record, the hub's own and its libraries' (stdlib ``logging``
-goes through structlog's ``ProcessorFormatter``), so there is one pipeline and one
-redaction step for all of them. Fields come from ``extra={...}`` on a stdlib call and
-from ``structlog.contextvars`` bound for the request in hand (``bound_request``).
+Every record, the hub's own and its libraries' (stdlib ``logging``), goes through one
+handler on the root logger, whose formatter adds the same fields and runs the same
+redaction step (``redact_event``) last. Fields come from ``extra={...}`` on a stdlib
+call and from ``structlog.contextvars`` bound for the request in hand
+(``bound_request``). Development's readable lines are structlog's ``ProcessorFormatter``
+and ``ConsoleRenderer``; production's JSON lines are ``JsonLines``, which builds the
+same fields from the record directly (an accepted request's line cost 37-51 µs through
+``ProcessorFormatter``, which copies the record and runs ten processors over it).
 """
 
+import json
 import logging
 import sys
-from collections.abc import Iterator
+import traceback
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, Literal
 
+import orjson
 import structlog
+from structlog.contextvars import merge_contextvars
 
 from hub.observability.redaction import redact_event
 
@@ -20,8 +29,44 @@ LogFormat = Literal["json", "console"]
 REQUEST_FIELDS = ("partner_id", "channel", "reference", "hub_reference", "event_id")
 
 
+_RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+"""What every ``LogRecord`` has; any other attribute came from ``extra={...}``."""
+_STRUCTLOG_META = frozenset({"_record", "_from_structlog"})
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object a line: ``event``, the bound request fields, the record's extras,
+    ``level``, ``logger``, ``timestamp`` (UTC, ISO 8601, of the call) and, for a record
+    with ``exc_info`` or ``stack_info``, ``exception`` or ``stack``; redacted last."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields: MutableMapping[str, Any]
+        if isinstance(record.msg, dict):  # a structlog logger's: its fields are added
+            fields = {k: v for k, v in record.msg.items() if k not in _STRUCTLOG_META}
+            fields = structlog.processors.format_exc_info(None, "", fields)
+        else:
+            fields = merge_contextvars(None, "", {"event": record.getMessage()})
+            for key, value in record.__dict__.items():
+                if key not in _RECORD_ATTRIBUTES:
+                    fields[key] = value
+            fields["level"] = record.levelname.lower()
+            fields["logger"] = record.name
+            fields["timestamp"] = (
+                datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z")
+            )
+        if record.exc_info:
+            fields["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        if record.stack_info:
+            fields["stack"] = record.stack_info
+        line = redact_event(None, "", fields)
+        try:
+            return orjson.dumps(line, option=orjson.OPT_NON_STR_KEYS).decode()
+        except TypeError:  # an integer past 64 bits: the standard library writes it
+            return json.dumps(line, default=str)
+
+
 def configure_logging(log_format: LogFormat, level: str = "INFO") -> None:
-    """Route every logger through structlog; JSON or console rendering; redaction last."""
+    """Route every logger through one handler; JSON or console rendering; redaction last."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -45,7 +90,10 @@ def configure_logging(log_format: LogFormat, level: str = "INFO") -> None:
         ],
     )
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(formatter)
+    handler.setFormatter(JsonLines() if log_format == "json" else formatter)
+    # Nothing renders a record's thread or process: not looked up for each record (the
+    # logging HOWTO's "Optimization").
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
