@@ -83,6 +83,8 @@ def hub_env(database: str, broker: str = "auto") -> dict[str, str]:
     env["HUB_ENV"] = "dev"
     env["HUB_DATABASE_URL"] = sqlalchemy_url(database)
     env["HUB_EMBEDDED_BROKER"] = broker
+    # Production's log lines (JSON), not development's readable ones.
+    env["HUB_LOG_FORMAT"] = "json"
     # Rate limits still taken (and measured), never refusing a benchmark's load.
     env["HUB_RATE_LIMITS"] = '{"default": {"per_s": 1000000, "burst": 1000000}}'
     return env

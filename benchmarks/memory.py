@@ -117,6 +117,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
             env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
             env |= {
                 "HUB_ENV": "dev",
+                "HUB_LOG_FORMAT": "json",  # production's log lines
                 "HUB_DATABASE_URL": sqlalchemy_url(db),
                 "HUB_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
                 "HUB_KAFKA_ENABLE_IDEMPOTENCE": str(broker.idempotence).lower(),
