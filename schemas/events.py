@@ -13,8 +13,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
-    model_serializer,
     model_validator,
 )
 
@@ -121,14 +119,8 @@ class EventEnvelope(CanonicalModel):
         description="The agent of an agency partner (Agen Perisai) who took the request. "
         "Optional, and left out of the JSON when absent: events of partners without agents, "
         "and every event written before the field existed, read and serialise as before.",
+        exclude_if=lambda agent: agent is None,
     )
-
-    @model_serializer(mode="wrap")
-    def _without_absent_agent(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
-        data: dict[str, object] = handler(self)
-        if data.get("agent_id") is None:
-            data.pop("agent_id", None)
-        return data
 
     @model_validator(mode="after")
     def _header_agrees_with_payload(self) -> "EventEnvelope":
