@@ -314,8 +314,21 @@ def cpu_usage(
     return rows
 
 
+def _hub_event_loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop the hub's processes run on (``hub.cli.main``): uvloop when installed.
+
+    A benchmark that runs hub code in its own process (the drain's core consumer, the
+    baselines' asyncpg COPY) runs it on the loop production runs it on."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - e.g. on Windows
+        return None
+    return uvloop.new_event_loop
+
+
 def run_benchmark(main: Callable[[], Coroutine[Any, Any, int]]) -> int:
-    """``asyncio.run(main())``, where SIGINT and SIGTERM cancel it so that cleanup still runs.
+    """``asyncio.run(main())`` on the hub's event loop, where SIGINT and SIGTERM cancel it
+    so that cleanup still runs.
 
     Every ``finally`` of the benchmark (servers stopped, databases dropped) gets to run
     whether the run ends, fails, or is interrupted; a plain SIGTERM would skip them.
@@ -330,7 +343,8 @@ def run_benchmark(main: Callable[[], Coroutine[Any, Any, int]]) -> int:
         return await main()
 
     try:
-        return asyncio.run(guarded())
+        with asyncio.Runner(loop_factory=_hub_event_loop()) as runner:
+            return runner.run(guarded())
     except asyncio.CancelledError:
         print("interrupted: servers stopped, databases dropped", file=sys.stderr)
         return 130
