@@ -255,13 +255,13 @@ async def _split_hub(
         await broker.stop()
 
 
-def clean_work_dir(work: Path, *, keep_logs: bool, generated: str) -> None:
+def clean_work_dir(work: Path, *, keep_logs: bool, generated: str | None = None) -> None:
     """Remove the work directory; if the run failed, keep the servers' logs in it and
-    remove only the ``generated`` input files (a glob)."""
+    remove only the ``generated`` input files (a glob), if the benchmark made any."""
     if not keep_logs:
         shutil.rmtree(work, ignore_errors=True)
         return
-    for path in work.glob(generated):
+    for path in work.glob(generated) if generated is not None else ():
         path.unlink()
     print(f"(server logs kept in {work})", file=sys.stderr)
 

@@ -34,6 +34,7 @@ from benchmarks._common import (
     Row,
     add_hub_options,
     append_results,
+    clean_work_dir,
     connected,
     fmt_ms,
     fmt_rate,
@@ -150,71 +151,81 @@ async def main(argv: Sequence[str] | None = None) -> int:
     print(f"machine load average (1/5/15 min) at the start: {load_average()}", flush=True)
     n_warm, n_measure = int(args.rate * args.warmup), int(args.rate * args.duration)
     work = Path(tempfile.mkdtemp(prefix="hub-bench-latency-"))
-    async with (
-        temporary_database() as database,
-        running_hub(database, work, args.broker, args.hub_setting) as hub,
-    ):
-        host = f"127.0.0.1:{hub.port}"
-        timestamp = str(int(time.time()))
-        requests = [
-            (f"LAT-{rid}-{i}", raw_request(host, f"LAT-{rid}-{i}", i, timestamp))
-            for i in range(n_warm + n_measure)
-        ]
-        await send_at_rate("127.0.0.1", hub.port, requests[:n_warm], args.rate)
-        meter = StackMeter(hub.pid, database)
-        await meter.start()
-        answers, took_s = await send_at_rate("127.0.0.1", hub.port, requests[n_warm:], args.rate)
-        stack = await meter.stop()
-        accepted = [a for a in answers if a.status == 202]
-        caught_up, _ = await wait_recorded(database, n_warm + len(accepted), within_s=60)
-        recorded = await recorded_at(database, [a.reference for a in accepted])
+    complete = False
+    try:
+        async with (
+            temporary_database() as database,
+            running_hub(database, work, args.broker, args.hub_setting) as hub,
+        ):
+            host = f"127.0.0.1:{hub.port}"
+            timestamp = str(int(time.time()))
+            requests = [
+                (f"LAT-{rid}-{i}", raw_request(host, f"LAT-{rid}-{i}", i, timestamp))
+                for i in range(n_warm + n_measure)
+            ]
+            await send_at_rate("127.0.0.1", hub.port, requests[:n_warm], args.rate)
+            meter = StackMeter(hub.pid, database)
+            await meter.start()
+            answers, took_s = await send_at_rate(
+                "127.0.0.1", hub.port, requests[n_warm:], args.rate
+            )
+            stack = await meter.stop()
+            accepted = [a for a in answers if a.status == 202]
+            caught_up, _ = await wait_recorded(database, n_warm + len(accepted), within_s=60)
+            recorded = await recorded_at(database, [a.reference for a in accepted])
 
-    answered = [a.answered_ms for a in accepted]
-    to_recorded = [
-        1000 * (recorded[a.reference] - a.due) for a in accepted if a.reference in recorded
-    ]
-    cpu = stack.per_request_ms(len(accepted))
-    p99 = percentile(to_recorded, 0.99)
-    rows = [
-        Row("offered rate", fmt_rate(args.rate)),
-        Row("achieved rate (sent / seconds)", fmt_rate(len(answers) / took_s)),
-        Row("answers: 202 / other", f"{len(accepted):,} / {len(answers) - len(accepted):,}"),
-        Row(
-            "202 answer p50 / p99",
-            f"{fmt_ms(percentile(answered, 0.5))} / {fmt_ms(percentile(answered, 0.99))}",
-        ),
-        Row("recorded / accepted", f"{len(to_recorded):,} / {len(accepted):,}"),
-        Row("POST -> recorded p50", fmt_ms(percentile(to_recorded, 0.5))),
-        Row(
-            "POST -> recorded p99", fmt_ms(p99), f"<= {TARGET_P99_MS:.0f} ms", p99 <= TARGET_P99_MS
-        ),
-        Row("POST -> recorded max", fmt_ms(max(to_recorded, default=float("nan")))),
-        *cpu_rows(cpu),
-        Row("machine load average (1/5/15 min) at the end", load_average()),
-    ]
-    print_table(
-        f"POST -> recorded at {args.rate:,.0f} req/s for {args.duration:g} s "
-        f"({args.broker} broker; run {rid})",
-        rows,
-    )
-    if args.results is not None:
-        append_results(
-            args.results,
-            "latency",
-            args.broker,
-            {
-                "rate": args.rate,
-                "accepted": len(accepted),
-                "answer_p50_ms": percentile(answered, 0.5),
-                "answer_p99_ms": percentile(answered, 0.99),
-                "p50_ms": percentile(to_recorded, 0.5),
-                "p99_ms": p99,
-                "stack_cpu_ms": cpu["stack"],
-                "load_average_1m": float(load_average().split()[0]),
-            },
+        answered = [a.answered_ms for a in accepted]
+        to_recorded = [
+            1000 * (recorded[a.reference] - a.due) for a in accepted if a.reference in recorded
+        ]
+        cpu = stack.per_request_ms(len(accepted))
+        p99 = percentile(to_recorded, 0.99)
+        rows = [
+            Row("offered rate", fmt_rate(args.rate)),
+            Row("achieved rate (sent / seconds)", fmt_rate(len(answers) / took_s)),
+            Row("answers: 202 / other", f"{len(accepted):,} / {len(answers) - len(accepted):,}"),
+            Row(
+                "202 answer p50 / p99",
+                f"{fmt_ms(percentile(answered, 0.5))} / {fmt_ms(percentile(answered, 0.99))}",
+            ),
+            Row("recorded / accepted", f"{len(to_recorded):,} / {len(accepted):,}"),
+            Row("POST -> recorded p50", fmt_ms(percentile(to_recorded, 0.5))),
+            Row(
+                "POST -> recorded p99",
+                fmt_ms(p99),
+                f"<= {TARGET_P99_MS:.0f} ms",
+                p99 <= TARGET_P99_MS,
+            ),
+            Row("POST -> recorded max", fmt_ms(max(to_recorded, default=float("nan")))),
+            *cpu_rows(cpu),
+            Row("machine load average (1/5/15 min) at the end", load_average()),
+        ]
+        print_table(
+            f"POST -> recorded at {args.rate:,.0f} req/s for {args.duration:g} s "
+            f"({args.broker} broker; run {rid})",
+            rows,
         )
-    complete = caught_up is not None and len(to_recorded) == len(accepted)
-    return 0 if complete else 1
+        if args.results is not None:
+            append_results(
+                args.results,
+                "latency",
+                args.broker,
+                {
+                    "rate": args.rate,
+                    "accepted": len(accepted),
+                    "answer_p50_ms": percentile(answered, 0.5),
+                    "answer_p99_ms": percentile(answered, 0.99),
+                    "p50_ms": percentile(to_recorded, 0.5),
+                    "p99_ms": p99,
+                    "stack_cpu_ms": cpu["stack"],
+                    "load_average_1m": float(load_average().split()[0]),
+                },
+            )
+        complete = caught_up is not None and len(to_recorded) == len(accepted)
+        return 0 if complete else 1
+    finally:
+        # The hub's logs stay for a run that failed or did not complete.
+        clean_work_dir(work, keep_logs=not complete)
 
 
 if __name__ == "__main__":
