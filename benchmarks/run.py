@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -289,7 +290,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_table(f"broker: {broker}", table_rows(figures))
     if failed:
         print(f"\nfailed: {', '.join(failed)} (logs in {log_dir})")
-    return 1 if failed else 0
+        return 1
+    # Every step's output was printed above; its copies are only worth keeping on failure.
+    shutil.rmtree(log_dir, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
