@@ -12,7 +12,7 @@ import shutil
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import orjson
 
-from benchmarks._procs import VENV_BIN, Server
+from benchmarks._procs import VENV_BIN, Server, cpu_snapshot, descendants
 from hub.broker import choose_engine, embedded_broker, free_port
 from hub.membership.particulars import Particulars
 from hub.settings import KAFKA_LIBS
@@ -155,6 +155,16 @@ broker in one process, as ``make run`` does); ``split`` is the production layout
 broker, ``hub api`` and ``hub consume`` as separate processes."""
 
 
+def add_layout_option(parser: argparse.ArgumentParser) -> None:
+    """``--layout``: how the benchmark runs the hub (``LAYOUTS``)."""
+    parser.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="run",
+        help="run: `hub run`, one process; split: a broker, `hub api` and `hub consume`",
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class RunningHub:
     """The hub serving on loopback, healthy: ``hub run``, or ``hub api`` + ``hub consume``."""
@@ -165,6 +175,8 @@ class RunningHub:
     """From start until /healthz answered."""
     consumer: Server | None = None
     """``hub consume``, in the split layout."""
+    broker_pids: frozenset[int] = field(default_factory=frozenset)
+    """The broker's processes, in the split layout (in ``hub run`` they are its children)."""
 
     @property
     def pid(self) -> int:
@@ -243,7 +255,13 @@ async def _split_hub(
     try:
         await consumer.start(f"http://127.0.0.1:{metrics_port}/readyz", within_s=90)
         await api.start(f"http://127.0.0.1:{api_port}/healthz", within_s=90)
-        yield RunningHub(api, api_port, time.perf_counter() - started, consumer)
+        ready_s = time.perf_counter() - started
+        # Everything this process has spawned so far, but for the two hub processes
+        # (and anything below them), is the broker.
+        tree = cpu_snapshot()
+        hubs = descendants(tree, api.pid) | descendants(tree, consumer.pid)
+        broker_pids = frozenset(descendants(tree, os.getpid()) - hubs - {os.getpid()})
+        yield RunningHub(api, api_port, ready_s, consumer, broker_pids)
     except Exception:
         for server in (api, consumer):
             print(f"--- {server.name} log ({server.log_path}) ---", file=sys.stderr)

@@ -1,6 +1,7 @@
 """Ingest: signed registrations over HTTP against the running hub, next to a bare FastAPI app.
 
     python -m benchmarks.ingest [--duration 15] [--connections 32] [--profile DIR]
+        [--layout run|split]
 
 1. Build distinct valid registrations and sign them all (partner ``demo``) just
    before the runs; wrk (Debian package ``wrk``) cycles through them with
@@ -9,8 +10,9 @@
    validates the body with ``RegistrationRequest``; the same requests, the same
    wrk settings, a short warm-up, then the measured run.
 3. The hub: ``hub run`` on a fresh PostgreSQL database (it spawns Tansu and
-   migrates), warm-up and measured run with requests it has never seen, then
-   wait until the consumer has recorded every accepted registration.
+   migrates), or with ``--layout split`` production's layout (a broker, ``hub api``
+   and ``hub consume``); warm-up and measured run with requests it has never seen,
+   then wait until the consumer has recorded every accepted registration.
 
 Prints accepted (2xx) requests/s, p50 and p99 latency, the hub/bare ratio, and
 the consumer's catch-up time. Every process it starts is ended, and the
@@ -33,7 +35,9 @@ from pathlib import Path
 
 from benchmarks._common import (
     Row,
+    RunningHub,
     add_hub_options,
+    add_layout_option,
     append_results,
     clean_work_dir,
     connected,
@@ -234,10 +238,11 @@ async def backend_pids(database: str) -> set[int]:
 
 
 class StackMeter:
-    """Measures a hub process tree plus its database's backends between ``start`` and ``stop``."""
+    """Measures a running hub (its Python processes and its broker) plus its database's
+    backends between ``start`` and ``stop``."""
 
-    def __init__(self, hub_pid: int, database: str) -> None:
-        self._hub_pid = hub_pid
+    def __init__(self, hub: RunningHub, database: str) -> None:
+        self._hub = hub
         self._database = database
 
     async def start(self) -> None:
@@ -247,10 +252,13 @@ class StackMeter:
     async def stop(self) -> StackCpu:
         after = cpu_snapshot()
         backends = self._backends | await backend_pids(self._database)
-        tree = descendants(self._before, self._hub_pid) | descendants(after, self._hub_pid)
-        broker = tree - {self._hub_pid}
+        python = set(self._hub.python_pids)
+        broker = set(self._hub.broker_pids)
+        if not broker:  # `hub run`: the broker it spawned is below it
+            tree = descendants(self._before, self._hub.pid) | descendants(after, self._hub.pid)
+            broker = tree - python
         return StackCpu(
-            hub_s=cpu_seconds(self._before, after, {self._hub_pid}),
+            hub_s=cpu_seconds(self._before, after, python),
             broker_s=cpu_seconds(self._before, after, broker),
             postgres_s=cpu_seconds(self._before, after, backends),
         )
@@ -282,21 +290,23 @@ async def db_activity(database: str) -> dict[str, int]:
 
 async def measure(
     label: str,
-    server: Server,
+    processes: dict[int, str],
     url: str,
     files: tuple[Path, Path],
     args: argparse.Namespace,
     profile_to: Path | None = None,
     meter: StackMeter | None = None,
 ) -> Phase:
-    """Warm-up run, then the measured run (py-spy on the server during it if asked)."""
+    """Warm-up run, then the measured run (py-spy on the first of ``processes``, the one
+    that serves ``url``, during it if asked); ``processes`` name the server's Python
+    processes for the CPU table."""
     common = {"threads": args.threads, "connections": args.connections}
     warm = await run_wrk(url, files[0], duration_s=args.warmup, **common)
     print(
         f"  {label} warm-up: {warm.ok:,} 2xx, {warm.non_2xx:,} other ({warm.status_text()})",
         flush=True,
     )
-    spy = PySpy(server.pid, profile_to) if profile_to is not None else None
+    spy = PySpy(next(iter(processes)), profile_to) if profile_to is not None else None
     profile = None
     stack = None
     try:
@@ -306,7 +316,7 @@ async def measure(
             await meter.start()
         before = cpu_snapshot()
         result = await run_wrk(url, files[1], duration_s=args.duration, **common)
-        cpu = cpu_usage(before, cpu_snapshot(), {server.pid: f"{label} (python)"})
+        cpu = cpu_usage(before, cpu_snapshot(), processes)
         if meter is not None:
             stack = await meter.stop()
     finally:
@@ -340,6 +350,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--profile", type=Path, help="py-spy the hub during its measured run")
     add_hub_options(parser)
+    add_layout_option(parser)
     parser.add_argument(
         "--bare-loop",
         default="auto",
@@ -390,25 +401,29 @@ async def main(argv: Sequence[str] | None = None) -> int:
         try:
             await bare.start(f"http://127.0.0.1:{port}/healthz", within_s=30)
             url = f"http://127.0.0.1:{port}"
-            base_phase = await measure("bare", bare, url, (warm_file, measure_file), args)
+            base_phase = await measure(
+                "bare", {bare.pid: "bare (python)"}, url, (warm_file, measure_file), args
+            )
             base = base_phase.result
         finally:
             await bare.stop()
 
         # --- the hub: API + consumer + Tansu + PostgreSQL ----------------------------------
         async with temporary_database() as database:
-            async with running_hub(database, work, args.broker, args.hub_setting) as hub:
+            async with running_hub(
+                database, work, args.broker, args.hub_setting, args.layout
+            ) as hub:
                 print(f"  hub healthy after {hub.startup_s:.1f} s (db {database})", flush=True)
                 if time.time() - signed_at > 200:  # the hub allows 300 s of clock skew
                     signed_at = sign_all()
                 phase = await measure(
                     "hub",
-                    hub.server,
+                    hub.python_pids,
                     hub.url,
                     (warm_file, measure_file),
                     args,
                     profile_to=None if args.profile is None else args.profile / "hub-ingest.txt",
-                    meter=StackMeter(hub.pid, database),
+                    meter=StackMeter(hub, database),
                 )
                 warm, result, profile = phase.warm, phase.result, phase.profile
                 load_ended = time.perf_counter()
@@ -476,7 +491,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
         if args.results is not None:
             append_results(
                 args.results,
-                "ingest",
+                "ingest" if args.layout == "run" else f"ingest_{args.layout}",
                 args.broker,
                 {
                     "accepted_per_s": round(result.ok_per_s, 1),
@@ -496,7 +511,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
             )
         print_table(
             f"ingest ({args.connections} connections, {args.threads} wrk threads, "
-            f"{args.duration} s after {args.warmup} s warm-up; run {rid})",
+            f"{args.duration} s after {args.warmup} s warm-up, {args.layout} layout; run {rid})",
             rows,
         )
         print("\nCPU during the measured runs (cores; the machine is shared)")

@@ -1,10 +1,11 @@
 """End-to-end latency: POST /v1/registrations -> ``recorded``, at a fixed request rate.
 
     python -m benchmarks.latency [--rate 1000] [--duration 20] [--broker kafka|tansu]
-        [--results FILE]
+        [--layout run|split] [--results FILE]
 
 1. ``hub run`` (API + core consumer + the broker it spawns) on a fresh PostgreSQL
-   database, as ``benchmarks.ingest`` runs it (rate limits taken, never refusing).
+   database, as ``benchmarks.ingest`` runs it (rate limits taken, never refusing); with
+   ``--layout split``, a broker, ``hub api`` and ``hub consume`` instead.
 2. An open-loop sender: request *i* is due at ``start + i / rate`` whatever became
    of the earlier ones, sent on the next free keep-alive connection. Latency is
    counted from when it was due, so a hub that falls behind is charged for the
@@ -33,6 +34,7 @@ from pathlib import Path
 from benchmarks._common import (
     Row,
     add_hub_options,
+    add_layout_option,
     append_results,
     clean_work_dir,
     connected,
@@ -145,6 +147,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds, same rate")
     add_hub_options(parser)
+    add_layout_option(parser)
     args = parser.parse_args(argv)
 
     rid = run_id()
@@ -155,7 +158,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     try:
         async with (
             temporary_database() as database,
-            running_hub(database, work, args.broker, args.hub_setting) as hub,
+            running_hub(database, work, args.broker, args.hub_setting, args.layout) as hub,
         ):
             host = f"127.0.0.1:{hub.port}"
             timestamp = str(int(time.time()))
@@ -164,7 +167,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
                 for i in range(n_warm + n_measure)
             ]
             await send_at_rate("127.0.0.1", hub.port, requests[:n_warm], args.rate)
-            meter = StackMeter(hub.pid, database)
+            meter = StackMeter(hub, database)
             await meter.start()
             answers, took_s = await send_at_rate(
                 "127.0.0.1", hub.port, requests[n_warm:], args.rate
@@ -202,13 +205,13 @@ async def main(argv: Sequence[str] | None = None) -> int:
         ]
         print_table(
             f"POST -> recorded at {args.rate:,.0f} req/s for {args.duration:g} s "
-            f"({args.broker} broker; run {rid})",
+            f"({args.broker} broker, {args.layout} layout; run {rid})",
             rows,
         )
         if args.results is not None:
             append_results(
                 args.results,
-                "latency",
+                "latency" if args.layout == "run" else f"latency_{args.layout}",
                 args.broker,
                 {
                     "rate": args.rate,

@@ -47,9 +47,9 @@ import orjson
 from adapters.pos.client import upload_file
 from adapters.pos.csv_rows import CSV_COLUMNS, read_rows
 from benchmarks._common import (
-    LAYOUTS,
     Row,
     add_hub_options,
+    add_layout_option,
     append_results,
     clean_work_dir,
     connected,
@@ -192,12 +192,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--profile", type=Path, help="py-spy the hub during the upload")
     add_hub_options(parser)
-    parser.add_argument(
-        "--layout",
-        choices=LAYOUTS,
-        default="run",
-        help="run: `hub run`, one process; split: a broker, `hub api` and `hub consume`",
-    )
+    add_layout_option(parser)
     args = parser.parse_args(argv)
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
