@@ -351,13 +351,14 @@ unrecorded_requests = sa.Table(
     "unrecorded_requests",
     metadata,
     sa.Column("request_id", BigId, primary_key=True, autoincrement=False),
-    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False, index=True),
     sa.Column("updated_at", Timestamp, nullable=False, index=True),
 )
 """The inbox's accepted-but-unrecorded requests: id, ``created_at`` and ``updated_at`` of
 each ``partner_requests`` row whose status is ``accepted``, and of no other. Triggers
 (migration 0013) keep it in the same statement as the inbox change, so no code writes it;
-the re-drive, the stuck list and the unrecorded gauge read it. It exists so that no index
+the re-drive (by ``updated_at``), the stuck list and the unrecorded gauge (by ``created_at``,
+oldest first) read it. It exists so that no index
 of ``partner_requests`` covers ``status`` or ``updated_at``: the acknowledgement and the
 consumer's outcome then update the inbox's rows in place (HOT), the inbox's pages keeping
 two fifths free for it (``fillfactor`` 60)."""

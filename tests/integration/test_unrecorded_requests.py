@@ -4,7 +4,8 @@ The re-drive, the operators' stuck list and the unrecorded gauge read it, so a r
 accepted and missing from it would never be published again: the no-loss promise rests
 on it. Triggers keep it (migration 0013); these tests change the inbox the ways the hub
 does and compare the table with known answers, on PostgreSQL and on the laptop's
-SQLite. It exists so that the inbox's rows update in place (HOT): that is checked too.
+SQLite. It exists so that the inbox's rows update in place (HOT): that is checked too,
+and so is that a long list is still read by key (the trigger's deletes, the stuck list).
 """
 
 import json
@@ -18,6 +19,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.ops.actions import OperatorActions
+from hub.ops.dead_letters import DeadLetterTopic
+from hub.settings import Settings
 from hub.store.database import create_engine
 from hub.store.inbox import SqlRequestLedger, record_outcomes, reject_unrecorded
 from hub.store.migrations import upgrade_to_head_async
@@ -25,7 +29,7 @@ from hub.store.tables import partner_requests, unrecorded_requests
 from hub.store.watch import aware, flow_state
 from tests.conftest import PG_ADMIN_DSN
 from tests.support.inbox import payment_request
-from tests.support.statements import most_rows_read
+from tests.support.statements import most_rows_read, on_each_statement
 from tests.support.store import drop_database, fresh_database
 
 pytestmark = pytest.mark.integration
@@ -251,4 +255,64 @@ async def test_a_batch_of_outcomes_leaves_the_list_by_key_however_long_the_backl
         left = await admin.fetchval("SELECT count(*) FROM unrecorded_requests")
         assert left == WAITING - OUTCOMES
     finally:
+        await admin.close()
+
+
+STUCK_SHOWN = 50
+"""A page of the operators' stuck list."""
+
+
+class _NothingPublished:
+    """Listing stuck requests publishes nothing."""
+
+    async def publish(
+        self, key: str, value: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> None:
+        raise AssertionError("listing stuck requests must not publish")
+
+
+async def test_the_stuck_list_reads_the_oldest_requests_by_their_age_however_long_the_backlog(
+    empty_store: str, settings: Settings
+) -> None:
+    """Operators read the stuck list during a consumer outage, when the list is long: its
+    oldest requests come from an index on their age (migration 0014), not from sorting
+    every request that waits."""
+    admin = await asyncpg.connect(PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{empty_store}")
+    url = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    engine = create_engine(f"{url}/{empty_store}")
+    try:
+        # Request R<g> was accepted g seconds after CLAIMED: the oldest are R1, R2, ...
+        await admin.execute(
+            "INSERT INTO partner_requests (partner_id, kind, reference, request_hash, event_id,"
+            " hub_reference, member_key, status, event_json, created_at, updated_at)"
+            " SELECT 'bri', 'payment', 'R' || g, repeat('0', 64), gen_random_uuid(), 'H' || g,"
+            " lpad(g::text, 16, '0'), 'accepted', '{}', $1::timestamptz + g * interval '1 second',"
+            " $1::timestamptz + g * interval '1 second' FROM generate_series(1, $2::int) AS g",
+            CLAIMED,
+            WAITING,
+        )
+        await admin.execute("ANALYZE")
+        actions = OperatorActions(
+            engine,
+            DeadLetterTopic(settings, settings.kafka_bootstrap_servers),
+            _NothingPublished(),
+            callback_give_up_after_s=86_400,
+            clock=lambda: at(WAITING + 3_600),
+        )
+        ran: list[tuple[str, tuple[object, ...]]] = []
+        with on_each_statement(
+            engine,
+            "before_cursor_execute",
+            lambda _c, _cur, statement, parameters, *_: ran.append((statement, parameters)),
+        ):
+            stuck = await actions.stuck(older_than_s=600, limit=STUCK_SHOWN)
+
+        assert [s.reference for s in stuck] == [f"R{g}" for g in range(1, STUCK_SHOWN + 1)]
+        assert stuck[0].age_s == WAITING + 3_600 - 1
+        ((query, parameters),) = [r for r in ran if "unrecorded_requests" in r[0]]
+        explained = await admin.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {query}", *parameters)
+        busiest = most_rows_read(json.loads(explained)[0]["Plan"])
+        assert busiest[0] <= 2 * STUCK_SHOWN, f"a {busiest[1]} handled {busiest[0]:,} rows"
+    finally:
+        await engine.dispose()
         await admin.close()
