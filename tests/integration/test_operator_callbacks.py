@@ -12,16 +12,8 @@ from hub.settings import Settings
 from hub.store.tables import callback_deliveries
 from tests.support.callback_server import CallbackServer, callback_server
 from tests.support.outbox import POLICY, Clock, delivery_state, queue_callback
+from tests.support.republisher import MustNotPublish
 from tests.support.store import fetch_rows
-
-
-class _NoPublishing:
-    """Redelivering a callback publishes nothing; this publisher says so if asked to."""
-
-    async def publish(
-        self, key: str, value: bytes, headers: list[tuple[str, bytes]] | None = None
-    ) -> None:
-        raise AssertionError("a callback redelivery must not publish events")
 
 
 async def test_a_given_up_callback_is_redelivered_once_by_an_operator_and_audited(
@@ -46,7 +38,7 @@ async def test_a_given_up_callback_is_redelivered_once_by_an_operator_and_audite
         actions = OperatorActions(
             engine,
             DeadLetterTopic(settings, settings.kafka_bootstrap_servers),
-            _NoPublishing(),
+            MustNotPublish("a callback redelivery must not publish events"),
             callback_give_up_after_s=86_400,
             clock=clock,
         )

@@ -29,6 +29,7 @@ from hub.store.tables import partner_requests, unrecorded_requests
 from hub.store.watch import aware, flow_state
 from tests.conftest import PG_ADMIN_DSN
 from tests.support.inbox import payment_request
+from tests.support.republisher import MustNotPublish
 from tests.support.statements import most_rows_read, on_each_statement
 from tests.support.store import drop_database, fresh_database
 
@@ -262,15 +263,6 @@ STUCK_SHOWN = 50
 """A page of the operators' stuck list."""
 
 
-class _NothingPublished:
-    """Listing stuck requests publishes nothing."""
-
-    async def publish(
-        self, key: str, value: bytes, headers: list[tuple[str, bytes]] | None = None
-    ) -> None:
-        raise AssertionError("listing stuck requests must not publish")
-
-
 async def test_the_stuck_list_reads_the_oldest_requests_by_their_age_however_long_the_backlog(
     empty_store: str, settings: Settings
 ) -> None:
@@ -295,7 +287,7 @@ async def test_the_stuck_list_reads_the_oldest_requests_by_their_age_however_lon
         actions = OperatorActions(
             engine,
             DeadLetterTopic(settings, settings.kafka_bootstrap_servers),
-            _NothingPublished(),
+            MustNotPublish("listing stuck requests must not publish"),
             callback_give_up_after_s=86_400,
             clock=lambda: at(WAITING + 3_600),
         )
