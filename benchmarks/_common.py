@@ -327,9 +327,15 @@ def fmt_ms(ms: float) -> str:
 
 
 def append_results(
-    path: Path, benchmark: str, broker: str, figures: dict[str, float | int | bool | None]
+    args: argparse.Namespace, benchmark: str, figures: dict[str, float | int | bool | None]
 ) -> None:
-    """One benchmark's figures as a JSON line, for ``benchmarks.run``'s targets table."""
-    with path.open("a") as out:
-        out.write(json.dumps({"benchmark": benchmark, "broker": broker, "figures": figures}))
+    """One benchmark's figures as a JSON line in ``--results``, if asked, for
+    ``benchmarks.run``'s targets table: under ``benchmark`` for ``args.broker``, suffixed
+    with the layout (``ingest_split``) unless it ran as ``hub run``."""
+    if args.results is None:
+        return
+    layout = getattr(args, "layout", "run")
+    name = benchmark if layout == "run" else f"{benchmark}_{layout}"
+    with Path(args.results).open("a") as out:
+        out.write(json.dumps({"benchmark": name, "broker": args.broker, "figures": figures}))
         out.write("\n")

@@ -474,24 +474,22 @@ async def main(argv: Sequence[str] | None = None) -> int:
     print("  " + ", ".join(f"{name} {cores:.2f}" for name, cores in result.cpu))
     if result.profile is not None:
         print_profile("consumer (this process) during the drain (py-spy)", result.profile)
-    if args.results is not None:
-        append_results(
-            args.results,
-            "drain",
-            args.broker,
-            {
-                "events": n,
-                "events_per_s": drain_per_s,
-                "copy_events_per_s": copy_events_per_s,
-                "ratio": ratio,
-                "completed": correct,
-                "rss_before_mib": result.rss_before / 2**20,
-                "rss_after_mib": rss_after / 2**20,
-                "rss_growth_mib": (rss_after - result.rss_before) / 2**20,
-                "consumer_cpu_us_per_event": per_event_us["consumer (python)"],
-                "postgres_cpu_us_per_event": per_event_us["postgres"],
-            },
-        )
+    append_results(
+        args,
+        "drain",
+        {
+            "events": n,
+            "events_per_s": drain_per_s,
+            "copy_events_per_s": copy_events_per_s,
+            "ratio": ratio,
+            "completed": correct,
+            "rss_before_mib": result.rss_before / 2**20,
+            "rss_after_mib": rss_after / 2**20,
+            "rss_growth_mib": (rss_after - result.rss_before) / 2**20,
+            "consumer_cpu_us_per_event": per_event_us["consumer (python)"],
+            "postgres_cpu_us_per_event": per_event_us["postgres"],
+        },
+    )
     if not correct:
         return 1
     missed = any(row.met is False for row in rows)

@@ -488,27 +488,25 @@ async def main(argv: Sequence[str] | None = None) -> int:
         if cpu_ms:
             rows += cpu_rows(cpu_ms, TARGET_STACK_CPU_MS)
         rows.append(Row("machine load average (1/5/15 min) at the end", load_average()))
-        if args.results is not None:
-            append_results(
-                args.results,
-                "ingest" if args.layout == "run" else f"ingest_{args.layout}",
-                args.broker,
-                {
-                    "accepted_per_s": round(result.ok_per_s, 1),
-                    "p50_ms": result.p50_ms,
-                    "p99_ms": result.p99_ms,
-                    "bare_per_s": round(base.ok_per_s, 1),
-                    "ratio": round(ratio, 3),
-                    "hub_cpu_ms": cpu_ms.get("hub"),
-                    "postgres_cpu_ms": cpu_ms.get("postgres"),
-                    "broker_cpu_ms": cpu_ms.get("broker"),
-                    "stack_cpu_ms": cpu_ms.get("stack"),
-                    # The hub's process tree and its database's backends, from /proc.
-                    "cpu_ms_per_request": cpu_ms.get("stack"),
-                    "connections": args.connections,
-                    "load_average_1m": float(load_average().split()[0]),
-                },
-            )
+        append_results(
+            args,
+            "ingest",
+            {
+                "accepted_per_s": round(result.ok_per_s, 1),
+                "p50_ms": result.p50_ms,
+                "p99_ms": result.p99_ms,
+                "bare_per_s": round(base.ok_per_s, 1),
+                "ratio": round(ratio, 3),
+                "hub_cpu_ms": cpu_ms.get("hub"),
+                "postgres_cpu_ms": cpu_ms.get("postgres"),
+                "broker_cpu_ms": cpu_ms.get("broker"),
+                "stack_cpu_ms": cpu_ms.get("stack"),
+                # The hub's process tree and its database's backends, from /proc.
+                "cpu_ms_per_request": cpu_ms.get("stack"),
+                "connections": args.connections,
+                "load_average_1m": float(load_average().split()[0]),
+            },
+        )
         print_table(
             f"ingest ({args.connections} connections, {args.threads} wrk threads, "
             f"{args.duration} s after {args.warmup} s warm-up, {args.layout} layout; run {rid})",

@@ -208,22 +208,20 @@ async def main(argv: Sequence[str] | None = None) -> int:
             f"({args.broker} broker, {args.layout} layout; run {rid})",
             rows,
         )
-        if args.results is not None:
-            append_results(
-                args.results,
-                "latency" if args.layout == "run" else f"latency_{args.layout}",
-                args.broker,
-                {
-                    "rate": args.rate,
-                    "accepted": len(accepted),
-                    "answer_p50_ms": percentile(answered, 0.5),
-                    "answer_p99_ms": percentile(answered, 0.99),
-                    "p50_ms": percentile(to_recorded, 0.5),
-                    "p99_ms": p99,
-                    "stack_cpu_ms": cpu["stack"],
-                    "load_average_1m": float(load_average().split()[0]),
-                },
-            )
+        append_results(
+            args,
+            "latency",
+            {
+                "rate": args.rate,
+                "accepted": len(accepted),
+                "answer_p50_ms": percentile(answered, 0.5),
+                "answer_p99_ms": percentile(answered, 0.99),
+                "p50_ms": percentile(to_recorded, 0.5),
+                "p99_ms": p99,
+                "stack_cpu_ms": cpu["stack"],
+                "load_average_1m": float(load_average().split()[0]),
+            },
+        )
         complete = caught_up is not None and len(to_recorded) == len(accepted)
         return 0 if complete else 1
     finally:

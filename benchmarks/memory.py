@@ -175,20 +175,18 @@ def report(args: argparse.Namespace, n: int, samples: list[tuple[float, int, int
         Row("drain rate (from the start of hub consume)", fmt_rate(end[1] / end[0])),
     ]
     print_table(f"memory ({args.broker}, `hub consume` alone)", rows)
-    if args.results is not None:
-        append_results(
-            args.results,
-            "memory",
-            args.broker,
-            {
-                "events": n,
-                "completed": completed,
-                "rss_after_mib": end[2] / 2**20,
-                "rss_after_tenth_mib": tenth[2] / 2**20,
-                "rss_peak_mib": peak / 2**20,
-                "rss_growth_mib": growth_mib,
-            },
-        )
+    append_results(
+        args,
+        "memory",
+        {
+            "events": n,
+            "completed": completed,
+            "rss_after_mib": end[2] / 2**20,
+            "rss_after_tenth_mib": tenth[2] / 2**20,
+            "rss_peak_mib": peak / 2**20,
+            "rss_growth_mib": growth_mib,
+        },
+    )
     return 0 if completed else 1
 
 

@@ -301,20 +301,18 @@ async def main(argv: Sequence[str] | None = None) -> int:
         print("  " + ", ".join(f"{n} {c:.2f}" for n, c in cpu))
         if profile is not None:
             print_profile("hub process during the upload (py-spy)", profile)
-        if args.results is not None:
-            append_results(
-                args.results,
-                "pos_upload" if args.layout == "run" else f"pos_upload_{args.layout}",
-                args.broker,
-                {
-                    "rows": args.rows,
-                    "seconds": round(upload_s, 2),
-                    "upload_s": round(upload_s, 2),
-                    "baseline_s": round(base_s, 2),
-                    "ratio": round(upload_s / base_s, 2),
-                    "load_average_1m": float(load_average().split()[0]),
-                },
-            )
+        append_results(
+            args,
+            "pos_upload",
+            {
+                "rows": args.rows,
+                "seconds": round(upload_s, 2),
+                "upload_s": round(upload_s, 2),
+                "baseline_s": round(base_s, 2),
+                "ratio": round(upload_s / base_s, 2),
+                "load_average_1m": float(load_average().split()[0]),
+            },
+        )
         failed = (
             not same_answer
             or requests_after != requests_before
