@@ -29,6 +29,7 @@ from hub.errors import (
     NotReversible,
     ReferenceConflict,
 )
+from hub.intake.event_json import envelope_json
 from hub.intake.harvest import InquiryWatch
 from hub.intake.model import (
     Acceptance,
@@ -66,7 +67,6 @@ from hub.observability.logs import bound_request
 from schemas.events import (
     Applicant,
     ContributionPaid,
-    EventEnvelope,
     EventPayload,
     PaymentReversed,
     RegistrationSubmitted,
@@ -527,20 +527,6 @@ class IntakeService:
         """The inbox row of a request, holding its event as it will be published."""
         received_at = received_at or self._clock()
         event_id = event_id_for(partner.partner_id, kind, reference)
-        # Built from a validated payload and the hub's own header fields: constructed, and
-        # dumped to JSON once (the stored event is what is published and re-driven).
-        envelope = EventEnvelope.model_construct(
-            event_id=event_id,
-            event_type=payload.event_type,
-            channel=partner.channel,
-            partner_id=partner.partner_id,
-            partner_ref=partner_ref or reference,
-            occurred_at=occurred_at,
-            received_at=received_at,
-            member_key=payload.nik,
-            payload=payload,
-            agent_id=partner.agent_id,
-        )
         return NewRequest(
             partner_id=partner.partner_id,
             kind=kind,
@@ -549,7 +535,18 @@ class IntakeService:
             event_id=event_id,
             hub_reference=hub_reference_for(kind, event_id),
             member_key=payload.nik,
-            event_json=envelope.model_dump_json(),
+            # From a validated payload and the hub's own header fields: written once (the
+            # stored event is what is published and re-driven).
+            event_json=envelope_json(
+                event_id=event_id,
+                channel=partner.channel,
+                partner_id=partner.partner_id,
+                partner_ref=partner_ref or reference,
+                occurred_at=occurred_at,
+                received_at=received_at,
+                payload=payload,
+                agent_id=partner.agent_id,
+            ),
             received_at=received_at,
             settlement=settlement,
             agent_id=partner.agent_id,
