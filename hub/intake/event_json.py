@@ -14,10 +14,12 @@ disagree by a minute.
 """
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import orjson
 
+from hub.intake.model import Partner
 from schemas.events import SCHEMA_VERSION, EventEnvelope, EventPayload
 
 _OPTIONS = orjson.OPT_UTC_Z
@@ -25,52 +27,37 @@ _OPTIONS = orjson.OPT_UTC_Z
 
 
 def envelope_json(
-    *,
+    partner: Partner,
     event_id: UUID,
-    channel: str,
-    partner_id: str,
     partner_ref: str,
     occurred_at: datetime,
     received_at: datetime,
     payload: EventPayload,
-    agent_id: str | None,
 ) -> str:
-    """The envelope of ``payload``, keyed by the member's NIK, as JSON text."""
+    """The envelope of ``payload`` from ``partner`` (and its agent), keyed by the member's
+    NIK, as JSON text."""
     # pydantic keeps a model's ``__dict__`` in the order of its fields, built or constructed.
     fields = payload.__dict__
-    if (
-        _offset_in_seconds(occurred_at)
-        or _offset_in_seconds(received_at)
-        or any(
-            isinstance(value, datetime) and _offset_in_seconds(value) for value in fields.values()
-        )
-    ):
-        return EventEnvelope.model_construct(
-            event_id=event_id,
-            event_type=payload.event_type,
-            channel=channel,
-            partner_id=partner_id,
-            partner_ref=partner_ref,
-            occurred_at=occurred_at,
-            received_at=received_at,
-            member_key=payload.nik,
-            payload=payload,
-            agent_id=agent_id,
-        ).model_dump_json()
-    envelope: dict[str, object] = {
+    envelope: dict[str, Any] = {
         "event_id": event_id,
         "event_type": payload.event_type,
         "schema_version": SCHEMA_VERSION,
-        "channel": channel,
-        "partner_id": partner_id,
+        "channel": partner.channel,
+        "partner_id": partner.partner_id,
         "partner_ref": partner_ref,
         "occurred_at": occurred_at,
         "received_at": received_at,
         "member_key": payload.nik,
         "payload": fields,
     }
-    if agent_id is not None:
-        envelope["agent_id"] = agent_id
+    if partner.agent_id is not None:
+        envelope["agent_id"] = partner.agent_id
+    if (
+        _offset_in_seconds(occurred_at)
+        or _offset_in_seconds(received_at)
+        or any(isinstance(v, datetime) and _offset_in_seconds(v) for v in fields.values())
+    ):
+        return EventEnvelope.model_construct(**{**envelope, "payload": payload}).model_dump_json()
     return orjson.dumps(envelope, option=_OPTIONS).decode()
 
 

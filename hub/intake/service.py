@@ -538,14 +538,7 @@ class IntakeService:
             # From a validated payload and the hub's own header fields: written once (the
             # stored event is what is published and re-driven).
             event_json=envelope_json(
-                event_id=event_id,
-                channel=partner.channel,
-                partner_id=partner.partner_id,
-                partner_ref=partner_ref or reference,
-                occurred_at=occurred_at,
-                received_at=received_at,
-                payload=payload,
-                agent_id=partner.agent_id,
+                partner, event_id, partner_ref or reference, occurred_at, received_at, payload
             ),
             received_at=received_at,
             settlement=settlement,

@@ -7,6 +7,7 @@ backslashes and non-ASCII, with and without an agent), the same text as
 """
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.intake.event_json import envelope_json
+from hub.intake.model import Partner
 from schemas.events import (
     ContributionPaid,
     EventEnvelope,
@@ -39,14 +41,12 @@ def test_a_registration_by_an_agent_is_written_as_the_contract_spells_it() -> No
         outlet_id=None,
     )
     written = envelope_json(
-        event_id=UUID("0b6f1e2a-3c4d-5e6f-8a9b-0c1d2e3f4a5b"),
-        channel="perisai",
-        partner_id="perisai-bali",
-        partner_ref="PRS-0001",
-        occurred_at=datetime(2026, 3, 10, 8, 59, 30, tzinfo=WIB),
-        received_at=datetime(2026, 3, 10, 1, 59, 30, 250000, tzinfo=UTC),
-        payload=payload,
-        agent_id="agen-0042",
+        Partner("perisai-bali", "perisai", agent_id="agen-0042"),
+        UUID("0b6f1e2a-3c4d-5e6f-8a9b-0c1d2e3f4a5b"),
+        "PRS-0001",
+        datetime(2026, 3, 10, 8, 59, 30, tzinfo=WIB),
+        datetime(2026, 3, 10, 1, 59, 30, 250000, tzinfo=UTC),
+        payload,
     )
     assert written == (
         '{"event_id":"0b6f1e2a-3c4d-5e6f-8a9b-0c1d2e3f4a5b","event_type":"RegistrationSubmitted",'
@@ -62,23 +62,15 @@ def test_a_registration_by_an_agent_is_written_as_the_contract_spells_it() -> No
 
 
 def test_an_event_without_an_agent_has_no_agent_field() -> None:
+    at = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
     payload = ContributionPaid.model_construct(
         nik="5171044506900002",
         months=1,
         amount=16_800,
-        paid_at=datetime(2026, 3, 10, 2, 0, tzinfo=UTC),
+        paid_at=at,
         outlet_id="KIOS-7",
     )
-    written = envelope_json(
-        event_id=UUID(int=1),
-        channel="pos",
-        partner_id="pos",
-        partner_ref="PAY-1",
-        occurred_at=datetime(2026, 3, 10, 2, 0, tzinfo=UTC),
-        received_at=datetime(2026, 3, 10, 2, 0, tzinfo=UTC),
-        payload=payload,
-        agent_id=None,
-    )
+    written = envelope_json(Partner("pos", "pos"), UUID(int=1), "PAY-1", at, at, payload)
     assert written.endswith(
         '"payload":{"event_type":"ContributionPaid","nik":"5171044506900002","months":1,'
         '"amount":16800,"paid_at":"2026-03-10T02:00:00Z","outlet_id":"KIOS-7"}}'
@@ -140,52 +132,41 @@ def payloads(draw: st.DrawFn) -> EventPayload:
     )
 
 
-@settings(max_examples=400, deadline=None)
-@given(
-    payload=payloads(),
-    event_id=st.uuids(),
-    channel=SLUG,
-    partner_id=SLUG,
-    partner_ref=TEXT,
-    occurred_at=MOMENTS,
-    received_at=MOMENTS,
-    agent_id=st.none() | SLUG,
+PARTNERS = st.builds(Partner, partner_id=SLUG, channel=SLUG, agent_id=st.none() | SLUG)
+ENVELOPES = st.fixed_dictionaries(
+    {
+        "partner": PARTNERS,
+        "event_id": st.uuids(),
+        "partner_ref": TEXT,
+        "occurred_at": MOMENTS,
+        "received_at": MOMENTS,
+        "payload": payloads(),
+    }
 )
-def test_the_json_is_byte_for_byte_what_the_contract_writes(
-    payload: EventPayload,
-    event_id: UUID,
-    channel: str,
-    partner_id: str,
-    partner_ref: str,
-    occurred_at: datetime,
-    received_at: datetime,
-    agent_id: str | None,
-) -> None:
-    contract = EventEnvelope.model_construct(
-        event_id=event_id,
+"""``envelope_json``'s arguments, by name."""
+
+
+def contract_json(values: dict[str, Any]) -> str:
+    """What intake wrote before: the contract's envelope of ``values``, built and dumped."""
+    partner, payload = values["partner"], values["payload"]
+    return EventEnvelope.model_construct(
+        event_id=values["event_id"],
         event_type=payload.event_type,
-        channel=channel,
-        partner_id=partner_id,
-        partner_ref=partner_ref,
-        occurred_at=occurred_at,
-        received_at=received_at,
+        channel=partner.channel,
+        partner_id=partner.partner_id,
+        partner_ref=values["partner_ref"],
+        occurred_at=values["occurred_at"],
+        received_at=values["received_at"],
         member_key=payload.nik,
         payload=payload,
-        agent_id=agent_id,
-    )
-    assert (
-        envelope_json(
-            event_id=event_id,
-            channel=channel,
-            partner_id=partner_id,
-            partner_ref=partner_ref,
-            occurred_at=occurred_at,
-            received_at=received_at,
-            payload=payload,
-            agent_id=agent_id,
-        )
-        == contract.model_dump_json()
-    )
+        agent_id=partner.agent_id,
+    ).model_dump_json()
+
+
+@settings(max_examples=400, deadline=None)
+@given(ENVELOPES)
+def test_the_json_is_byte_for_byte_what_the_contract_writes(values: dict[str, Any]) -> None:
+    assert envelope_json(**values) == contract_json(values)
 
 
 def test_a_time_in_local_mean_time_is_written_as_the_contract_writes_it() -> None:
@@ -195,14 +176,11 @@ def test_a_time_in_local_mean_time_is_written_as_the_contract_writes_it() -> Non
         nik="5171044506900002", months=1, amount=16_800, paid_at=at, outlet_id=None
     )
     values = {
+        "partner": Partner("pos", "pos"),
         "event_id": UUID(int=2),
-        "channel": "pos",
-        "partner_id": "pos",
         "partner_ref": "PAY-1920",
         "occurred_at": at,
         "received_at": datetime(2026, 3, 10, 2, 0, tzinfo=UTC),
+        "payload": payload,
     }
-    contract = EventEnvelope.model_construct(
-        **values, event_type="ContributionPaid", member_key=payload.nik, payload=payload
-    )
-    assert envelope_json(**values, payload=payload, agent_id=None) == contract.model_dump_json()
+    assert envelope_json(**values) == contract_json(values)
