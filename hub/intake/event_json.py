@@ -4,7 +4,7 @@ The bytes are those ``EventEnvelope.model_dump_json()`` writes for the same valu
 in the contract's order, ``agent_id`` left out when absent, UTC times ending in ``Z``.
 Intake builds every envelope from a request that passed the whole contract, so nothing is
 validated here; building the pydantic envelope only to dump it cost a request 12.5 µs,
-this 3.5 (a Kantor Pos upload makes one a row). ``tests/unit/test_event_json.py`` holds
+this 3.2-3.8 (a Kantor Pos upload makes one a row). ``tests/unit/test_event_json.py`` holds
 the two writers to the same bytes.
 
 One case is left to pydantic: a time whose zone's offset is not whole minutes (local mean
