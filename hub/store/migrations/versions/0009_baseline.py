@@ -5,10 +5,6 @@ anywhere but development and tests. It keeps the old head's id, so a database al
 at 0009 is at head; one at an older revision must first upgrade with a release from
 before the squash. Column order follows the old chain (columns added later come last),
 so the schema is the same whichever way a database got here.
-
-Revision ID: 0009
-Revises:
-Create Date: 2026-12-01 23:00:00
 """
 
 import sqlalchemy as sa

@@ -5,10 +5,6 @@ A reversal of a payment the hub has not received is remembered (its row in
 reversed. Intake looks that up by (partner, payment reference) for every first-time
 payment, so it gets an index; and the agent who sent it (Perisai), since an agent's
 reversal voids only that agent's payments.
-
-Revision ID: 0010
-Revises: 0009
-Create Date: 2026-12-03 08:30:00
 """
 
 import sqlalchemy as sa

@@ -3,10 +3,6 @@
 ``hub agents list`` shows it, so an operator can see which agents still sign with a key
 older than a rotation. Agents issued before this migration have had one key since they
 were issued.
-
-Revision ID: 0011
-Revises: 0010
-Create Date: 2026-12-03 12:50:00
 """
 
 import sqlalchemy as sa

@@ -18,10 +18,6 @@ transaction, most rows of a page at once, and each new version must find room on
 
 Not 0012: that was the id of a revision squashed into the baseline (``nik_inquiries``),
 and a development store left at it must not take this one for its head.
-
-Revision ID: 0013
-Revises: 0011
-Create Date: 2026-12-03 14:00:00
 """
 
 import sqlalchemy as sa

@@ -9,10 +9,6 @@ With 1,000,000 requests waiting the stuck list took 230 ms (an external merge so
 spilled 25 MB to disk); with this index, 1.8 ms. Each accepted request pays one more index
 entry, about 1.3 µs of PostgreSQL (200,000 inserts in batches of 100: 1.03-1.16 s against
 0.76-0.97 s).
-
-Revision ID: 0014
-Revises: 0013
-Create Date: 2026-12-03 23:40:00
 """
 
 from alembic import op
