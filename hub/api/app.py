@@ -105,49 +105,55 @@ _RETRY_AFTER = {
         "schema": {"type": "integer"},
     }
 }
+
+
+def _error(description: str | None = None, *, says_retry_after: bool = False) -> dict[str, Any]:
+    """One error answer in the OpenAPI document: the hub's error body, why, and Retry-After."""
+    answer: dict[str, Any] = {"model": ErrorResponse}
+    if description is not None:
+        answer["description"] = description
+    if says_retry_after:
+        answer["headers"] = _RETRY_AFTER
+    return answer
+
+
 EDGE_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {
-        "model": ErrorResponse,
-        "description": "Unknown partner, bad or replayed signature, timestamp too old or too far "
-        "ahead, X-Nonce already used (the body is not read when the headers alone fail)",
-    },
-    408: {
-        "model": ErrorResponse,
-        "description": "The body was not sent within the read timeout; the connection is closed",
-        "headers": _RETRY_AFTER,
-    },
-    413: {
-        "model": ErrorResponse,
-        "description": "Body larger than the route's limit (64 KiB for JSON); cut off while "
-        "read, the connection is closed",
-    },
-    429: {
-        "model": ErrorResponse,
-        "description": "More requests of this operation than your rate limit; retry after "
-        "Retry-After seconds",
-        "headers": _RETRY_AFTER,
-    },
+    401: _error(
+        "Unknown partner, bad or replayed signature, timestamp too old or too far ahead, "
+        "X-Nonce already used (the body is not read when the headers alone fail)"
+    ),
+    408: _error(
+        "The body was not sent within the read timeout; the connection is closed",
+        says_retry_after=True,
+    ),
+    413: _error(
+        "Body larger than the route's limit (64 KiB for JSON); cut off while read, the "
+        "connection is closed"
+    ),
+    429: _error(
+        "More requests of this operation than your rate limit; retry after Retry-After seconds",
+        says_retry_after=True,
+    ),
 }
 """What the edge may answer on every route, before the route itself runs."""
 _ERRORS: dict[int | str, dict[str, Any]] = {
     **EDGE_ERRORS,
-    422: {"model": ErrorResponse, "description": "Invalid input: each field and the reason"},
+    422: _error("Invalid input: each field and the reason"),
 }
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _error()}
 _READ_ERRORS: dict[int | str, dict[str, Any]] = {
     **_ERRORS,
     **_NOT_FOUND,
-    503: {
-        "model": ErrorResponse,
-        "description": "The request is in doubt (answered 503, the broker may still take it): "
-        "ask again after Retry-After, or send it again with the same reference",
-        "headers": _RETRY_AFTER,
-    },
+    503: _error(
+        "The request is in doubt (answered 503, the broker may still take it): ask again "
+        "after Retry-After, or send it again with the same reference",
+        says_retry_after=True,
+    ),
 }
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **_ERRORS,
-    409: {"model": ErrorResponse, "description": "Reference already used with different content"},
-    503: {"model": ErrorResponse, "description": "Broker did not acknowledge; retry (Retry-After)"},
+    409: _error("Reference already used with different content"),
+    503: _error("Broker did not acknowledge; retry (Retry-After)", says_retry_after=True),
 }
 
 
