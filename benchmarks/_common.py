@@ -134,10 +134,23 @@ def hub_settings(pairs: Sequence[str]) -> dict[str, str]:
     return {f"HUB_{name.upper()}": value for name, value in (p.split("=", 1) for p in pairs)}
 
 
-def add_hub_options(parser: argparse.ArgumentParser) -> None:
-    """The options of a benchmark that runs ``hub run``: its broker, settings and results."""
+LAYOUTS = ("run", "split")
+"""How a benchmark runs the hub: ``run`` is ``hub run`` (API, consumer and its own
+broker in one process, as ``make run`` does); ``split`` is the production layout, a
+broker, ``hub api`` and ``hub consume`` as separate processes."""
+
+
+def add_hub_options(parser: argparse.ArgumentParser, profiled: str | None = None) -> None:
+    """The options of a benchmark that runs the hub: its broker, layout, settings and
+    results, and ``--profile`` when the benchmark can py-spy ``profiled``."""
     parser.add_argument(
         "--broker", choices=["auto", "kafka", "tansu"], default="auto", help="hub run's broker"
+    )
+    parser.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="run",
+        help="run: `hub run`, one process; split: a broker, `hub api` and `hub consume`",
     )
     parser.add_argument("--results", type=Path, help="append the figures as a JSON line here")
     parser.add_argument(
@@ -147,22 +160,8 @@ def add_hub_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="a setting for the hub (HUB_NAME=VALUE), e.g. kafka_linger_ms=5; repeatable",
     )
-
-
-LAYOUTS = ("run", "split")
-"""How a benchmark runs the hub: ``run`` is ``hub run`` (API, consumer and its own
-broker in one process, as ``make run`` does); ``split`` is the production layout, a
-broker, ``hub api`` and ``hub consume`` as separate processes."""
-
-
-def add_layout_option(parser: argparse.ArgumentParser) -> None:
-    """``--layout``: how the benchmark runs the hub (``LAYOUTS``)."""
-    parser.add_argument(
-        "--layout",
-        choices=LAYOUTS,
-        default="run",
-        help="run: `hub run`, one process; split: a broker, `hub api` and `hub consume`",
-    )
+    if profiled is not None:
+        parser.add_argument("--profile", type=Path, help=f"py-spy {profiled}")
 
 
 @dataclass(frozen=True, slots=True)

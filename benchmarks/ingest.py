@@ -37,7 +37,6 @@ from benchmarks._common import (
     Row,
     RunningHub,
     add_hub_options,
-    add_layout_option,
     append_results,
     clean_work_dir,
     connected,
@@ -348,9 +347,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--strict", action="store_true", help="exit with 3 when a target is not met"
     )
-    parser.add_argument("--profile", type=Path, help="py-spy the hub during its measured run")
-    add_hub_options(parser)
-    add_layout_option(parser)
+    add_hub_options(parser, "the hub during its measured run")
     parser.add_argument(
         "--bare-loop",
         default="auto",

@@ -34,7 +34,6 @@ from pathlib import Path
 from benchmarks._common import (
     Row,
     add_hub_options,
-    add_layout_option,
     append_results,
     clean_work_dir,
     connected,
@@ -147,7 +146,6 @@ async def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds, same rate")
     add_hub_options(parser)
-    add_layout_option(parser)
     args = parser.parse_args(argv)
 
     rid = run_id()

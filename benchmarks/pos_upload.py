@@ -49,7 +49,6 @@ from adapters.pos.csv_rows import CSV_COLUMNS, read_rows
 from benchmarks._common import (
     Row,
     add_hub_options,
-    add_layout_option,
     append_results,
     clean_work_dir,
     connected,
@@ -190,9 +189,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--cold", action="store_true", help="no warm-up upload and no ANALYZE before the upload"
     )
-    parser.add_argument("--profile", type=Path, help="py-spy the hub during the upload")
-    add_hub_options(parser)
-    add_layout_option(parser)
+    add_hub_options(parser, "the hub during the upload")
     args = parser.parse_args(argv)
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
