@@ -7,27 +7,15 @@
 from dataclasses import dataclass
 
 from adapters.bank.wire import MalformedBody
+from hub import errors
 from hub.channels.codes import CodeTable, Envelope
-from hub.errors import (
-    AlreadyPaid,
-    AmountMismatch,
-    Forbidden,
-    HubError,
-    InvalidRequest,
-    NotFound,
-    PayloadTooLarge,
-    RateLimited,
-    ReferenceConflict,
-    TemporarilyUnavailable,
-    Unauthenticated,
-)
 
 
-class ExternalIdReused(ReferenceConflict):
+class ExternalIdReused(errors.ReferenceConflict):
     """The partner already used this X-EXTERNAL-ID on this business day."""
 
 
-class InvalidToken(Unauthenticated):
+class InvalidToken(errors.Unauthenticated):
     """The B2B access token is not the hub's, has expired, or was issued to another bank.
 
     SNAP BI gives this its own case code (``401xx01`` "Invalid Token (B2B)"): a bank's
@@ -57,18 +45,18 @@ GENERAL_ERROR = SnapCase(500, "00", "General Error")
 
 _CASES = {
     MalformedBody: BAD_REQUEST,
-    PayloadTooLarge: SnapCase(413, "00", "Request Entity Too Large"),
-    AmountMismatch: SnapCase(404, "13", "Invalid Amount"),
-    AlreadyPaid: SnapCase(404, "14", "Paid Bill"),
-    InvalidRequest: INVALID_FIELD,
+    errors.PayloadTooLarge: SnapCase(413, "00", "Request Entity Too Large"),
+    errors.AmountMismatch: SnapCase(404, "13", "Invalid Amount"),
+    errors.AlreadyPaid: SnapCase(404, "14", "Paid Bill"),
+    errors.InvalidRequest: INVALID_FIELD,
     InvalidToken: SnapCase(401, "01", "Invalid Token (B2B)"),
-    Unauthenticated: UNAUTHORIZED,
-    Forbidden: SnapCase(403, "01", "Feature Not Allowed"),
-    NotFound: SnapCase(404, "12", "Invalid Bill/Virtual Account [Not Found]"),
+    errors.Unauthenticated: UNAUTHORIZED,
+    errors.Forbidden: SnapCase(403, "01", "Feature Not Allowed"),
+    errors.NotFound: SnapCase(404, "12", "Invalid Bill/Virtual Account [Not Found]"),
     ExternalIdReused: SnapCase(409, "00", "Conflict"),
-    ReferenceConflict: SnapCase(404, "18", "Inconsistent Request"),
-    RateLimited: SnapCase(429, "00", "Too Many Requests"),
-    TemporarilyUnavailable: SnapCase(504, "00", "Timeout"),
+    errors.ReferenceConflict: SnapCase(404, "18", "Inconsistent Request"),
+    errors.RateLimited: SnapCase(429, "00", "Too Many Requests"),
+    errors.TemporarilyUnavailable: SnapCase(504, "00", "Timeout"),
 }
 _ALL = [SUCCESSFUL, MISSING_FIELD, GENERAL_ERROR, *_CASES.values()]
 
@@ -91,7 +79,7 @@ def refusal(error: Exception) -> tuple[int, str, str]:
     malformed one (``400xx01``); with none named it is a plain Bad Request.
     """
     case = CODES.code(error)
-    if case is INVALID_FIELD and isinstance(error, InvalidRequest):
+    if case is INVALID_FIELD and isinstance(error, errors.InvalidRequest):
         problems = error.problems
         problem = next((p for p in problems if p.kind == "missing"), None) or (
             problems[0] if problems else None
@@ -103,6 +91,6 @@ def refusal(error: Exception) -> tuple[int, str, str]:
         else:
             named = "" if problem.field == "body" else f" {{{problem.field}}}"
             return 400, INVALID_FIELD.case, INVALID_FIELD.message + named
-    if case is UNAUTHORIZED and isinstance(error, HubError):
+    if case is UNAUTHORIZED and isinstance(error, errors.HubError):
         return case.status, case.case, f"{UNAUTHORIZED.message}. [{error.message}]"
     return case.status, case.case, case.message
