@@ -21,14 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from hub.agents.registry import AgentRecord
 from hub.bootstrap import coverage_rules, schedule_from
 from hub.errors import BrokerUnavailable
-from hub.intake.ports import (
-    ClaimedRequest,
-    MemberTerms,
-    NewRequest,
-    RequestKind,
-    ReversalReference,
-    UnrecordedRequest,
-)
+from hub.intake import ports
 from hub.membership.coverage import CoverageRules
 from hub.membership.kpj import kpj_for
 from hub.membership.schedule import ContributionSchedule
@@ -42,7 +35,7 @@ BALI_WOMAN_NIK = "5171044508900001"
 JAKARTA_MAN_NIK = "3171011203850002"
 """A man born 1985-03-12 in DKI Jakarta (province 31, WIB)."""
 
-SARI = MemberTerms(
+SARI = ports.MemberTerms(
     nik=BALI_WOMAN_NIK,
     full_name="NI MADE SARI",
     programmes=("JKK", "JKM"),
@@ -79,15 +72,15 @@ def configured_schedule() -> ContributionSchedule:
 class InMemoryRequestLedger:
     """``RequestLedger`` in a dict, unique by (partner_id, kind, reference)."""
 
-    def __init__(self, members: dict[str, MemberTerms] | None = None) -> None:
-        self.requests: dict[tuple[str, str, str], ClaimedRequest] = {}
-        self.members: dict[str, MemberTerms] = dict(members or {})
+    def __init__(self, members: dict[str, ports.MemberTerms] | None = None) -> None:
+        self.requests: dict[tuple[str, str, str], ports.ClaimedRequest] = {}
+        self.members: dict[str, ports.MemberTerms] = dict(members or {})
         self.closed: set[tuple[str, date]] = set()
         """Closed business days, (partner, day), as ``hub settle close`` leaves them."""
         self.redrives: dict[UUID, int] = {}
-        self.reversal_references: dict[tuple[str, str], ReversalReference] = {}
+        self.reversal_references: dict[tuple[str, str], ports.ReversalReference] = {}
 
-    async def claim(self, request: NewRequest) -> ClaimedRequest:
+    async def claim(self, request: ports.NewRequest) -> ports.ClaimedRequest:
         # Yield once, as a real database round trip would, so concurrent claims interleave.
         await asyncio.sleep(0)
         key = (request.partner_id, request.kind, request.reference)
@@ -101,8 +94,8 @@ class InMemoryRequestLedger:
             after_close = facts is not None and day != facts.business_date
             # What the request says, under the same names; the rest is what a new claim is.
             said = {f.name: getattr(request, f.name) for f in fields(request)}
-            held = ClaimedRequest(
-                **{f.name: said[f.name] for f in fields(ClaimedRequest) if f.name in said},
+            held = ports.ClaimedRequest(
+                **{f.name: said[f.name] for f in fields(ports.ClaimedRequest) if f.name in said},
                 status="pending",
                 kpj=None,
                 reason=None,
@@ -121,7 +114,7 @@ class InMemoryRequestLedger:
 
     async def lease_unrecorded(
         self, accepted_before: datetime, now: datetime, limit: int
-    ) -> list[UnrecordedRequest]:
+    ) -> list[ports.UnrecordedRequest]:
         due = [  # in claim order, as the store leases them
             (key, held)
             for key, held in self.requests.items()
@@ -134,7 +127,7 @@ class InMemoryRequestLedger:
             self.requests[key] = replace(held, updated_at=now)
             self.redrives[held.event_id] = self.redrives.get(held.event_id, 0) + 1
             leased.append(
-                UnrecordedRequest(
+                ports.UnrecordedRequest(
                     held.partner_id,
                     held.kind,
                     held.reference,
@@ -153,21 +146,23 @@ class InMemoryRequestLedger:
                 self.requests[key] = replace(held, status="recorded")
 
     async def find(
-        self, partner_id: str, kind: RequestKind, reference: str
-    ) -> ClaimedRequest | None:
+        self, partner_id: str, kind: ports.RequestKind, reference: str
+    ) -> ports.ClaimedRequest | None:
         return self.requests.get((partner_id, kind, reference))
 
-    async def claim_many(self, requests: Sequence[NewRequest]) -> list[ClaimedRequest]:
+    async def claim_many(self, requests: Sequence[ports.NewRequest]) -> list[ports.ClaimedRequest]:
         return [await self.claim(request) for request in requests]
 
-    async def claim_reversal_reference(self, reference: ReversalReference) -> ReversalReference:
+    async def claim_reversal_reference(
+        self, reference: ports.ReversalReference
+    ) -> ports.ReversalReference:
         await asyncio.sleep(0)
         key = (reference.partner_id, reference.reference)
         return self.reversal_references.setdefault(key, reference)
 
     async def find_reversal_reference(
         self, partner_id: str, reference: str
-    ) -> ReversalReference | None:
+    ) -> ports.ReversalReference | None:
         return self.reversal_references.get((partner_id, reference))
 
     async def reversal_named(
@@ -180,15 +175,15 @@ class InMemoryRequestLedger:
             for r in self.reversal_references.values()
         )
 
-    async def member_terms(self, nik: str) -> MemberTerms | None:
+    async def member_terms(self, nik: str) -> ports.MemberTerms | None:
         if nik in self.members:
             return self.members[nik]
         for held in self.requests.values():
             if held.kind == "registration" and held.member_key == nik and held.status == "accepted":
-                return MemberTerms.of_accepted_registration(held.event_json)
+                return ports.MemberTerms.of_accepted_registration(held.event_json)
         return None
 
-    async def member_terms_by_kpj(self, kpj: str) -> MemberTerms | None:
+    async def member_terms_by_kpj(self, kpj: str) -> ports.MemberTerms | None:
         return next((m for m in self.members.values() if m.kpj == kpj), None)
 
     async def is_closed(self, partner_id: str, day: date) -> bool:
