@@ -28,8 +28,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from benchmarks._common import (
     Row,
@@ -54,8 +54,9 @@ TARGET_P99_MS = 250.0
 CONNECTIONS = 64
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(NamedTuple):
+    """One answer, as the load generator timed it (a tuple: one is built per request)."""
+
     reference: str
     due: float
     """Wall-clock time (``time.time()``) the request was due."""
