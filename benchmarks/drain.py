@@ -39,18 +39,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from benchmarks._common import (
-    INBOX_COLUMNS,
-    Row,
-    append_results,
-    connected,
-    fmt_rate,
-    person,
-    print_table,
-    run_id,
-    sqlalchemy_url,
-    temporary_database,
-)
+from benchmarks._database import INBOX_COLUMNS, connected, sqlalchemy_url, temporary_database
+from benchmarks._people import person
 from benchmarks._procs import (
     Profile,
     PySpy,
@@ -59,6 +49,7 @@ from benchmarks._procs import (
     print_profile,
     run_benchmark,
 )
+from benchmarks._report import Row, append_results, fmt_rate, print_table, run_id
 from hub.bootstrap import build, coverage_rules, schedule_from
 from hub.broker import Broker, embedded_broker
 from hub.intake.model import event_id_for, hub_reference_for

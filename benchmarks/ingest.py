@@ -33,22 +33,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from benchmarks._common import (
-    Row,
-    RunningHub,
-    add_hub_options,
-    append_results,
-    clean_work_dir,
-    connected,
-    fmt_ms,
-    fmt_rate,
-    person,
-    print_table,
-    registration_body,
-    run_id,
-    running_hub,
-    temporary_database,
-)
+from benchmarks._database import connected, temporary_database
+from benchmarks._hub import RunningHub, add_hub_options, clean_work_dir, running_hub
+from benchmarks._people import person, registration_body
 from benchmarks._procs import (
     Profile,
     PySpy,
@@ -61,6 +48,7 @@ from benchmarks._procs import (
     print_profile,
     run_benchmark,
 )
+from benchmarks._report import Row, append_results, fmt_ms, fmt_rate, print_table, run_id
 from hub.broker import free_port
 from hub.signing import sign
 

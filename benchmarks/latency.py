@@ -31,22 +31,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from benchmarks._common import (
-    Row,
-    add_hub_options,
-    append_results,
-    clean_work_dir,
-    connected,
-    fmt_ms,
-    fmt_rate,
-    person,
-    print_table,
-    registration_body,
-    run_id,
-    running_hub,
-    temporary_database,
-)
+from benchmarks._database import connected, temporary_database
+from benchmarks._hub import add_hub_options, clean_work_dir, running_hub
+from benchmarks._people import person, registration_body
 from benchmarks._procs import load_average, run_benchmark
+from benchmarks._report import Row, append_results, fmt_ms, fmt_rate, print_table, run_id
 from benchmarks.ingest import PARTNER_SECRET, StackMeter, cpu_rows, wait_recorded
 from hub.signing import sign
 

@@ -37,17 +37,9 @@ from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
 
-from benchmarks._common import (
-    Row,
-    append_results,
-    asyncpg_dsn,
-    fmt_rate,
-    print_table,
-    run_id,
-    sqlalchemy_url,
-    temporary_database,
-)
+from benchmarks._database import asyncpg_dsn, sqlalchemy_url, temporary_database
 from benchmarks._procs import run_benchmark
+from benchmarks._report import Row, append_results, fmt_rate, print_table, run_id
 from benchmarks.drain import (
     add_drain_options,
     build_events,

@@ -46,18 +46,9 @@ import orjson
 
 from adapters.pos.client import upload_file
 from adapters.pos.csv_rows import CSV_COLUMNS, read_rows
-from benchmarks._common import (
-    Row,
-    add_hub_options,
-    append_results,
-    clean_work_dir,
-    connected,
-    person,
-    print_table,
-    run_id,
-    running_hub,
-    temporary_database,
-)
+from benchmarks._database import connected, temporary_database
+from benchmarks._hub import add_hub_options, clean_work_dir, running_hub
+from benchmarks._people import person
 from benchmarks._procs import (
     PySpy,
     cpu_snapshot,
@@ -66,6 +57,7 @@ from benchmarks._procs import (
     print_profile,
     run_benchmark,
 )
+from benchmarks._report import Row, append_results, print_table, run_id
 from hub.errors import HubError
 
 AGENT, SECRET = "pos-demo", "pos-demo-secret"  # config/dev.toml

@@ -28,15 +28,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from benchmarks._common import (
-    INBOX_COLUMNS,
-    Row,
-    connected,
-    print_table,
-    sqlalchemy_url,
-    temporary_database,
-)
+from benchmarks._database import INBOX_COLUMNS, connected, sqlalchemy_url, temporary_database
 from benchmarks._procs import run_benchmark
+from benchmarks._report import Row, print_table
 from hub.reconciliation.canonical import CanonicalCsv
 from hub.settlement.statement import STATEMENT_COLUMNS
 from hub.store.inbox import SETTLEMENT_COLUMNS

@@ -4,7 +4,7 @@
 
 Each benchmark runs as its own process (``python -m benchmarks.<name> --broker B
 --results FILE``), with its baseline measured in the same run, and appends its figures
-to FILE as one JSON line (``benchmarks._common.append_results``). This runner reads them
+to FILE as one JSON line (``benchmarks._report.append_results``). This runner reads them
 back and prints, for each broker, each target with the figure measured, and met or not
 met. A benchmark that failed or did not report a figure shows "not measured": nothing
 is filled in. The machine's load (``/proc/loadavg``) before and after is printed with
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import Row, print_table
 from benchmarks._procs import REPO_ROOT
+from benchmarks._report import Row, print_table
 
 BROKERS = ("kafka", "tansu")
 

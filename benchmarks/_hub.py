@@ -1,80 +1,21 @@
-"""What the benchmarks share: valid test people, throw-away databases, a running hub,
-result tables."""
+"""The hub as a benchmark runs it: its options, its processes in either layout, its logs."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
-import secrets
 import shutil
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
-import orjson
-
+from benchmarks._database import sqlalchemy_url
 from benchmarks._procs import VENV_BIN, Server, cpu_snapshot, descendants
 from hub.broker import choose_engine, embedded_broker, free_port
-from hub.membership.particulars import Particulars
 from hub.settings import KAFKA_LIBS
-from hub.simulator.people import hub_api_registration
-from schemas.nik import nik_of
-
-PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("BENCH_PG_PORT", "5432"))
-PG_USER = os.environ.get("BENCH_PG_USER", "postgres")
-
-PROVINCE = "51"  # Bali (WITA)
-_FIRST_BIRTH_DATE = date(1960, 1, 1)
-_BIRTH_DATE_SPAN_DAYS = 16_000  # 1960 .. 2003
-_GIVEN = ("KETUT", "MADE", "WAYAN", "NYOMAN", "PUTU", "KADEK", "GEDE", "AYU", "DEWI", "AGUS")
-_FAMILY = ("SUTRISNO", "LESTARI", "WIJAYA", "PRATAMA", "SARI", "SANTOSO", "HANDAYANI", "PUTRA")
-_OCCUPATIONS = ("pedagang", "tukang jahit", "petani", "nelayan", "ojek online", "buruh harian")
-MAX_PEOPLE = 99 * 99 * 9999
-
-
-def person(i: int) -> Particulars:
-    """The ``i``-th distinct valid person (0 <= i < MAX_PEOPLE): NIKs never repeat."""
-    if not 0 <= i < MAX_PEOPLE:
-        raise ValueError("person index out of range")
-    regency = 1 + i % 99
-    district = 1 + (i // 99) % 99
-    serial = 1 + i // (99 * 99)
-    birth = _FIRST_BIRTH_DATE + timedelta(days=(i * 7919) % _BIRTH_DATE_SPAN_DAYS)
-    sex = "F" if i % 2 else "M"
-    return Particulars(
-        nik=nik_of(f"{PROVINCE}{regency:02d}{district:02d}", birth, sex, serial),
-        full_name=f"{_GIVEN[i % len(_GIVEN)]} {_FAMILY[(i // 10) % len(_FAMILY)]}",
-        birth_date=birth,
-        sex=sex,
-        phone=f"0812{i % 100_000_000:08d}",
-        address=f"Jl. Gatot Subroto {1 + i % 400}, Denpasar",
-        occupation=_OCCUPATIONS[i % len(_OCCUPATIONS)],
-    )
-
-
-def registration_body(reference: str, p: Particulars) -> bytes:
-    """The JSON body of a POST /v1/registrations, compact as a partner's host sends it."""
-    return orjson.dumps(hub_api_registration(p, reference))
-
-
-def run_id() -> str:
-    return secrets.token_hex(4)
-
-
-def asyncpg_dsn(database: str) -> str:
-    return f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
-
-
-def sqlalchemy_url(database: str) -> str:
-    return f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
 
 
 def hub_env(database: str, broker: str = "auto") -> dict[str, str]:
@@ -88,45 +29,6 @@ def hub_env(database: str, broker: str = "auto") -> dict[str, str]:
     # Rate limits still taken (and measured), never refusing a benchmark's load.
     env["HUB_RATE_LIMITS"] = '{"default": {"per_s": 1000000, "burst": 1000000}}'
     return env
-
-
-@contextlib.asynccontextmanager
-async def connected(database: str) -> AsyncIterator[Any]:
-    """An asyncpg connection to ``database``, closed however the block ends."""
-    conn = await asyncpg.connect(asyncpg_dsn(database))
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
-@contextlib.asynccontextmanager
-async def temporary_database(prefix: str = "hub_bench") -> AsyncIterator[str]:
-    """A fresh, empty PostgreSQL database, dropped (connections and all) on the way out."""
-    name = f"{prefix}_{run_id()}"
-    async with connected("postgres") as admin:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        async with connected("postgres") as admin:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-INBOX_COLUMNS = (
-    "partner_id",
-    "kind",
-    "reference",
-    "request_hash",
-    "event_id",
-    "hub_reference",
-    "member_key",
-    "status",
-    "event_json",
-    "created_at",
-    "updated_at",
-)
-"""The ``partner_requests`` columns of a request the hub accepted, for seeding with COPY."""
 
 
 def hub_settings(pairs: Sequence[str]) -> dict[str, str]:
@@ -281,60 +183,3 @@ def clean_work_dir(work: Path, *, keep_logs: bool, generated: str | None = None)
     for path in work.glob(generated) if generated is not None else ():
         path.unlink()
     print(f"(server logs kept in {work})", file=sys.stderr)
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One line of a result table: a figure, and optionally the target it is held to."""
-
-    name: str
-    value: str
-    target: str = ""
-    met: bool | None = None
-
-
-def print_table(title: str, rows: Sequence[Row]) -> None:
-    print()
-    print(title)
-    for line in _table_lines(rows):
-        print(line)
-
-
-def _table_lines(rows: Sequence[Row]) -> Iterator[str]:
-    header = ("figure", "value", "target", "")
-    cells = [
-        (r.name, r.value, r.target, "" if r.met is None else ("met" if r.met else "NOT MET"))
-        for r in rows
-    ]
-    widths = [max(len(c[k]) for c in [header, *cells]) for k in range(4)]
-
-    def fmt(c: tuple[str, str, str, str]) -> str:
-        return f"  {c[0]:<{widths[0]}}  {c[1]:>{widths[1]}}  {c[2]:<{widths[2]}}  {c[3]}".rstrip()
-
-    yield fmt(header)
-    yield "  " + "-" * (sum(widths) + 6)
-    for c in cells:
-        yield fmt(c)
-
-
-def fmt_rate(per_s: float) -> str:
-    return f"{per_s:,.0f}/s"
-
-
-def fmt_ms(ms: float) -> str:
-    return f"{ms:,.1f} ms"
-
-
-def append_results(
-    args: argparse.Namespace, benchmark: str, figures: dict[str, float | int | bool | None]
-) -> None:
-    """One benchmark's figures as a JSON line in ``--results``, if asked, for
-    ``benchmarks.run``'s targets table: under ``benchmark`` for ``args.broker``, suffixed
-    with the layout (``ingest_split``) unless it ran as ``hub run``."""
-    if args.results is None:
-        return
-    layout = getattr(args, "layout", "run")
-    name = benchmark if layout == "run" else f"{benchmark}_{layout}"
-    with Path(args.results).open("a") as out:
-        out.write(json.dumps({"benchmark": name, "broker": args.broker, "figures": figures}))
-        out.write("\n")
