@@ -228,7 +228,9 @@ def resolve(
                 partners_of(settings),
                 lambda: datetime.now(UTC),
             )
-            recorded = await resolver.resolve(run, line, by, reason, chosen, via="cli")
+            recorded = await resolver.resolve(
+                run, line, by=by, reason=reason, decision=chosen, via="cli"
+            )
         except HubError as exc:
             console.print(f"[red]{exc.code}: {exc.message}[/]")
             return 1

@@ -107,7 +107,9 @@ def reconciliation_ops_router(
     async def decide(
         run_id: IdInPath, line: TargetInPath, body: DecisionBody, by: Operator
     ) -> JSONResponse:
-        decided = await resolver.resolve(run_id, line, by, body.reason, body.decision, via="api")
+        decided = await resolver.resolve(
+            run_id, line, by=by, reason=body.reason, decision=body.decision, via="api"
+        )
         return JSONResponse(_jsonable(asdict(decided)))
 
     @router.get("/{run_id}/report.html", summary="The run's printable report")

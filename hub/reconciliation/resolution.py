@@ -43,12 +43,16 @@ class Resolver:
         self,
         run_id: int,
         line: str,
+        *,
         by: str,
         reason: str,
         decision: DecisionKind | None = None,
         via: str = "cli",
     ) -> Decision:
-        """Resolve one line; a line already decided keeps (and returns) its decision."""
+        """Resolve one line; a line already decided keeps (and returns) its decision.
+
+        Who decided and why are keywords: both are free text in the audit trail, and
+        swapped they would still type-check."""
         run = await self._store.run(run_id)
         if run is None:
             raise NotFound(f"no reconciliation run {run_id}")

@@ -62,22 +62,30 @@ async def test_a_run_keeps_its_exceptions_and_each_gets_one_audited_decision(
 
     intake = IntakeService(ledger, FakePublisher(), schedule_from(load_settings()))
     resolver = Resolver(store, intake, {partner: Partner(partner, "hub-api")}, lambda: clock(UTC))
-    first = await resolver.resolve(report.run_id, "3", "finance", "store refunded Rp1.800")
+    first = await resolver.resolve(
+        report.run_id, "3", by="finance", reason="store refunded Rp1.800"
+    )
     again = await resolver.resolve(
-        report.run_id, "3", "other", "second thoughts", "chased_with_partner"
+        report.run_id, "3", by="other", reason="second thoughts", decision="chased_with_partner"
     )
     assert (first.decision, first.decided_by) == ("accepted_difference", "finance")
     assert again == first
     with pytest.raises(InvalidRequest, match="only a missing_in_hub"):
-        await resolver.resolve(report.run_id, "H1", "finance", "pay it", "paid_in")
+        await resolver.resolve(
+            report.run_id, "H1", by="finance", reason="pay it", decision="paid_in"
+        )
     with pytest.raises(InvalidRequest, match="reason"):
-        await resolver.resolve(report.run_id, "H1", "finance", "  ")
+        await resolver.resolve(report.run_id, "H1", by="finance", reason="  ")
     # Paying in follows intake's rules: this NIK is no member, so nothing is paid or decided.
     with pytest.raises(NotFound):
-        await resolver.resolve(report.run_id, "4", "finance", "receipt seen")
+        await resolver.resolve(report.run_id, "4", by="finance", reason="receipt seen")
     assert await store.decision(report.run_id, "4") is None
     chased = await resolver.resolve(
-        report.run_id, "H1", "finance", "asked the partner", "chased_with_partner"
+        report.run_id,
+        "H1",
+        by="finance",
+        reason="asked the partner",
+        decision="chased_with_partner",
     )
     assert chased.category == "missing_in_partner"
     assert [d.line for d in await store.decisions(report.run_id)] == ["3", "H1"]
@@ -110,5 +118,7 @@ async def test_paying_in_a_line_the_payment_rules_refuse_is_an_invalid_request_n
     )
     for line, field in (("2", "reference"), ("3", "months"), ("4", "nik")):
         with pytest.raises(InvalidRequest, match=f"line {line} cannot be paid in: .*{field}"):
-            await resolver.resolve(report.run_id, line, "finance", "receipt seen", "paid_in")
+            await resolver.resolve(
+                report.run_id, line, by="finance", reason="receipt seen", decision="paid_in"
+            )
         assert await store.decision(report.run_id, line) is None
