@@ -21,7 +21,7 @@ from adapters.retail.adapter import (
     StoreMessage,
 )
 from adapters.retail.alfamart_settlement import AlfamartDailyFile
-from adapters.retail.counter import ReversalMismatch, TransactionNotFound, check_year
+from adapters.retail.counter import ReversalMismatch, TransactionNotFound
 from hub import errors
 from hub.channels.base import SignedOptions
 from hub.channels.codes import CodeTable, Envelope, Refusals, answering
@@ -35,6 +35,7 @@ from hub.channels.signatures import (
 )
 from hub.errors import HubError, InvalidRequest, Unauthenticated
 from hub.intake.model import Partner
+from hub.intake.requests import check_year
 
 AUTHORIZATION_SCHEME = "ALFA"
 TIMESTAMP_HEADER = "X-Alfa-Timestamp"

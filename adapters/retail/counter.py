@@ -9,7 +9,6 @@ holds those steps, with every refusal in the chain's field names.
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -28,10 +27,6 @@ from hub.intake.requests import (
 from hub.intake.service import IntakeService
 from hub.membership.payment_code import nik_or_payment_code
 from schemas.fields import PartnerReference
-
-EARLIEST_YEAR = 2000
-LATEST_YEAR = 2100
-"""Transaction times outside these years are typing errors, not payments."""
 
 M = TypeVar("M", bound=BaseModel)
 _REFERENCE: TypeAdapter[str] = TypeAdapter(PartnerReference)
@@ -68,13 +63,6 @@ def member_fields(typed: str, intake: IntakeService) -> dict[str, str]:
     """What the cashier typed, as intake names a member (``nik_or_payment_code``)."""
     number = nik_or_payment_code(typed, intake.payment_codes)
     return {"nik": typed} if number.nik is not None else {"payment_code": typed}
-
-
-def check_year(moment: datetime) -> datetime:
-    """A pydantic after-validator: a transaction time in a plausible year (and convertible)."""
-    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
-        raise ValueError(f"the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
-    return moment
 
 
 class RetailCounter:

@@ -20,7 +20,7 @@ from adapters.retail.adapter import (
     RetailTerms,
     StoreMessage,
 )
-from adapters.retail.counter import ReversalMismatch, TransactionNotFound, check_year
+from adapters.retail.counter import ReversalMismatch, TransactionNotFound
 from adapters.retail.indomaret_settlement import IndomaretDailyFile
 from hub import errors
 from hub.channels.base import SignedOptions
@@ -31,6 +31,7 @@ from hub.channels.signatures import (
     in_headers,
 )
 from hub.intake.model import Partner
+from hub.intake.requests import check_year
 
 CLIENT_HEADER = "X-Indomaret-Client-Id"
 TIMESTAMP_HEADER = "X-Indomaret-Timestamp"

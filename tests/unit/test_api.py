@@ -249,6 +249,37 @@ async def test_payment_of_the_wrong_amount_is_422_telling_the_amount_due(
     assert error["fields"] == [{"field": "amount", "reason": "must be 16800"}]
 
 
+@pytest.mark.parametrize(
+    ("paid_at", "reason"),
+    [
+        (0.5, "a time is ISO 8601 with an offset, e.g. 2026-03-10T09:55:00+08:00"),
+        (1_773_107_700, "a time is ISO 8601 with an offset, e.g. 2026-03-10T09:55:00+08:00"),
+        ("1773107700", "a time is ISO 8601 with an offset, e.g. 2026-03-10T09:55:00+08:00"),
+        ("1999-12-31T23:59:59+07:00", "the year must be between 2000 and 2100"),
+        ("2026-03-10T10:00:00", "Input should have timezone info"),
+    ],
+    ids=["a-float", "unix-seconds", "unix-seconds-as-text", "year-1999", "no-offset"],
+)
+async def test_a_payment_time_that_is_a_number_or_implausible_is_422_and_nothing_is_paid(
+    client: httpx.AsyncClient, publisher: FakePublisher, paid_at: object, reason: str
+) -> None:
+    # Read as seconds since 1970, 0.5 would have dated a real payment 1 January 1970.
+    await _post(client, "/v1/registrations", registration_body())
+    payment = {
+        "reference": "PAY-0001",
+        "nik": BALI_WOMAN_NIK,
+        "months": 1,
+        "amount": 16_800,
+        "paid_at": paid_at,
+    }
+
+    response = await _post(client, "/v1/payments", payment)
+
+    assert response.status_code == 422
+    assert response.json()["error"]["fields"] == [{"field": "paid_at", "reason": reason}]
+    assert [p.envelope.event_type for p in publisher.published] == ["RegistrationSubmitted"]
+
+
 async def test_inquiry_for_an_unknown_member_is_404(client: httpx.AsyncClient) -> None:
     response = await _post(client, "/v1/payments/inquiry", {"nik": BALI_WOMAN_NIK, "months": 1})
 
