@@ -26,6 +26,17 @@ from tests.unit.fakes import (
 )
 
 
+def _payment(**changes: Any) -> dict[str, Any]:
+    """Bali woman's one month, as a partner posts it, with ``changes``."""
+    return {
+        "reference": "PAY-0001",
+        "nik": BALI_WOMAN_NIK,
+        "months": 1,
+        "amount": 16_800,
+        "paid_at": "2026-03-10T10:00:00+08:00",
+    } | changes
+
+
 @pytest.fixture
 async def client(intake: IntakeService) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(intake, SignatureVerifier(PARTNERS, window_s=300))
@@ -216,13 +227,7 @@ async def test_inquiry_then_payment_of_the_amount_due(client: httpx.AsyncClient)
     assert due["amount_due"] == 50_400
     assert (due["covers_from"], due["covers_through"]) == ("2026-03-01", "2026-05-01")
 
-    payment = {
-        "reference": "PAY-0001",
-        "nik": BALI_WOMAN_NIK,
-        "months": 3,
-        "amount": due["amount_due"],
-        "paid_at": "2026-03-10T10:00:00+08:00",
-    }
+    payment = _payment(months=3, amount=due["amount_due"])
     response = await _post(client, "/v1/payments", payment)
 
     assert response.status_code == 202
@@ -233,13 +238,7 @@ async def test_payment_of_the_wrong_amount_is_422_telling_the_amount_due(
     client: httpx.AsyncClient,
 ) -> None:
     await _post(client, "/v1/registrations", registration_body())
-    payment = {
-        "reference": "PAY-0001",
-        "nik": BALI_WOMAN_NIK,
-        "months": 1,
-        "amount": 16_000,
-        "paid_at": "2026-03-10T10:00:00+08:00",
-    }
+    payment = _payment(amount=16_000)
 
     response = await _post(client, "/v1/payments", payment)
 
@@ -265,13 +264,7 @@ async def test_a_payment_time_that_is_a_number_or_implausible_is_422_and_nothing
 ) -> None:
     # Read as seconds since 1970, 0.5 would have dated a real payment 1 January 1970.
     await _post(client, "/v1/registrations", registration_body())
-    payment = {
-        "reference": "PAY-0001",
-        "nik": BALI_WOMAN_NIK,
-        "months": 1,
-        "amount": 16_800,
-        "paid_at": paid_at,
-    }
+    payment = _payment(paid_at=paid_at)
 
     response = await _post(client, "/v1/payments", payment)
 
