@@ -20,6 +20,7 @@ from uuid import UUID
 
 import msgspec
 from msgspec import Meta, Struct
+from msgspec.structs import asdict
 from pydantic import BaseModel
 
 from schemas.events import (
@@ -81,9 +82,12 @@ class _Reversal(Struct, tag="PaymentReversed", tag_field="event_type", forbid_un
     reversed_at: _Aware
 
 
-class _Envelope(Struct, forbid_unknown_fields=True):
+class _Envelope(Struct, forbid_unknown_fields=True, kw_only=True):
+    # In EventEnvelope's order (kw_only lets a default stand among the others): the
+    # decoded fields become the model's ``__dict__`` as they are.
     event_id: UUID
     event_type: Literal["RegistrationSubmitted", "ContributionPaid", "PaymentReversed"]
+    schema_version: Literal[1] = SCHEMA_VERSION
     channel: _Slug
     partner_id: _Slug
     partner_ref: _Reference
@@ -91,7 +95,6 @@ class _Envelope(Struct, forbid_unknown_fields=True):
     received_at: _Aware
     member_key: _Nik
     payload: _Registration | _Payment | _Reversal
-    schema_version: Literal[1] = SCHEMA_VERSION
     agent_id: _Slug | None = None
 
 
@@ -99,22 +102,31 @@ _DECODER = msgspec.json.Decoder(_Envelope)
 _Model = type[RegistrationSubmitted] | type[ContributionPaid] | type[PaymentReversed]
 
 
-def _in_model_order(model: type[BaseModel], struct: type[Struct]) -> tuple[str, ...]:
-    """The model's fields the struct holds (and its tag), in the model's order: a model
-    is dumped in the order of its ``__dict__``."""
-    held = {*struct.__struct_fields__, "event_type"}
-    return tuple(name for name in model.model_fields if name in held)
+def _tag_first(model: type[BaseModel], struct: type[Struct]) -> bool:
+    """Whether the model has ``event_type`` before the struct's fields or after them.
+
+    A model is dumped in the order of its ``__dict__``, so the decoded fields must come in
+    the model's order: the struct declares them in it, and the tag goes first or last.
+    """
+    order = tuple(model.model_fields)
+    fields = struct.__struct_fields__
+    if order == ("event_type", *fields):
+        return True
+    if order == (*fields, "event_type"):
+        return False
+    raise TypeError(f"{struct.__name__} must declare {model.__name__}'s fields in its order")
 
 
-_PAYLOAD_MODELS: dict[type[Struct], tuple[_Model, tuple[str, ...]]] = {
-    struct: (model, _in_model_order(model, struct))
+_PAYLOAD_MODELS: dict[type[Struct], tuple[_Model, bool]] = {
+    struct: (model, _tag_first(model, struct))
     for struct, model in (
         (_Registration, RegistrationSubmitted),
         (_Payment, ContributionPaid),
         (_Reversal, PaymentReversed),
     )
 }
-_ENVELOPE_FIELDS = _in_model_order(EventEnvelope, _Envelope)
+if tuple(EventEnvelope.model_fields) != _Envelope.__struct_fields__:
+    raise TypeError("_Envelope must declare EventEnvelope's fields in its order")
 _EVENT_TYPES = {
     _Registration: "RegistrationSubmitted",
     _Payment: "ContributionPaid",
@@ -145,12 +157,14 @@ def _hub_envelope(value: bytes) -> EventEnvelope | None:
     # The two envelope rules that tie header to payload are cheap: kept on the fast path.
     if raw.member_key != payload.nik or raw.event_type != _EVENT_TYPES[type(payload)]:
         return None
-    model, names = _PAYLOAD_MODELS[type(payload)]
-    fields = {
-        name: raw.event_type if name == "event_type" else getattr(payload, name) for name in names
-    }
-    envelope = {name: getattr(raw, name) for name in _ENVELOPE_FIELDS}
-    envelope["payload"] = _unvalidated(model, fields)
+    model, tag_first = _PAYLOAD_MODELS[type(payload)]
+    if tag_first:
+        fields = {"event_type": raw.event_type, **asdict(payload)}
+    else:
+        fields = asdict(payload)
+        fields["event_type"] = raw.event_type
+    envelope = asdict(raw)
+    envelope["payload"] = _unvalidated(model, fields)  # in its place: the order holds
     return _unvalidated(EventEnvelope, envelope)
 
 
@@ -160,12 +174,16 @@ def _unvalidated(model: type[M], values: dict[str, Any]) -> M:
     What ``model_construct`` leaves behind, without its walk over aliases and defaults
     (it took longer than decoding the event: every field is present here anyway).
     """
-    instance = model.__new__(model)
-    object.__setattr__(instance, "__dict__", values)
-    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
-    object.__setattr__(instance, "__pydantic_extra__", None)
-    object.__setattr__(instance, "__pydantic_private__", None)
+    instance = _new(model)
+    _set(instance, "__dict__", values)
+    _set(instance, "__pydantic_fields_set__", set(values))
+    _set(instance, "__pydantic_extra__", None)
+    _set(instance, "__pydantic_private__", None)
     return instance
+
+
+_new = object.__new__  # what BaseModel.__new__ resolves to, without looking it up
+_set = object.__setattr__
 
 
 def is_replayed(headers: object) -> bool:
