@@ -25,7 +25,7 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -140,17 +140,22 @@ class CoreConsumer:
             self._stop = stop
         if self._started:
             return
-        for connect in (self._dead_letters.start, self._consumer.start):
-            # A broker that takes connections but never answers would hold a connection
-            # attempt for aiokafka's whole request timeout: a stop does not wait for it.
-            try:
-                await unless_stopped(
-                    self._stop, self._until_done(self._broker, connect, KafkaError)
-                )
-            except Stopping:
-                return
-            if self._stop.is_set():
-                return
+        # Both clients connect at once. A broker that takes connections but never answers
+        # would hold a connection attempt for aiokafka's whole request timeout: a stop does
+        # not wait for it.
+        dead_letters = Outage("the broker (dead-letter producer)", log)
+        try:
+            await unless_stopped(
+                self._stop,
+                _all_of(
+                    self._until_done(dead_letters, self._dead_letters.start, KafkaError),
+                    self._until_done(self._broker, self._consumer.start, KafkaError),
+                ),
+            )
+        except Stopping:
+            return
+        if self._stop.is_set():
+            return
         self._started = True
 
     async def wait_for_partitions(self, within_s: float = 30.0) -> None:
@@ -473,6 +478,17 @@ class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: object) -> None:
         return None
+
+
+async def _all_of(*steps: Coroutine[Any, Any, None]) -> None:
+    """Run ``steps`` at once; the first to fail cancels the others, and its error is raised."""
+    tasks = [asyncio.ensure_future(step) for step in steps]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks)
 
 
 async def _next_batch(

@@ -458,3 +458,63 @@ async def test_a_backlog_is_fetched_from_the_other_partitions_first_and_applied_
     assert recorder.transactions == [[0, 0, 0], [1, 1], [0, 0]]
     assert recorder.most_at_once == 2
     assert fake.commits == [{TP: 3}, {TP1: 2}, {TP: 5}]
+
+
+class Starting:
+    """A client's ``start``: fails ``failures`` times (a broker away), then waits for
+    ``barrier`` (when given) before it connects."""
+
+    def __init__(self, failures: int = 0, barrier: asyncio.Barrier | None = None) -> None:
+        self.failures = failures
+        self.barrier = barrier
+        self.started = False
+
+    async def __call__(self) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise KafkaConnectionError("broker away")
+        if self.barrier is not None:
+            await self.barrier.wait()
+        self.started = True
+
+
+async def test_the_consumer_and_its_dead_letter_producer_connect_at_once() -> None:
+    # Each start waits until the other has begun: one after the other, neither would end.
+    core, fake, letters = _consumer([], FakeRecorder())
+    both = asyncio.Barrier(2)
+    fake.start = consumer_start = Starting(barrier=both)  # type: ignore[attr-defined]
+    letters.start = letters_start = Starting(barrier=both)  # type: ignore[attr-defined]
+
+    async with asyncio.timeout(5):
+        await core.start()
+
+    assert consumer_start.started and letters_start.started
+    assert core._started
+
+
+async def test_a_broker_away_at_start_is_waited_out_by_each_client() -> None:
+    core, fake, letters = _consumer([], FakeRecorder())
+    fake.start = consumer_start = Starting(failures=1)  # type: ignore[attr-defined]
+    letters.start = letters_start = Starting(failures=2)  # type: ignore[attr-defined]
+
+    async with asyncio.timeout(10):
+        await core.start()
+
+    assert consumer_start.started and letters_start.started
+    assert core._started
+
+
+async def test_a_stop_during_start_ends_it_unstarted_and_cancels_the_other_client() -> None:
+    stop = asyncio.Event()
+    core, fake, letters = _consumer([], FakeRecorder())
+    fake.start = consumer_start = Starting(failures=1_000)  # type: ignore[attr-defined]
+    never = asyncio.Barrier(3)  # nobody else comes: waits until cancelled
+    letters.start = letters_start = Starting(barrier=never)  # type: ignore[attr-defined]
+    asyncio.get_running_loop().call_later(0.3, stop.set)
+
+    async with asyncio.timeout(5):
+        await core.start(stop)
+
+    assert not core._started
+    assert not consumer_start.started and not letters_start.started
+    assert never.n_waiting == 0  # the waiting start was cancelled, not left behind
