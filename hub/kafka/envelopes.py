@@ -93,7 +93,7 @@ class _Envelope(Struct, forbid_unknown_fields=True, kw_only=True):
     partner_ref: _Reference
     occurred_at: _Aware
     received_at: _Aware
-    member_key: _Nik
+    member_key: str  # must equal the payload's NIK (below), which its pattern checks
     payload: _Registration | _Payment | _Reversal
     agent_id: _Slug | None = None
 

@@ -4,6 +4,7 @@ The store loads the members a batch touches, this module decides what each
 event does to them, and the store writes the result in one transaction.
 """
 
+import operator
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any, Literal
@@ -21,6 +22,7 @@ from schemas.events import (
 )
 
 PERSONAL_FIELDS = (*(f.name for f in fields(Particulars)), "declared_income", "programmes")
+_personal = operator.attrgetter(*PERSONAL_FIELDS)
 """What a registration form says about a person (``schemas.events.Applicant``), as a
 member record holds it."""
 
@@ -50,7 +52,7 @@ class MemberRecord(Particulars):
     @classmethod
     def of_applicant(cls, applicant: Applicant, **held: Any) -> "MemberRecord":
         """A member as the form describes them, with what the hub ``held`` about them."""
-        return cls(**{name: getattr(applicant, name) for name in PERSONAL_FIELDS}, **held)
+        return cls(**dict(zip(PERSONAL_FIELDS, _personal(applicant), strict=True)), **held)
 
     @property
     def coverage(self) -> Coverage:

@@ -12,14 +12,15 @@ from schemas.fields import ascii_digits
 KPJ_DIGITS = 11
 
 
-_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+_DOUBLED = str.maketrans("0123456789", "0246813579")
 """Luhn's doubled digit, its digits summed: 2 * d, less 9 when over 9."""
 
 
 def luhn_check_digit(digits: str) -> int:
-    # Looked up, not computed: the consumer mints one KPJ per new member.
-    values = [ord(ch) - 48 for ch in reversed(digits)]
-    total = sum(_DOUBLED[d] for d in values[0::2]) + sum(values[1::2])
+    # String operations only, no loop in Python: the consumer mints one KPJ per new member.
+    backwards = digits[::-1]
+    doubled, kept = backwards[0::2].translate(_DOUBLED), backwards[1::2]
+    total = sum(doubled.encode()) + sum(kept.encode()) - 48 * len(digits)
     return (10 - total % 10) % 10
 
 

@@ -2,6 +2,7 @@
 executemany."""
 
 import functools
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,18 +20,24 @@ async def insert_rows(
     *,
     skip_conflicts_on: tuple[str, ...] = (),
     returning: tuple[str, ...] = (),
+    every: dict[str, Any] | None = None,
 ) -> list[Any]:
     """Insert ``rows`` (all with the same keys); return the ``returning`` columns of new rows.
 
     With ``skip_conflicts_on``, a row clashing on that unique key is skipped, not an error.
+    ``every``: columns with one value for all the rows, sent once rather than once a row
+    (asyncpg encodes an array element by element: 0.9 µs for each timestamp, measured).
     """
     if not rows:
         return []
     names = tuple(rows[0])
+    every = every or {}
     if conn.dialect.name == "postgresql":
-        statement = _unnest_insert(table, names, skip_conflicts_on, returning)
-        result = await conn.execute(statement, {n: [row[n] for row in rows] for n in names})
+        statement = _unnest_insert(table, names, skip_conflicts_on, returning, tuple(every))
+        result = await conn.execute(statement, {n: [row[n] for row in rows] for n in names} | every)
     else:
+        if every:
+            rows = [{**row, **every} for row in rows]
         insert = sqlite.insert(table)
         if skip_conflicts_on:
             insert = insert.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
@@ -58,7 +65,9 @@ async def copy_rows(conn: AsyncConnection, table: sa.Table, rows: Sequence[dict[
         await insert_rows(conn, table, rows)
         return
     names = tuple(rows[0])
-    records = [tuple(row[n] for n in names) for row in rows]
+    # itemgetter of several names gives each row's tuple without a loop in Python.
+    values = operator.itemgetter(*names)
+    records = list(map(values, rows)) if len(names) > 1 else [(values(row),) for row in rows]
     driver = (await conn.get_raw_connection()).driver_connection
     assert driver is not None  # a checked-out connection has its driver's
     if not driver.is_in_transaction():
@@ -96,13 +105,22 @@ def _unnest_insert(
     names: tuple[str, ...],
     skip_conflicts_on: tuple[str, ...],
     returning: tuple[str, ...],
+    every: tuple[str, ...] = (),
 ) -> sa.TextClause:
     # One SQL text per shape, so asyncpg prepares it once, whatever the batch size.
     from sqlalchemy.dialects import postgresql
 
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    arrays = ", ".join(f"CAST(:{n} AS {table.c[n].type.compile(dialect=dialect)}[])" for n in names)
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays})"  # noqa: S608
+
+    def kind(name: str) -> str:
+        return str(table.c[name].type.compile(dialect=dialect))
+
+    arrays = ", ".join(f"CAST(:{n} AS {kind(n)}[])" for n in names)
+    values = ", ".join(["v.*", *(f"CAST(:{n} AS {kind(n)})" for n in every)])
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join((*names, *every))}) "  # noqa: S608
+        f"SELECT {values} FROM unnest({arrays}) AS v"
+    )
     if skip_conflicts_on:
         sql += f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
     if returning:

@@ -32,10 +32,9 @@ async def claim_events(
     """
     if not rows:
         return set()
-    claimed = sorted(
-        ({**row, "outcome": "recorded", "processed_at": now} for row in rows),
-        key=lambda row: row["event_id"],
-    )
+    # UUID's order, compared as ints (UUID.__lt__ is Python).
+    claimed = sorted(rows, key=lambda row: row["event_id"].int)
+    every = {"outcome": "recorded", "processed_at": now}
     if conn.dialect.name == "postgresql":
         inserted = await insert_rows(
             conn,
@@ -43,6 +42,7 @@ async def claim_events(
             claimed,
             skip_conflicts_on=("event_id",),
             returning=("event_id",),
+            every=every,
         )
         return {row.event_id for row in inserted}
     seen: set[UUID] = set()
@@ -57,7 +57,7 @@ async def claim_events(
     for row in claimed:
         if row["event_id"] not in seen:
             fresh.setdefault(row["event_id"], row)
-    await insert_rows(conn, processed_events, list(fresh.values()))
+    await insert_rows(conn, processed_events, list(fresh.values()), every=every)
     return set(fresh)
 
 

@@ -94,6 +94,8 @@ def test_swapping_neighbouring_digits_in_a_hub_minted_kpj_breaks_its_check_digit
         # The textbook Luhn example: payload 7992739871, check digit 3.
         (7_992_739_871, "79927398713"),
         (1_234_567_890, "12345678903"),
+        # Every doubled 9 counts 9: ten 9s sum to 90, check digit 0.
+        (9_999_999_999, "99999999990"),
     ],
 )
 def test_a_minted_kpj_ends_in_the_luhn_digit_of_the_member_number(
