@@ -188,6 +188,6 @@ _set = object.__setattr__
 
 def is_replayed(headers: object) -> bool:
     """Whether a record's headers say an operator replayed it from the dead-letter topic."""
-    if not isinstance(headers, (list, tuple)):
-        return False
+    if not headers or not isinstance(headers, (list, tuple)):
+        return False  # most records: no headers, and no generator made to look through none
     return any(isinstance(h, tuple) and len(h) == 2 and h[0] == REPLAYED_HEADER for h in headers)

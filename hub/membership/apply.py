@@ -24,7 +24,7 @@ from schemas.events import (
 PERSONAL_FIELDS = (*(f.name for f in fields(Particulars)), "declared_income", "programmes")
 _personal = operator.attrgetter(*PERSONAL_FIELDS)
 """What a registration form says about a person (``schemas.events.Applicant``), as a
-member record holds it."""
+member record holds it: its first fields, in their order (checked below)."""
 
 
 @dataclass(slots=True)
@@ -52,11 +52,15 @@ class MemberRecord(Particulars):
     @classmethod
     def of_applicant(cls, applicant: Applicant, **held: Any) -> "MemberRecord":
         """A member as the form describes them, with what the hub ``held`` about them."""
-        return cls(**dict(zip(PERSONAL_FIELDS, _personal(applicant), strict=True)), **held)
+        return cls(*_personal(applicant), **held)
 
     @property
     def coverage(self) -> Coverage:
         return Coverage(self.paid_through, self.period_start or self.registered_month)
+
+
+if tuple(f.name for f in fields(MemberRecord))[: len(PERSONAL_FIELDS)] != PERSONAL_FIELDS:
+    raise TypeError("MemberRecord must begin with PERSONAL_FIELDS, in their order")
 
 
 @dataclass(slots=True)

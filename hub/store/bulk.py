@@ -61,13 +61,25 @@ async def copy_rows(conn: AsyncConnection, table: sa.Table, rows: Sequence[dict[
     """
     if not rows:
         return
-    if conn.dialect.name != "postgresql":
-        await insert_rows(conn, table, rows)
-        return
     names = tuple(rows[0])
     # itemgetter of several names gives each row's tuple without a loop in Python.
     values = operator.itemgetter(*names)
     records = list(map(values, rows)) if len(names) > 1 else [(values(row),) for row in rows]
+    await copy_records(conn, table, names, records)
+
+
+async def copy_records(
+    conn: AsyncConnection,
+    table: sa.Table,
+    names: tuple[str, ...],
+    records: Sequence[tuple[Any, ...]],
+) -> None:
+    """``copy_rows`` for rows already as tuples of the columns ``names``, in that order."""
+    if not records:
+        return
+    if conn.dialect.name != "postgresql":
+        await insert_rows(conn, table, [dict(zip(names, r, strict=True)) for r in records])
+        return
     driver = (await conn.get_raw_connection()).driver_connection
     assert driver is not None  # a checked-out connection has its driver's
     if not driver.is_in_transaction():

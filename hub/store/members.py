@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.membership.apply import Batch, ContributionRecord, MemberRecord
 from hub.membership.kpj import kpj_for
-from hub.store.bulk import copy_rows, insert_rows, update_by_id
+from hub.store.bulk import copy_records, copy_rows, insert_rows, update_by_id
 from hub.store.rows import record_of
 from hub.store.tables import contributions, member_changes, member_history, members
 from schemas.events import ContributionPaid, EventEnvelope, PaymentReversed
@@ -184,7 +184,7 @@ async def insert_members(conn: AsyncConnection, new: list[MemberRecord], now: da
     for member, member_id in zip(new, ids, strict=True):
         member.member_id = member_id
         member.kpj = kpjs[member_id]
-    await copy_rows(conn, members, [member_row(m, now) for m in new])
+    await copy_records(conn, members, MEMBER_COLUMNS, [member_values(m, now) for m in new])
 
 
 async def _taken_kpjs(conn: AsyncConnection, kpjs: list[str]) -> set[str]:
@@ -242,32 +242,67 @@ async def write_contributions(conn: AsyncConnection, batch: Batch, now: datetime
     )
 
 
+MEMBER_COLUMNS = (
+    "id",
+    "nik",
+    "kpj",
+    "full_name",
+    "birth_date",
+    "sex",
+    "phone",
+    "address",
+    "occupation",
+    "declared_income",
+    "programmes",
+    "paid_through",
+    "registered_month",
+    "registered_channel",
+    "registered_partner",
+    "registration_event_id",
+    "created_at",
+    "updated_at",
+    "period_start",
+    "lapsed_on",
+    "source",
+    "registered_agent",
+)
+"""The ``members`` columns, in the order ``member_values`` gives them."""
+if set(MEMBER_COLUMNS) != set(members.c.keys()):
+    raise TypeError("MEMBER_COLUMNS must name every column of members")
+
+
+def member_values(m: MemberRecord, now: datetime, source: str = "hub") -> tuple[Any, ...]:
+    """The ``members`` row of a member the hub registered, or one from ``source``, as a
+    tuple in ``MEMBER_COLUMNS`` order (the consumer copies one a new member)."""
+    return (
+        m.member_id,
+        m.nik,
+        m.kpj,
+        m.full_name,
+        m.birth_date,
+        m.sex,
+        m.phone,
+        m.address,
+        m.occupation,
+        m.declared_income,
+        ",".join(m.programmes),
+        m.paid_through,
+        m.registered_month,
+        m.registered_channel,
+        m.registered_partner,
+        m.registration_event_id,
+        now,
+        now,
+        m.period_start,
+        m.lapsed_on,
+        source,
+        m.registered_agent,
+    )
+
+
 def member_row(m: MemberRecord, now: datetime, source: str = "hub") -> dict[str, Any]:
-    """The ``members`` row of a member the hub registered, or one from ``source``."""
-    return {
-        "id": m.member_id,
-        "nik": m.nik,
-        "kpj": m.kpj,
-        "full_name": m.full_name,
-        "birth_date": m.birth_date,
-        "sex": m.sex,
-        "phone": m.phone,
-        "address": m.address,
-        "occupation": m.occupation,
-        "declared_income": m.declared_income,
-        "programmes": ",".join(m.programmes),
-        "paid_through": m.paid_through,
-        "registered_month": m.registered_month,
-        "registered_channel": m.registered_channel,
-        "registered_partner": m.registered_partner,
-        "registration_event_id": m.registration_event_id,
-        "created_at": now,
-        "updated_at": now,
-        "period_start": m.period_start,
-        "lapsed_on": m.lapsed_on,
-        "source": source,
-        "registered_agent": m.registered_agent,
-    }
+    """``member_values`` by column name."""
+    return dict(zip(MEMBER_COLUMNS, member_values(m, now, source), strict=True))
 
 
 def _contribution_row(c: ContributionRecord, now: datetime) -> dict[str, Any]:
