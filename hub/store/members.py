@@ -188,10 +188,26 @@ async def insert_members(conn: AsyncConnection, new: list[MemberRecord], now: da
 
 
 async def _taken_kpjs(conn: AsyncConnection, kpjs: list[str]) -> set[str]:
-    taken: set[str] = set()
-    for where in _one_of(conn, members.c.kpj, kpjs):
-        taken.update(r.kpj for r in await conn.execute(sa.select(members.c.kpj).where(where)))
-    return taken
+    """Which of ``kpjs``, minted for new member numbers, a member already holds.
+
+    Only a member the hub did not register can: each one it registered holds the KPJ of
+    its own number, and numbers are never reused. Those members' KPJs have an index of
+    their own (``ix_members_kpj_not_minted``), read for the range of ``kpjs`` (eleven
+    digits each, so text order is number order): two bounds rather than an array of a
+    batch's 2,000 KPJs, each probed in the index of every member's KPJ.
+    """
+    rows = await conn.execute(
+        sa.select(members.c.kpj).where(
+            _NOT_MINTED, members.c.kpj >= min(kpjs), members.c.kpj <= max(kpjs)
+        )
+    )
+    wanted = set(kpjs)
+    return {r.kpj for r in rows if r.kpj in wanted}
+
+
+_NOT_MINTED = sa.text("members.source <> 'hub'")
+"""The predicate of ``ix_members_kpj_not_minted``, written as the index is (a literal, not
+a parameter), so that PostgreSQL and SQLite can tell the index answers the query."""
 
 
 async def update_members(conn: AsyncConnection, batch: Batch, now: datetime) -> None:

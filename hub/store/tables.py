@@ -105,6 +105,12 @@ members = sa.Table(
     sa.Column("lapsed_on", sa.Date()),
     sa.Column("source", sa.String(16), nullable=False, server_default="hub"),
     sa.Column("registered_agent", sa.String(32)),
+    sa.Index(
+        "ix_members_kpj_not_minted",
+        "kpj",
+        postgresql_where=sa.text("source <> 'hub'"),
+        sqlite_where=sa.text("source <> 'hub'"),
+    ),
 )
 """One row per person (NIK), whichever channel registered them first.
 
@@ -112,7 +118,8 @@ members = sa.Table(
 month). ``lapsed_on``: the day the current period lapsed, once recorded. ``source``:
 ``hub`` (registered through a channel, KPJ minted here) or ``import`` (loaded from
 the agency's core with its own KPJ by ``hub members import``). ``registered_agent``: the
-agent (``partner_agents``) that registered them, if an agent did."""
+agent (``partner_agents``) that registered them, if an agent did. ``ix_members_kpj_not_minted``
+holds the KPJs the hub did not mint, the only ones a KPJ it mints can collide with."""
 
 contributions = sa.Table(
     "contributions",
