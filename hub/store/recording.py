@@ -88,15 +88,7 @@ class RecordingService:
         now = datetime.now(UTC)
         claimed = await claim_events(
             conn,
-            [
-                {
-                    "event_id": e.envelope.event_id,
-                    "event_type": e.envelope.event_type,
-                    "kafka_partition": e.partition,
-                    "kafka_offset": e.offset,
-                }
-                for e in events
-            ],
+            [(e.envelope.event_id, e.envelope.event_type, e.partition, e.offset) for e in events],
             now,
         )
         fresh: list[EventEnvelope] = []
