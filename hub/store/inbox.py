@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -774,6 +775,18 @@ def _settlement_columns(request: NewRequest) -> dict[str, Any]:
 # and they only move forward: a recorded or rejected request never changes again.
 
 
+_OUTCOME = "(SELECT by_id FROM given) -> CAST(r.event_id AS text)"
+_RECORD_OUTCOMES = sa.text(
+    "WITH given AS MATERIALIZED (SELECT CAST(CAST(:outcomes AS text) AS jsonb) AS by_id) "  # noqa: S608
+    f"UPDATE partner_requests AS r SET status = {_OUTCOME} ->> 0, "
+    f"kpj = {_OUTCOME} ->> 1, reason = {_OUTCOME} ->> 2, updated_at = :now "
+    "WHERE r.id IN (SELECT id FROM partner_requests "
+    "WHERE event_id = ANY(CAST(:ids AS uuid[])) "
+    "AND status IN ('pending', 'accepted') ORDER BY id FOR UPDATE)"
+)
+"""Each request's outcome, (status, KPJ, reason), from a JSON object keyed by event id."""
+
+
 async def record_outcomes(
     conn: AsyncConnection,
     outcomes: Sequence[tuple[UUID, str, str | None, str | None]],
@@ -784,22 +797,16 @@ async def record_outcomes(
         return
     if conn.dialect.name == "postgresql":
         # One statement for the whole batch instead of one round trip per request; each
-        # row's outcome is looked up by its event id (see ``_ACK_ROWS`` for why not a join).
-        ids, statuses, kpjs, reasons = (list(column) for column in zip(*outcomes, strict=True))
-        outcome = "(SELECT by_id FROM given) -> CAST(r.event_id AS text)"
+        # row's outcome is looked up by its event id (see ``_ACK_ROWS`` for why not a join)
+        # in a JSON object written by orjson: three arrays of a batch's 2,000 outcomes cost
+        # the consumer more to send, element by element, than the object does whole.
+        by_id = {event_id: (status, kpj, reason) for event_id, status, kpj, reason in outcomes}
+        try:
+            written = orjson.dumps(by_id, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError:  # ids of another UUID class than the standard one (asyncpg's)
+            written = orjson.dumps({str(key): value for key, value in by_id.items()})
         await conn.execute(
-            sa.text(
-                "WITH given AS MATERIALIZED (SELECT jsonb_object_agg(v.event_id, "  # noqa: S608
-                "jsonb_build_array(v.status, v.kpj, v.reason)) AS by_id FROM unnest("
-                "CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:kpjs AS text[]), "
-                "CAST(:reasons AS text[])) AS v(event_id, status, kpj, reason)) "
-                f"UPDATE partner_requests AS r SET status = {outcome} ->> 0, "
-                f"kpj = {outcome} ->> 1, reason = {outcome} ->> 2, updated_at = :now "
-                "WHERE r.id IN (SELECT id FROM partner_requests "
-                "WHERE event_id = ANY(CAST(:ids AS uuid[])) "
-                "AND status IN ('pending', 'accepted') ORDER BY id FOR UPDATE)"
-            ),
-            {"ids": ids, "statuses": statuses, "kpjs": kpjs, "reasons": reasons, "now": now},
+            _RECORD_OUTCOMES, {"ids": list(by_id), "outcomes": written.decode(), "now": now}
         )
         return
     await conn.execute(
