@@ -4,9 +4,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
+from aiokafka.partitioner import DefaultPartitioner
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from hub.errors import BrokerUnavailable
@@ -16,6 +18,9 @@ from hub.observability import metrics
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
+
+_PARTITIONER = DefaultPartitioner()
+"""The producer's own default partitioner, for events handed over in record batches."""
 
 
 class KafkaEventPublisher:
@@ -102,7 +107,7 @@ class KafkaEventPublisher:
         if not self._started:
             return [self._unavailable() for _ in events]
         started = time.monotonic()
-        futures: list[asyncio.Future[object]] = []
+        futures: list[asyncio.Future[object] | None] = []
         failure: BaseException | None = None
         try:
             async with asyncio.timeout_at(
@@ -110,9 +115,8 @@ class KafkaEventPublisher:
             ):
                 if not self._topology_verified:
                     await self._verify_topology()
-                for key, value in events:
-                    futures.append(await self._producer.send(self._topic, value, key=key.encode()))
-                await asyncio.gather(*futures, return_exceptions=True)
+                futures = await self._send_in_batches(events)
+                await asyncio.gather(*{f for f in futures if f is not None}, return_exceptions=True)
         except (TimeoutError, KafkaError, OSError) as exc:
             failure = exc
         results: list[BrokerUnavailable | None] = []
@@ -132,6 +136,44 @@ class KafkaEventPublisher:
             metrics.BROKER_ACK_FAILURES.inc()
             log.warning("no broker acknowledgement within the ack timeout: %r", failure)
         return results
+
+    async def _send_in_batches(
+        self, events: Sequence[tuple[str, bytes]]
+    ) -> "list[asyncio.Future[object] | None]":
+        """Hand ``events`` to the producer a record batch at a time; each event's future is
+        its batch's (one future and one hand-over per batch, not per event: for a batch
+        upload that was a tenth of the API's CPU).
+
+        Each event goes to the partition ``send`` would choose for its key (aiokafka's
+        default partitioner: murmur2, as Java's clients), so a member's events keep one
+        partition and their order whichever way they were published. Batches are not
+        filled all at once: an event either fits in its partition's batch, or that batch
+        is handed over and the event starts the next one, in the events' order.
+        """
+        partitions = list(await self._producer.partitions_for(self._topic))
+        sent: list[asyncio.Future[object] | None] = [None] * len(events)
+        filling: dict[int, tuple[Any, list[int]]] = {}
+
+        async def hand_over(partition: int) -> None:
+            batch, members = filling.pop(partition)
+            future = await self._producer.send_batch(batch, self._topic, partition=partition)
+            for i in members:
+                sent[i] = future
+
+        for i, (key, value) in enumerate(events):
+            raw_key = key.encode()
+            partition = _PARTITIONER(raw_key, partitions, partitions)
+            if partition not in filling:
+                filling[partition] = (self._producer.create_batch(), [])
+            if filling[partition][0].append(key=raw_key, value=value, timestamp=None) is None:
+                await hand_over(partition)
+                filling[partition] = (self._producer.create_batch(), [])
+                if filling[partition][0].append(key=raw_key, value=value, timestamp=None) is None:
+                    raise MessageSizeTooLargeError("an event does not fit in a record batch")
+            filling[partition][1].append(i)
+        for partition in list(filling):
+            await hand_over(partition)
+        return sent
 
     @staticmethod
     def _unavailable() -> BrokerUnavailable:

@@ -70,3 +70,49 @@ async def test_a_batch_published_to_a_broker_gone_away_is_unavailable_event_by_e
         await publisher.stop()
     assert [type(r) for r in results] == [BrokerUnavailable] * 3
     assert waited < 3.0  # one ack timeout for the batch, not one per event
+
+
+async def test_events_published_together_keep_the_partition_and_order_of_single_publishes(
+    settings: Settings,
+) -> None:
+    # 2 KiB events, 30 a member: more than one record batch (16 KiB) per partition.
+    keys = ["5171044508900101", "5171044508900102", "5171044508900103"]
+    events = [(key, f"{key} {n}".encode().ljust(2048, b".")) for n in range(30) for key in keys]
+    publisher = KafkaEventPublisher(settings, settings.kafka_bootstrap_servers)
+    await publisher.start()
+    try:
+        for key in keys:
+            await publisher.publish(key, f"{key} alone".encode())
+        results = await publisher.publish_many(events)
+        for key in keys:
+            await publisher.publish(key, f"{key} after".encode())
+    finally:
+        await publisher.stop()
+    assert results == [None] * len(events)
+
+    consumer = AIOKafkaConsumer(
+        settings.kafka_member_events_topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    seen: dict[str, list[tuple[int, bytes]]] = {key: [] for key in keys}
+    try:
+        deadline = time.monotonic() + 30
+        while sum(map(len, seen.values())) < 32 * len(keys) and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                for record in records:
+                    if record.key.decode() in seen:
+                        seen[record.key.decode()].append((record.partition, record.value))
+    finally:
+        await consumer.stop()
+    for key in keys:
+        partitions = {partition for partition, _ in seen[key]}
+        values = [value.rstrip(b".") for _, value in seen[key]]
+        assert len(partitions) == 1, f"{key} was spread over partitions {partitions}"
+        assert values == [
+            f"{key} alone".encode(),
+            *(f"{key} {n}".encode() for n in range(30)),
+            f"{key} after".encode(),
+        ]
