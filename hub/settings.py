@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     kafka_ssl_cafile: str = ""
     kafka_enable_idempotence: bool = False
     kafka_linger_ms: int = Field(0, ge=0)
+    kafka_producer_batch_bytes: int = Field(262_144, ge=16_384, le=1_048_576)
+    """Largest record batch the producer builds for one partition (aiokafka's 16 KiB by
+    default): a batch upload's events go in batches of this size."""
     kafka_ack_timeout_s: float = Field(5.0, gt=0)
     kafka_consumer_group: str = "bpu-core-consumer"
     kafka_consumer_max_batch: int = Field(2000, ge=1)

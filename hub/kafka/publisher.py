@@ -42,6 +42,7 @@ class KafkaEventPublisher:
             acks="all",
             enable_idempotence=settings.kafka_enable_idempotence,
             linger_ms=settings.kafka_linger_ms,
+            max_batch_size=settings.kafka_producer_batch_bytes,
             request_timeout_ms=int(settings.kafka_ack_timeout_s * 1000),
         )
         self._topology_verified = False
