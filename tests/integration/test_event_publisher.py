@@ -27,6 +27,16 @@ async def test_a_batch_of_events_is_acknowledged_and_each_member_keeps_its_order
         await publisher.stop()
     assert results == [None] * 200
 
+    seen = await read_back(settings, 200)
+    assert len(seen) == 40
+    assert [value for _, value in seen["5171044508900007"]] == [
+        f"event 7-{n}".encode() for n in range(5)
+    ]
+
+
+async def read_back(settings: Settings, count: int) -> dict[str, list[tuple[int, bytes]]]:
+    """The first ``count`` records of the member-events topic (or all within 30 s), by key:
+    (partition, value) in the order read."""
     consumer = AIOKafkaConsumer(
         settings.kafka_member_events_topic,
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -34,17 +44,18 @@ async def test_a_batch_of_events_is_acknowledged_and_each_member_keeps_its_order
         auto_offset_reset="earliest",
     )
     await consumer.start()
-    seen: dict[str, list[bytes]] = {}
+    seen: dict[str, list[tuple[int, bytes]]] = {}
     try:
         deadline = time.monotonic() + 30
-        while sum(map(len, seen.values())) < 200 and time.monotonic() < deadline:
+        while sum(map(len, seen.values())) < count and time.monotonic() < deadline:
             for records in (await consumer.getmany(timeout_ms=1000)).values():
                 for record in records:
-                    seen.setdefault(record.key.decode(), []).append(record.value)
+                    seen.setdefault(record.key.decode(), []).append(
+                        (record.partition, record.value)
+                    )
     finally:
         await consumer.stop()
-    assert len(seen) == 40
-    assert seen["5171044508900007"] == [f"event 7-{n}".encode() for n in range(5)]
+    return seen
 
 
 async def test_a_batch_published_to_a_broker_gone_away_is_unavailable_event_by_event(
@@ -90,23 +101,7 @@ async def test_events_published_together_keep_the_partition_and_order_of_single_
         await publisher.stop()
     assert results == [None] * len(events)
 
-    consumer = AIOKafkaConsumer(
-        settings.kafka_member_events_topic,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=None,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    seen: dict[str, list[tuple[int, bytes]]] = {key: [] for key in keys}
-    try:
-        deadline = time.monotonic() + 30
-        while sum(map(len, seen.values())) < 32 * len(keys) and time.monotonic() < deadline:
-            for records in (await consumer.getmany(timeout_ms=1000)).values():
-                for record in records:
-                    if record.key.decode() in seen:
-                        seen[record.key.decode()].append((record.partition, record.value))
-    finally:
-        await consumer.stop()
+    seen = await read_back(settings, 32 * len(keys))
     for key in keys:
         partitions = {partition for partition, _ in seen[key]}
         values = [value.rstrip(b".") for _, value in seen[key]]

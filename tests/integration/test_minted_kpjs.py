@@ -6,14 +6,9 @@ hub would mint for a later member number: the consumer skips such numbers, on Po
 as the store of a fresh deployment numbers its members (1, 2, 3...).
 """
 
-import asyncpg
 import pytest
 
-from hub.bootstrap import coverage_rules, schedule_from
-from hub.settings import load_settings
-from hub.store.database import create_engine
-from hub.store.recording import RecordingService
-from tests.conftest import PG_ADMIN_DSN
+from tests.integration.conftest import MEMBERS_INSERT, OwnStore
 from tests.integration.test_recording_plans import registrations
 
 pytestmark = pytest.mark.integration
@@ -23,37 +18,27 @@ KPJ_OF_3, KPJ_OF_4, KPJ_OF_5 = "00000000034", "00000000042", "00000000059"
 
 
 async def test_a_kpj_an_imported_member_holds_is_skipped_and_the_next_free_one_minted(
-    empty_store: str,
+    own_store: OwnStore,
 ) -> None:
-    url = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    engine = create_engine(f"{url}/{empty_store}", pool_size=1)
-    admin = await asyncpg.connect(PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{empty_store}")
-    try:
-        # Two members imported from the core, numbered 1 and 2 as an import numbers them,
-        # holding the KPJs the hub would mint for numbers 3 and 4.
-        await admin.execute(
-            "INSERT INTO members (id, nik, kpj, full_name, birth_date, sex, phone, address,"
-            " occupation, declared_income, programmes, registered_month, registered_channel,"
-            " registered_partner, registration_event_id, created_at, updated_at, source)"
-            " SELECT nextval('members_id_seq'), (9100000000000000 + g)::text, k, 'IMPORTED',"
-            " '1990-01-01', 'M', '+6281234567890', 'Jl. Inti', 'Petani', 2000000, 'JKK,JKM',"
-            " '2024-05-01', 'import', 'import', gen_random_uuid(), now(), now(), 'import'"
-            " FROM unnest($1::text[]) WITH ORDINALITY AS t(k, g)",
-            [KPJ_OF_3, KPJ_OF_4],
-        )
-        settings = load_settings()
-        recorder = RecordingService(engine, schedule_from(settings), coverage_rules(settings))
-        event = registrations(1, offset=0)[0]
+    admin = own_store.admin
+    # Two members imported from the core, numbered 1 and 2 as an import numbers them,
+    # holding the KPJs the hub would mint for numbers 3 and 4.
+    await admin.execute(
+        MEMBERS_INSERT
+        + "SELECT nextval('members_id_seq'), (9100000000000000 + g)::text, k, 'IMPORTED',"
+        " '1990-01-01', 'M', '+6281234567890', 'Jl. Inti', 'Petani', 2000000, 'JKK,JKM',"
+        " '2024-05-01', 'import', 'import', gen_random_uuid(), now(), now(), 'import'"
+        " FROM unnest($1::text[]) WITH ORDINALITY AS t(k, g)",
+        [KPJ_OF_3, KPJ_OF_4],
+    )
+    event = registrations(1, offset=0)[0]
 
-        result = await recorder.apply([event])
+    result = await own_store.recorder().apply([event])
 
-        assert result.recorded == 1
-        minted = await admin.fetchrow(
-            "SELECT id, kpj, source FROM members WHERE nik = $1", event.envelope.member_key
-        )
-        assert (minted["id"], minted["kpj"], minted["source"]) == (5, KPJ_OF_5, "hub")
-        held = await admin.fetch("SELECT kpj FROM members WHERE source = 'import' ORDER BY id")
-        assert [r["kpj"] for r in held] == [KPJ_OF_3, KPJ_OF_4]
-    finally:
-        await admin.close()
-        await engine.dispose()
+    assert result.recorded == 1
+    minted = await admin.fetchrow(
+        "SELECT id, kpj, source FROM members WHERE nik = $1", event.envelope.member_key
+    )
+    assert (minted["id"], minted["kpj"], minted["source"]) == (5, KPJ_OF_5, "hub")
+    held = await admin.fetch("SELECT kpj FROM members WHERE source = 'import' ORDER BY id")
+    assert [r["kpj"] for r in held] == [KPJ_OF_3, KPJ_OF_4]

@@ -14,12 +14,9 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.bootstrap import coverage_rules, schedule_from
-from hub.settings import load_settings
-from hub.store.database import create_engine
-from hub.store.recording import IncomingEvent, RecordingService
+from hub.store.recording import IncomingEvent
 from schemas.events import EventEnvelope, RegistrationSubmitted
-from tests.conftest import PG_ADMIN_DSN
+from tests.integration.conftest import MEMBERS_INSERT, OwnStore
 from tests.support.people import applicant
 
 GROWN_BY = 30_000
@@ -62,36 +59,26 @@ async def members_read_whole(engine: AsyncEngine, admin: asyncpg.Connection) -> 
 
 
 async def test_a_store_that_started_empty_is_not_read_whole_for_each_batch_as_it_grows(
-    empty_store: str,
+    own_store: OwnStore,
 ) -> None:
-    url = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    engine = create_engine(f"{url}/{empty_store}", pool_size=1)
-    admin = await asyncpg.connect(PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{empty_store}")
-    try:
-        await admin.execute("ALTER TABLE members SET (autovacuum_enabled = false)")
-        settings = load_settings()
-        recorder = RecordingService(engine, schedule_from(settings), coverage_rules(settings))
-        # Enough batches for PostgreSQL to settle on a plan for each statement.
-        for batch in range(8):
-            result = await recorder.apply(registrations(2, offset=batch * 2))
-            assert result.recorded == 2
-        # Then the table grows (another process, an import), with no ANALYZE since.
-        await admin.execute(
-            "INSERT INTO members (id, nik, kpj, full_name, birth_date, sex, phone, address,"
-            " occupation, declared_income, programmes, registered_month, registered_channel,"
-            " registered_partner, registration_event_id, created_at, updated_at, source)"
-            " SELECT 90000000 + g, (9100000000000000 + g)::text, 'T' || g, 'GROWN', "
-            " '1990-01-01', 'M', '+6281234567890', 'Jl. Tumbuh', 'Petani', 2000000, 'JKK,JKM',"
-            " '2026-12-01', 'hub-api', 'demo', gen_random_uuid(), now(), now(), 'registration'"
-            " FROM generate_series(1, $1) AS g",
-            GROWN_BY,
-        )
-        before = await members_read_whole(engine, admin)
-
-        result = await recorder.apply(registrations(2, offset=100))
-
+    engine, admin = own_store.engine, own_store.admin
+    await admin.execute("ALTER TABLE members SET (autovacuum_enabled = false)")
+    recorder = own_store.recorder()
+    # Enough batches for PostgreSQL to settle on a plan for each statement.
+    for batch in range(8):
+        result = await recorder.apply(registrations(2, offset=batch * 2))
         assert result.recorded == 2
-        assert await members_read_whole(engine, admin) == before
-    finally:
-        await admin.close()
-        await engine.dispose()
+    # Then the table grows (another process, an import), with no ANALYZE since.
+    await admin.execute(
+        MEMBERS_INSERT + "SELECT 90000000 + g, (9100000000000000 + g)::text, 'T' || g, 'GROWN', "
+        " '1990-01-01', 'M', '+6281234567890', 'Jl. Tumbuh', 'Petani', 2000000, 'JKK,JKM',"
+        " '2026-12-01', 'hub-api', 'demo', gen_random_uuid(), now(), now(), 'registration'"
+        " FROM generate_series(1, $1) AS g",
+        GROWN_BY,
+    )
+    before = await members_read_whole(engine, admin)
+
+    result = await recorder.apply(registrations(2, offset=100))
+
+    assert result.recorded == 2
+    assert await members_read_whole(engine, admin) == before
