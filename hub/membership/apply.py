@@ -22,9 +22,9 @@ from schemas.events import (
 )
 
 PERSONAL_FIELDS = (*(f.name for f in fields(Particulars)), "declared_income", "programmes")
-_personal = operator.attrgetter(*PERSONAL_FIELDS)
 """What a registration form says about a person (``schemas.events.Applicant``), as a
 member record holds it: its first fields, in their order (checked below)."""
+_personal = operator.attrgetter(*PERSONAL_FIELDS)
 
 
 @dataclass(slots=True)
