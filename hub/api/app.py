@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
@@ -13,8 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import request_response
+from starlette.types import ASGIApp
 
 from hub.api.answers import (
     Accepted,
@@ -24,7 +27,15 @@ from hub.api.answers import (
     PaymentStatus,
     RegistrationStatus,
 )
-from hub.api.edge import EdgeGuard, EdgeLimits, Gate, GatedRoute, RouteTraits, gated_routes
+from hub.api.edge import (
+    EdgeGuard,
+    EdgeLimits,
+    Gate,
+    GatedRoute,
+    RouteExceptionHandlers,
+    RouteTraits,
+    gated_routes,
+)
 from hub.callbacks.log import CallbackLog
 from hub.channels.base import ChannelAdapter, HttpChannelAdapter
 from hub.channels.codes import CodeTable, retry_after
@@ -265,6 +276,10 @@ def create_app(
 
     Signed = Annotated[tuple[Partner, bytes], Depends(signed)]  # noqa: N806
 
+    lean_apps: dict[int, ASGIApp] = {}
+    """The apps of the routes served lean, by the route's ``id`` (a route compares by
+    path and methods, and cannot be hashed): the edge calls them itself."""
+
     def write_route(
         path: str,
         model: type[RequestT],
@@ -305,7 +320,8 @@ def create_app(
             name=submit.__name__,
         )(endpoint)
         if lean:
-            serve_lean(app, "POST", path, lean_endpoint)
+            route = serve_lean(app, "POST", path, lean_endpoint)
+            lean_apps[id(route)] = route.app
 
     def status_route(
         kind: RequestKind,
@@ -447,10 +463,13 @@ def create_app(
         tag="payments",
     )
 
-    gated: list[GatedRoute] = gated_routes(
-        [r for r in app.router.routes if getattr(r, "path", "").startswith("/v1/")],
-        HubApiGate(verifier),
-    )
+    gated: list[GatedRoute] = [
+        replace(g, direct=lean_apps[id(g.route)]) if id(g.route) in lean_apps else g
+        for g in gated_routes(
+            [r for r in app.router.routes if getattr(r, "path", "").startswith("/v1/")],
+            HubApiGate(verifier),
+        )
+    ]
     for extra, gate in routers:
         if gate is not None:
             gated += gated_routes(extra.routes, gate)
@@ -478,6 +497,7 @@ def create_app(
         routes=gated,
         limiter=limiter or LocalLimiter(),
         limits=limits or default_edge_limits(),
+        route_exception_handlers=lambda: route_exception_handlers(app),
     )
     return app
 
@@ -510,20 +530,39 @@ SECURITY_SCHEMES: dict[str, Any] = {
 
 def serve_lean(
     app: FastAPI, method: str, path: str, handler: Callable[[Request], Awaitable[Response]]
-) -> None:
-    """Serve the documented route ``method path`` with ``handler`` itself.
+) -> APIRoute:
+    """Serve the documented route ``method path`` with ``handler`` itself; the route.
 
     FastAPI keeps the route for the OpenAPI document (its headers, body and answers),
     but a request goes straight to ``handler``: no dependency tree to solve and no
     response model, which the ingest profile showed on the two hot write routes. The
-    edge (``hub.api.edge``) matches the route as before, and the app's exception
-    handlers still answer what ``handler`` raises.
+    edge (``hub.api.edge``) matches the route as before and, once it has read the body,
+    calls the route itself (``GatedRoute.direct``) rather than the router behind the
+    app's inner middleware; the app's exception handlers still answer what ``handler``
+    raises (``route_exception_handlers``).
     """
     for route in app.router.routes:
         if isinstance(route, APIRoute) and route.path == path and method in (route.methods or ()):
             route.app = request_response(handler)
-            return
+            return route
     raise LookupError(f"no route {method} {path} to serve lean")
+
+
+def route_exception_handlers(app: Starlette) -> RouteExceptionHandlers:
+    """The app's exception handlers as its innermost middleware hands them to a route.
+
+    Starlette splits them when it builds the middleware stack: the catch-all
+    (``Exception`` or ``500``) goes to ``ServerErrorMiddleware``, the outermost layer,
+    and every other one to ``ExceptionMiddleware``, just outside the router, which puts
+    them in the scope by exception class and by status code for the route to use.
+    """
+    by_class: dict[Any, Any] = {}
+    by_status: dict[Any, Any] = {}
+    for key, handler in app.exception_handlers.items():
+        if key in (500, Exception):
+            continue
+        (by_status if isinstance(key, int) else by_class)[key] = handler
+    return by_class, by_status
 
 
 async def _signed(verifier: SignatureVerifier, request: Request) -> tuple[Partner, bytes]:

@@ -10,7 +10,9 @@ For each partner route (the hub's ``/v1`` API and every channel's) the edge, in 
    ``Retry-After`` when it is empty);
 4. reads the body, cutting it off at the route's limit (``413``) or when it is not
    in within the read timeout (``408``); a streaming route (an upload) gets the
-   same limits applied to the stream it reads.
+   same limits applied to the stream it reads;
+5. hands the request on: to the app's router, or, for a hot route, to the route itself
+   (``GatedRoute.direct``), which the edge has already matched.
 
 Every refusal is the channel's own answer (its fields and codes, via the
 channel's ``error_response``) with the HTTP status above, and a refusal that
@@ -86,6 +88,15 @@ class GatedRoute:
     gate: Gate
     operation: str
     traits: RouteTraits
+    direct: ASGIApp | None = None
+    """The route's own app, called by the edge itself once the body is read (a hot
+    route, ``hub.api.app.serve_lean``), instead of handing the request back to the
+    app's router to find the route again."""
+
+
+RouteExceptionHandlers = tuple[dict[Any, Any], dict[Any, Any]]
+"""The app's exception handlers as Starlette hands them to a route: by exception class,
+by status code (``scope["starlette.exception_handlers"]``)."""
 
 
 class _Cut(Exception):
@@ -108,9 +119,12 @@ class EdgeGuard:
         routes: Sequence[GatedRoute],
         limiter: Limiter,
         limits: EdgeLimits,
+        route_exception_handlers: Callable[[], RouteExceptionHandlers] | None = None,
     ) -> None:
         self.app = app
         self.routes = list(routes)
+        self.route_exception_handlers = route_exception_handlers
+        self._handlers: RouteExceptionHandlers | None = None
         self.limiter = limiter
         self.limits = limits
         self.refusals = RefusalLog()
@@ -118,10 +132,23 @@ class EdgeGuard:
 
     def _match(self, scope: Scope) -> GatedRoute | None:
         for gated in self.routes:
-            match, _ = gated.route.matches(scope)
+            match, child_scope = gated.route.matches(scope)
             if match is Match.FULL:
+                if gated.direct is not None:
+                    scope.update(child_scope)  # as the router would (endpoint, path params)
                 return gated
         return None
+
+    async def _direct(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        """The route's app, with the exception handlers the app's own middleware would
+        have handed it: what it raises is answered as on any other route (what no
+        handler takes goes up to the server-error handler, as before)."""
+        if self._handlers is None:
+            if self.route_exception_handlers is None:
+                raise LookupError("a direct route needs the app's exception handlers")
+            self._handlers = self.route_exception_handlers()
+        scope["starlette.exception_handlers"] = self._handlers
+        await app(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -176,6 +203,9 @@ class EdgeGuard:
             return
         if body is None:
             return  # the client went away
+        if gated.direct is not None:
+            await self._direct(gated.direct, scope, _replay(body, receive), send)
+            return
         await self.app(scope, _replay(body, receive), send)
 
     async def _streamed(
