@@ -8,8 +8,6 @@ carries the post office's ``kodeRespon``. The partner-facing description, with
 the codes and the CSV columns, is docs/channels/pos.md.
 """
 
-from functools import partial
-
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import Field
@@ -203,12 +201,16 @@ class PosAdapter(HttpChannelAdapter[PosOptions], slug="pos", title="Kantor Pos /
         async with received(request.stream(), self.options.upload_max_bytes) as (file, digest):
             body = Body(None, digest)
             self.verifier.check(claimant, request.method, request.url.path, body)
-            answer = await submit_rows(
-                partial(self.intake.submit_registrations, claimant.partner),
-                file,
-                self.options.upload_concurrency,
-                self.options.upload_max_row_chars,
-            )
+            submission = self.intake.file_submission(claimant.partner)
+            try:
+                answer = await submit_rows(
+                    submission.submit,
+                    file,
+                    self.options.upload_concurrency,
+                    self.options.upload_max_row_chars,
+                )
+            finally:
+                await submission.settle()
         return StreamingResponse(
             answer.body(), media_type="application/json", background=BackgroundTask(answer.close)
         )

@@ -9,8 +9,8 @@ the broker acknowledged the event.
 
 import hashlib
 import logging
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Sequence, Set
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from time import perf_counter
@@ -174,6 +174,30 @@ class IntakeService:
         A store outage fails the whole batch (raised, ``StoreUnavailable``); a broker
         outage only the rows it left unpublished (``BrokerUnavailable`` in their place).
         """
+        answers, acknowledged = await self._submit_batch(partner, requests)
+        await self._acknowledge(acknowledged)
+        return answers
+
+    def file_submission(self, partner: Partner) -> "FileSubmission":
+        """The batches of one batch file of ``partner``'s, answered together at its end."""
+        return FileSubmission(self, partner)
+
+    async def _acknowledge(self, acknowledged: Sequence[tuple[UUID, datetime]]) -> None:
+        for event_id, at in acknowledged:
+            await self._ledger.mark_accepted(event_id, at)
+
+    async def _submit_batch(
+        self,
+        partner: Partner,
+        requests: Sequence[RegistrationRequest],
+        published: Set[UUID] = frozenset(),
+    ) -> tuple[list[Acceptance | HubError], list[tuple[UUID, datetime]]]:
+        """``submit_registrations`` but for marking the published rows accepted: the answers,
+        and (event id, when the broker acknowledged it) of each row published.
+
+        ``published``: events published and acknowledged, but not yet marked accepted; a
+        row of theirs is answered as accepted, not published again.
+        """
         started = perf_counter()
         now = self._clock()
         outcomes: list[Acceptance | HubError | None] = [None] * len(requests)
@@ -199,7 +223,9 @@ class IntakeService:
         # Group-committed by the ledger: one statement for the batch.
         claims = await self._ledger.claim_many(list(first.values()))
         held = {c.reference: c for c in claims}
-        unpublished = await self._publish_all([c for c in claims if c.status == "pending"])
+        unpublished, acknowledged = await self._publish_all(
+            [c for c in claims if c.status == "pending" and c.event_id not in published]
+        )
         for claimed in claims:
             if claimed.status != "pending":
                 await self._redrive_if_lost(claimed)
@@ -220,21 +246,25 @@ class IntakeService:
         accepted = sum(1 for o in answers if isinstance(o, Acceptance))
         with bound_request(partner_id=partner.partner_id, channel=partner.channel):
             log.info("%d of %d registrations of a batch accepted", accepted, len(answers))
-        return answers
+        return answers, acknowledged
 
-    async def _publish_all(self, claims: Sequence[ClaimedRequest]) -> dict[UUID, HubError]:
-        """Publish the stored events of ``claims`` together; what each one that failed got."""
+    async def _publish_all(
+        self, claims: Sequence[ClaimedRequest]
+    ) -> tuple[dict[UUID, HubError], list[tuple[UUID, datetime]]]:
+        """Publish the stored events of ``claims`` together: what each one that failed got,
+        and (event id, when) of each one the broker acknowledged."""
         results = await self._publisher.publish_many(
             [(c.member_key, c.event_json.encode()) for c in claims]
         )
         failed: dict[UUID, HubError] = {}
+        acknowledged: list[tuple[UUID, datetime]] = []
         acknowledged_at = self._clock()
         for claimed, result in zip(claims, results, strict=True):
             if result is not None:
                 failed[claimed.event_id] = result
             else:
-                await self._ledger.mark_accepted(claimed.event_id, acknowledged_at)
-        return failed
+                acknowledged.append((claimed.event_id, acknowledged_at))
+        return failed, acknowledged
 
     async def inquiry(
         self, request: InquiryRequest, partner: Partner | None = None, channel: str = "hub-api"
@@ -600,6 +630,54 @@ class IntakeService:
         await self._publisher.publish(claimed.member_key, claimed.event_json.encode())
         await self._ledger.mark_accepted(claimed.event_id, self._clock())
         metrics.count_redrive("retry")
+
+
+ACKS_TRAIL_BATCHES = 2
+"""How many batches of a file a batch's acknowledgements trail behind (``FileSubmission``)."""
+
+
+class FileSubmission:
+    """The rows of one batch file, submitted a batch at a time and answered together.
+
+    Each batch is claimed and published as ``IntakeService.submit_registrations`` does,
+    but its rows are marked accepted only ``ACKS_TRAIL_BATCHES`` batches later. By then
+    the core consumer has recorded nearly all of them, and marking a recorded row
+    accepted writes nothing; marked at once, most rows were written accepted first and
+    recorded after, each row twice (and entered in, then taken off, the unrecorded list).
+    ``settle`` marks the rest, and the file's answer waits for it: the partner hears of
+    no row before it is marked, as with any request. Until then a row is ``pending``,
+    which a status call answers "try again", and a file sent again publishes it again
+    (the same event id), as when a process dies before its answer.
+    """
+
+    def __init__(self, intake: IntakeService, partner: Partner) -> None:
+        self._intake = intake
+        self._partner = partner
+        self._trailing: deque[list[tuple[UUID, datetime]]] = deque()
+        self._unmarked: set[UUID] = set()
+        """The events of ``_trailing``: a later row with the same reference finds its row
+        pending, and is answered as accepted rather than publishing it again."""
+
+    async def submit(self, requests: Sequence[RegistrationRequest]) -> list[Acceptance | HubError]:
+        """One batch of the file: its answers, as ``submit_registrations`` gives them."""
+        answers, acknowledged = await self._intake._submit_batch(
+            self._partner, requests, self._unmarked
+        )
+        self._trailing.append(acknowledged)
+        self._unmarked.update(event_id for event_id, _ in acknowledged)
+        while len(self._trailing) > ACKS_TRAIL_BATCHES:
+            await self._mark(self._trailing.popleft())
+        return answers
+
+    async def settle(self) -> None:
+        """Mark every row published so far accepted: before the file is answered, or when
+        it is refused part way (the rows published so far stay accepted)."""
+        while self._trailing:
+            await self._mark(self._trailing.popleft())
+
+    async def _mark(self, acknowledged: list[tuple[UUID, datetime]]) -> None:
+        await self._intake._acknowledge(acknowledged)
+        self._unmarked.difference_update(event_id for event_id, _ in acknowledged)
 
 
 def _registration_event(request: RegistrationRequest) -> RegistrationSubmitted:

@@ -349,3 +349,60 @@ async def test_a_batch_counts_each_request_once_under_its_outcome(
     } == {"accepted": 2, "conflict": 1, "invalid": 1, "unavailable": 2, "refused": None}
     assert count("hub_unavailable_responses_total") == 2
     assert count("hub_request_duration_seconds_count") == 6
+
+
+def _statuses(ledger: InMemoryRequestLedger, partner: Partner) -> dict[str, str]:
+    return {
+        reference: claimed.status
+        for (partner_id, _, reference), claimed in ledger.requests.items()
+        if partner_id == partner.partner_id
+    }
+
+
+async def test_a_files_rows_are_marked_accepted_two_batches_later_and_all_before_its_answer(
+    intake: IntakeService, ledger: InMemoryRequestLedger
+) -> None:
+    agent = Partner(partner_id="file-agent", channel="pos")
+    submission = intake.file_submission(agent)
+
+    await submission.submit([_registration("F-1"), _registration("F-2")])
+    await submission.submit([_registration("F-3")])
+    after_two = _statuses(ledger, agent)
+    await submission.submit([_registration("F-4")])
+    after_three = _statuses(ledger, agent)
+    await submission.settle()
+
+    assert after_two == dict.fromkeys(["F-1", "F-2", "F-3"], "pending")
+    assert after_three == {"F-1": "accepted", "F-2": "accepted", "F-3": "pending", "F-4": "pending"}
+    assert _statuses(ledger, agent) == dict.fromkeys(["F-1", "F-2", "F-3", "F-4"], "accepted")
+
+
+async def test_a_reference_again_later_in_a_file_is_accepted_without_publishing_it_twice(
+    intake: IntakeService, ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    agent = Partner(partner_id="file-twice", channel="pos")
+    submission = intake.file_submission(agent)
+
+    first = await submission.submit([_registration("T-1")])
+    again = await submission.submit([_registration("T-1"), _registration("T-2")])
+    await submission.settle()
+
+    assert [type(a) for a in first + again] == [Acceptance] * 3
+    assert first[0] == again[0]
+    assert len(publisher.published) == 2
+    assert _statuses(ledger, agent) == {"T-1": "accepted", "T-2": "accepted"}
+
+
+async def test_rows_of_a_file_the_broker_refused_are_never_marked_accepted(
+    intake: IntakeService, ledger: InMemoryRequestLedger, publisher: FakePublisher
+) -> None:
+    agent = Partner(partner_id="file-refused", channel="pos")
+    submission = intake.file_submission(agent)
+
+    await submission.submit([_registration("R-1")])
+    publisher.down = True
+    refused = await submission.submit([_registration("R-2")])
+    await submission.settle()
+
+    assert [type(a) for a in refused] == [BrokerUnavailable]
+    assert _statuses(ledger, agent) == {"R-1": "accepted", "R-2": "pending"}

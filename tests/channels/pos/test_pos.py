@@ -532,20 +532,27 @@ async def test_rows_go_to_intake_in_batches_one_after_the_other_answered_in_line
         adapter.options = PosOptions(upload_concurrency=16)
         in_intake = peak = 0
         batches: list[int] = []
-        submit = w.intake.submit_registrations
+        file_submission = w.intake.file_submission
 
-        async def counted(partner: Any, requests: Any) -> Any:
-            nonlocal in_intake, peak
-            in_intake += 1
-            peak = max(peak, in_intake)
-            batches.append(len(requests))
-            try:
-                await asyncio.sleep(0.001)
-                return await submit(partner, requests)
-            finally:
-                in_intake -= 1
+        def counted_submission(partner: Any) -> Any:
+            submission = file_submission(partner)
+            submit = submission.submit
 
-        w.intake.submit_registrations = counted  # type: ignore[method-assign]
+            async def counted(requests: Any) -> Any:
+                nonlocal in_intake, peak
+                in_intake += 1
+                peak = max(peak, in_intake)
+                batches.append(len(requests))
+                try:
+                    await asyncio.sleep(0.001)
+                    return await submit(requests)
+                finally:
+                    in_intake -= 1
+
+            submission.submit = counted  # type: ignore[method-assign]
+            return submission
+
+        w.intake.file_submission = counted_submission  # type: ignore[method-assign]
         answer = (await upload(w, csv_text(rows))).json()
     assert peak == 1
     assert batches == [16] * 18 + [12]
