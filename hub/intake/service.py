@@ -163,21 +163,6 @@ class IntakeService:
         )
         return await self._accept(partner, new)
 
-    async def submit_registrations(
-        self, partner: Partner, requests: Sequence[RegistrationRequest]
-    ) -> list[Acceptance | HubError]:
-        """Many registrations of one partner at once (a batch file), each answered as alone.
-
-        One claim statement for the batch, every new event published at once, one log
-        line for the batch. The first row with a reference claims it; a later row with
-        the same reference gets what a retry would get (the same answer, or a conflict).
-        A store outage fails the whole batch (raised, ``StoreUnavailable``); a broker
-        outage only the rows it left unpublished (``BrokerUnavailable`` in their place).
-        """
-        answers, acknowledged = await self._submit_batch(partner, requests)
-        await self._acknowledge(acknowledged)
-        return answers
-
     def file_submission(self, partner: Partner) -> "FileSubmission":
         """The batches of one batch file of ``partner``'s, answered together at its end."""
         return FileSubmission(self, partner)
@@ -192,9 +177,15 @@ class IntakeService:
         requests: Sequence[RegistrationRequest],
         published: Set[UUID] = frozenset(),
     ) -> tuple[list[Acceptance | HubError], list[tuple[UUID, datetime]]]:
-        """``submit_registrations`` but for marking the published rows accepted: the answers,
-        and (event id, when the broker acknowledged it) of each row published.
+        """Many registrations of one partner at once (a batch of a file), each answered as
+        alone; with (event id, when the broker acknowledged it) of each row published, for
+        ``FileSubmission`` to mark accepted.
 
+        One claim statement for the batch, every new event published at once, one log
+        line for the batch. The first row with a reference claims it; a later row with
+        the same reference gets what a retry would get (the same answer, or a conflict).
+        A store outage fails the whole batch (raised, ``StoreUnavailable``); a broker
+        outage only the rows it left unpublished (``BrokerUnavailable`` in their place).
         ``published``: events published and acknowledged, but not yet marked accepted; a
         row of theirs is answered as accepted, not published again.
         """
@@ -639,8 +630,8 @@ ACKS_TRAIL_BATCHES = 2
 class FileSubmission:
     """The rows of one batch file, submitted a batch at a time and answered together.
 
-    Each batch is claimed and published as ``IntakeService.submit_registrations`` does,
-    but its rows are marked accepted only ``ACKS_TRAIL_BATCHES`` batches later. By then
+    Each batch is claimed and published at once (``IntakeService._submit_batch``), but
+    its rows are marked accepted only ``ACKS_TRAIL_BATCHES`` batches later. By then
     the core consumer has recorded nearly all of them, and marking a recorded row
     accepted writes nothing; marked at once, most rows were written accepted first and
     recorded after, each row twice (and entered in, then taken off, the unrecorded list).
@@ -659,7 +650,7 @@ class FileSubmission:
         pending, and is answered as accepted rather than publishing it again."""
 
     async def submit(self, requests: Sequence[RegistrationRequest]) -> list[Acceptance | HubError]:
-        """One batch of the file: its answers, as ``submit_registrations`` gives them."""
+        """One batch of the file: each row's answer, in order."""
         answers, acknowledged = await self._intake._submit_batch(
             self._partner, requests, self._unmarked
         )

@@ -328,8 +328,8 @@ async def test_a_batch_counts_each_request_once_under_its_outcome(
     batch = Partner(partner_id="batch", channel="batch-counted")
     labels = {"channel": "batch-counted", "operation": "registration"}
 
-    await intake.submit_registrations(
-        batch,
+    submission = intake.file_submission(batch)
+    await submission.submit(
         [
             _registration("B-1"),
             _registration("B-2"),
@@ -338,7 +338,8 @@ async def test_a_batch_counts_each_request_once_under_its_outcome(
         ],
     )
     publisher.down = True
-    await intake.submit_registrations(batch, [_registration("B-4"), _registration("B-5")])
+    await submission.submit([_registration("B-4"), _registration("B-5")])
+    await submission.settle()
 
     def count(name: str, **extra: str) -> float | None:
         return REGISTRY.get_sample_value(name, labels | extra)
