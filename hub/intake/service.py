@@ -71,10 +71,13 @@ from schemas.events import (
     PaymentReversed,
     RegistrationSubmitted,
 )
+from schemas.trusted import trusted
 
 log = logging.getLogger(__name__)
 
 _APPLICANT_FIELDS = tuple(Applicant.model_fields)
+if tuple(RegistrationSubmitted.model_fields) != (*_APPLICANT_FIELDS, "event_type"):
+    raise TypeError("RegistrationSubmitted must be the Applicant's fields, then event_type")
 
 
 def sent_by(partner: Partner, claimed: ClaimedRequest | None) -> ClaimedRequest | None:
@@ -674,9 +677,10 @@ class FileSubmission:
 def _registration_event(request: RegistrationRequest) -> RegistrationSubmitted:
     """The event of a registration: the request was validated as an Applicant already, so
     the event takes its fields as they are rather than validating them all over again."""
-    return RegistrationSubmitted.model_construct(
-        **{name: getattr(request, name) for name in _APPLICANT_FIELDS}
-    )
+    given = request.__dict__
+    values = {name: given[name] for name in _APPLICANT_FIELDS}
+    values["event_type"] = "RegistrationSubmitted"  # the event's own field, after the form's
+    return trusted(RegistrationSubmitted, values)
 
 
 def _count_batch(

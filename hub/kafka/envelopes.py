@@ -15,7 +15,7 @@ stands. What the full contract refuses is a dead letter, with pydantic's error.
 """
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
@@ -30,8 +30,7 @@ from schemas.events import (
     PaymentReversed,
     RegistrationSubmitted,
 )
-
-M = TypeVar("M", bound=BaseModel)
+from schemas.trusted import trusted
 
 REPLAYED_HEADER = "replayed-from"
 """Set on records an operator replays from the dead-letter topic (``hub.ops.actions``)."""
@@ -141,9 +140,9 @@ def decode_envelope(value: bytes, replayed: bool = False) -> EventEnvelope:
     applies whatever its shape.
     """
     if not replayed:
-        trusted = _hub_envelope(value)
-        if trusted is not None:
-            return trusted
+        ours = _hub_envelope(value)
+        if ours is not None:
+            return ours
     return EventEnvelope.model_validate_json(value)
 
 
@@ -164,26 +163,8 @@ def _hub_envelope(value: bytes) -> EventEnvelope | None:
         fields = asdict(payload)
         fields["event_type"] = raw.event_type
     envelope = asdict(raw)
-    envelope["payload"] = _unvalidated(model, fields)  # in its place: the order holds
-    return _unvalidated(EventEnvelope, envelope)
-
-
-def _unvalidated(model: type[M], values: dict[str, Any]) -> M:
-    """``model`` holding ``values`` (every field, none extra), without validating them.
-
-    What ``model_construct`` leaves behind, without its walk over aliases and defaults
-    (it took longer than decoding the event: every field is present here anyway).
-    """
-    instance = _new(model)
-    _set(instance, "__dict__", values)
-    _set(instance, "__pydantic_fields_set__", set(values))
-    _set(instance, "__pydantic_extra__", None)
-    _set(instance, "__pydantic_private__", None)
-    return instance
-
-
-_new = object.__new__  # what BaseModel.__new__ resolves to, without looking it up
-_set = object.__setattr__
+    envelope["payload"] = trusted(model, fields)  # in its place: the order holds
+    return trusted(EventEnvelope, envelope)
 
 
 def is_replayed(headers: object) -> bool:

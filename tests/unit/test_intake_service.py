@@ -291,7 +291,8 @@ async def test_the_published_registration_is_the_normalised_request_in_its_envel
     intake: IntakeService, publisher: FakePublisher
 ) -> None:
     """The event is built once from the validated request: normalised name and phone, the
-    partner's reference in the header, and no field of the request lost or added."""
+    partner's reference in the header, no field of the request lost or added, and the
+    fields in the order the contract's own writer gives them."""
     await intake.submit_registration(DEMO, _registration())
 
     (published,) = publisher.published
@@ -309,6 +310,20 @@ async def test_the_published_registration_is_the_normalised_request_in_its_envel
         "programmes": ["JKK", "JKM"],
         "outlet_id": None,
     }
+    # In the contract's field order, as its own writer spells it: the form, then the type.
+    assert list(event["payload"]) == [
+        "nik",
+        "full_name",
+        "birth_date",
+        "sex",
+        "phone",
+        "address",
+        "occupation",
+        "declared_income",
+        "programmes",
+        "outlet_id",
+        "event_type",
+    ]
     assert {k: v for k, v in event.items() if k != "payload"} == {
         "event_id": str(event_id_for("demo", "registration", "REG-0001")),
         "event_type": "RegistrationSubmitted",
