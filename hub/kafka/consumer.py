@@ -7,7 +7,8 @@ before the commit replays the batch, which the store's ``processed_events``
 turns into a no-op.
 
 Three stages overlap: while a batch's transaction runs in PostgreSQL (and its
-offsets are committed), the next batch is fetched and decoded, and, if it holds
+offsets are committed), the next batch is fetched and decoded (a few hundred records at
+a time, so that the batches being applied are answered in between), and, if it holds
 none of the partitions of a batch still being applied, applied in a transaction of
 its own (at most ``kafka_consumer_transactions`` at once, PostgreSQL only). Every
 event of a member carries the member's NIK as key, so a member's events stay in one
@@ -249,7 +250,7 @@ class CoreConsumer:
             self._broker.recovered()
             if batches:
                 recent.append(set(batches))
-                await ahead.put(_fetched(batches, generation))
+                await ahead.put(await _fetched(batches, generation))
 
     async def _other_partitions_first(
         self, recent: "deque[set[TopicPartition]]"
@@ -282,7 +283,7 @@ class CoreConsumer:
 
     async def process(self, batches: dict[TopicPartition, list[Record]]) -> None:
         """Decode, apply and commit one fetch, start to end (no overlap)."""
-        fetched = _fetched(batches, self._generation)
+        fetched = await _fetched(batches, self._generation)
         await self._apply_fetched(fetched)
         await self._commit(fetched.offsets)
 
@@ -547,9 +548,26 @@ def _only(fetched: Fetched, ours: "set[TopicPartition]") -> Fetched:
     )
 
 
-def _fetched(batches: dict[TopicPartition, list[Record]], generation: int) -> Fetched:
+DECODE_STEP = 250
+"""Records decoded between two turns of the event loop.
+
+A fetch of 2,000 records takes 16-21 ms to decode in one go (measured), and meanwhile the
+batches in their transactions wait: PostgreSQL's answers sit unread and their next
+statements unsent. In steps of 250 (2-3 ms) the loop reads those answers between steps.
+Drain of 100,000 events, alternated with the decode in one go: 22,274 events/s against
+21,169, the mean of seven pairs (six of them faster)."""
+
+
+async def _fetched(batches: dict[TopicPartition, list[Record]], generation: int) -> Fetched:
     records = [r for partition_records in batches.values() for r in partition_records]
-    events, dead = _decode(records)
+    events: list[tuple[IncomingEvent, Record]] = []
+    dead: list[DeadLetter] = []
+    for start in range(0, len(records), DECODE_STEP):
+        if start:
+            await asyncio.sleep(0)  # the loop's turn: answers of batches being applied
+        decoded, undecodable = _decode(records[start : start + DECODE_STEP])
+        events.extend(decoded)
+        dead.extend(undecodable)
     offsets = {tp: recs[-1].offset + 1 for tp, recs in batches.items() if recs}
     return Fetched(events, dead, offsets, generation)
 

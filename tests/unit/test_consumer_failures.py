@@ -9,7 +9,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +18,7 @@ from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaConnectionError
 from sqlalchemy.exc import OperationalError
 
-from hub.kafka.consumer import CoreConsumer
+from hub.kafka.consumer import DECODE_STEP, CoreConsumer, _fetched
 from hub.settings import load_settings
 from hub.store.recording import BatchResult, IncomingEvent
 from schemas.events import EventEnvelope
@@ -342,6 +342,34 @@ async def test_a_refused_event_is_dead_lettered_alone_and_its_request_rejected()
     assert list(recorder.rejected) == [refused]
     assert "refused" in recorder.rejected[refused]
     assert fake.commits == [{TP: 5}], "the partition moves on past the poison"
+
+
+async def test_a_large_fetch_is_decoded_in_steps_between_which_other_batches_run() -> None:
+    records = _records(2 * DECODE_STEP + 100)
+    poison = 2 * DECODE_STEP + 50  # in the last step
+    records[poison] = replace(records[poison], value=b"{not an envelope")
+    turns = 0
+
+    async def batch_being_applied() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(batch_being_applied())
+    await asyncio.sleep(0)
+    before = turns
+    try:
+        fetched = await _fetched({TP: records}, generation=0)
+    finally:
+        other.cancel()
+
+    assert turns - before >= 2, "three steps: the other batch ran between them"
+    assert [event.offset for event, _ in fetched.events] == [
+        r.offset for r in records if r.offset != poison
+    ]
+    assert [letter.record.offset for letter in fetched.dead] == [poison]
+    assert fetched.offsets == {TP: len(records)}
 
 
 async def test_a_failing_dead_letter_send_is_retried_until_it_lands_before_the_commit() -> None:
