@@ -25,6 +25,16 @@ from hub.intake.requests import RegistrationRequest
 SPOOL_IN_MEMORY = 1024 * 1024
 """Uploads and answers up to this size stay in memory; larger ones go to a temporary file."""
 
+PARSE_STEP = 64
+"""Rows parsed between turns of the event loop while a batch is in intake.
+
+Parsing is CPU work that never waits, so without the turns the batch in intake only began
+once the next batch was whole, and its waits (the claim statement, the broker's answer)
+were the whole upload's. With them, the next rows are parsed while those answers are on
+their way. 100,000 rows, production's layout, three alternated pairs: 14.00, 13.88 and
+13.11 s against 14.71, 14.27 and 14.22; the re-upload 10.28, 10.20 and 10.89 s against
+11.97, 11.35 and 11.55."""
+
 SubmitBatch = Callable[[Sequence[RegistrationRequest]], Awaitable[list[Acceptance | HubError]]]
 """Intake's batch of registrations, for one partner: an answer for each, in order."""
 
@@ -130,7 +140,8 @@ async def submit_rows(
     Batches go to intake one after the other in file order, so the file's first row
     with a reference claims it, on the first upload and on every re-upload (intake
     answers a later row with the same reference as it would answer a retry). The next
-    batch is read and parsed while the one before it is in intake.
+    batch is read and parsed while the one before it is in intake: the parser gives the
+    event loop a turn every ``PARSE_STEP`` rows, and stops a batch ahead.
     """
     answer = UploadAnswer()
     in_intake: asyncio.Task[list[_Row]] | None = None
@@ -141,6 +152,8 @@ async def submit_rows(
         for line, reference, parsed in rows:
             batch.append(_Row(line, reference, parsed))
             if len(batch) < batch_rows:
+                if in_intake is not None and len(batch) % PARSE_STEP == 0:
+                    await asyncio.sleep(0)
                 continue
             if in_intake is not None:
                 unavailable = await _settle(in_intake, answer)

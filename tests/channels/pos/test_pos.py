@@ -560,6 +560,46 @@ async def test_rows_go_to_intake_in_batches_one_after_the_other_answered_in_line
     assert [r["baris"] for r in answer["diterima"]] == list(range(2, 302))
 
 
+async def test_the_next_rows_are_parsed_while_a_batch_waits_in_intake(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rows = [pos_row(applicant(reference=f"AGN-{i:04d}")) for i in range(512)]
+    parsed = 0
+    read_rows = upload_pipeline.read_rows
+
+    def counted_rows(*args: Any) -> Iterator[Any]:
+        nonlocal parsed
+        for row in read_rows(*args):
+            parsed += 1
+            yield row
+
+    monkeypatch.setattr(upload_pipeline, "read_rows", counted_rows)
+    async with world() as w:
+        pos_adapter(w).options = PosOptions(upload_concurrency=128)
+        parsed_during_wait: list[int] = []
+        file_submission = w.intake.file_submission
+
+        def waiting_submission(partner: Any) -> Any:
+            submission = file_submission(partner)
+            submit = submission.submit
+
+            async def waiting(requests: Any) -> Any:
+                before = parsed
+                await asyncio.sleep(0.05)  # stands in for the claim's and the broker's answers
+                parsed_during_wait.append(parsed - before)
+                return await submit(requests)
+
+            submission.submit = waiting  # type: ignore[method-assign]
+            return submission
+
+        w.intake.file_submission = waiting_submission  # type: ignore[method-assign]
+        answer = (await upload(w, csv_text(rows))).json()
+    # While each of the first three batches waited, the rest of the next one was parsed
+    # (the parser stops a batch ahead); the last batch has nothing after it.
+    assert [n > 0 for n in parsed_during_wait] == [True, True, True, False]
+    assert [r["noReferensi"] for r in answer["diterima"]] == [r["noReferensi"] for r in rows]
+
+
 async def test_an_overlong_row_or_an_unclosed_quote_costs_at_most_the_row_limit() -> None:
     people = [applicant() for _ in range(3)]
     lines = csv_text([pos_row(p) for p in people]).splitlines()
