@@ -47,7 +47,13 @@ partner_requests = sa.Table(
     sa.Column("redrive_count", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("agent_id", sa.String(32)),
     sa.UniqueConstraint("partner_id", "kind", "reference"),
-    sa.Index("ix_partner_requests_partner_id_business_date", "partner_id", "business_date"),
+    sa.Index(
+        "ix_partner_requests_dated",
+        "partner_id",
+        "business_date",
+        postgresql_where=sa.text("business_date IS NOT NULL"),
+        sqlite_where=sa.text("business_date IS NOT NULL"),
+    ),
 )
 """The inbox: one row per partner request, claimed before its event is published.
 
@@ -59,6 +65,8 @@ it). An accepted row unchanged for ``redrive_after_s`` has its event published a
 closed) and, for payments, the money settlement needs: amount, months, paid_at and the
 split by programme. ``agent_id``: the agent that signed it, when the partner is an agency
 whose agents each hold their own key (``partner_agents``); NULL otherwise.
+``ix_partner_requests_dated`` finds a partner's rows of a business day; registrations,
+which have none, are left out of it.
 """
 
 reversal_references = sa.Table(

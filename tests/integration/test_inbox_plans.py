@@ -14,7 +14,7 @@ then for real, and the rows it wrote are checked against known answers.
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_only
 
+from hub.reconciliation.store import _DAY_SQL
 from hub.store.database import create_engine
 from hub.store.inbox import SqlRequestLedger, record_outcomes
 from tests.conftest import PG_ADMIN_DSN
@@ -172,3 +173,36 @@ async def test_a_batch_of_outcomes_reads_each_row_once_and_writes_each_its_own(
             else ("rejected", None, f"reason {i}", recorded_at)
             for i in range(BATCH)
         ]
+
+
+def _indexes_used(plan: dict[str, Any]) -> set[str]:
+    own = {plan["Index Name"]} if "Index Name" in plan else set()
+    return own.union(*(_indexes_used(child) for child in plan.get("Plans", [])))
+
+
+async def test_the_index_by_business_day_holds_only_dated_rows_and_serves_a_days_lookup(
+    empty_store: str,
+) -> None:
+    async with inbox_with_pending_requests(empty_store) as (admin, _engine, _):
+        # SETTLED + BATCH registrations (no business day); then 30 payments on three days.
+        await admin.execute(
+            "INSERT INTO partner_requests (partner_id, kind, reference, request_hash, event_id,"
+            " hub_reference, member_key, status, event_json, created_at, updated_at,"
+            " business_date, amount, months, paid_at)"
+            " SELECT 'plans', 'payment', 'PAY-' || g, repeat('0', 64), gen_random_uuid(),"
+            " 'HUB-P' || g, lpad(g::text, 16, '0'), 'recorded', '{}', $1, $1,"
+            " DATE '2026-11-28' + g % 3, 16800, 1, $1 FROM generate_series(1, 30) AS g",
+            ACKED_AT,
+        )
+        await admin.execute("VACUUM ANALYZE partner_requests")  # counts each index's entries
+        entries = await admin.fetchval(
+            "SELECT reltuples FROM pg_class WHERE relname = 'ix_partner_requests_dated'"
+        )
+        plan = await _generic_plan(admin, _DAY_SQL, ("plans", date(2026, 11, 29)))
+        day = await admin.fetch(_DAY_SQL, "plans", date(2026, 11, 29))
+
+    assert entries == 30  # the payments; none of the 22,000 registrations
+    assert "ix_partner_requests_dated" in _indexes_used(plan)
+    assert sorted(r["reference"] for r in day) == sorted(
+        f"PAY-{g}" for g in range(1, 31) if g % 3 == 1
+    )
