@@ -61,12 +61,12 @@ def _valid_name(value: str) -> str:
 
 PersonName = Annotated[
     str,
-    BeforeValidator(_normalise_name),
     Field(
         min_length=1,
         max_length=100,
         json_schema_extra={"pattern": r"^\s*[A-Za-z][A-Za-z .,'\-\s]*$"},
     ),
+    BeforeValidator(_normalise_name),
     AfterValidator(_valid_name),
 ]
 """A person's name, trimmed, single-spaced and upper-cased as KTP cards print it."""
@@ -126,12 +126,16 @@ Printable = AfterValidator(_printable)
 no other control character (NUL above all, which PostgreSQL cannot store) is accepted at
 the door, so nothing is acknowledged that the store would refuse later."""
 OneLine = BeforeValidator(_one_line)
+"""Placed after a field's length limits: a before-validator still runs first, and the
+limits stay pydantic's own string checks ("String should have at most 300 characters",
+in Rust). Placed before them, pydantic checks them afterwards in Python, 0.4 µs a field
+more, and words it "Value should have at most 300 items after validation"."""
 
-Address = Annotated[str, OneLine, Field(min_length=1, max_length=300), Printable]
-Occupation = Annotated[str, OneLine, Field(min_length=1, max_length=100), Printable]
-OutletId = Annotated[str, OneLine, Field(min_length=1, max_length=64), Printable]
+Address = Annotated[str, Field(min_length=1, max_length=300), OneLine, Printable]
+Occupation = Annotated[str, Field(min_length=1, max_length=100), OneLine, Printable]
+OutletId = Annotated[str, Field(min_length=1, max_length=64), OneLine, Printable]
 """The partner's own id of the counter, store or agent that took the request."""
-Reason = Annotated[str, OneLine, Field(min_length=1, max_length=200), Printable]
+Reason = Annotated[str, Field(min_length=1, max_length=200), OneLine, Printable]
 
 
 PartnerReference = Annotated[

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from schemas.fields import Months, PersonName, PhoneE164, Rupiah
+from schemas.fields import Address, Months, Occupation, PersonName, PhoneE164, Reason, Rupiah
 
 NAME = TypeAdapter(PersonName)
 PHONE = TypeAdapter(PhoneE164)
@@ -106,3 +106,22 @@ def test_months_refuses_booleans_fractions_strings_and_other_counts_in_json(bad:
 def test_phone_with_non_ascii_digits_is_refused() -> None:
     with pytest.raises(ValidationError):
         PHONE.validate_python("08１２34567890")
+
+
+@pytest.mark.parametrize(
+    ("field", "raw", "message"),
+    [
+        (Address, "J" * 301, "String should have at most 300 characters"),
+        (Address, " \t\n ", "String should have at least 1 character"),
+        (Occupation, "P" * 101, "String should have at most 100 characters"),
+        (Reason, "R" * 201, "String should have at most 200 characters"),
+        (PersonName, "B" * 101, "String should have at most 100 characters"),
+        (PersonName, "   ", "String should have at least 1 character"),
+    ],
+)
+def test_a_text_too_long_or_blank_once_trimmed_is_refused_in_characters(
+    field: object, raw: str, message: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        TypeAdapter(field).validate_python(raw)
+    assert [e["msg"] for e in refused.value.errors()] == [message]
