@@ -19,7 +19,7 @@ def record_of(record: type[R], row: Any, **given: Any) -> R:
     columns as the records name their fields, so only what differs is spelled out.
     """
     if not given:
-        span = _span(record, row._fields)
+        span = span_of(record, row._fields)
         if span is not None:
             return record(*row[span])
     read = {name: row[i] for name, i in _read_plan(record, row._fields) if name not in given}
@@ -40,7 +40,7 @@ def _read_plan(
 
 
 @cache
-def _span(record: type["DataclassInstance"], columns: tuple[str, ...]) -> slice | None:
+def span_of(record: type["DataclassInstance"], columns: tuple[str, ...]) -> slice | None:
     """Where the row holds every field of ``record``, side by side in field order, if it
     does: a query that selects ``columns_of(record, ...)`` does. Passed by position, the
     fields cost half what they do by name (2 µs against 4 for a claimed request)."""
