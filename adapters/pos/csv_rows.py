@@ -78,10 +78,8 @@ class _Lines:
 class _Columns:
     delimiter: str
     names: tuple[str, ...]
-
-    @property
-    def reference_at(self) -> int:
-        return self.names.index("noReferensi")
+    reference_at: int
+    """Where ``noReferensi`` is: the header names every documented column."""
 
 
 def _columns(header: str) -> _Columns:
@@ -115,7 +113,7 @@ def _columns(header: str) -> _Columns:
         raise InvalidRequest(
             f"the header row is not as documented: {TERMS.describe(problems)}", problems
         )
-    return _Columns(delimiter, names)
+    return _Columns(delimiter, names, names.index("noReferensi"))
 
 
 _PROGRAMME_SEPARATORS = re.compile(r"[+\s]+")
@@ -185,7 +183,7 @@ def _row(columns: _Columns, cells: list[str]) -> tuple[str, RegistrationRequest 
             f"{len(cells)} columns where the header names {len(columns.names)} "
             f"(separated by {columns.delimiter!r})"
         )
-    if any("\ufffd" in c for c in cells):
+    if "\ufffd" in "".join(cells):  # one join, not a scan a cell
         return reference, InvalidRequest("the row is not valid UTF-8 text")
     try:
         return reference, registration_of_row(dict(zip(columns.names, cells, strict=True)))
