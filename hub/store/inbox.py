@@ -105,18 +105,7 @@ SETTLEMENT_COLUMNS = (
     "amount_jht",
 )
 """What settlement reads of an accepted payment or reversal, set when it is claimed."""
-_REQUEST_ARRAYS = (
-    "partner_id",
-    "kind",
-    "reference",
-    "request_hash",
-    "event_id",
-    "hub_reference",
-    "member_key",
-    "event_json",
-    "agent_id",
-    "received_at",
-)
+_REQUEST_ARRAYS = tuple(name for name in _BATCH_ARRAYS if name not in SETTLEMENT_COLUMNS)
 """The claim's arrays that are a ``NewRequest``'s own fields, of the same names."""
 _SETTLEMENT_FACTS = dict(
     zip(

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -525,6 +525,21 @@ async def test_a_file_that_does_not_match_its_signature_submits_no_row() -> None
     assert (other_channel.status_code, other_channel.json()["kodeRespon"]) == (401, "63")
 
 
+Submit = Callable[[Any], Awaitable[Any]]
+
+
+def wrap_file_batches(w: World, wrap: Callable[[Submit], Submit]) -> None:
+    """Each batch a file's upload hands to intake goes through ``wrap``'s submit."""
+    file_submission = w.intake.file_submission
+
+    def wrapped(partner: Any) -> Any:
+        submission = file_submission(partner)
+        submission.submit = wrap(submission.submit)  # type: ignore[method-assign]
+        return submission
+
+    w.intake.file_submission = wrapped  # type: ignore[method-assign]
+
+
 async def test_rows_go_to_intake_in_batches_one_after_the_other_answered_in_line_order() -> None:
     rows = [pos_row(applicant(reference=f"AGN-{i:04d}")) for i in range(300)]
     async with world() as w:
@@ -532,13 +547,9 @@ async def test_rows_go_to_intake_in_batches_one_after_the_other_answered_in_line
         adapter.options = PosOptions(upload_concurrency=16)
         in_intake = peak = 0
         batches: list[int] = []
-        file_submission = w.intake.file_submission
 
-        def counted_submission(partner: Any) -> Any:
-            submission = file_submission(partner)
-            submit = submission.submit
-
-            async def counted(requests: Any) -> Any:
+        def counted(submit: Submit) -> Submit:
+            async def batch(requests: Any) -> Any:
                 nonlocal in_intake, peak
                 in_intake += 1
                 peak = max(peak, in_intake)
@@ -549,10 +560,9 @@ async def test_rows_go_to_intake_in_batches_one_after_the_other_answered_in_line
                 finally:
                     in_intake -= 1
 
-            submission.submit = counted  # type: ignore[method-assign]
-            return submission
+            return batch
 
-        w.intake.file_submission = counted_submission  # type: ignore[method-assign]
+        wrap_file_batches(w, counted)
         answer = (await upload(w, csv_text(rows))).json()
     assert peak == 1
     assert batches == [16] * 18 + [12]
@@ -577,22 +587,17 @@ async def test_the_next_rows_are_parsed_while_a_batch_waits_in_intake(
     async with world() as w:
         pos_adapter(w).options = PosOptions(upload_concurrency=128)
         parsed_during_wait: list[int] = []
-        file_submission = w.intake.file_submission
 
-        def waiting_submission(partner: Any) -> Any:
-            submission = file_submission(partner)
-            submit = submission.submit
-
-            async def waiting(requests: Any) -> Any:
+        def waiting(submit: Submit) -> Submit:
+            async def batch(requests: Any) -> Any:
                 before = parsed
                 await asyncio.sleep(0.05)  # stands in for the claim's and the broker's answers
                 parsed_during_wait.append(parsed - before)
                 return await submit(requests)
 
-            submission.submit = waiting  # type: ignore[method-assign]
-            return submission
+            return batch
 
-        w.intake.file_submission = waiting_submission  # type: ignore[method-assign]
+        wrap_file_batches(w, waiting)
         answer = (await upload(w, csv_text(rows))).json()
     # While each of the first three batches waited, the rest of the next one was parsed
     # (the parser stops a batch ahead); the last batch has nothing after it.
