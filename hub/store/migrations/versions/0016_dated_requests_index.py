@@ -10,7 +10,8 @@ index, 1.59-1.73 s with the dated rows only. Every lookup by day names the day
 the same queries.
 
 On PostgreSQL the new index is built ``CONCURRENTLY`` and the old one dropped the same
-way: the inbox takes claims all along, however many rows it holds.
+way: the inbox takes claims all along, however many rows it holds. Run again after an
+interruption, it starts the new index over.
 """
 
 import sqlalchemy as sa
@@ -41,13 +42,17 @@ def _swap(create: tuple[str, sa.TextClause | None], drop: str) -> None:
         op.drop_index(drop, table_name="partner_requests")
         return
     with op.get_context().autocommit_block():
+        # A build that an earlier attempt left half-done is an invalid index under this
+        # name: dropped first, so that it is built again rather than kept.
+        op.drop_index(
+            name, table_name="partner_requests", postgresql_concurrently=True, if_exists=True
+        )
         op.create_index(
             name,
             "partner_requests",
             ["partner_id", "business_date"],
             postgresql_where=where,
             postgresql_concurrently=True,
-            if_not_exists=True,
         )
         op.drop_index(
             drop, table_name="partner_requests", postgresql_concurrently=True, if_exists=True
