@@ -165,17 +165,19 @@ def _claim_batch_sql() -> str:
         # collides on the event id (derived from the reference) as well as on the
         # reference, and only the target's unique index is skipped on conflict; any other
         # would raise. Both say the same: the reference is held (read back below).
-        "FROM v ORDER BY v.n ON CONFLICT DO NOTHING RETURNING",
-        ", ".join(claim_columns) + ",",
-        "EXISTS (SELECT 1 FROM settlement_days s WHERE s.partner_id = partner_requests.partner_id",
-        "AND s.business_date = partner_requests.business_date) AS on_closed_day)",
+        # A request dated on a closed business day is left out (rare): it is inserted
+        # on its partner's next open day, in a transaction of its own.
+        "FROM v WHERE NOT EXISTS (SELECT 1 FROM settlement_days s",
+        "WHERE s.partner_id = v.partner_id AND s.business_date = v.business_date)",
+        "ORDER BY v.n ON CONFLICT DO NOTHING RETURNING",
+        ", ".join(claim_columns) + ")",
         "SELECT true AS inserted,",
         ", ".join(f"ins.{name}" for name in claim_columns) + ",",
-        "ins.on_closed_day, false AS created_member FROM ins",
+        "false AS created_member FROM ins",
         # Retries and concurrent twins: the reference is already held.
         "UNION ALL SELECT false,",
         ", ".join(f"r.{name}" for name in claim_columns) + ",",
-        "false, COALESCE(m.registration_event_id = r.event_id, false)",
+        "COALESCE(m.registration_event_id = r.event_id, false)",
         "FROM v JOIN partner_requests r ON r.partner_id = v.partner_id AND r.kind = v.kind",
         "AND r.reference = v.reference LEFT JOIN members m ON m.nik = r.member_key",
         "WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.partner_id = v.partner_id",
@@ -186,12 +188,14 @@ def _claim_batch_sql() -> str:
 
 _CLAIM_BATCH = sa.text(_claim_batch_sql())
 """One statement per claim batch on PostgreSQL: write the acknowledgements waiting to be
-written, insert the new requests (with the KPJ of a member already recorded), flag the
-ones dated on a closed business day, and read back the ones already held.
+written, insert the new requests (with the KPJ of a member already recorded) except those
+dated on a closed business day, and read back the ones already held.
 
-The statement's snapshot is taken after its lock on the inbox is granted, so a day
-closed by ``hub settle close`` (which holds SHARE on the inbox until it commits) is
-seen as closed by every claim that had to wait for it."""
+It runs on its own, without BEGIN and COMMIT around it (one round trip a batch, not
+three): it is atomic by itself. Its snapshot is taken after its lock on the inbox is
+granted, so a day closed by ``hub settle close`` (which holds SHARE on the inbox until
+it commits) is seen as closed by every claim that had to wait for it, and a close that
+comes later waits for the statement and sees its rows."""
 
 
 _REVERSAL_NAMED = sa.text(
@@ -226,9 +230,10 @@ class SqlRequestLedger:
     """``RequestLedger`` over the membership store's ``partner_requests`` table.
 
     Claims of concurrent requests are group-committed: on PostgreSQL one statement per
-    batch inserts the new rows, looks up the KPJ of members already recorded, flags rows
-    dated on a closed business day, reads back the rows already held, and writes the
-    acknowledgements waiting to be written.
+    batch, outside any transaction, inserts the new rows, looks up the KPJ of members
+    already recorded, reads back the rows already held, and writes the acknowledgements
+    waiting to be written. A row dated on a closed business day (rare) is left to a
+    transaction that inserts it on the partner's next open day.
 
     Acknowledgements (``mark_accepted``) are not waited for: they ride with the next claim
     batch, or are written on their own ``ACK_DELAY_S`` later. Until written, this
@@ -331,10 +336,10 @@ class SqlRequestLedger:
         try:
             async for attempt in _lock_races():
                 with attempt:
-                    async with self._engine.begin() as conn:
-                        if self._postgres:
-                            claimed = await self._claim_in_one(conn, requests, acks)
-                        else:
+                    if self._postgres:
+                        claimed = await self._claim_on_postgres(requests, acks)
+                    else:
+                        async with self._engine.begin() as conn:
                             niks = {r.member_key for r in requests if r.kind == "registration"}
                             known = await self._known_kpjs(conn, sorted(niks))
                             claimed = await self._insert_claims(conn, requests, known)
@@ -343,10 +348,32 @@ class SqlRequestLedger:
             self._acks_done(acks, written=written)
         return [self._as_acknowledged(c) for c in claimed]
 
+    async def _claim_on_postgres(
+        self, requests: list[NewRequest], acks: dict[UUID, datetime]
+    ) -> list[ClaimedRequest]:
+        """The batch in one autocommitted statement; the rare late ones in a transaction."""
+        async with autocommitted(self._engine) as conn:
+            held = await self._claim_in_one(conn, requests, acks)
+            # A twin committed by another transaction while the statement waited for it:
+            # the statement's snapshot predates it, a second statement sees it.
+            await self._add_held(conn, requests, held)
+        late = [r for r in requests if (r.partner_id, r.kind, r.reference) not in held]
+        if late:  # dated on a day already closed: moved to the next open day, flagged
+            async with self._engine.begin() as conn:
+                # Never a registration (no business day), so no KPJ to look up.
+                for request, claimed in zip(
+                    late, await self._insert_claims(conn, late, {}), strict=True
+                ):
+                    held[(request.partner_id, request.kind, request.reference)] = claimed
+        return [held[(r.partner_id, r.kind, r.reference)] for r in requests]
+
     async def _claim_in_one(
         self, conn: AsyncConnection, requests: list[NewRequest], acks: dict[UUID, datetime]
-    ) -> list[ClaimedRequest]:
-        """PostgreSQL: the whole batch in one statement (see ``_CLAIM_BATCH``)."""
+    ) -> dict[tuple[str, str, str], ClaimedRequest]:
+        """PostgreSQL: the whole batch in one statement (see ``_CLAIM_BATCH``).
+
+        Returns the claims it made or found, by (partner, kind, reference).
+        """
         # Inserted in key order: two processes claiming overlapping references wait for
         # each other in one order, never in a cycle.
         ordered = sorted(requests, key=lambda r: (r.partner_id, r.kind, r.reference))
@@ -362,29 +389,18 @@ class SqlRequestLedger:
         ack_ids = sorted(acks)
         params["ack_ids"] = ack_ids
         params["ack_at"] = [acks[i] for i in ack_ids]
-        new: list[ClaimedRequest] = []
         held: dict[tuple[str, str, str], ClaimedRequest] = {}
-        on_closed_day = False
         result = await conn.execute(_CLAIM_BATCH, params)
         # By position, the span worked out once per statement: each row's ``_fields``
         # and its columns by name cost 2-3 µs a row of a batch file.
         claimed_at = span_of(ClaimedRequest, tuple(result.keys()))
         assert claimed_at is not None, "the claim statement selects ClaimedRequest's columns"
-        closed_at, created_at = claimed_at.stop, claimed_at.stop + 1
+        created_at = claimed_at.stop
         for row in result:
             claimed = ClaimedRequest(*row[claimed_at])
-            if row[0]:
-                new.append(claimed)
-                on_closed_day = on_closed_day or row[closed_at]
-            else:
-                key = (claimed.partner_id, claimed.kind, claimed.reference)
-                held[key] = _as_first_answered(claimed, row[created_at])
-        if on_closed_day:  # rare: a payment after its partner's day was closed
-            new = await self._date_after_close(conn, new)
-        held.update({(c.partner_id, c.kind, c.reference): c for c in new})
-        # A twin committed by another transaction while this statement waited for it: the
-        # statement's snapshot predates it, a second statement sees it.
-        return await self._in_request_order(conn, requests, held)
+            key = (claimed.partner_id, claimed.kind, claimed.reference)
+            held[key] = claimed if row[0] else _as_first_answered(claimed, row[created_at])
+        return held
 
     async def is_closed(self, partner_id: str, day: date) -> bool:
         async with self._reading() as conn:
@@ -503,6 +519,16 @@ class SqlRequestLedger:
         held: dict[tuple[str, str, str], ClaimedRequest],
     ) -> list[ClaimedRequest]:
         """Each request's claim, in order: ``held``, else the row already in the inbox."""
+        await self._add_held(conn, requests, held)
+        return [held[(r.partner_id, r.kind, r.reference)] for r in requests]
+
+    async def _add_held(
+        self,
+        conn: AsyncConnection,
+        requests: list[NewRequest],
+        held: dict[tuple[str, str, str], ClaimedRequest],
+    ) -> None:
+        """Add to ``held`` the inbox's rows of the requests it does not name yet."""
         missing = sorted({(r.partner_id, r.kind, r.reference) for r in requests} - held.keys())
         if missing:
             held.update(
@@ -513,7 +539,6 @@ class SqlRequestLedger:
                     for r in await self._held(conn, missing)
                 }
             )
-        return [held[(r.partner_id, r.kind, r.reference)] for r in requests]
 
     async def _held(self, conn: AsyncConnection, keys: Sequence[tuple[str, str, str]]) -> Any:
         """The inbox rows under these (partner, kind, reference) keys."""

@@ -1,5 +1,6 @@
 """Business dates, closed days and the internal check, on real PostgreSQL."""
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.reconciliation.internal import check_day
 from hub.settlement.book import SettlementBook
 from hub.store.inbox import SqlRequestLedger
-from hub.store.tables import partner_requests
+from hub.store.tables import partner_requests, settlement_days
 from tests.support.inbox import accept, payment_request
 
 pytestmark = pytest.mark.integration
@@ -62,6 +63,68 @@ async def test_a_payment_for_a_closed_day_is_stored_on_the_next_open_day_flagged
             )
         ).one()
     assert tuple(stored) == (DAY + timedelta(days=2), True)
+
+
+async def test_late_and_on_time_payments_claimed_together_get_their_own_days_in_order(
+    engine: AsyncEngine,
+) -> None:
+    partner = f"p-{uuid.uuid4().hex[:8]}"
+    ledger = SqlRequestLedger(engine)
+    await SettlementBook(engine).close(partner, DAY, "finance", datetime.now(UTC))
+    later = DAY + timedelta(days=3)
+
+    claims = await ledger.claim_many(
+        [
+            payment_request(partner, "ON-TIME-1", later),
+            payment_request(partner, "LATE", DAY),
+            payment_request(partner, "ON-TIME-2", later),
+        ]
+    )
+
+    assert [(c.reference, c.business_date, c.after_close) for c in claims] == [
+        ("ON-TIME-1", later, False),
+        ("LATE", DAY + timedelta(days=1), True),
+        ("ON-TIME-2", later, False),
+    ]
+
+
+async def test_a_payment_claimed_while_its_day_is_being_closed_lands_on_the_next_open_day(
+    engine: AsyncEngine,
+) -> None:
+    """The claim waits for the close's lock, then sees the day closed: never dated on it."""
+    partner = f"p-{uuid.uuid4().hex[:8]}"
+    ledger = SqlRequestLedger(engine)
+    async with engine.connect() as closing:
+        await closing.begin()
+        # What ``hub settle close`` holds until it commits.
+        await closing.execute(sa.text("LOCK TABLE partner_requests IN SHARE MODE"))
+        await closing.execute(
+            settlement_days.insert().values(
+                partner_id=partner,
+                business_date=DAY,
+                closed_at=datetime.now(UTC),
+                closed_by="finance",
+                payments=0,
+                payments_amount=0,
+                reversals=0,
+                reversals_amount=0,
+                totals_json="{}",
+            )
+        )
+        claim = asyncio.create_task(ledger.claim(payment_request(partner, "RACING", DAY)))
+        await asyncio.sleep(0.3)
+        assert not claim.done(), "the claim went ahead of the close's lock"
+        await closing.commit()
+    claimed = await claim
+
+    assert (claimed.business_date, claimed.after_close) == (DAY + timedelta(days=1), True)
+    async with engine.connect() as conn:
+        stored = await conn.scalar(
+            sa.select(partner_requests.c.business_date).where(
+                partner_requests.c.partner_id == partner
+            )
+        )
+    assert stored == DAY + timedelta(days=1)
 
 
 async def test_a_payment_in_doubt_when_its_day_closes_counts_on_the_next_open_day_once_acked(
