@@ -3,19 +3,23 @@
 The takes of concurrent requests are group-committed: one statement per batch
 refills every bucket named in it and takes as many tokens as there are (up to the
 number of requests for that bucket), all under the row's lock, so several processes
-see one bucket. When PostgreSQL cannot be reached the process falls back to its own
-buckets (logged), so an outage of the store never opens the gate completely.
+see one bucket. A busy bucket is asked for its recent demand on top, a lease that
+this process's next requests spend without a round trip (``hub.limits.leases``). When
+PostgreSQL cannot be reached the process falls back to its own buckets (logged), so an
+outage of the store never opens the gate completely.
 """
 
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.limits.buckets import LocalLimiter
+from hub.limits.leases import Leases
 from hub.settings import RateLimit
 from hub.store.database import autocommitted
 from hub.store.group_commit import GroupCommitter
@@ -72,14 +76,18 @@ _Take = tuple[str, RateLimit]
 class PostgresLimiter:
     """``Limiter`` over the ``rate_limit_buckets`` table (one row per partner x operation)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Callable[[], float] = time.monotonic) -> None:
         self._engine = engine
-        self._fallback = LocalLimiter()
-        self._pruned_at = time.monotonic()
+        self._clock = clock
+        self._fallback = LocalLimiter(clock)
+        self._leases = Leases()
+        self._pruned_at = clock()
         self._warned_at = -_WARN_EVERY_S
         self._takes: GroupCommitter[_Take, float] = GroupCommitter(self._take_batch, in_flight=2)
 
     async def take(self, key: str, limit: RateLimit) -> float:
+        if self._leases.spend(key, self._clock()):
+            return 0.0
         return await self._takes.submit((key, limit))
 
     async def _take_batch(self, takes: list[_Take]) -> list[float]:
@@ -103,37 +111,46 @@ class PostgresLimiter:
                 for i in indices:
                     waits[i] = await self._fallback.take(*takes[i])
         except (SQLAlchemyError, OSError) as exc:
-            now = time.monotonic()
+            now = self._clock()
             if now - self._warned_at >= _WARN_EVERY_S:
                 self._warned_at = now
                 log.warning("rate limits fall back to this process: %s", type(exc).__name__)
             return [await self._fallback.take(key, limit) for key, limit in takes]
         return waits
 
-    @staticmethod
     async def _take_from(
+        self,
         conn: AsyncConnection,
         takes: list[_Take],
         wanted: dict[str, list[int]],
         waits: list[float],
     ) -> dict[str, list[int]]:
-        """Take for ``wanted`` (key -> request indices, in arrival order); fill ``waits``."""
+        """Take for ``wanted`` (key -> request indices, in arrival order); fill ``waits``.
+
+        Each bucket is asked for its requests plus a lease; what is granted beyond the
+        requests is leased to this process.
+        """
         keys = sorted(wanted)
         limits = [takes[wanted[k][0]][1] for k in keys]
         rows = await conn.execute(
             _TAKE,
             {
                 "keys": keys,
-                "wanted": [len(wanted[k]) for k in keys],
+                "wanted": [
+                    len(wanted[k]) + self._leases.wanted_ahead(k, limit)
+                    for k, limit in zip(keys, limits, strict=True)
+                ],
                 "bursts": [float(limit.burst) for limit in limits],
                 "rates": [float(limit.per_s) for limit in limits],
             },
         )
+        now = self._clock()
         answered: set[str] = set()
         for key, granted, level in rows:
             answered.add(key)
             indices = wanted[key]
             limit = takes[indices[0]][1]
+            self._leases.grant(key, granted - len(indices), now)
             # The first ``granted`` requests pass; the rest wait for the next token.
             wait = max(0.001, (1.0 - (float(level) - granted)) / limit.per_s)
             for i in indices[granted:]:
@@ -141,7 +158,8 @@ class PostgresLimiter:
         return {k: v for k, v in wanted.items() if k not in answered}
 
     async def _prune(self, conn: AsyncConnection) -> None:
-        now = time.monotonic()
+        now = self._clock()
         if now - self._pruned_at >= _PRUNE_EVERY_S:
             self._pruned_at = now
+            self._leases.forget_idle(now)
             await conn.execute(_PRUNE)
