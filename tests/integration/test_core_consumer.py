@@ -269,10 +269,19 @@ async def test_a_batch_that_runs_past_the_statement_timeout_is_applied_in_halves
         await conn.close()
     people = [applicant() for _ in range(200)]
     events = [registration(person) for person in people]
-    await produce(settings, [(e.member_key, e.model_dump_json().encode()) for e in events])
-
-    hub, stats = await consume(settings, until=lambda s: s.recorded >= 200, within_s=40)
-    await hub.engine.dispose()
+    try:
+        await produce(settings, [(e.member_key, e.model_dump_json().encode()) for e in events])
+        hub, stats = await consume(settings, until=lambda s: s.recorded >= 200, within_s=40)
+        await hub.engine.dispose()
+    finally:
+        # The session's database is every later test's too.
+        conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
+        try:
+            await conn.execute("DROP TRIGGER slow_member ON members")
+            await conn.execute("DROP FUNCTION slow_member()")
+            await conn.execute(f'ALTER DATABASE "{database}" RESET statement_timeout')
+        finally:
+            await conn.close()
 
     assert (stats.recorded, stats.rejected, stats.dead_lettered) == (200, 0, 0)
     members = await fetch_value(

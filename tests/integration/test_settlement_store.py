@@ -112,7 +112,7 @@ async def test_a_payment_claimed_while_its_day_is_being_closed_lands_on_the_next
             )
         )
         claim = asyncio.create_task(ledger.claim(payment_request(partner, "RACING", DAY)))
-        await asyncio.sleep(0.3)
+        await _until_a_claim_waits_for_a_lock(engine)
         assert not claim.done(), "the claim went ahead of the close's lock"
         await closing.commit()
     claimed = await claim
@@ -125,6 +125,22 @@ async def test_a_payment_claimed_while_its_day_is_being_closed_lands_on_the_next
             )
         )
     assert stored == DAY + timedelta(days=1)
+
+
+async def _until_a_claim_waits_for_a_lock(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        for _ in range(500):
+            waiting = await conn.scalar(
+                sa.text(
+                    # The claim statement's first words (the activity's text is cut at 1 kB).
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database() AND query LIKE 'WITH v AS (SELECT%'"
+                )
+            )
+            if waiting:
+                return
+            await asyncio.sleep(0.01)
+    raise AssertionError("no claim came to wait for the close's lock within 5 s")
 
 
 async def test_a_payment_in_doubt_when_its_day_closes_counts_on_the_next_open_day_once_acked(
