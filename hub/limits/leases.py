@@ -30,13 +30,15 @@ def lease_cap(limit: RateLimit) -> int:
 
 @dataclass(slots=True)
 class _Held:
-    tokens: int = 0
-    until: float = 0.0
-    window_at: float = 0.0
+    window_at: float
+    """When the window that counts the bucket's demand began."""
     in_window: int = 0
     """Requests of the bucket seen since ``window_at``."""
     last_window: int = 0
     """... in the whole window before it (0 if none came in it)."""
+    tokens: int = 0
+    """Leased tokens not spent yet, spendable until ``until``."""
+    until: float = 0.0
 
 
 class Leases:
@@ -49,7 +51,7 @@ class Leases:
         """Count a request of the bucket; True when a leased token lets it pass."""
         held = self._held.get(key)
         if held is None:
-            held = self._held[key] = _Held(window_at=now)
+            held = self._held[key] = _Held(now)
         self._count(held, now)
         if held.tokens > 0 and now < held.until:
             held.tokens -= 1
@@ -66,7 +68,7 @@ class Leases:
         """Tokens taken for this process beyond its requests: spendable until ``LEASE_S``."""
         if tokens <= 0:
             return
-        held = self._held.setdefault(key, _Held(window_at=now))
+        held = self._held.setdefault(key, _Held(now))
         held.tokens = (held.tokens if now < held.until else 0) + tokens
         held.until = now + LEASE_S
 
