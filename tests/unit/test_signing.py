@@ -5,11 +5,13 @@ The known answers were computed with ``openssl dgst -sha256 -hmac`` in a shell
 """
 
 import pytest
+from starlette.datastructures import Headers
 
 from hub.errors import Unauthenticated
 from hub.intake.model import Partner
 from hub.settings import PartnerSettings
 from hub.signing import (
+    SignatureHeaders,
     SignatureVerifier,
     sign,
     sign_v2,
@@ -295,3 +297,24 @@ def test_signature_that_is_not_64_hex_digits_is_refused_before_any_hmac(
 ) -> None:
     with pytest.raises(Unauthenticated, match="64 hex digits"):
         _verify(verifier, signature=signature)
+
+
+def test_signature_headers_from_a_raw_asgi_list_are_the_first_of_each_name_as_a_lookup_gives() -> (
+    None
+):
+    raw = [
+        (b"host", b"hub.test"),
+        (b"x-timestamp", b"1773108000"),
+        (b"x-partner-id", b"demo"),
+        (b"x-signature", b"a" * 64),
+        (b"x-partner-id", b"other"),  # a second one is ignored, as Headers.get ignores it
+        (b"x-nonce", b"n-\xe90001"),  # Latin-1, as ASGI servers pass header bytes
+        (b"x-signature-version", b"2"),
+    ]
+
+    assert SignatureHeaders.of(Headers(raw=raw)) == SignatureHeaders(
+        "demo", "1773108000", "a" * 64, "2", "n-\u00e90001"
+    )
+    assert SignatureHeaders.of({"x-partner-id": "demo"}) == SignatureHeaders(
+        "demo", None, None, None, None
+    )
