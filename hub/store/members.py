@@ -29,32 +29,72 @@ def _postgres(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def _one_of(
-    conn: AsyncConnection, column: sa.Column[Any], values: Sequence[Any]
-) -> list[sa.ColumnElement[bool]]:
-    """``column`` is one of ``values``, as few statements as the dialect allows.
+def _any_of(column: sa.Column[Any], name: str) -> sa.ColumnElement[bool]:
+    """``column`` is one of the array parameter ``name`` (``= ANY($1)``), on PostgreSQL.
 
-    PostgreSQL gets one array parameter (``= ANY($1)``): an IN list of hundreds of
-    parameters makes the planner fall back, after a few executions of the
-    prepared statement, to a generic plan that scans the whole table.
+    One array parameter: an IN list of hundreds of parameters makes the planner fall
+    back, after a few executions of the prepared statement, to a generic plan that scans
+    the whole table. Built once, at import: an array-typed parameter made per call forms
+    a reference cycle with its comparator, and that cycle held the batch's values until
+    the garbage collector's next young collection.
     """
+    return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
+
+
+# Sorted NIKs: concurrent consumers during a rebalance lock in one order.
+_MEMBERS_OF_NIKS = (
+    sa.select(members)
+    .where(_any_of(members.c.nik, "niks"))
+    .order_by(members.c.nik)
+    .with_for_update()
+)
+_CONTRIBUTIONS_OF_MEMBERS = (
+    sa.select(contributions)
+    .where(_any_of(contributions.c.member_id, "member_ids"))
+    .order_by(contributions.c.id)
+)
+
+# A list of (partner, reference) pairs, expanded when executed: the statement is built
+# once, so no cycle of a statement made per call holds the batch's pairs.
+_CONTRIBUTIONS_OF_REFERENCES = sa.select(contributions).where(
+    sa.tuple_(contributions.c.partner_id, contributions.c.partner_ref).in_(
+        sa.bindparam("references", expanding=True)
+    )
+)
+
+
+async def _members_of(conn: AsyncConnection, niks: list[str]) -> Sequence[Any]:
+    if not niks:
+        return []
     if _postgres(conn):
-        array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
-        return [column == sa.any_(array)]
-    return [column.in_(chunk) for chunk in _chunks(values)]
+        return (await conn.execute(_MEMBERS_OF_NIKS, {"niks": niks})).all()
+    rows: list[Any] = []
+    for chunk in _chunks(niks):
+        rows += await conn.execute(sa.select(members).where(members.c.nik.in_(chunk)))
+    return rows
+
+
+async def _contributions_of(conn: AsyncConnection, member_ids: list[int]) -> Sequence[Any]:
+    if not member_ids:
+        return []
+    if _postgres(conn):
+        return (await conn.execute(_CONTRIBUTIONS_OF_MEMBERS, {"member_ids": member_ids})).all()
+    rows: list[Any] = []
+    for chunk in _chunks(member_ids):
+        rows += await conn.execute(
+            sa.select(contributions)
+            .where(contributions.c.member_id.in_(chunk))
+            .order_by(contributions.c.id)
+        )
+    return rows
 
 
 async def load_members(conn: AsyncConnection, niks: set[str]) -> dict[str, MemberRecord]:
     loaded: dict[str, MemberRecord] = {}
-    for where in _one_of(conn, members.c.nik, sorted(niks)):
-        query = sa.select(members).where(where)
-        if _postgres(conn):
-            # Sorted NIKs: concurrent consumers during a rebalance lock in one order.
-            query = query.order_by(members.c.nik).with_for_update()
-        for row in await conn.execute(query):
-            loaded[row.nik] = record_of(
-                MemberRecord, row, programmes=tuple(row.programmes.split(",")), member_id=row.id
-            )
+    for row in await _members_of(conn, sorted(niks)):
+        loaded[row.nik] = record_of(
+            MemberRecord, row, programmes=tuple(row.programmes.split(",")), member_id=row.id
+        )
     return loaded
 
 
@@ -92,18 +132,10 @@ async def load_contributions(
         if row.member_id in reversing:
             history.setdefault(member.nik, []).append(record)
 
-    for where in _one_of(conn, contributions.c.member_id, sorted(reversing)):
-        for row in await conn.execute(
-            sa.select(contributions).where(where).order_by(contributions.c.id)
-        ):
-            keep(row)
+    for row in await _contributions_of(conn, sorted(reversing)):
+        keep(row)
     for chunk in _chunks(sorted(wanted - found.keys())):
-        rows = await conn.execute(
-            sa.select(contributions).where(
-                sa.tuple_(contributions.c.partner_id, contributions.c.partner_ref).in_(chunk)
-            )
-        )
-        for row in rows:
+        for row in await conn.execute(_CONTRIBUTIONS_OF_REFERENCES, {"references": chunk}):
             keep(row)
     return found
 
