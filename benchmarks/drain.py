@@ -224,8 +224,9 @@ async def drain(
     """Run the hub's consumer until it recorded ``expected`` events (or ``within_s`` passed)."""
     hub = build(settings, servers)
     consumer = hub.consumer()
-    # As ``serve()`` does once a process is ready: start-up frozen, the collector tuned.
-    settle_heap(settings.gc_thresholds)
+    # As ``serve()`` does once a consumer-only process is ready: start-up frozen, the
+    # collector tuned.
+    settle_heap(settings.collector_thresholds(serves_api=False))
     stop = asyncio.Event()
     task: asyncio.Task[None] | None = None
     # The consumer runs in this very process: py-spy samples it here, for the whole drain.

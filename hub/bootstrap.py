@@ -532,7 +532,7 @@ async def serve(
                     await _start_server(probes, settings.api_host, metrics_port, tasks, "metrics")
                 )
             # Everything start-up made lives until exit: out of the collector's walk.
-            settle_heap(settings.gc_thresholds)
+            settle_heap(settings.collector_thresholds(serves_api=api))
             if on_ready is not None:
                 on_ready(host, port, bootstrap_servers)
             waiter = asyncio.create_task(stop.wait())

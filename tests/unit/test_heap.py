@@ -63,6 +63,25 @@ def test_the_hub_collects_young_objects_every_50000_allocations_by_default() -> 
     assert load_settings().gc_thresholds == (50_000, 20, 100)
 
 
+def test_a_process_serving_the_api_collects_young_objects_every_50000_allocations() -> None:
+    settings = load_settings()
+
+    assert settings.collector_thresholds(serves_api=True) == (50_000, 20, 100)
+
+
+def test_a_consumer_only_process_collects_young_objects_every_million_allocations() -> None:
+    settings = load_settings()
+
+    assert settings.collector_thresholds(serves_api=False) == (1_000_000, 20, 100)
+
+
+def test_each_kind_of_process_takes_its_own_configured_thresholds() -> None:
+    settings = load_settings(gc_thresholds=(1_000, 2, 3), consumer_gc_thresholds=(4_000, 5, 6))
+
+    assert settings.collector_thresholds(serves_api=True) == (1_000, 2, 3)
+    assert settings.collector_thresholds(serves_api=False) == (4_000, 5, 6)
+
+
 @pytest.fixture
 def no_automatic_collections() -> Iterator[None]:
     gc.disable()  # only the test's own collections happen in between
