@@ -23,7 +23,7 @@ from hub.limits.leases import Leases
 from hub.settings import RateLimit
 from hub.store.database import autocommitted
 from hub.store.group_commit import GroupCommitter
-from hub.store.outage import reconnected
+from hub.store.outage import RECONNECTED
 
 log = logging.getLogger("hub.limits")
 
@@ -95,18 +95,21 @@ class PostgresLimiter:
         for i, (key, _) in enumerate(takes):
             wanted[key].append(i)
         waits = [0.0] * len(takes)
+
+        async def take() -> dict[str, list[int]]:
+            # Each statement is atomic on its own (its row locks last as long as it
+            # does), so no transaction around them: one round trip a batch.
+            async with autocommitted(self._engine) as conn:
+                left = dict(wanted)
+                for _ in range(2):  # once more for buckets born meanwhile elsewhere
+                    if not left:
+                        break
+                    left = await self._take_from(conn, takes, left, waits)
+                await self._prune(conn)
+            return left
+
         try:
-            async for attempt in reconnected():
-                with attempt:
-                    # Each statement is atomic on its own (its row locks last as long as
-                    # it does), so no transaction around them: one round trip a batch.
-                    async with autocommitted(self._engine) as conn:
-                        left = dict(wanted)
-                        for _ in range(2):  # once more for buckets born meanwhile elsewhere
-                            if not left:
-                                break
-                            left = await self._take_from(conn, takes, left, waits)
-                        await self._prune(conn)
+            left = await RECONNECTED.run(take)
             for indices in left.values():  # pragma: no cover - created and gone in between
                 for i in indices:
                     waits[i] = await self._fallback.take(*takes[i])

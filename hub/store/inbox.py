@@ -19,7 +19,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random
+from tenacity import wait_random
 
 from hub.intake.ports import (
     ClaimedRequest,
@@ -33,7 +33,14 @@ from hub.settlement.business_day import first_open_day
 from hub.store.bulk import insert_rows
 from hub.store.database import autocommitted
 from hub.store.group_commit import GroupCommitter
-from hub.store.outage import LOCK_RACE_SQLSTATES, is_transient, reconnected, sqlstate, store_call
+from hub.store.outage import (
+    LOCK_RACE_SQLSTATES,
+    Retries,
+    is_transient,
+    reconnected,
+    sqlstate,
+    store_call,
+)
 from hub.store.rows import columns_of, record_of, span_of
 from hub.store.tables import (
     members,
@@ -58,14 +65,8 @@ def _worth_another_try(exc: BaseException) -> bool:
     return exc.connection_invalidated or sqlstate(exc) in LOCK_RACE_SQLSTATES
 
 
-def _lock_races() -> AsyncRetrying:
-    """Three quick tries for a statement that lost a lock race or its connection, then a 503."""
-    return AsyncRetrying(
-        retry=retry_if_exception(_worth_another_try),
-        stop=stop_after_attempt(3),
-        wait=wait_random(0.005, 0.05),
-        reraise=True,
-    )
+_LOCK_RACES = Retries(_worth_another_try, tries=3, pause=wait_random(0.005, 0.05))
+"""Three quick tries for a statement that lost a lock race or its connection, then a 503."""
 
 
 # Claim batches in flight at once: while one waits for PostgreSQL the next one fills.
@@ -312,15 +313,17 @@ class SqlRequestLedger:
 
     async def _write_acks(self, acks: dict[UUID, datetime]) -> None:
         written = False
+
+        async def write() -> None:
+            if self._postgres:  # one statement: no transaction around it
+                async with autocommitted(self._engine) as conn:
+                    await self._ack_rows(conn, acks)
+            else:
+                async with self._engine.begin() as conn:
+                    await self._ack_rows(conn, acks)
+
         try:
-            async for attempt in _lock_races():
-                with attempt:
-                    if self._postgres:  # one statement: no transaction around it
-                        async with autocommitted(self._engine) as conn:
-                            await self._ack_rows(conn, acks)
-                    else:
-                        async with self._engine.begin() as conn:
-                            await self._ack_rows(conn, acks)
+            await _LOCK_RACES.run(write)
             written = True
         finally:
             self._acks_done(acks, written=written)
@@ -333,16 +336,17 @@ class SqlRequestLedger:
     async def _claim_batch(self, requests: list[NewRequest]) -> list[ClaimedRequest]:
         acks = self._take_acks() if self._postgres else {}
         written = False
+
+        async def claim() -> list[ClaimedRequest]:
+            if self._postgres:
+                return await self._claim_on_postgres(requests, acks)
+            async with self._engine.begin() as conn:
+                niks = {r.member_key for r in requests if r.kind == "registration"}
+                known = await self._known_kpjs(conn, sorted(niks))
+                return await self._insert_claims(conn, requests, known)
+
         try:
-            async for attempt in _lock_races():
-                with attempt:
-                    if self._postgres:
-                        claimed = await self._claim_on_postgres(requests, acks)
-                    else:
-                        async with self._engine.begin() as conn:
-                            niks = {r.member_key for r in requests if r.kind == "registration"}
-                            known = await self._known_kpjs(conn, sorted(niks))
-                            claimed = await self._insert_claims(conn, requests, known)
+            claimed = await _LOCK_RACES.run(claim)
             written = True
         finally:
             self._acks_done(acks, written=written)
