@@ -588,6 +588,12 @@ async def _start_server(
         http=http,
         # uvicorn's own handlers would print around structlog, unredacted: use the root's.
         log_config=None,
+        # The hub reads no client address or scheme from the request: X-Forwarded-* are
+        # not rewritten into it, from loopback or anywhere (uvicorn trusts 127.0.0.1 by
+        # default), and the middleware that would do it is not run for every request.
+        proxy_headers=False,
+        # Answers do not name the server software and its version to whoever asks.
+        server_header=False,
     )
     server = _QuietServer(config)
     tasks.append(asyncio.create_task(server.serve(), name=name))

@@ -330,6 +330,18 @@ async def test_a_v2_signature_replayed_on_another_path_or_method_is_refused(hub:
         assert refused.json()["error"]["message"] == "signature does not match"
 
 
+async def test_no_answer_names_the_server_software(hub: Hub) -> None:
+    async with httpx.AsyncClient(base_url=hub.url) as client:
+        answers = [
+            await client.get("/livez"),
+            await client.get("/v1/registrations/NO-SUCH-REF"),  # unsigned: a 401
+            await client.get("/no/such/route"),
+        ]
+    assert [a.status_code for a in answers] == [200, 401, 404]
+    for answer in answers:
+        assert "server" not in answer.headers
+
+
 async def test_a_timestamp_in_the_future_is_refused(hub: Hub) -> None:
     path = "/v1/registrations/FUTURE-1"
     async with httpx.AsyncClient(base_url=hub.url) as client:
