@@ -4,7 +4,7 @@ The recording service (``hub.store.recording``) loads through here, lets the pur
 (``hub.membership.apply``) decide, and saves through here, all in one transaction.
 """
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -29,29 +29,41 @@ def _postgres(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def _any_of(column: sa.Column[Any], name: str) -> sa.ColumnElement[bool]:
-    """``column`` is one of the array parameter ``name`` (``= ANY($1)``), on PostgreSQL.
+RowsAmong = Callable[[AsyncConnection, list[Any]], Awaitable[Sequence[Any]]]
 
-    One array parameter: an IN list of hundreds of parameters makes the planner fall
-    back, after a few executions of the prepared statement, to a generic plan that scans
-    the whole table. Built once, at import: an array-typed parameter made per call forms
-    a reference cycle with its comparator, and that cycle held the batch's values until
-    the garbage collector's next young collection.
+
+def _among(base: sa.Select[Any], column: sa.Column[Any]) -> RowsAmong:
+    """The rows of ``base`` whose ``column`` is one of a list of values.
+
+    PostgreSQL gets one array parameter (``= ANY($1)``): an IN list of hundreds of
+    parameters makes the planner fall back, after a few executions of the prepared
+    statement, to a generic plan that scans the whole table. That statement is built
+    once, here: an array-typed parameter made per call forms a reference cycle with its
+    type's comparator, and the cycle held the batch's values until the garbage
+    collector's next young collection. SQLite gets IN lists, a chunk at a time.
     """
-    return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
+    on_postgres = base.where(
+        column == sa.any_(sa.bindparam("among", type_=postgresql.ARRAY(column.type)))
+    )
+
+    async def rows(conn: AsyncConnection, values: list[Any]) -> Sequence[Any]:
+        if not values:
+            return []
+        if _postgres(conn):
+            result: Sequence[Any] = (await conn.execute(on_postgres, {"among": values})).all()
+            return result
+        found: list[Any] = []
+        for chunk in _chunks(values):
+            found += await conn.execute(base.where(column.in_(chunk)))
+        return found
+
+    return rows
 
 
 # Sorted NIKs: concurrent consumers during a rebalance lock in one order.
-_MEMBERS_OF_NIKS = (
-    sa.select(members)
-    .where(_any_of(members.c.nik, "niks"))
-    .order_by(members.c.nik)
-    .with_for_update()
-)
-_CONTRIBUTIONS_OF_MEMBERS = (
-    sa.select(contributions)
-    .where(_any_of(contributions.c.member_id, "member_ids"))
-    .order_by(contributions.c.id)
+_members_of = _among(sa.select(members).order_by(members.c.nik).with_for_update(), members.c.nik)
+_contributions_of = _among(
+    sa.select(contributions).order_by(contributions.c.id), contributions.c.member_id
 )
 
 # A list of (partner, reference) pairs, expanded when executed: the statement is built
@@ -61,32 +73,6 @@ _CONTRIBUTIONS_OF_REFERENCES = sa.select(contributions).where(
         sa.bindparam("references", expanding=True)
     )
 )
-
-
-async def _members_of(conn: AsyncConnection, niks: list[str]) -> Sequence[Any]:
-    if not niks:
-        return []
-    if _postgres(conn):
-        return (await conn.execute(_MEMBERS_OF_NIKS, {"niks": niks})).all()
-    rows: list[Any] = []
-    for chunk in _chunks(niks):
-        rows += await conn.execute(sa.select(members).where(members.c.nik.in_(chunk)))
-    return rows
-
-
-async def _contributions_of(conn: AsyncConnection, member_ids: list[int]) -> Sequence[Any]:
-    if not member_ids:
-        return []
-    if _postgres(conn):
-        return (await conn.execute(_CONTRIBUTIONS_OF_MEMBERS, {"member_ids": member_ids})).all()
-    rows: list[Any] = []
-    for chunk in _chunks(member_ids):
-        rows += await conn.execute(
-            sa.select(contributions)
-            .where(contributions.c.member_id.in_(chunk))
-            .order_by(contributions.c.id)
-        )
-    return rows
 
 
 async def load_members(conn: AsyncConnection, niks: set[str]) -> dict[str, MemberRecord]:
