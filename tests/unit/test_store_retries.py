@@ -49,36 +49,41 @@ async def test_a_block_that_lost_a_race_twice_answers_on_its_third_try() -> None
     assert block.tries == 3
 
 
-async def test_a_block_that_keeps_losing_is_tried_three_times_and_its_last_failure_raised() -> None:
-    block = Block(Lost("first"), Lost("second"), Lost("third"), Lost("fourth"))
+@pytest.mark.parametrize(
+    ("failures", "tries", "raised", "message", "tried"),
+    [
+        pytest.param(
+            (Lost("first"), Lost("second"), Lost("third"), Lost("fourth")),
+            3, Lost, "third", 3,
+            id="a block that keeps losing is tried three times and its last failure raised",
+        ),
+        pytest.param(
+            (Refused("bad data"),), 3, Refused, "bad data", 1,
+            id="a failure no retry cures is raised at once",
+        ),
+        pytest.param(
+            (Lost("first"), Refused("bad data"), Lost("never reached")),
+            3, Refused, "bad data", 2,
+            id="a failure no retry cures after a lost race is raised at once",
+        ),
+        pytest.param(
+            (Lost("first"),), 1, Lost, "first", 1,
+            id="a policy of one try never tries again",
+        ),
+    ],
+)  # fmt: skip
+async def test_a_block_that_fails_raises_the_failure_its_policy_stops_at(
+    failures: tuple[Exception, ...],
+    tries: int,
+    raised: type[Exception],
+    message: str,
+    tried: int,
+) -> None:
+    block = Block(*failures)
 
-    with pytest.raises(Lost, match="third"):
-        await Retries(worth, tries=3).run(block)
-    assert block.tries == 3
-
-
-async def test_a_failure_no_retry_cures_is_raised_at_once() -> None:
-    block = Block(Refused("bad data"))
-
-    with pytest.raises(Refused, match="bad data"):
-        await Retries(worth, tries=3).run(block)
-    assert block.tries == 1
-
-
-async def test_a_failure_no_retry_cures_after_a_lost_race_is_raised_at_once() -> None:
-    block = Block(Lost("first"), Refused("bad data"), Lost("never reached"))
-
-    with pytest.raises(Refused, match="bad data"):
-        await Retries(worth, tries=3).run(block)
-    assert block.tries == 2
-
-
-async def test_a_policy_of_one_try_never_tries_again() -> None:
-    block = Block(Lost("first"))
-
-    with pytest.raises(Lost, match="first"):
-        await Retries(worth, tries=1).run(block)
-    assert block.tries == 1
+    with pytest.raises(raised, match=message):
+        await Retries(worth, tries=tries).run(block)
+    assert block.tries == tried
 
 
 async def test_each_new_try_waits_the_policys_pause_first() -> None:
