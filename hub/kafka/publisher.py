@@ -8,19 +8,16 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
-from aiokafka.partitioner import DefaultPartitioner
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from hub.errors import BrokerUnavailable
 from hub.kafka.connection import client_options, stopped_within
+from hub.kafka.partitioner import MemberPartitioner, partition_of
 from hub.kafka.topics import ensure_topics
 from hub.observability import metrics
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
-
-_PARTITIONER = DefaultPartitioner()
-"""The producer's own default partitioner, for events handed over in record batches."""
 
 
 class KafkaEventPublisher:
@@ -44,6 +41,7 @@ class KafkaEventPublisher:
             linger_ms=settings.kafka_linger_ms,
             max_batch_size=settings.kafka_producer_batch_bytes,
             request_timeout_ms=int(settings.kafka_ack_timeout_s * 1000),
+            partitioner=MemberPartitioner(),
         )
         self._topology_verified = False
         self._topology_lock = asyncio.Lock()
@@ -145,13 +143,13 @@ class KafkaEventPublisher:
         its batch's (one future and one hand-over per batch, not per event: for a batch
         upload that was a tenth of the API's CPU).
 
-        Each event goes to the partition ``send`` would choose for its key (aiokafka's
-        default partitioner: murmur2, as Java's clients), so a member's events keep one
+        Each event goes to the partition ``send`` chooses for its key (``partition_of``:
+        Kafka's default, murmur2, as Java's clients), so a member's events keep one
         partition and their order whichever way they were published. Batches are not
         filled all at once: an event either fits in its partition's batch, or that batch
         is handed over and the event starts the next one, in the events' order.
         """
-        partitions = list(await self._producer.partitions_for(self._topic))
+        partitions = len(await self._producer.partitions_for(self._topic))
         sent: list[asyncio.Future[object] | None] = [None] * len(events)
         filling: dict[int, tuple[Any, list[int]]] = {}
 
@@ -163,7 +161,7 @@ class KafkaEventPublisher:
 
         for i, (key, value) in enumerate(events):
             raw_key = key.encode()
-            partition = _PARTITIONER(raw_key, partitions, partitions)
+            partition = partition_of(raw_key, partitions)
             if partition not in filling:
                 filling[partition] = (self._producer.create_batch(), [])
             if filling[partition][0].append(key=raw_key, value=value, timestamp=None) is None:

@@ -83,6 +83,9 @@ async def test_a_batch_published_to_a_broker_gone_away_is_unavailable_event_by_e
     assert waited < 3.0  # one ack timeout for the batch, not one per event
 
 
+JAVA_CLIENT_PARTITION_OF_4 = {"5171044508900101": 3, "5171044508900102": 3, "5171044508900103": 1}
+
+
 async def test_events_published_together_keep_the_partition_and_order_of_single_publishes(
     settings: Settings,
 ) -> None:
@@ -106,6 +109,9 @@ async def test_events_published_together_keep_the_partition_and_order_of_single_
         partitions = {partition for partition, _ in seen[key]}
         values = [value.rstrip(b".") for _, value in seen[key]]
         assert len(partitions) == 1, f"{key} was spread over partitions {partitions}"
+        # And it is the partition Kafka's Java client chooses for the key (kafka-clients
+        # 4.1.1, Utils.toPositive(Utils.murmur2(key)) % 4), whichever way it was published.
+        assert partitions == {JAVA_CLIENT_PARTITION_OF_4[key]}
         assert values == [
             f"{key} alone".encode(),
             *(f"{key} {n}".encode() for n in range(30)),
