@@ -5,7 +5,7 @@ transaction. A statement built per batch around an array-typed parameter formed 
 reference cycle (the parameter and its type's comparator) that held the batch's NIKs,
 and the payments' lookup held its (partner, reference) pairs the same way, until the
 collector's next young collection: with collections rare, as ``hub consume`` runs them,
-a million events left 72 MiB behind (README, Benchmarks).
+a million events left 72 MiB behind (docs/performance.md).
 """
 
 import gc
