@@ -144,6 +144,11 @@ loop that read the whole ``unnest`` again for every row, a cost that grows with 
 square of the batch (300 ms for 1,024 acknowledgements)."""
 
 
+_INSERTED_ECHO = frozenset({"partner_id", "kind", "reference", "kpj"})
+"""What the claim statement returns of a row it inserted: the key to match it with its
+request, and the KPJ of a member already recorded, which the statement looked up."""
+
+
 def _claim_batch_sql() -> str:
     arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _BATCH_ARRAYS.items())
     claim_columns = [c.name for c in _CLAIM_COLUMNS]
@@ -173,7 +178,12 @@ def _claim_batch_sql() -> str:
         "ORDER BY v.n ON CONFLICT DO NOTHING RETURNING",
         ", ".join(claim_columns) + ")",
         "SELECT true AS inserted,",
-        ", ".join(f"ins.{name}" for name in claim_columns) + ",",
+        # A new row is what the batch sent (see ``_as_inserted``): its key and its KPJ
+        # come back, not the rest again (its event JSON decoded, its times parsed).
+        ", ".join(
+            f"ins.{name}" if name in _INSERTED_ECHO else f"NULL AS {name}" for name in claim_columns
+        )
+        + ",",
         "false AS created_member FROM ins",
         # Retries and concurrent twins: the reference is already held.
         "UNION ALL SELECT false,",
@@ -208,6 +218,29 @@ _REVERSAL_NAMED = sa.text(
 
 def _claimed(row: Any) -> ClaimedRequest:
     return record_of(ClaimedRequest, row)
+
+
+def _as_inserted(request: NewRequest, kpj: str | None) -> ClaimedRequest:
+    """The row the claim statement inserted for ``request``, as it stored it."""
+    facts = request.settlement
+    return ClaimedRequest(
+        partner_id=request.partner_id,
+        kind=request.kind,
+        reference=request.reference,
+        request_hash=request.request_hash,
+        event_id=request.event_id,
+        hub_reference=request.hub_reference,
+        member_key=request.member_key,
+        status="pending",
+        kpj=kpj,
+        reason=None,
+        event_json=request.event_json,
+        created_at=request.received_at,
+        business_date=None if facts is None else facts.business_date,
+        after_close=False,
+        updated_at=request.received_at,
+        agent_id=request.agent_id,
+    )
 
 
 def _as_first_answered(claimed: ClaimedRequest, created_member: bool) -> ClaimedRequest:
@@ -253,6 +286,11 @@ class SqlRequestLedger:
         """Acknowledgements not yet in the store: event id -> when."""
         self._acks_taken: set[UUID] = set()
         """... of which a statement under way is writing these."""
+        self._acks_to_take: dict[UUID, datetime] = {}
+        """... of which these are waiting for a statement to take them (one under way may
+        hold an earlier time of the same request). Taking them reads this alone, not
+        every acknowledgement held: a batch file's thousands of acknowledgements in flight
+        were scanned again by every claim batch and every pass of the writer."""
         self._acks_written = 0
         """Batches of acknowledgements written so far: a read that began before one was
         written may hold a row as ``pending`` whose acknowledgement is no longer held."""
@@ -269,7 +307,8 @@ class SqlRequestLedger:
     async def mark_accepted(self, event_id: UUID, at: datetime) -> None:
         """Remember the acknowledgement; it is written with the next claim batch or soon after."""
         earlier = self._acks.get(event_id)
-        self._acks[event_id] = at if earlier is None else max(earlier, at)
+        latest = at if earlier is None else max(earlier, at)
+        self._acks[event_id] = self._acks_to_take[event_id] = latest
         if self._ack_writer is None or self._ack_writer.done():
             self._ack_writer = asyncio.create_task(self._write_acks_soon(), name="inbox-acks")
 
@@ -283,17 +322,30 @@ class SqlRequestLedger:
             await self._write_acks(acks)
 
     def _take_acks(self) -> dict[UUID, datetime]:
-        acks = {i: at for i, at in self._acks.items() if i not in self._acks_taken}
-        self._acks_taken.update(acks)
+        """The acknowledgements no statement is writing, for the next one to write."""
+        waiting, taken = self._acks_to_take, self._acks_taken
+        # Rare: a request acknowledged again while a statement writes its earlier time.
+        if taken and any(i in taken for i in waiting):
+            acks = {i: at for i, at in waiting.items() if i not in taken}
+            for event_id in acks:
+                del waiting[event_id]
+        else:
+            acks, self._acks_to_take = waiting, {}
+        taken.update(acks)
         return acks
 
     def _acks_done(self, acks: dict[UUID, datetime], *, written: bool) -> None:
         self._acks_taken.difference_update(acks)
         if written:
             self._acks_written += 1
-            for event_id, at in acks.items():
-                if self._acks.get(event_id) == at:
-                    del self._acks[event_id]
+        for event_id, at in acks.items():
+            held = self._acks.get(event_id)
+            if held is None:
+                continue
+            if written and held == at:
+                del self._acks[event_id]
+            else:  # not written: the next statement takes it again (a later time waits already)
+                self._acks_to_take.setdefault(event_id, held)
 
     async def _write_acks_soon(self) -> None:
         """Write what no claim batch took along; while the store is away, keep trying."""
@@ -400,10 +452,17 @@ class SqlRequestLedger:
         claimed_at = span_of(ClaimedRequest, tuple(result.keys()))
         assert claimed_at is not None, "the claim statement selects ClaimedRequest's columns"
         created_at = claimed_at.stop
+        kpj_at = claimed_at.start + _CLAIM_NAMES.index("kpj")
+        sent: dict[tuple[str, str, str], NewRequest] = {}
+        for request in ordered:  # a reference twice in a batch: the first one is inserted
+            sent.setdefault((request.partner_id, request.kind, request.reference), request)
+        at = claimed_at.start  # partner_id, kind, reference: the key, first
         for row in result:
-            claimed = ClaimedRequest(*row[claimed_at])
-            key = (claimed.partner_id, claimed.kind, claimed.reference)
-            held[key] = claimed if row[0] else _as_first_answered(claimed, row[created_at])
+            key = (row[at], row[at + 1], row[at + 2])
+            if row[0]:
+                held[key] = _as_inserted(sent[key], row[kpj_at])
+            else:
+                held[key] = _as_first_answered(ClaimedRequest(*row[claimed_at]), row[created_at])
         return held
 
     async def is_closed(self, partner_id: str, day: date) -> bool:

@@ -1,0 +1,121 @@
+"""A claim batch on PostgreSQL answers each request as the store holds it.
+
+The claim statement sends back only the key and the KPJ of the rows it inserts; the
+ledger builds the rest from the requests it sent. Whatever it builds must be what a read
+of the row gives afterwards. The acknowledgements that ride with the batches must all be
+written, even when a statement writing them fails.
+"""
+
+import asyncio
+import uuid
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.intake.ports import ClaimedRequest, NewRequest
+from hub.store.inbox import SqlRequestLedger
+from tests.support.inbox import payment_request
+
+pytestmark = pytest.mark.integration
+
+PARTNER = "claim-batches"
+RECEIVED = datetime(2026, 3, 10, 3, 4, 5, 678_901, tzinfo=UTC)
+
+
+def _registration(reference: str, nik: str) -> NewRequest:
+    return NewRequest(
+        partner_id=PARTNER,
+        kind="registration",
+        reference=reference,
+        request_hash="a" * 64,
+        event_id=uuid.uuid4(),
+        hub_reference=f"REG-{reference}",
+        member_key=nik,
+        event_json='{"event_type": "registration_submitted", "nik": "' + nik + '"}',
+        received_at=RECEIVED,
+        agent_id="AGT-7",
+    )
+
+
+def _reference() -> str:
+    return f"B-{uuid.uuid4().hex[:12]}"
+
+
+async def _stored(engine: AsyncEngine, request: NewRequest) -> ClaimedRequest:
+    found = await SqlRequestLedger(engine).find(request.partner_id, request.kind, request.reference)
+    assert found is not None
+    return found
+
+
+async def test_each_new_claim_of_a_batch_is_what_a_read_of_its_row_gives(
+    engine: AsyncEngine,
+) -> None:
+    ledger = SqlRequestLedger(engine)
+    nik = f"5171{uuid.uuid4().int % 10**12:012d}"
+    registration = _registration(_reference(), nik)
+    payment = replace(payment_request(PARTNER, _reference(), date(2026, 3, 10)), agent_id="AGT-9")
+
+    claims = await ledger.claim_many([registration, payment])
+
+    for request, claimed in zip([registration, payment], claims, strict=True):
+        assert claimed == await _stored(engine, request)
+        assert claimed.status == "pending"
+    assert claims[0].created_at == claims[0].updated_at == RECEIVED
+    assert claims[0].agent_id == "AGT-7"
+    assert claims[0].business_date is None
+    assert claims[1].business_date == date(2026, 3, 10)
+    assert claims[1].agent_id == "AGT-9"
+
+
+async def test_a_reference_twice_in_one_batch_is_held_by_the_first_request(
+    engine: AsyncEngine,
+) -> None:
+    first = payment_request(PARTNER, _reference(), date(2026, 3, 10))
+    second = replace(first, request_hash="1" * 64, event_id=uuid.uuid4(), event_json="[]")
+
+    claims = await SqlRequestLedger(engine).claim_many([first, second])
+
+    stored = await _stored(engine, first)
+    assert claims == [stored, stored]
+    assert stored.request_hash == "0" * 64
+    assert stored.event_id == first.event_id
+
+
+async def test_acknowledgements_a_failed_statement_did_not_write_are_written_later(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = SqlRequestLedger(engine)
+    requests = [payment_request(PARTNER, _reference(), date(2026, 3, 10)) for _ in range(3)]
+    await ledger.claim_many(requests)
+    write = ledger._ack_rows
+    failed: list[int] = []
+
+    async def fails_once(conn: AsyncConnection, acks: dict[uuid.UUID, datetime]) -> None:
+        if not failed:
+            failed.append(len(acks))
+            raise OperationalError("UPDATE", {}, ConnectionResetError("the store went away"))
+        await write(conn, acks)
+
+    monkeypatch.setattr(ledger, "_ack_rows", fails_once)
+    for request in requests:
+        await ledger.mark_accepted(request.event_id, request.received_at)
+
+    statuses: list[str] = []
+    async with asyncio.timeout(10):
+        while statuses != ["accepted"] * 3:
+            await asyncio.sleep(0.05)
+            statuses = [(await _status(engine, r)) for r in requests]
+    assert failed == [3]
+
+
+async def _status(engine: AsyncEngine, request: NewRequest) -> str:
+    async with engine.connect() as conn:
+        status = await conn.scalar(
+            text("SELECT status FROM partner_requests WHERE event_id = :id"),
+            {"id": request.event_id},
+        )
+    return str(status)
