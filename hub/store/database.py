@@ -1,16 +1,20 @@
 """Engine creation: asyncpg for PostgreSQL, aiosqlite (WAL) for the embedded default."""
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from hub.store.outage import READ_ONLY_SQLSTATE, sqlstate
+
+log = logging.getLogger(__name__)
 
 
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
@@ -91,3 +95,22 @@ async def autocommitted(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """
     async with engine.connect() as conn:
         yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+async def connect_ahead(engine: AsyncEngine, connections: int) -> None:
+    """Open ``connections`` of the pool at once and leave them in it, idle.
+
+    The statements that come first then find them made (TCP, authentication, and
+    SQLAlchemy's first-connect queries), rather than each making its own while the
+    others wait for the CPU. Best effort: a store that is not there yet is found out,
+    and waited for, by the first statement that needs it.
+    """
+
+    async def one() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    outcomes = await asyncio.gather(*(one() for _ in range(connections)), return_exceptions=True)
+    failed = [o for o in outcomes if isinstance(o, Exception)]
+    if failed:
+        log.debug("%d of %d connections not opened ahead: %r", len(failed), connections, failed[0])

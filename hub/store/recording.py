@@ -22,6 +22,7 @@ from hub.membership.coverage import CoverageRules
 from hub.membership.schedule import ContributionSchedule
 from hub.store import members as member_store
 from hub.store.bulk import insert_rows
+from hub.store.database import connect_ahead
 from hub.store.inbox import record_outcomes, reject_unrecorded
 from hub.store.processed import claim_events, mark_rejected
 from hub.store.tables import callback_deliveries
@@ -69,6 +70,11 @@ class RecordingService:
         self._schedule = schedule
         self._rules = rules
         self._callbacks = callbacks or CallbackPolicy({})
+
+    async def connect_ahead(self, transactions: int) -> None:
+        """Open the store connections of the first ``transactions`` batches now,
+        while the consumer joins its group: they are made before the first batch arrives."""
+        await connect_ahead(self._engine, transactions)
 
     @property
     def takes_concurrent_batches(self) -> bool:

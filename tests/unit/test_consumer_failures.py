@@ -131,6 +131,9 @@ class FakeRecorder:
     cancelled: int = 0
     _at_once: int = 0
 
+    async def connect_ahead(self, transactions: int) -> None:
+        """Nothing to connect to: the fake store is in memory."""
+
     async def apply(self, events: Sequence[IncomingEvent]) -> BatchResult:
         if self.errors:
             raise self.errors.pop(0)
