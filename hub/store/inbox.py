@@ -10,7 +10,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -23,6 +23,7 @@ from tenacity import wait_random
 
 from hub.intake.ports import (
     ClaimedRequest,
+    InboxEntry,
     MemberTerms,
     NewRequest,
     RequestKind,
@@ -223,24 +224,16 @@ def _claimed(row: Any) -> ClaimedRequest:
 def _as_inserted(request: NewRequest, kpj: str | None) -> ClaimedRequest:
     """The row the claim statement inserted for ``request``, as it stored it."""
     facts = request.settlement
-    return ClaimedRequest(
-        partner_id=request.partner_id,
-        kind=request.kind,
-        reference=request.reference,
-        request_hash=request.request_hash,
-        event_id=request.event_id,
-        hub_reference=request.hub_reference,
-        member_key=request.member_key,
-        status="pending",
-        kpj=kpj,
-        reason=None,
-        event_json=request.event_json,
-        created_at=request.received_at,
-        business_date=None if facts is None else facts.business_date,
-        after_close=False,
-        updated_at=request.received_at,
-        agent_id=request.agent_id,
-    )
+    day = None if facts is None else facts.business_date
+    at = request.received_at
+    values: list[Any] = [getattr(request, name) for name in _ENTRY_FIELDS]
+    # status, kpj, reason, event_json, created_at, business_date, after_close, updated_at,
+    # agent_id: as the statement writes them (``_claim_batch_sql``).
+    values += ("pending", kpj, None, request.event_json, at, day, False, at, request.agent_id)
+    return ClaimedRequest(*values)
+
+
+_ENTRY_FIELDS = tuple(f.name for f in fields(InboxEntry))
 
 
 def _as_first_answered(claimed: ClaimedRequest, created_member: bool) -> ClaimedRequest:

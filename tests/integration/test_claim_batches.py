@@ -27,18 +27,12 @@ RECEIVED = datetime(2026, 3, 10, 3, 4, 5, 678_901, tzinfo=UTC)
 
 
 def _registration(reference: str, nik: str) -> NewRequest:
-    return NewRequest(
-        partner_id=PARTNER,
-        kind="registration",
-        reference=reference,
-        request_hash="a" * 64,
-        event_id=uuid.uuid4(),
-        hub_reference=f"REG-{reference}",
-        member_key=nik,
-        event_json='{"event_type": "registration_submitted", "nik": "' + nik + '"}',
-        received_at=RECEIVED,
-        agent_id="AGT-7",
-    )
+    """A registration sent by an agent, received at ``RECEIVED``."""
+    payment = payment_request(PARTNER, reference, date(2026, 3, 10), member_key=nik)
+    event = '{"event_type": "registration_submitted", "nik": "' + nik + '"}'
+    return replace(payment, kind="registration", request_hash="a" * 64, settlement=None,
+                   hub_reference=f"REG-{reference}", event_json=event, received_at=RECEIVED,
+                   agent_id="AGT-7")  # fmt: skip
 
 
 def _reference() -> str:
