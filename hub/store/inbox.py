@@ -300,8 +300,8 @@ class SqlRequestLedger:
     async def mark_accepted(self, event_id: UUID, at: datetime) -> None:
         """Remember the acknowledgement; it is written with the next claim batch or soon after."""
         earlier = self._acks.get(event_id)
-        latest = at if earlier is None else max(earlier, at)
-        self._acks[event_id] = self._acks_to_take[event_id] = latest
+        if earlier is None or at > earlier:  # else the time held already is written, or will be
+            self._acks[event_id] = self._acks_to_take[event_id] = at
         if self._ack_writer is None or self._ack_writer.done():
             self._ack_writer = asyncio.create_task(self._write_acks_soon(), name="inbox-acks")
 

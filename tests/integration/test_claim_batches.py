@@ -9,7 +9,7 @@ written, even when a statement writing them fails.
 import asyncio
 import uuid
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -113,3 +113,25 @@ async def _status(engine: AsyncEngine, request: NewRequest) -> str:
             {"id": request.event_id},
         )
     return str(status)
+
+
+async def test_a_request_acknowledged_twice_keeps_the_later_time(engine: AsyncEngine) -> None:
+    ledger = SqlRequestLedger(engine)
+    request = payment_request(PARTNER, _reference(), date(2026, 3, 10))
+    await ledger.claim(request)
+    first = request.received_at + timedelta(seconds=1)
+    later = request.received_at + timedelta(seconds=90)  # republished by the re-drive
+
+    await ledger.mark_accepted(request.event_id, first)
+    await ledger.mark_accepted(request.event_id, later)
+    await ledger.mark_accepted(request.event_id, first)  # an older answer, late
+    await ledger.flush()
+
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT status, updated_at FROM partner_requests WHERE event_id = :id"),
+                {"id": request.event_id},
+            )
+        ).one()
+    assert (row.status, row.updated_at) == ("accepted", later)
