@@ -63,7 +63,7 @@ from hub.membership.masking import mask_name
 from hub.membership.payment_code import PaymentCodes
 from hub.membership.schedule import ContributionSchedule
 from hub.observability import metrics
-from hub.observability.logs import bound_request
+from hub.observability.logs import bound_request, info_line
 from schemas.events import (
     Applicant,
     ContributionPaid,
@@ -605,7 +605,7 @@ class IntakeService:
                 # stored event. Same event id every time, so the consumer applies it once.
                 await self._publisher.publish(claimed.member_key, claimed.event_json.encode())
                 await self._ledger.mark_accepted(claimed.event_id, self._clock())
-                log.info("%s accepted", kind)
+                info_line(log, f"{kind} accepted")
             else:
                 await self._redrive_if_lost(claimed)
         return Acceptance(claimed.reference, claimed.hub_reference, kpj=claimed.kpj)

@@ -4,13 +4,13 @@ import io
 import json
 import logging
 from collections.abc import Iterator
-from contextlib import redirect_stderr
+from contextlib import contextmanager, redirect_stderr
 from datetime import UTC, datetime
 
 import pytest
 import structlog
 
-from hub.observability.logs import bound_request, configure_logging
+from hub.observability.logs import JsonLines, bound_request, configure_logging, info_line
 
 NIK = "5171044508900001"
 
@@ -83,3 +83,132 @@ def test_an_exception_is_one_field_of_its_line_with_the_traceback_redacted(
     assert isinstance(exception, str)
     assert exception.startswith("Traceback") and "ValueError: no member 517104" in exception
     assert NIK not in lines.getvalue()
+
+
+@contextmanager
+def _json_handler_alone() -> Iterator[None]:
+    """Only production's handler on the root while the block runs: pytest adds its own
+    capturing handler for a test's call, and a second handler sends ``info_line`` down
+    the standard path (tested below)."""
+    root = logging.getLogger()
+    handlers = root.handlers[:]
+    root.handlers[:] = [h for h in handlers if isinstance(h.formatter, JsonLines)]
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+
+
+def _without_timestamp(line: dict[str, object]) -> list[tuple[str, object]]:
+    return [(k, v) for k, v in line.items() if k != "timestamp"]
+
+
+def test_the_request_path_line_is_the_line_logging_writes_field_for_field_redacted(
+    lines: io.StringIO,
+) -> None:
+    logger = logging.getLogger("hub.intake.service")
+    with (
+        _json_handler_alone(),
+        bound_request(partner_id="demo", reference=f"NIK {NIK}", event_id="e-1"),
+    ):
+        logger.info("registration accepted")
+        info_line(logger, "registration accepted")
+    standard, fast = _read(lines)
+    # In the same order: the bound fields come in the context's order, which is fixed
+    # within a process (not necessarily the order they were bound in).
+    assert _without_timestamp(fast) == _without_timestamp(standard)
+    assert dict(_without_timestamp(fast)) == {
+        "event": "registration accepted",
+        "partner_id": "demo",
+        "reference": "NIK 517104**********",
+        "event_id": "e-1",
+        "level": "info",
+        "logger": "hub.intake.service",
+    }
+    stamp = fast["timestamp"]
+    assert isinstance(stamp, str) and stamp.endswith("Z")
+    at = datetime.fromisoformat(stamp.removesuffix("Z") + "+00:00")
+    assert abs((datetime.now(UTC) - at).total_seconds()) < 60
+    assert NIK not in lines.getvalue()
+
+
+def test_the_request_path_line_is_not_written_below_the_configured_level() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    with redirect_stderr(stream):
+        configure_logging("json", "WARNING")
+        try:
+            with _json_handler_alone():
+                info_line(logging.getLogger("hub.intake.service"), "registration accepted")
+        finally:
+            root.handlers.clear()
+            root.setLevel(level)
+    assert stream.getvalue() == ""
+
+
+class _Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_the_request_path_line_reaches_any_other_handler_on_its_way(lines: io.StringIO) -> None:
+    """A handler an operator added (here on ``hub.intake``) still gets the record."""
+    kept = _Kept()
+    parent = logging.getLogger("hub.intake")
+    parent.addHandler(kept)
+    try:
+        with _json_handler_alone(), bound_request(partner_id="demo"):
+            info_line(logging.getLogger("hub.intake.service"), "payment accepted")
+    finally:
+        parent.removeHandler(kept)
+    assert [r.getMessage() for r in kept.records] == ["payment accepted"]
+    [line] = _read(lines)
+    assert (line["event"], line["partner_id"]) == ("payment accepted", "demo")
+
+
+def test_the_request_path_line_passes_a_filter_on_the_root_handler(lines: io.StringIO) -> None:
+    handler = logging.getLogger().handlers[0]
+    handler.addFilter(lambda record: record.getMessage() != "registration accepted")
+    with _json_handler_alone():
+        info_line(logging.getLogger("hub.intake.service"), "registration accepted")
+        info_line(logging.getLogger("hub.intake.service"), "payment accepted")
+    assert [line["event"] for line in _read(lines)] == ["payment accepted"]
+
+
+def test_development_console_lines_get_the_request_path_line_too() -> None:
+    stream = io.StringIO()
+    with redirect_stderr(stream):
+        configure_logging("console")
+        root = logging.getLogger()
+        handlers = root.handlers[:]
+        try:
+            root.handlers[:] = handlers[:1]  # the console handler alone, without pytest's
+            info_line(logging.getLogger("hub.intake.service"), "registration accepted")
+        finally:
+            logging.getLogger().handlers.clear()
+    written = stream.getvalue()
+    assert "registration accepted" in written and not written.lstrip().startswith("{")
+
+
+def test_production_logging_writes_the_request_path_line_without_a_log_record(
+    lines: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What makes it cheaper: under ``configure_logging("json")`` alone no record is made."""
+    made: list[str] = []
+    make_record = logging.Logger.makeRecord
+
+    def counted(self: logging.Logger, *args: object, **kwargs: object) -> logging.LogRecord:
+        made.append(self.name)
+        return make_record(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(logging.Logger, "makeRecord", counted)
+    with _json_handler_alone():
+        info_line(logging.getLogger("hub.intake.service"), "registration accepted")
+    assert made == []
+    [line] = _read(lines)
+    assert line["event"] == "registration accepted"
