@@ -33,9 +33,8 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -123,12 +122,13 @@ def _asgi_app() -> Callable[..., Awaitable[None]]:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
+        chunks: list[bytes] = []
+        more = True
+        while more:
             message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+            chunks.append(message.get("body", b""))
+            more = bool(message.get("more_body"))
+        body = b"".join(chunks)
         if scope["method"] == "GET":
             status, answer = 200, b"ok"
         else:
@@ -239,8 +239,9 @@ def serve(mode: str, port: int, database: str, bootstrap: str, topic: str) -> No
     uvloop.run(main())
 
 
-@dataclass(frozen=True, slots=True)
-class Measured:
+class Measured(NamedTuple):
+    """One server's measured run: wrk's figures and the CPU it took."""
+
     name: str
     warm_ok: int
     result: WrkResult

@@ -26,6 +26,12 @@ def lines() -> Iterator[io.StringIO]:
             logging.getLogger().handlers.clear()
 
 
+def _assert_utc_and_recent(stamp: object) -> None:
+    assert isinstance(stamp, str) and stamp.endswith("Z")
+    at = datetime.fromisoformat(stamp.removesuffix("Z") + "+00:00")
+    assert abs((datetime.now(UTC) - at).total_seconds()) < 60
+
+
 def _read(stream: io.StringIO) -> list[dict[str, object]]:
     return [json.loads(line) for line in stream.getvalue().splitlines()]
 
@@ -46,10 +52,7 @@ def test_a_line_has_event_level_logger_utc_timestamp_bound_fields_and_extras(
         "level": "info",
         "logger": "hub.intake.service",
     }
-    stamp = line["timestamp"]
-    assert isinstance(stamp, str) and stamp.endswith("Z")
-    at = datetime.fromisoformat(stamp.removesuffix("Z") + "+00:00")
-    assert abs((datetime.now(UTC) - at).total_seconds()) < 60
+    _assert_utc_and_recent(line["timestamp"])
 
 
 def test_a_structlog_logger_line_has_the_same_fields_redacted(lines: io.StringIO) -> None:
@@ -125,10 +128,7 @@ def test_the_request_path_line_is_the_line_logging_writes_field_for_field_redact
         "level": "info",
         "logger": "hub.intake.service",
     }
-    stamp = fast["timestamp"]
-    assert isinstance(stamp, str) and stamp.endswith("Z")
-    at = datetime.fromisoformat(stamp.removesuffix("Z") + "+00:00")
-    assert abs((datetime.now(UTC) - at).total_seconds()) < 60
+    _assert_utc_and_recent(fast["timestamp"])
     assert NIK not in lines.getvalue()
 
 
