@@ -259,9 +259,9 @@ async def _measure(
 ) -> Measured:
     """Start ``server``, warm it up, measure it; CPU of it and of the ``others`` (by command)."""
     url = f"http://127.0.0.1:{port}"
-    await server.start(f"{url}/healthz", within_s=60)
-    pid = server.pid
     try:
+        await server.start(f"{url}/healthz", within_s=60)  # stopped below even if it fails
+        pid = server.pid
         common: dict[str, Any] = {"threads": args.threads, "connections": args.connections}
         warm = await run_wrk(url, files[0], duration_s=args.warmup, **common)
         before = cpu_snapshot()
