@@ -27,6 +27,11 @@ class GroupCommitter(Generic[T, R]):
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
         self._workers: set[asyncio.Task[None]] = set()
 
+    @property
+    def busy(self) -> bool:
+        """Calls are queued or a batch is being flushed: a batch will start soon, or has."""
+        return bool(self._queue or self._workers)
+
     async def submit(self, item: T) -> R:
         """Queue ``item``; return its result once the batch it joined is flushed."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()

@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.intake.ports import ClaimedRequest, NewRequest
-from hub.store.inbox import SqlRequestLedger
+from hub.store.inbox import ACK_DELAY_S, SqlRequestLedger
 from tests.support.inbox import payment_request
 
 pytestmark = pytest.mark.integration
@@ -104,6 +104,75 @@ async def test_acknowledgements_a_failed_statement_did_not_write_are_written_lat
             await asyncio.sleep(0.05)
             statuses = [(await _status(engine, r)) for r in requests]
     assert failed == [3]
+
+
+class _HeldClaims:
+    """A ledger whose claim statements wait for ``release``, and whose acknowledgements
+    written on their own (not with a claim batch) are counted in ``written_alone``."""
+
+    def __init__(self, ledger: SqlRequestLedger, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.release = asyncio.Event()
+        self.under_way = asyncio.Event()
+        self.written_alone: list[int] = []
+        claim, write = ledger._claim_on_postgres, ledger._ack_rows
+
+        async def held(
+            requests: list[NewRequest], acks: dict[uuid.UUID, datetime]
+        ) -> list[ClaimedRequest]:
+            self.under_way.set()
+            await self.release.wait()
+            return await claim(requests, acks)
+
+        async def counted(conn: AsyncConnection, acks: dict[uuid.UUID, datetime]) -> None:
+            self.written_alone.append(len(acks))
+            await write(conn, acks)
+
+        monkeypatch.setattr(ledger, "_claim_on_postgres", held)
+        monkeypatch.setattr(ledger, "_ack_rows", counted)
+
+
+async def test_while_a_claim_batch_is_under_way_an_acknowledgement_waits_for_the_next_one(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = SqlRequestLedger(engine)
+    answered, busy, next_one = (
+        payment_request(PARTNER, _reference(), date(2026, 3, 10)) for _ in range(3)
+    )
+    await ledger.claim(answered)
+    held = _HeldClaims(ledger, monkeypatch)
+    under_way = asyncio.create_task(ledger.claim(busy))
+    await held.under_way.wait()  # its batch took what was waiting, before this answer
+    await ledger.mark_accepted(answered.event_id, answered.received_at)
+
+    await asyncio.sleep(ACK_DELAY_S * 6)
+    assert held.written_alone == []
+    assert await _status(engine, answered) == "pending"
+
+    following = asyncio.create_task(ledger.claim(next_one))  # takes it along
+    held.release.set()
+    await asyncio.gather(under_way, following)
+    assert await _status(engine, answered) == "accepted"
+    assert held.written_alone == []
+
+
+async def test_an_acknowledgement_no_claim_batch_takes_along_is_written_on_its_own(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = SqlRequestLedger(engine)
+    answered, busy = (payment_request(PARTNER, _reference(), date(2026, 3, 10)) for _ in range(2))
+    await ledger.claim(answered)
+    held = _HeldClaims(ledger, monkeypatch)
+    under_way = asyncio.create_task(ledger.claim(busy))
+    await held.under_way.wait()  # its batch took what was waiting, before this answer
+    await ledger.mark_accepted(answered.event_id, answered.received_at)
+    await asyncio.sleep(ACK_DELAY_S * 3)
+    held.release.set()
+    await under_way  # and no claim after it
+
+    async with asyncio.timeout(5):
+        while await _status(engine, answered) != "accepted":
+            await asyncio.sleep(ACK_DELAY_S)
+    assert held.written_alone == [1]
 
 
 async def _status(engine: AsyncEngine, request: NewRequest) -> str:

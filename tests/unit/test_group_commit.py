@@ -110,3 +110,21 @@ async def test_one_callers_many_items_fill_every_batch_slot_at_once() -> None:
     committer: GroupCommitter[int, int] = GroupCommitter(flush, max_batch=5, in_flight=2)
     assert await committer.submit_many(range(20)) == list(range(20))
     assert most == 2
+
+
+async def test_a_committer_is_busy_from_a_call_until_its_batch_is_flushed() -> None:
+    release = asyncio.Event()
+
+    async def flush(items: list[int]) -> list[int]:
+        await release.wait()
+        return items
+
+    committer: GroupCommitter[int, int] = GroupCommitter(flush)
+    assert not committer.busy
+    call = asyncio.create_task(committer.submit(1))
+    await asyncio.sleep(0)
+    assert committer.busy  # flushing
+    release.set()
+    assert await call == 1
+    await asyncio.sleep(0)  # the worker's last look at the queue
+    assert not committer.busy
