@@ -32,7 +32,7 @@ from hub.intake.ports import (
 )
 from hub.settlement.business_day import first_open_day
 from hub.store.bulk import insert_rows
-from hub.store.database import autocommitted
+from hub.store.database import Autocommitted, autocommitted, driver_statement, fetch_on_driver
 from hub.store.group_commit import GroupCommitter
 from hub.store.outage import (
     LOCK_RACE_SQLSTATES,
@@ -201,7 +201,7 @@ def _claim_batch_sql() -> str:
     return " ".join(parts)
 
 
-_CLAIM_BATCH = sa.text(_claim_batch_sql())
+_CLAIM_BATCH = driver_statement(sa.text(_claim_batch_sql()))
 """One statement per claim batch on PostgreSQL: write the acknowledgements waiting to be
 written, insert the new requests (with the KPJ of a member already recorded) except those
 dated on a closed business day, and read back the ones already held.
@@ -211,6 +211,12 @@ three): it is atomic by itself. Its snapshot is taken after its lock on the inbo
 granted, so a day closed by ``hub settle close`` (which holds SHARE on the inbox until
 it commits) is seen as closed by every claim that had to wait for it, and a close that
 comes later waits for the statement and sees its rows."""
+
+
+_CLAIMED_AT = span_of(ClaimedRequest, ("inserted", *_CLAIM_NAMES, "created_member"))
+"""Where a row of the claim statement holds a ``ClaimedRequest``: after ``inserted``
+(its first column), and before ``created_member`` (its last)."""
+assert _CLAIMED_AT is not None, "the claim statement selects ClaimedRequest's columns"
 
 
 _REVERSAL_NAMED = sa.text(
@@ -425,9 +431,10 @@ class SqlRequestLedger:
         return [held[(r.partner_id, r.kind, r.reference)] for r in requests]
 
     async def _claim_in_one(
-        self, conn: AsyncConnection, requests: list[NewRequest], acks: dict[UUID, datetime]
+        self, conn: Autocommitted, requests: list[NewRequest], acks: dict[UUID, datetime]
     ) -> dict[tuple[str, str, str], ClaimedRequest]:
-        """PostgreSQL: the whole batch in one statement (see ``_CLAIM_BATCH``).
+        """PostgreSQL: the whole batch in one statement (see ``_CLAIM_BATCH``), run by
+        asyncpg itself (``fetch_on_driver``; it may run twice, as a retry would).
 
         Returns the claims it made or found, by (partner, kind, reference).
         """
@@ -447,18 +454,17 @@ class SqlRequestLedger:
         params["ack_ids"] = ack_ids
         params["ack_at"] = [acks[i] for i in ack_ids]
         held: dict[tuple[str, str, str], ClaimedRequest] = {}
-        result = await conn.execute(_CLAIM_BATCH, params)
-        # By position, the span worked out once per statement: each row's ``_fields``
-        # and its columns by name cost 2-3 µs a row of a batch file.
-        claimed_at = span_of(ClaimedRequest, tuple(result.keys()))
-        assert claimed_at is not None, "the claim statement selects ClaimedRequest's columns"
+        rows = await fetch_on_driver(conn, _CLAIM_BATCH, params)
+        # By position: each row's columns by name cost 2-3 µs a row of a batch file.
+        claimed_at = _CLAIMED_AT
+        assert claimed_at is not None
         created_at = claimed_at.stop
         kpj_at = claimed_at.start + _CLAIM_NAMES.index("kpj")
         sent: dict[tuple[str, str, str], NewRequest] = {}
         for request in ordered:  # a reference twice in a batch: the first one is inserted
             sent.setdefault((request.partner_id, request.kind, request.reference), request)
         at = claimed_at.start  # partner_id, kind, reference: the key, first
-        for row in result:
+        for row in rows:
             key = (row[at], row[at + 1], row[at + 2])
             if row[0]:
                 held[key] = _as_inserted(sent[key], row[kpj_at])
