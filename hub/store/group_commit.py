@@ -13,17 +13,23 @@ R = TypeVar("R")
 
 
 class GroupCommitter(Generic[T, R]):
-    """Runs ``flush(items) -> results`` (same order, same length) on batches of calls."""
+    """Runs ``flush(items) -> results`` (same order, same length) on batches of calls.
+
+    At most ``in_flight`` batches are flushed at once for calls of one item, and
+    ``in_flight_many`` (by default the same) once one caller's many items are queued.
+    """
 
     def __init__(
         self,
         flush: Callable[[list[T]], Awaitable[Sequence[R]]],
         max_batch: int = 500,
         in_flight: int = 1,
+        in_flight_many: int | None = None,
     ) -> None:
         self._flush = flush
         self._max_batch = max_batch
         self._in_flight = in_flight
+        self._in_flight_many = in_flight if in_flight_many is None else in_flight_many
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
         self._workers: set[asyncio.Task[None]] = set()
 
@@ -49,7 +55,7 @@ class GroupCommitter(Generic[T, R]):
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[R]] = [loop.create_future() for _ in items]
         self._queue.extend(zip(items, futures, strict=True))
-        while self._queue and len(self._workers) < self._in_flight:
+        while self._queue and len(self._workers) < self._in_flight_many:
             self._workers.add(asyncio.create_task(self._drain()))
         return list(await asyncio.gather(*futures))
 

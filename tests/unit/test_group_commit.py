@@ -128,3 +128,23 @@ async def test_a_committer_is_busy_from_a_call_until_its_batch_is_flushed() -> N
     assert await call == 1
     await asyncio.sleep(0)  # the worker's last look at the queue
     assert not committer.busy
+
+
+async def test_single_calls_keep_to_in_flight_and_many_items_to_in_flight_many() -> None:
+    running, most = 0, 0
+
+    async def flush(items: list[int]) -> list[int]:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+        return items
+
+    committer: GroupCommitter[int, int] = GroupCommitter(
+        flush, max_batch=5, in_flight=1, in_flight_many=3
+    )
+    assert await asyncio.gather(*(committer.submit(i) for i in range(20))) == list(range(20))
+    assert most == 1
+    assert await committer.submit_many(range(20)) == list(range(20))
+    assert most == 3
