@@ -131,18 +131,26 @@ class _HeldClaims:
         monkeypatch.setattr(ledger, "_ack_rows", counted)
 
 
-async def test_while_a_claim_batch_is_under_way_an_acknowledgement_waits_for_the_next_one(
+async def _answered_while_a_batch_is_held(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[SqlRequestLedger, _HeldClaims, NewRequest, "asyncio.Task[ClaimedRequest]"]:
+    """A request claimed, then acknowledged while another request's claim batch is held
+    under way: the ledger, the hold, the request, and the held claim's task."""
     ledger = SqlRequestLedger(engine)
-    answered, busy, next_one = (
-        payment_request(PARTNER, _reference(), date(2026, 3, 10)) for _ in range(3)
-    )
+    answered, busy = (payment_request(PARTNER, _reference(), date(2026, 3, 10)) for _ in range(2))
     await ledger.claim(answered)
     held = _HeldClaims(ledger, monkeypatch)
     under_way = asyncio.create_task(ledger.claim(busy))
     await held.under_way.wait()  # its batch took what was waiting, before this answer
     await ledger.mark_accepted(answered.event_id, answered.received_at)
+    return ledger, held, answered, under_way
+
+
+async def test_while_a_claim_batch_is_under_way_an_acknowledgement_waits_for_the_next_one(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger, held, answered, under_way = await _answered_while_a_batch_is_held(engine, monkeypatch)
+    next_one = payment_request(PARTNER, _reference(), date(2026, 3, 10))
 
     await asyncio.sleep(ACK_DELAY_S * 6)
     assert held.written_alone == []
@@ -158,13 +166,7 @@ async def test_while_a_claim_batch_is_under_way_an_acknowledgement_waits_for_the
 async def test_an_acknowledgement_no_claim_batch_takes_along_is_written_on_its_own(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ledger = SqlRequestLedger(engine)
-    answered, busy = (payment_request(PARTNER, _reference(), date(2026, 3, 10)) for _ in range(2))
-    await ledger.claim(answered)
-    held = _HeldClaims(ledger, monkeypatch)
-    under_way = asyncio.create_task(ledger.claim(busy))
-    await held.under_way.wait()  # its batch took what was waiting, before this answer
-    await ledger.mark_accepted(answered.event_id, answered.received_at)
+    _, held, answered, under_way = await _answered_while_a_batch_is_held(engine, monkeypatch)
     await asyncio.sleep(ACK_DELAY_S * 3)
     held.release.set()
     await under_way  # and no claim after it

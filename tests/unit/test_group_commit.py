@@ -96,20 +96,26 @@ async def test_one_callers_many_items_come_back_in_order_across_batches_shared_w
     assert [i for batch in batches for i in batch] == [*range(20), 100]
 
 
-async def test_one_callers_many_items_fill_every_batch_slot_at_once() -> None:
-    running, most = 0, 0
+class _Overlap:
+    """A flush that takes 10 ms and notes the most batches it was flushing at once."""
 
-    async def flush(items: list[int]) -> list[int]:
-        nonlocal running, most
-        running += 1
-        most = max(most, running)
+    def __init__(self) -> None:
+        self.running = 0
+        self.most = 0
+
+    async def flush(self, items: list[int]) -> list[int]:
+        self.running += 1
+        self.most = max(self.most, self.running)
         await asyncio.sleep(0.01)
-        running -= 1
+        self.running -= 1
         return items
 
-    committer: GroupCommitter[int, int] = GroupCommitter(flush, max_batch=5, in_flight=2)
+
+async def test_one_callers_many_items_fill_every_batch_slot_at_once() -> None:
+    overlap = _Overlap()
+    committer: GroupCommitter[int, int] = GroupCommitter(overlap.flush, max_batch=5, in_flight=2)
     assert await committer.submit_many(range(20)) == list(range(20))
-    assert most == 2
+    assert overlap.most == 2
 
 
 async def test_a_committer_is_busy_from_a_call_until_its_batch_is_flushed() -> None:
@@ -131,20 +137,11 @@ async def test_a_committer_is_busy_from_a_call_until_its_batch_is_flushed() -> N
 
 
 async def test_single_calls_keep_to_in_flight_and_many_items_to_in_flight_many() -> None:
-    running, most = 0, 0
-
-    async def flush(items: list[int]) -> list[int]:
-        nonlocal running, most
-        running += 1
-        most = max(most, running)
-        await asyncio.sleep(0.01)
-        running -= 1
-        return items
-
+    overlap = _Overlap()
     committer: GroupCommitter[int, int] = GroupCommitter(
-        flush, max_batch=5, in_flight=1, in_flight_many=3
+        overlap.flush, max_batch=5, in_flight=1, in_flight_many=3
     )
     assert await asyncio.gather(*(committer.submit(i) for i in range(20))) == list(range(20))
-    assert most == 1
+    assert overlap.most == 1
     assert await committer.submit_many(range(20)) == list(range(20))
-    assert most == 3
+    assert overlap.most == 3
