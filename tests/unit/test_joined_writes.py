@@ -1,0 +1,151 @@
+"""Each answer leaves the hub's HTTP server in one write (``JoinedWrites``), and nothing
+written is lost, reordered or sent after the connection is gone."""
+
+import asyncio
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from uvicorn.server import ServerState
+
+from hub.api.connections import HELD_AT_MOST, JoinedWrites, guarded_protocol
+
+
+class RecordingTransport(asyncio.Transport):
+    """A connection's socket, as far as the protocol sees it: what was sent, in which
+    calls, and whether it was closed or aborted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[bytes] = []
+        self.closed = False
+        self.aborted = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        assert not self.closed, "written after close"
+        self.sent.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.aborted = self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.1", 50000)}.get(
+            name, default
+        )
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def _next_turn() -> None:
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+
+async def test_the_writes_of_a_turn_leave_as_one_on_the_loops_next_turn() -> None:
+    socket = RecordingTransport()
+    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    joined.write(b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n")
+    joined.write(b"{}")
+    assert socket.sent == []
+    await _next_turn()
+    assert socket.sent == [b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}"]
+    joined.write(b"next")
+    await _next_turn()
+    assert socket.sent[1:] == [b"next"]
+
+
+async def test_a_write_nothing_follows_leaves_on_the_loops_next_turn() -> None:
+    socket = RecordingTransport()
+    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    joined.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    assert socket.sent == []
+    await _next_turn()
+    assert socket.sent == [b"HTTP/1.1 100 Continue\r\n\r\n"]
+
+
+async def test_close_sends_what_is_held_first_and_abort_drops_it() -> None:
+    loop = asyncio.get_running_loop()
+    closing, aborting = RecordingTransport(), RecordingTransport()
+    for transport, end in ((closing, JoinedWrites.close), (aborting, JoinedWrites.abort)):
+        joined = JoinedWrites(transport, loop)
+        joined.write(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
+        end(joined)
+    await _next_turn()
+    assert closing.sent == [b"HTTP/1.1 408 Request Timeout\r\n\r\n"] and closing.closed
+    assert aborting.sent == [] and aborting.aborted
+
+
+async def test_what_is_held_is_dropped_if_the_connection_closed_meanwhile() -> None:
+    socket = RecordingTransport()
+    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    joined.write(b"late")
+    socket.closed = True  # the peer went away before the loop came round
+    await _next_turn()
+    assert socket.sent == []
+
+
+async def test_a_large_write_goes_out_at_once_after_what_is_held() -> None:
+    socket = RecordingTransport()
+    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    chunk = b"x" * (HELD_AT_MOST + 1)
+    joined.write(chunk)
+    assert socket.sent == [chunk]
+    joined.write(b"head")
+    joined.write(b"er")
+    joined.write(chunk)
+    assert socket.sent == [chunk, b"header", chunk]
+    joined.write(b"a" * HELD_AT_MOST)
+    await _next_turn()
+    assert socket.sent[-1] == b"a" * HELD_AT_MOST
+
+
+async def test_what_is_held_counts_as_buffered_until_it_is_sent() -> None:
+    socket = RecordingTransport()
+    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    joined.write(b"12345")
+    assert joined.get_write_buffer_size() == 5
+    await _next_turn()
+    assert joined.get_write_buffer_size() == 0 and socket.sent == [b"12345"]
+
+
+def _protocol(app: FastAPI) -> Any:
+    config = uvicorn.Config(app, log_config=None, lifespan="off", server_header=False)
+    config.load()
+    return guarded_protocol(10.0, 256)(config=config, server_state=ServerState(), app_state={})
+
+
+async def test_the_servers_answer_is_one_write_with_its_head_and_body() -> None:
+    app = FastAPI()
+
+    @app.post("/v1/registrations")
+    async def accept() -> JSONResponse:
+        return JSONResponse({"status": "accepted"}, status_code=202)
+
+    protocol, socket = _protocol(app), RecordingTransport()
+    protocol.connection_made(socket)
+    protocol.data_received(
+        b"POST /v1/registrations HTTP/1.1\r\nhost: hub\r\ncontent-length: 2\r\n\r\n{}"
+    )
+    for _ in range(50):
+        if socket.sent:
+            break
+        await asyncio.sleep(0.01)
+    assert len(socket.sent) == 1, socket.sent
+    head, _, body = socket.sent[0].partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 202 ")
+    assert body == b'{"status":"accepted"}'
+    protocol.connection_lost(None)
