@@ -44,9 +44,9 @@ _HEADERS_TOO_LARGE = _closing_answer("431 Request Header Fields Too Large", "hea
 
 
 HELD_AT_MOST = 16_384
-"""The largest write ``JoinedWrites`` holds for the loop's next turn; a larger one goes
-out at once (after what is held), so an export's chunks meet the transport's flow
-control as they come."""
+"""The most ``JoinedWrites`` holds for the loop's next turn. A write that would take it
+past this sends what is held at once, and a larger write goes out as it comes: a
+streamed export meets the transport's flow control as it would without the hold."""
 
 
 class JoinedWrites(asyncio.Transport):
@@ -58,9 +58,10 @@ class JoinedWrites(asyncio.Transport):
     held until the loop comes round (before it waits for the network again) and leave
     in one call. The answers of a turn leave together, after its work, so the clients'
     next requests tend to arrive together as well, and the loop reads more of them per
-    wait. ``close`` and ``write_eof`` send what is held first; ``abort`` drops it, as an
-    abort drops the transport's own buffer; what is held when the connection has closed
-    meanwhile is dropped. Everything else is the transport's own.
+    wait. At most ``HELD_AT_MOST`` bytes are held. ``close`` and ``write_eof`` send what
+    is held first; ``abort`` drops it, as an abort drops the transport's own buffer;
+    what is held when the connection has closed meanwhile is dropped. Everything else
+    is the transport's own.
 
     Measured on 2026-12-05 (``benchmarks.ingest --broker kafka --duration 15``, ``hub
     run``, alternated pairs; docs/performance.md): 2,329-2,372 accepted req/s against
@@ -74,21 +75,28 @@ class JoinedWrites(asyncio.Transport):
         self._transport = transport
         self._loop = loop
         self._held: list[bytes] = []
+        self._held_size = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        if len(data) > HELD_AT_MOST:
-            self._send_held()
-            self._transport.write(data)
-        elif data:
-            if not self._held:
-                self._loop.call_soon(self._send_held)
-            self._held.append(bytes(data))
+        size = len(data)
+        if not size:
+            return
+        if self._held_size + size > HELD_AT_MOST:
+            self._send_held()  # never more than HELD_AT_MOST held: flow control still holds
+            if size > HELD_AT_MOST:
+                self._transport.write(data)
+                return
+        if not self._held:
+            self._loop.call_soon(self._send_held)
+        self._held.append(bytes(data))
+        self._held_size += size
 
     def _send_held(self) -> None:
         if not self._held:
             return
         data = self._held[0] if len(self._held) == 1 else b"".join(self._held)
         self._held.clear()
+        self._held_size = 0
         if not self._transport.is_closing():
             self._transport.write(data)
 
@@ -101,6 +109,7 @@ class JoinedWrites(asyncio.Transport):
 
     def abort(self) -> None:
         self._held.clear()
+        self._held_size = 0
         self._transport.abort()
 
     def can_write_eof(self) -> bool:
@@ -135,7 +144,7 @@ class JoinedWrites(asyncio.Transport):
         self._transport.set_write_buffer_limits(high, low)
 
     def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size() + sum(map(len, self._held))
+        return self._transport.get_write_buffer_size() + self._held_size
 
     def get_write_buffer_limits(self) -> tuple[int, int]:
         return self._transport.get_write_buffer_limits()

@@ -113,6 +113,18 @@ async def test_a_large_write_goes_out_at_once_after_what_is_held() -> None:
     assert socket.sent[-1] == b"a" * HELD_AT_MOST
 
 
+async def test_a_stream_of_small_writes_never_has_more_than_the_limit_held() -> None:
+    socket = RecordingTransport()
+    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    chunks = [bytes([65 + n % 26]) * 1000 for n in range(100)]
+    for chunk in chunks:
+        joined.write(chunk)
+        assert joined.get_write_buffer_size() <= HELD_AT_MOST
+    assert len(socket.sent) == 6 and all(len(sent) <= HELD_AT_MOST for sent in socket.sent)
+    await _next_turn()
+    assert b"".join(socket.sent) == b"".join(chunks)
+
+
 async def test_what_is_held_counts_as_buffered_until_it_is_sent() -> None:
     socket = RecordingTransport()
     joined = JoinedWrites(socket, asyncio.get_running_loop())
