@@ -342,6 +342,29 @@ async def test_no_answer_names_the_server_software(hub: Hub) -> None:
         assert "server" not in answer.headers
 
 
+async def test_pipelined_requests_on_one_connection_are_all_answered_in_order(hub: Hub) -> None:
+    """Three requests in one TCP write, the last asking to close: three whole answers, in
+    the order asked, then the hub hangs up (the answers leave a turn at a time, joined)."""
+    reader, writer = await asyncio.open_connection(hub.host, hub.port)
+    ask = "GET {} HTTP/1.1\r\nHost: hub.test\r\n{}\r\n"
+    writer.write(
+        ask.format("/livez", "").encode()
+        + ask.format("/no/such/route", "").encode()
+        + ask.format("/livez", "Connection: close\r\n").encode()
+    )
+    await writer.drain()
+    received = await asyncio.wait_for(reader.read(), 10)  # until the hub closes
+    writer.close()
+    statuses = []
+    while received:
+        head, _, rest = received.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?im)^content-length: *(\d+)", head)[1])  # type: ignore[index]
+        statuses.append(int(head.split(b" ", 2)[1]))
+        assert len(rest) >= length, "an answer's body was cut short"
+        received = rest[length:]
+    assert statuses == [200, 404, 200]
+
+
 async def test_a_timestamp_in_the_future_is_refused(hub: Hub) -> None:
     path = "/v1/registrations/FUTURE-1"
     async with httpx.AsyncClient(base_url=hub.url) as client:
