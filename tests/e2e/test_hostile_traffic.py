@@ -365,6 +365,34 @@ async def test_pipelined_requests_on_one_connection_are_all_answered_in_order(hu
     assert statuses == [200, 404, 200]
 
 
+async def test_a_client_waiting_for_100_continue_hears_it_before_sending_its_body(
+    hub: Hub,
+) -> None:
+    """curl asks ``Expect: 100-continue`` before a large body: the interim answer is
+    written on its own, with nothing after it in the same turn, and must still go out."""
+    target, body = "/v1/registrations", b"{}"
+    head = request_head(
+        "POST",
+        target,
+        {
+            **v2_headers("POST", target, body, partner="other", secret="other-secret"),
+            "Content-Type": "application/json",
+            "Content-Length": str(len(body)),
+            "Expect": "100-continue",
+        },
+    )
+    reader, writer = await asyncio.open_connection(hub.host, hub.port)
+    writer.write(head)
+    await writer.drain()
+    interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    writer.write(body)
+    await writer.drain()
+    final = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    writer.close()
+    assert final.startswith(b"HTTP/1.1 422 "), final  # an empty registration: refused
+
+
 async def test_a_timestamp_in_the_future_is_refused(hub: Hub) -> None:
     path = "/v1/registrations/FUTURE-1"
     async with httpx.AsyncClient(base_url=hub.url) as client:
