@@ -63,11 +63,12 @@ class JoinedWrites(asyncio.Transport):
     what is held when the connection has closed meanwhile is dropped. Everything else
     is the transport's own.
 
-    Measured on 2026-12-05 (``benchmarks.ingest --broker kafka --duration 15``, ``hub
-    run``, alternated pairs; docs/performance.md): 2,329-2,372 accepted req/s against
-    2,166-2,281 for uvicorn's own writes (three pairs), the hub's process 0.375-0.380 ms
-    of CPU a request against 0.389-0.407. Joining head and body at once, in the middle
-    of the turn, did not help (2,078-2,205 req/s against 2,127-2,406).
+    Measured on 2026-12-05 (``benchmarks.ingest --broker kafka --duration 15``,
+    alternated pairs; docs/performance.md): in ``hub run``, 2,363 accepted req/s against
+    2,227 with uvicorn's own writes (means of six pairs, five in its favour), the hub's
+    process 0.377 ms of CPU a request against 0.396; in production's layout, 2,390
+    against 2,260 (three pairs). Joining head and body at once, mid-turn, gained
+    nothing: the gain is the turn's answers leaving together.
     """
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
