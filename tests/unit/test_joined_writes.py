@@ -21,6 +21,9 @@ class RecordingTransport(asyncio.Transport):
         self.sent: list[bytes] = []
         self.closed = False
         self.aborted = False
+        self.reading = True
+        self.protocol: asyncio.BaseProtocol = asyncio.Protocol()
+        self.limits = (0, 0)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         assert not self.closed, "written after close"
@@ -44,10 +47,31 @@ class RecordingTransport(asyncio.Transport):
         return 0
 
     def pause_reading(self) -> None:
-        pass
+        self.reading = False
 
     def resume_reading(self) -> None:
-        pass
+        self.reading = True
+
+    def is_reading(self) -> bool:
+        return self.reading
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        self.sent.append(b"<eof>")
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.protocol = protocol
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self.protocol
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self.limits = (low or 0, high or 0)
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return self.limits
 
 
 async def _next_turn() -> None:
@@ -63,7 +87,8 @@ async def test_the_writes_of_a_turn_leave_as_one_on_the_loops_next_turn() -> Non
     assert socket.sent == []
     await _next_turn()
     assert socket.sent == [b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}"]
-    joined.write(b"next")
+    joined.write(b"")  # nothing to send, nothing scheduled
+    joined.writelines([b"ne", b"xt"])
     await _next_turn()
     assert socket.sent[1:] == [b"next"]
 
@@ -123,6 +148,25 @@ async def test_a_stream_of_small_writes_never_has_more_than_the_limit_held() -> 
     assert len(socket.sent) == 6 and all(len(sent) <= HELD_AT_MOST for sent in socket.sent)
     await _next_turn()
     assert b"".join(socket.sent) == b"".join(chunks)
+
+
+async def test_everything_but_the_writes_is_the_transports_own() -> None:
+    socket = RecordingTransport()
+    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    joined.pause_reading()
+    assert not socket.reading and not joined.is_reading()
+    joined.resume_reading()
+    assert socket.reading and joined.is_reading()
+    protocol = asyncio.Protocol()
+    joined.set_protocol(protocol)
+    assert socket.protocol is protocol and joined.get_protocol() is protocol
+    joined.set_write_buffer_limits(high=8_192, low=1_024)
+    assert joined.get_write_buffer_limits() == (1_024, 8_192)
+    assert joined.get_extra_info("peername") == ("127.0.0.1", 50000)
+    assert joined.can_write_eof()
+    joined.write(b"last words")
+    joined.write_eof()  # what is held goes first
+    assert socket.sent == [b"last words", b"<eof>"]
 
 
 async def test_what_is_held_counts_as_buffered_until_it_is_sent() -> None:
