@@ -221,10 +221,17 @@ it commits) is seen as closed by every claim that had to wait for it, and a clos
 comes later waits for the statement and sees its rows."""
 
 
-_CLAIMED_AT = span_of(ClaimedRequest, ("inserted", *_CLAIM_NAMES, "created_member"))
+def _claimed_span() -> slice:
+    span = span_of(ClaimedRequest, ("inserted", *_CLAIM_NAMES, "created_member"))
+    assert span is not None, "the claim statement selects ClaimedRequest's columns"
+    return span
+
+
+_CLAIMED_AT = _claimed_span()
 """Where a row of the claim statement holds a ``ClaimedRequest``: after ``inserted``
-(its first column), and before ``created_member`` (its last)."""
-assert _CLAIMED_AT is not None, "the claim statement selects ClaimedRequest's columns"
+(its first column), and before ``created_member`` (its last, at ``_CLAIMED_AT.stop``)."""
+_KPJ_AT = _CLAIMED_AT.start + _CLAIM_NAMES.index("kpj")
+"""Where that row holds the KPJ, for a request the statement inserted."""
 
 
 _REVERSAL_NAMED = sa.text(
@@ -464,10 +471,7 @@ class SqlRequestLedger:
         held: dict[tuple[str, str, str], ClaimedRequest] = {}
         rows = await fetch_on_driver(conn, _CLAIM_BATCH, params)
         # By position: each row's columns by name cost 2-3 µs a row of a batch file.
-        claimed_at = _CLAIMED_AT
-        assert claimed_at is not None
-        created_at = claimed_at.stop
-        kpj_at = claimed_at.start + _CLAIM_NAMES.index("kpj")
+        claimed_at, created_at = _CLAIMED_AT, _CLAIMED_AT.stop
         sent: dict[tuple[str, str, str], NewRequest] = {}
         for request in ordered:  # a reference twice in a batch: the first one is inserted
             sent.setdefault((request.partner_id, request.kind, request.reference), request)
@@ -475,7 +479,7 @@ class SqlRequestLedger:
         for row in rows:
             key = (row[at], row[at + 1], row[at + 2])
             if row[0]:
-                held[key] = _as_inserted(sent[key], row[kpj_at])
+                held[key] = _as_inserted(sent[key], row[_KPJ_AT])
             else:
                 held[key] = _as_first_answered(ClaimedRequest(*row[claimed_at]), row[created_at])
         return held
