@@ -65,6 +65,37 @@ async def test_each_new_claim_of_a_batch_is_what_a_read_of_its_row_gives(
     assert claims[1].agent_id == "AGT-9"
 
 
+async def test_a_new_claim_of_a_recorded_members_registration_carries_that_members_kpj(
+    engine: AsyncEngine,
+) -> None:
+    # The statement looks the KPJ up and sends it back beside the inserted row's key; the
+    # ledger reads it from its place in that row. The other columns of an inserted row
+    # come back NULL, so only a member with a KPJ shows it read from the wrong place.
+    nik = f"5171{uuid.uuid4().int % 10**12:012d}"
+    kpj = f"9{uuid.uuid4().int % 10**10:010d}"
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO members (id, nik, kpj, full_name, birth_date, sex, phone, address,"
+                " occupation, declared_income, programmes, registered_month,"
+                " registered_channel, registered_partner, registration_event_id, created_at,"
+                " updated_at) VALUES (:id, :nik, :kpj, 'Sri Wahyuni', '1990-01-02', 'F',"
+                " '081234567890', 'Jl. Melati 1', 'Pedagang', 2000000, 'JKK,JKM',"
+                " '2026-03-01', 'pos', :partner, :event, :at, :at)"
+            ),
+            {"id": uuid.uuid4().int % 10**15, "nik": nik, "kpj": kpj, "partner": PARTNER,
+             "event": uuid.uuid4(), "at": RECEIVED},
+        )  # fmt: skip
+    new_member = _registration(_reference(), f"5171{uuid.uuid4().int % 10**12:012d}")
+    again = _registration(_reference(), nik)
+
+    claims = await SqlRequestLedger(engine).claim_many([new_member, again])
+
+    assert [c.kpj for c in claims] == [None, kpj]
+    assert claims[1] == await _stored(engine, again)
+    assert claims[1].reference == again.reference
+
+
 async def test_a_reference_twice_in_one_batch_is_held_by_the_first_request(
     engine: AsyncEngine,
 ) -> None:
