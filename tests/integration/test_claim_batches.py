@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.intake.ports import ClaimedRequest, NewRequest
 from hub.store.inbox import ACK_DELAY_S, SqlRequestLedger
+from tests.integration.conftest import MEMBERS_INSERT
 from tests.support.inbox import payment_request
 
 pytestmark = pytest.mark.integration
@@ -76,12 +77,9 @@ async def test_a_new_claim_of_a_recorded_members_registration_carries_that_membe
     async with engine.begin() as conn:
         await conn.execute(
             text(
-                "INSERT INTO members (id, nik, kpj, full_name, birth_date, sex, phone, address,"
-                " occupation, declared_income, programmes, registered_month,"
-                " registered_channel, registered_partner, registration_event_id, created_at,"
-                " updated_at) VALUES (:id, :nik, :kpj, 'Sri Wahyuni', '1990-01-02', 'F',"
+                MEMBERS_INSERT + "VALUES (:id, :nik, :kpj, 'Sri Wahyuni', '1990-01-02', 'F',"
                 " '081234567890', 'Jl. Melati 1', 'Pedagang', 2000000, 'JKK,JKM',"
-                " '2026-03-01', 'pos', :partner, :event, :at, :at)"
+                " '2026-03-01', 'pos', :partner, :event, :at, :at, 'hub')"
             ),
             {"id": uuid.uuid4().int % 10**15, "nik": nik, "kpj": kpj, "partner": PARTNER,
              "event": uuid.uuid4(), "at": RECEIVED},
