@@ -162,6 +162,23 @@ _SIGNATURE_HEADER_AT = {
 
 
 @dataclass(frozen=True, slots=True)
+class Preflight:
+    """What ``SignatureVerifier.preflight`` found in a request's headers, kept by the edge
+    for the route that verifies the same request's body (``verify_request``), so its
+    headers are not read and checked a second time."""
+
+    signed: SignatureHeaders
+    partner: Partner
+    settings: PartnerSettings
+    verifier: "SignatureVerifier"
+    """The verifier that found it: no other one takes it as its own."""
+
+
+PREFLIGHT_SCOPE_KEY = "hub.preflight"
+"""Where the edge keeps a request's ``Preflight`` in its ASGI scope."""
+
+
+@dataclass(frozen=True, slots=True)
 class SignatureVerifier:
     """Checks X-Partner-Id, X-Timestamp, X-Signature (v1 or v2) against configured partners."""
 
@@ -208,6 +225,11 @@ class SignatureVerifier:
         )
         return partner, settings
 
+    def preflight_kept(self, signed: SignatureHeaders) -> Preflight:
+        """``preflight``, as a record a later ``verify_request`` of the same request takes."""
+        partner, settings = self.preflight(signed)
+        return Preflight(signed, partner, settings, self)
+
     def _check_time(self, timestamp: str) -> None:
         try:
             sent_at = datetime.fromtimestamp(int(timestamp), UTC)
@@ -235,7 +257,22 @@ class SignatureVerifier:
         """
         signed = SignatureHeaders(partner_id, timestamp, signature, version, nonce)
         partner, settings = self.preflight(signed)
+        return self._signed_body(signed, partner, settings, body, method, target, agent)
+
+    def _signed_body(
+        self,
+        signed: SignatureHeaders,
+        partner: Partner,
+        settings: PartnerSettings,
+        body: bytes,
+        method: str,
+        target: str,
+        agent: AgentRecord | None,
+    ) -> Partner:
+        """``partner``, if ``body`` (with ``method`` and ``target``) bears the signature its
+        preflighted headers carry; ``Unauthenticated`` if not."""
         assert signed.partner_id and signed.timestamp and signed.signature  # preflight
+        nonce = signed.nonce
         keys = _signing_keys(partner, settings, agent)
         if (signed.version or "1").strip() == "2":
             expected = [
@@ -251,24 +288,43 @@ class SignatureVerifier:
         return partner
 
     async def verify_request(
-        self, headers: Mapping[str, str], method: str, target: str, body: bytes
+        self,
+        headers: Mapping[str, str],
+        method: str,
+        target: str,
+        body: bytes,
+        preflight: Preflight | None = None,
     ) -> Partner:
-        """``verify``, then claim the request's ``X-Nonce`` (once per partner and day signed)."""
-        signed = SignatureHeaders.of(headers)
+        """``verify``, then claim the request's ``X-Nonce`` (once per partner and day signed).
+
+        ``preflight``: what this verifier's ``preflight`` already found in these very
+        headers (the edge's, before the body was read). Only the timestamp is checked
+        again, since reading the body took time; the rest stands as found.
+        """
+        if preflight is not None and preflight.verifier is not self:
+            preflight = None
+        signed = SignatureHeaders.of(headers) if preflight is None else preflight.signed
         agent = None
         if self.agents is not None and signed.partner_id not in self.partners:
             agent = await self.agents.current(signed.partner_id or "")
-        partner = self.verify(
-            signed.partner_id,
-            signed.timestamp,
-            signed.signature,
-            body,
-            version=signed.version,
-            method=method,
-            target=target,
-            nonce=signed.nonce,
-            agent=agent,
-        )
+        if preflight is None:
+            partner = self.verify(
+                signed.partner_id,
+                signed.timestamp,
+                signed.signature,
+                body,
+                version=signed.version,
+                method=method,
+                target=target,
+                nonce=signed.nonce,
+                agent=agent,
+            )
+        else:
+            assert signed.timestamp is not None  # preflight
+            self._check_time(signed.timestamp)
+            partner = self._signed_body(
+                signed, preflight.partner, preflight.settings, body, method, target, agent
+            )
         if signed.nonce is not None and self.nonces is not None:
             assert signed.timestamp is not None and signed.partner_id is not None
             day = datetime.fromtimestamp(int(signed.timestamp), UTC).date()

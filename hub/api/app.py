@@ -64,7 +64,13 @@ from hub.intake.requests import (
 from hub.intake.service import IntakeService
 from hub.limits.buckets import Limiter, LocalLimiter
 from hub.settings import RateLimit
-from hub.signing import SignatureHeaders, SignatureVerifier, request_target
+from hub.signing import (
+    PREFLIGHT_SCOPE_KEY,
+    Preflight,
+    SignatureHeaders,
+    SignatureVerifier,
+    request_target,
+)
 from hub.store.outage import as_partner_error
 
 log = logging.getLogger(__name__)
@@ -176,8 +182,10 @@ class HubApiGate:
         self.slug = slug
 
     def preflight(self, request: Request) -> Partner:
-        partner, _ = self._verifier.preflight(SignatureHeaders.of(request.headers))
-        return partner
+        found = self._verifier.preflight_kept(SignatureHeaders.of(request.headers))
+        # The route verifies the body against what was found here (``_signed``).
+        request.scope[PREFLIGHT_SCOPE_KEY] = found
+        return found.partner
 
     def refusal(self, request: Request, error: HubError) -> Response:
         return error_response(error)
@@ -570,7 +578,11 @@ async def _signed(verifier: SignatureVerifier, request: Request) -> tuple[Partne
     body = await request.body()
     query = request.scope.get("query_string", b"").decode("latin-1")
     target = request_target(_raw_path(request), query)
-    partner = await verifier.verify_request(request.headers, request.method, target, body)
+    found = request.scope.get(PREFLIGHT_SCOPE_KEY)
+    preflight = found if isinstance(found, Preflight) else None
+    partner = await verifier.verify_request(
+        request.headers, request.method, target, body, preflight
+    )
     return partner, body
 
 

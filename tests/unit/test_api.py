@@ -10,8 +10,10 @@ import httpx
 import pytest
 
 from hub.api.app import create_app
+from hub.intake.model import Partner
 from hub.intake.service import IntakeService
-from hub.signing import SignatureVerifier
+from hub.settings import PartnerSettings
+from hub.signing import SignatureHeaders, SignatureVerifier
 from tests.support.partner import HUB_API_PATHS
 from tests.unit.fakes import (
     BALI_WOMAN_NIK,
@@ -338,3 +340,36 @@ async def test_inquiry_names_the_arrears_and_the_months_asked_for(
         "covers_through": "2026-03-01",
         "amount_due": 33_600,
     }
+
+
+class _CountingVerifier(SignatureVerifier):
+    """Counts the requests whose headers it preflights."""
+
+    def preflight(self, signed: SignatureHeaders) -> tuple[Partner, PartnerSettings]:
+        _PREFLIGHTS.append(signed)
+        return super().preflight(signed)
+
+
+_PREFLIGHTS: list[SignatureHeaders] = []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("POST", "/v1/registrations", to_json(registration_body("REG-0001")), 202),
+        ("GET", "/v1/registrations/REG-NONE", b"", 404),
+    ],
+)
+async def test_a_signed_requests_headers_are_checked_once(
+    intake: IntakeService, method: str, path: str, body: bytes, status: int
+) -> None:
+    """The edge checks them before the body is read; the route verifies the body
+    against what the edge found, not reading and checking the headers again."""
+    _PREFLIGHTS.clear()
+    app = create_app(intake, _CountingVerifier(PARTNERS, window_s=300))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        response = await client.request(method, path, content=body, headers=signed_headers(body))
+
+    assert response.status_code == status
+    assert len(_PREFLIGHTS) == 1

@@ -318,3 +318,49 @@ def test_signature_headers_from_a_raw_asgi_list_are_the_first_of_each_name_as_a_
     assert SignatureHeaders.of({"x-partner-id": "demo"}) == SignatureHeaders(
         "demo", None, None, None, None
     )
+
+
+_V2_NONCE_HEADERS = {
+    "x-partner-id": "demo",
+    "x-timestamp": str(NOW),
+    "x-signature": V2_KNOWN_WITH_NONCE,
+    "x-signature-version": "2",
+    "x-nonce": "n-0001",
+}
+
+
+async def test_a_preflight_kept_at_the_edge_verifies_its_requests_body() -> None:
+    verifier = _verifier()
+    kept = verifier.preflight_kept(SignatureHeaders.of(_V2_NONCE_HEADERS))
+    partner = await verifier.verify_request({}, "POST", INQUIRY_PATH, INQUIRY, kept)
+    assert partner.partner_id == "demo"
+    with pytest.raises(Unauthenticated, match="signature does not match"):
+        await verifier.verify_request({}, "POST", INQUIRY_PATH, INQUIRY + b" ", kept)
+    with pytest.raises(Unauthenticated, match="X-Nonce was already used"):
+        await verifier.verify_request({}, "POST", INQUIRY_PATH, INQUIRY, kept)
+
+
+async def test_a_kept_preflight_has_its_timestamp_checked_again_after_the_body() -> None:
+    now = [float(NOW)]
+    verifier = SignatureVerifier(
+        {"demo": PartnerSettings(secret=DEMO_SECRET)}, window_s=300, clock=lambda: now[0]
+    )
+    kept = verifier.preflight_kept(SignatureHeaders.of(_V2_NONCE_HEADERS))
+    now[0] = NOW + 301  # the body came in slowly, past the window
+    with pytest.raises(Unauthenticated, match="X-Timestamp"):
+        await verifier.verify_request(_V2_NONCE_HEADERS, "POST", INQUIRY_PATH, INQUIRY, kept)
+
+
+async def test_a_preflight_kept_by_another_verifier_is_not_taken() -> None:
+    """Another verifier's partners are not this one's: the headers are read afresh."""
+    other = SignatureVerifier(
+        {"demo": PartnerSettings(secret=DEMO_SECRET)}, window_s=300, clock=lambda: NOW
+    )
+    kept = other.preflight_kept(SignatureHeaders.of(_V2_NONCE_HEADERS))
+    stranger = SignatureVerifier(
+        {"brilink": PartnerSettings(secret="bri-secret", channel="brilink")},
+        window_s=300,
+        clock=lambda: NOW,
+    )
+    with pytest.raises(Unauthenticated, match="unknown partner"):
+        await stranger.verify_request(_V2_NONCE_HEADERS, "POST", INQUIRY_PATH, INQUIRY, kept)
