@@ -584,7 +584,7 @@ class IntakeService:
             channel=partner.channel,
             reference=partner_ref or reference,
             hub_reference=claimed.hub_reference,
-            event_id=str(claimed.event_id),
+            event_id=claimed.event_id,
             **({} if partner.agent_id is None else {"agent_id": partner.agent_id}),
         ):
             if claimed.request_hash != new.request_hash:

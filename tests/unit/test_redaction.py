@@ -4,6 +4,7 @@ import io
 import json
 import logging
 from contextlib import redirect_stderr
+from uuid import UUID
 
 import pytest
 import structlog
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 
 from hub.intake.requests import RegistrationRequest
 from hub.observability.logs import bound_request, configure_logging
-from hub.observability.redaction import mask_nik, redact, redact_value
+from hub.observability.redaction import mask_nik, redact, redact_event, redact_value
 
 NIK = "5171044508900001"
 
@@ -119,3 +120,51 @@ def test_request_fields_are_as_before_once_the_request_block_ends() -> None:
     assert inner == {"partner_id": "inner", "channel": "hub-api", "reference": "R-1"}
     assert outer == {"partner_id": "outer", "channel": "hub-api"}
     assert structlog.contextvars.get_contextvars() == {}
+
+
+# Minted by the hub from event ids, they read as personal data to the patterns: 16
+# decimal digits as a NIK, "0" then "8" and more digits as a phone number.
+EVENT_ID_LIKE_A_PHONE = UUID("743c6407-5d99-4f31-a4d0-0e0850852368")
+HUB_REFERENCE_LIKE_A_NIK = "REG-3961566605524300"
+HUB_REFERENCE_LIKE_A_PHONE = "PAY-A08123456789B0C1"
+
+
+def test_the_ids_the_hub_mints_stay_whole_in_a_log_line() -> None:
+    for hub_reference in (HUB_REFERENCE_LIKE_A_NIK, HUB_REFERENCE_LIKE_A_PHONE):
+        line = {
+            "event": "accepted",
+            "event_id": EVENT_ID_LIKE_A_PHONE,
+            "hub_reference": hub_reference,
+        }
+        assert redact_event(None, "", line) == {
+            "event": "accepted",
+            "event_id": "743c6407-5d99-4f31-a4d0-0e0850852368",
+            "hub_reference": hub_reference,
+        }
+
+
+@pytest.mark.parametrize(
+    ("value", "masked"),
+    [
+        ("3961566605524300", "396156**********"),  # a NIK without the hub's prefix
+        ("REG-5171044508900001-X", "REG-517104**********-X"),
+        ("reg-5171044508900001", "reg-517104**********"),
+        ("REG-08123456789", "REG-081******89"),  # not 16 hex digits
+    ],
+)
+def test_a_hub_reference_field_not_in_the_hubs_format_is_redacted(value: str, masked: str) -> None:
+    assert redact_event(None, "", {"hub_reference": value}) == {"hub_reference": masked}
+
+
+def test_hub_ids_as_text_or_inside_a_field_are_redacted_as_any_text() -> None:
+    """Only the UUID type and a line's own ``hub_reference`` are known to be the hub's."""
+    line = {
+        "event_id": "0e0850852368",
+        "body": {"hub_reference": HUB_REFERENCE_LIKE_A_NIK},
+        "reference": HUB_REFERENCE_LIKE_A_NIK,
+    }
+    assert redact_event(None, "", line) == {
+        "event_id": "0e085*****68",
+        "body": {"hub_reference": "REG-396156**********"},
+        "reference": "REG-396156**********",
+    }
