@@ -12,9 +12,10 @@ from typing import Any, NewType
 from sqlalchemy import TextClause, event, text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import URL, ExceptionContext, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from hub.store.outage import READ_ONLY_SQLSTATE, sqlstate
+from hub.store.outage import QUERY_CANCELED, READ_ONLY_SQLSTATE, sqlstate
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ async def fetch_on_driver(
     cost 230-250 µs of CPU a batch more than asyncpg alone, on a claim batch of ten
     (590 against 340 µs). Its rows are asyncpg's records, by position as SQLAlchemy's.
 
-    A failure is not interpreted here. The same statement runs again through
+    A failure is mostly not interpreted here. The same statement runs again through
     SQLAlchemy, on the same connection, and what SQLAlchemy raises is raised: its
     exception classes (``hub.store.outage`` tells which a retry cures), its
     invalidation of a broken connection, and this engine's ``handle_error`` hook. If it
@@ -137,6 +138,11 @@ async def fetch_on_driver(
     goes this way (one that is idempotent), on an autocommitted connection: there is no
     transaction for the driver's statement to fall outside of. Other drivers (SQLite)
     take SQLAlchemy's way at once.
+
+    The one failure not run again is a cancelled statement (``statement_timeout``, or an
+    operator's ``pg_cancel_backend``): a second run would wait as long again before
+    failing the same way. It is raised as SQLAlchemy raises it, a ``DBAPIError`` with
+    its SQLSTATE (57014, which a retry may cure), on a connection still good.
     """
     if conn.dialect.driver == "asyncpg":
         pooled = await conn.get_raw_connection()
@@ -144,7 +150,9 @@ async def fetch_on_driver(
             return await pooled.driver_connection.fetch(  # type: ignore[no-any-return,union-attr]
                 statement.sql, *[params[name] for name in statement.names]
             )
-        except Exception as exc:  # noqa: BLE001 (SQLAlchemy's run below raises it properly)
+        except Exception as exc:
+            if getattr(exc, "sqlstate", None) == QUERY_CANCELED:
+                raise DBAPIError(statement.sql, None, exc, hide_parameters=True) from exc
             log.debug("asyncpg's run failed; SQLAlchemy runs it again: %r", exc)
     return (await conn.execute(statement.clause, params)).all()
 

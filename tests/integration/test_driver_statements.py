@@ -113,3 +113,30 @@ async def test_a_broken_connection_is_raised_as_lost_and_the_next_checkout_is_fr
     async with autocommitted(engine) as conn:
         assert await conn.scalar(sa.text("SELECT pg_backend_pid()")) != backend
         assert len(await fetch_on_driver(conn, _ROWS, _PARAMS)) == 2
+
+
+async def test_a_statement_past_its_timeout_runs_once_and_is_raised_as_sqlalchemy_raises_it(
+    engine: AsyncEngine,
+) -> None:
+    """Run again, a cancelled statement would wait out ``statement_timeout`` a second time."""
+    sequence = f"driver_cancelled_{uuid.uuid4().hex[:8]}"
+    async with autocommitted(engine) as conn:
+        await conn.execute(sa.text(f"CREATE SEQUENCE {sequence}"))
+        try:
+            await conn.execute(sa.text("SET statement_timeout = 100"))
+            # nextval is not undone by the cancel: the sequence counts the runs.
+            slow = driver_statement(
+                sa.text(f"SELECT nextval('{sequence}'), pg_sleep(CAST(:seconds AS float))")
+            )
+            with pytest.raises(DBAPIError) as raised:
+                await fetch_on_driver(conn, slow, {"seconds": 5})
+            await conn.execute(sa.text("RESET statement_timeout"))
+            runs = await conn.scalar(sa.text(f"SELECT last_value FROM {sequence}"))
+            still_good = await conn.scalar(sa.text("SELECT 1"))
+        finally:
+            await conn.execute(sa.text(f"DROP SEQUENCE {sequence}"))
+    assert runs == 1
+    assert sqlstate(raised.value) == "57014"  # query_canceled
+    assert is_transient(raised.value)
+    assert not raised.value.connection_invalidated
+    assert still_good == 1
