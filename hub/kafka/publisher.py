@@ -115,7 +115,11 @@ class KafkaEventPublisher:
                 if not self._topology_verified:
                     await self._verify_topology()
                 futures = await self._send_in_batches(events)
-                await asyncio.gather(*{f for f in futures if f is not None}, return_exceptions=True)
+                # Not gather: cancelled by the timeout, it would cancel the futures, and
+                # a batch's own future (inside aiokafka's shield) would then fail unseen.
+                handed_over = {f for f in futures if f is not None}
+                if handed_over:
+                    await asyncio.wait(handed_over)
         except (TimeoutError, KafkaError, OSError) as exc:
             failure = exc
         results: list[BrokerUnavailable | None] = []
@@ -156,6 +160,7 @@ class KafkaEventPublisher:
         async def hand_over(partition: int) -> None:
             batch, members = filling.pop(partition)
             future = await self._producer.send_batch(batch, self._topic, partition=partition)
+            future.add_done_callback(_outcome_taken)
             for i in members:
                 sent[i] = future
 
@@ -185,6 +190,15 @@ class KafkaEventPublisher:
             if not self._topology_verified:
                 await ensure_topics(self._settings, self._bootstrap)
                 self._topology_verified = True
+
+
+def _outcome_taken(future: "asyncio.Future[object]") -> None:
+    """Mark a handed-over batch's failure as seen, whether or not ``publish_many`` was
+    still waiting for it: one that fails after the ack timeout (when the producer gives
+    up on it, or stops) had its events' requests answered "try again" already, and
+    asyncio would otherwise log its failure as "never retrieved", with a traceback."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _loop_deadline(monotonic_deadline: float) -> float:
