@@ -6,13 +6,15 @@ what SQLAlchemy raises for that failure, so that the store's outage rules (a ret
 """
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.store.database import autocommitted, driver_statement, fetch_on_driver
 from hub.store.outage import is_transient, sqlstate
@@ -67,23 +69,36 @@ async def test_the_driver_runs_it_without_sqlalchemys_execution(engine: AsyncEng
     assert [s for s in executed if "unnest" in s] == []
 
 
+@asynccontextmanager
+async def _run_counter(conn: AsyncConnection) -> AsyncIterator[str]:
+    """A sequence of its own for a statement to count its runs in with ``nextval``, which
+    neither a failure nor a cancel undoes; dropped afterwards."""
+    sequence = f"driver_runs_{uuid.uuid4().hex[:8]}"
+    await conn.execute(sa.text(f"CREATE SEQUENCE {sequence}"))
+    try:
+        yield sequence
+    finally:
+        await conn.execute(sa.text(f"DROP SEQUENCE {sequence}"))
+
+
+async def _runs(conn: AsyncConnection, sequence: str) -> int:
+    """How often ``nextval`` was called on ``sequence``: 0 until it first is."""
+    counted = sa.text(f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {sequence}")
+    return int(await conn.scalar(counted))
+
+
 async def test_a_failure_of_the_driver_alone_is_mended_by_sqlalchemys_run(
     engine: AsyncEngine,
 ) -> None:
-    sequence = f"driver_once_{uuid.uuid4().hex[:8]}"
-    async with autocommitted(engine) as conn:
-        await conn.execute(sa.text(f"CREATE SEQUENCE {sequence}"))
-        try:
-            fails_first = driver_statement(
-                sa.text(
-                    # 1 / 0 on its first run (nextval 1), the answer on the next ones
-                    f"SELECT CAST(:answer AS int) + 0 * (1 / (nextval('{sequence}') - 1))"
-                )
+    async with autocommitted(engine) as conn, _run_counter(conn) as sequence:
+        fails_first = driver_statement(
+            sa.text(
+                # 1 / 0 on its first run (nextval 1), the answer on the next ones
+                f"SELECT CAST(:answer AS int) + 0 * (1 / (nextval('{sequence}') - 1))"
             )
-            rows = await fetch_on_driver(conn, fails_first, {"answer": 42})
-            runs = await conn.scalar(sa.text(f"SELECT last_value FROM {sequence}"))
-        finally:
-            await conn.execute(sa.text(f"DROP SEQUENCE {sequence}"))
+        )
+        rows = await fetch_on_driver(conn, fails_first, {"answer": 42})
+        runs = await _runs(conn, sequence)
     assert [tuple(row) for row in rows] == [(42,)]
     assert runs == 2
 
@@ -119,22 +134,16 @@ async def test_a_statement_past_its_timeout_runs_once_and_is_raised_as_sqlalchem
     engine: AsyncEngine,
 ) -> None:
     """Run again, a cancelled statement would wait out ``statement_timeout`` a second time."""
-    sequence = f"driver_cancelled_{uuid.uuid4().hex[:8]}"
-    async with autocommitted(engine) as conn:
-        await conn.execute(sa.text(f"CREATE SEQUENCE {sequence}"))
-        try:
-            await conn.execute(sa.text("SET statement_timeout = 100"))
-            # nextval is not undone by the cancel: the sequence counts the runs.
-            slow = driver_statement(
-                sa.text(f"SELECT nextval('{sequence}'), pg_sleep(CAST(:seconds AS float))")
-            )
-            with pytest.raises(DBAPIError) as raised:
-                await fetch_on_driver(conn, slow, {"seconds": 5})
-            await conn.execute(sa.text("RESET statement_timeout"))
-            runs = await conn.scalar(sa.text(f"SELECT last_value FROM {sequence}"))
-            still_good = await conn.scalar(sa.text("SELECT 1"))
-        finally:
-            await conn.execute(sa.text(f"DROP SEQUENCE {sequence}"))
+    async with autocommitted(engine) as conn, _run_counter(conn) as sequence:
+        await conn.execute(sa.text("SET statement_timeout = 100"))
+        slow = driver_statement(
+            sa.text(f"SELECT nextval('{sequence}'), pg_sleep(CAST(:seconds AS float))")
+        )
+        with pytest.raises(DBAPIError) as raised:
+            await fetch_on_driver(conn, slow, {"seconds": 5})
+        await conn.execute(sa.text("RESET statement_timeout"))
+        runs = await _runs(conn, sequence)
+        still_good = await conn.scalar(sa.text("SELECT 1"))
     assert runs == 1
     assert sqlstate(raised.value) == "57014"  # query_canceled
     assert is_transient(raised.value)
