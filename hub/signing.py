@@ -301,30 +301,17 @@ class SignatureVerifier:
         headers (the edge's, before the body was read). Only the timestamp is checked
         again, since reading the body took time; the rest stands as found.
         """
-        if preflight is not None and preflight.verifier is not self:
-            preflight = None
-        signed = SignatureHeaders.of(headers) if preflight is None else preflight.signed
+        if preflight is None or preflight.verifier is not self:
+            signed = SignatureHeaders.of(headers)
+            claimed, settings = self.preflight(signed)
+        else:
+            signed, claimed, settings = preflight.signed, preflight.partner, preflight.settings
+            assert signed.timestamp is not None  # preflight
+            self._check_time(signed.timestamp)
         agent = None
         if self.agents is not None and signed.partner_id not in self.partners:
             agent = await self.agents.current(signed.partner_id or "")
-        if preflight is None:
-            partner = self.verify(
-                signed.partner_id,
-                signed.timestamp,
-                signed.signature,
-                body,
-                version=signed.version,
-                method=method,
-                target=target,
-                nonce=signed.nonce,
-                agent=agent,
-            )
-        else:
-            assert signed.timestamp is not None  # preflight
-            self._check_time(signed.timestamp)
-            partner = self._signed_body(
-                signed, preflight.partner, preflight.settings, body, method, target, agent
-            )
+        partner = self._signed_body(signed, claimed, settings, body, method, target, agent)
         if signed.nonce is not None and self.nonces is not None:
             assert signed.timestamp is not None and signed.partner_id is not None
             day = datetime.fromtimestamp(int(signed.timestamp), UTC).date()
