@@ -81,6 +81,7 @@ async def test_a_batch_published_to_a_broker_gone_away_is_unavailable_event_by_e
     await publisher.start()
     loop = asyncio.get_running_loop()
     reported: list[dict[str, Any]] = []
+    handler = loop.get_exception_handler()
     loop.set_exception_handler(lambda _loop, context: reported.append(context))
     try:
         await broker.stop()
@@ -90,7 +91,7 @@ async def test_a_batch_published_to_a_broker_gone_away_is_unavailable_event_by_e
     finally:
         await publisher.stop()
         gc.collect()  # a future whose failure nobody read is reported when collected
-        loop.set_exception_handler(None)
+        loop.set_exception_handler(handler)
     assert [type(r) for r in results] == [BrokerUnavailable] * 3
     assert waited < 3.0  # one ack timeout for the batch, not one per event
     # The batch failed for good when the producer stopped, after its requests were
