@@ -48,6 +48,36 @@ async def test_an_idle_committer_flushes_a_lone_call_at_once() -> None:
     assert await asyncio.wait_for(committer.submit(7), 0.5) == 7
 
 
+async def test_a_call_made_in_the_turn_after_the_first_joins_its_batch() -> None:
+    batches: list[list[int]] = []
+
+    async def flush(items: list[int]) -> list[int]:
+        batches.append(items)
+        return items
+
+    committer: GroupCommitter[int, int] = GroupCommitter(flush)
+    first = asyncio.ensure_future(committer.submit(1))
+    await asyncio.sleep(0)  # the first call is queued and its batch's worker started
+    second = asyncio.ensure_future(committer.submit(2))
+    assert await asyncio.gather(first, second) == [1, 2]
+    assert batches == [[1, 2]]
+
+
+async def test_no_batch_is_flushed_empty_when_the_other_batch_took_every_call() -> None:
+    batches: list[list[int]] = []
+
+    async def flush(items: list[int]) -> list[int]:
+        batches.append(items)
+        return items
+
+    # Three calls and room for two batches: both start, the first to look takes all three.
+    committer: GroupCommitter[int, int] = GroupCommitter(flush, max_batch=5, in_flight=2)
+    assert await committer.submit_many([1, 2, 3]) == [1, 2, 3]
+    while committer.busy:
+        await asyncio.sleep(0)
+    assert batches == [[1, 2, 3]]
+
+
 async def test_every_caller_in_a_failed_batch_gets_the_failure_and_the_worker_goes_on() -> None:
     """Several callers share the failing flush: none may wait forever, and later work runs."""
     release = asyncio.Event()
@@ -64,7 +94,8 @@ async def test_every_caller_in_a_failed_batch_gets_the_failure_and_the_worker_go
 
     committer: GroupCommitter[int, int] = GroupCommitter(flush, max_batch=5)
     first = asyncio.ensure_future(committer.submit(0))
-    await asyncio.sleep(0)
+    while not flushes:  # the first batch, the first call alone, is under way
+        await asyncio.sleep(0)
     failing = [asyncio.ensure_future(committer.submit(i)) for i in range(1, 6)]
     behind = [asyncio.ensure_future(committer.submit(i)) for i in range(6, 9)]
     await asyncio.sleep(0)
