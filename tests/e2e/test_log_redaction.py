@@ -104,8 +104,8 @@ async def test_no_log_line_or_dead_letter_header_of_the_e2e_flows_has_a_nik_or_p
     headers = [(k, v.decode(errors="replace")) for letter in letters for k, v in letter.headers]
     assert headers, "no dead letters: the console test poisons one"
 
-    leaks = [(line[:300], _line_leaks(line)) for line in lines if _line_leaks(line)]
-    leaks += [(f"dead-letter header {k}", _leaks(v)) for k, v in headers if _leaks(v)]
+    leaks = [(line[:300], found) for line in lines if (found := _line_leaks(line))]
+    leaks += [(f"dead-letter header {k}", found) for k, v in headers if (found := _leaks(v))]
     print(
         f"checked {len(lines)} log lines from {len(HUB_LOGS)} hub processes "
         f"and {len(headers)} dead-letter headers"
