@@ -64,7 +64,8 @@ class PosOptions(SignedOptions):
     """``[channels.pos]``: replay window and how uploads are read and submitted."""
 
     upload_concurrency: int = Field(1024, ge=1, le=8192)
-    """Rows of one upload in intake at once (one batch): enough for the store and Kafka."""
+    """Rows of one batch of an upload (two batches are in intake at once): enough for the
+    store and Kafka to batch."""
     upload_max_bytes: int = Field(64 * 1024 * 1024, gt=0)
     upload_max_row_chars: int = Field(4096, ge=256)
 
@@ -184,8 +185,9 @@ class PosAdapter(HttpChannelAdapter[PosOptions], slug="pos", title="Kantor Pos /
 
         The body is streamed into a temporary file while its SHA-256 is computed: no
         row reaches intake before the signature over the whole file is verified. The
-        rows are then read and submitted in batches of ``upload_concurrency`` rows, one
-        batch after the other, and the answer is streamed from disk.
+        rows are then read and submitted in batches of ``upload_concurrency`` rows, two
+        batches in intake at once and claimed in file order, and the answer is streamed
+        from disk.
         """
         try:
             claimant = self.verifier.claimant(request.headers)

@@ -7,6 +7,7 @@ which the core consumer applies once. A partner hears "accepted" only after
 the broker acknowledged the event.
 """
 
+import asyncio
 import hashlib
 import logging
 from collections import Counter, deque
@@ -178,7 +179,8 @@ class IntakeService:
         self,
         partner: Partner,
         requests: Sequence[RegistrationRequest],
-        published: Set[UUID] = frozenset(),
+        published: Set[UUID],
+        claim_turn: asyncio.Lock,
     ) -> tuple[list[Acceptance | HubError], list[tuple[UUID, datetime]]]:
         """Many registrations of one partner at once (a batch of a file), each answered as
         alone; with (event id, when the broker acknowledged it) of each row published, for
@@ -190,7 +192,9 @@ class IntakeService:
         A store outage fails the whole batch (raised, ``StoreUnavailable``); a broker
         outage only the rows it left unpublished (``BrokerUnavailable`` in their place).
         ``published``: events published and acknowledged, but not yet marked accepted; a
-        row of theirs is answered as accepted, not published again.
+        row of theirs is answered as accepted, not published again. ``claim_turn``: held
+        while the batch is claimed, so batches under way together claim in the order
+        they came (``asyncio.Lock`` wakes its waiters first come, first served).
         """
         started = perf_counter()
         now = self._clock()
@@ -215,7 +219,8 @@ class IntakeService:
                     now,
                 )
         # Group-committed by the ledger: one statement for the batch.
-        claims = await self._ledger.claim_many(list(first.values()))
+        async with claim_turn:
+            claims = await self._ledger.claim_many(list(first.values()))
         held = {c.reference: c for c in claims}
         unpublished, acknowledged = await self._publish_all(
             [c for c in claims if c.status == "pending" and c.event_id not in published]
@@ -638,6 +643,12 @@ class FileSubmission:
     the core consumer has recorded nearly all of them, and marking a recorded row
     accepted writes nothing; marked at once, most rows were written accepted first and
     recorded after, each row twice (and entered in, then taken off, the unrecorded list).
+
+    Batches may be submitted while others are under way (an upload keeps two in
+    intake): each is claimed only once the batches submitted before it are, so the
+    file's first row with a reference claims it, while the batch before is published.
+    A later batch may find a reference of that batch pending and not yet acknowledged,
+    and publish its event too: the same event id, which the consumer applies once.
     ``settle`` marks the rest, and the file's answer waits for it: the partner hears of
     no row before it is marked, as with any request. Until then a row is ``pending``,
     which a status call answers "try again", and a file sent again publishes it again
@@ -648,6 +659,7 @@ class FileSubmission:
         self._intake = intake
         self._partner = partner
         self._trailing: deque[list[tuple[UUID, datetime]]] = deque()
+        self._claim_turn = asyncio.Lock()
         self._unmarked: set[UUID] = set()
         """The events of ``_trailing``: a later row with the same reference finds its row
         pending, and is answered as accepted rather than publishing it again."""
@@ -655,7 +667,7 @@ class FileSubmission:
     async def submit(self, requests: Sequence[RegistrationRequest]) -> list[Acceptance | HubError]:
         """One batch of the file: each row's answer, in order."""
         answers, acknowledged = await self._intake._submit_batch(
-            self._partner, requests, self._unmarked
+            self._partner, requests, self._unmarked, self._claim_turn
         )
         self._trailing.append(acknowledged)
         self._unmarked.update(event_id for event_id, _ in acknowledged)

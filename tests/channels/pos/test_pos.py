@@ -540,7 +540,7 @@ def wrap_file_batches(w: World, wrap: Callable[[Submit], Submit]) -> None:
     w.intake.file_submission = wrapped  # type: ignore[method-assign]
 
 
-async def test_rows_go_to_intake_in_batches_one_after_the_other_answered_in_line_order() -> None:
+async def test_rows_go_to_intake_in_batches_two_at_a_time_answered_in_line_order() -> None:
     rows = [pos_row(applicant(reference=f"AGN-{i:04d}")) for i in range(300)]
     async with world() as w:
         adapter = pos_adapter(w)
@@ -564,10 +564,37 @@ async def test_rows_go_to_intake_in_batches_one_after_the_other_answered_in_line
 
         wrap_file_batches(w, counted)
         answer = (await upload(w, csv_text(rows))).json()
-    assert peak == 1
+    assert peak == 2
     assert batches == [16] * 18 + [12]
     assert [r["noReferensi"] for r in answer["diterima"]] == [r["noReferensi"] for r in rows]
     assert [r["baris"] for r in answer["diterima"]] == list(range(2, 302))
+
+
+async def test_a_reference_in_two_batches_in_intake_at_once_stays_the_first_rows() -> None:
+    """The later batch is claimed only after the earlier one, however slow its claim."""
+    person, other = applicant(reference="AGN-1"), applicant(reference="AGN-1")
+    rows = [pos_row(person), pos_row(applicant()), pos_row(other), pos_row(applicant())]
+    async with world() as w:
+        pos_adapter(w).options = PosOptions(upload_concurrency=2)
+        claim_many = w.ledger.claim_many
+        claimed: list[list[str]] = []
+
+        async def first_one_slow(requests: Any) -> Any:
+            claimed.append([r.reference for r in requests])
+            if len(claimed) == 1:
+                await asyncio.sleep(0.05)  # the second batch is in intake meanwhile
+            return await claim_many(requests)
+
+        w.ledger.claim_many = first_one_slow  # type: ignore[method-assign]
+        answer = (await upload(w, csv_text(rows))).json()
+        assert [
+            p.envelope.payload.nik
+            for p in w.publisher.published
+            if p.envelope.payload.nik in (person["nik"], other["nik"])
+        ] == [person["nik"]]
+    assert len(claimed) == 2
+    assert [(r["baris"], r["kodeRespon"]) for r in answer["ditolak"]] == [(4, "94")]
+    assert [r["baris"] for r in answer["diterima"]] == [2, 3, 5]
 
 
 async def test_the_next_rows_are_parsed_while_a_batch_waits_in_intake(
