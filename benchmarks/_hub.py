@@ -142,7 +142,10 @@ async def _split_hub(
     env = hub_env(database, wanted) | hub_settings(settings)
     env["HUB_KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
     env["HUB_KAFKA_ENABLE_IDEMPOTENCE"] = str(broker.idempotence).lower()
-    api_port, metrics_port = free_port(), free_port()
+    # Not one port twice: the OS may hand a port just released out again, and `hub
+    # consume` then held the API's port and answered the API's health check itself.
+    api_port = free_port()
+    metrics_port = free_port(avoid={api_port})
     consumer = Server(
         "hub consume",
         [str(VENV_BIN / "hub"), "consume", "--metrics-port", str(metrics_port)],
