@@ -79,7 +79,9 @@ which cost the hub and PostgreSQL less a request: in five alternated ingest pair
 FILE_CLAIMS_IN_FLIGHT = 2
 """... and for a batch file's rows (``claim_many``), whose batches are full anyway: two
 keep PostgreSQL busy while the hub builds the next. With one, the production-layout
-upload of 100,000 rows took 11.09 and 10.97 s against 10.10 and 10.52."""
+upload of 100,000 rows took 11.09 and 10.97 s against 10.10 and 10.52; again with two
+batches of an upload in intake (2026-12-06), 10.36, 10.07 and 10.30 s against 9.64,
+9.82 and 10.02."""
 ACK_DELAY_S = 0.005
 """How often the writer looks for acknowledgements no claim batch carried, to write them
 on their own (an idle hub: a few ms after the answer). While claim batches are queued or
