@@ -643,16 +643,16 @@ class FileSubmission:
     the core consumer has recorded nearly all of them, and marking a recorded row
     accepted writes nothing; marked at once, most rows were written accepted first and
     recorded after, each row twice (and entered in, then taken off, the unrecorded list).
+    ``settle`` marks the rest, and the file's answer waits for it: the partner hears of
+    no row before it is marked, as with any request. Until then a row is ``pending``,
+    which a status call answers "try again", and a file sent again publishes it again
+    (the same event id), as when a process dies before its answer.
 
     Batches may be submitted while others are under way (an upload keeps two in
     intake): each is claimed only once the batches submitted before it are, so the
     file's first row with a reference claims it, while the batch before is published.
     A later batch may find a reference of that batch pending and not yet acknowledged,
     and publish its event too: the same event id, which the consumer applies once.
-    ``settle`` marks the rest, and the file's answer waits for it: the partner hears of
-    no row before it is marked, as with any request. Until then a row is ``pending``,
-    which a status call answers "try again", and a file sent again publishes it again
-    (the same event id), as when a process dies before its answer.
     """
 
     def __init__(self, intake: IntakeService, partner: Partner) -> None:
