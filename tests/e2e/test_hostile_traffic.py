@@ -74,7 +74,7 @@ async def hub(
     }
     pids: list[int] = []
     log = tmp_path_factory.mktemp("abuse") / "hub.log"
-    async with running_hub(env, log, pids=pids) as url:
+    async with running_hub(env, log, pids=pids, avoid={iso_port}) as url:
         parts = urlsplit(url)
         assert parts.hostname is not None and parts.port is not None
         yield Hub(url, parts.hostname, parts.port, pids[0], iso_port)

@@ -42,9 +42,10 @@ async def _old_secret_uses(url: str, partner_id: str) -> float:
 async def test_during_a_rotation_old_and_new_secrets_sign_and_the_old_ones_uses_are_counted(
     database_url: str, own_broker: OwnBroker, tmp_path: Path
 ) -> None:
+    iso_port = free_port()  # not the session hub's
     env = {
         **configured_env(
-            bni46={"port": free_port()},  # not the session hub's
+            bni46={"port": iso_port},
             partners={
                 "rolling": {"secret": "rolling-2027", "previous_secret": "rolling-2026"},
                 "indomaret": _rotating("indomaret", "indomaret-2027", indomaret.SECRET),
@@ -53,7 +54,7 @@ async def test_during_a_rotation_old_and_new_secrets_sign_and_the_old_ones_uses_
         **hub_env_on(own_broker.broker, database_url, f"rotation-{uuid.uuid4().hex[:6]}"),
     }
     async with (
-        running_hub(env, tmp_path / "hub.log") as url,
+        running_hub(env, tmp_path / "hub.log", avoid={iso_port}) as url,
         httpx.AsyncClient(base_url=url, timeout=30) as http,
     ):
         by_old = SignedClient(url, "rolling", "rolling-2026")

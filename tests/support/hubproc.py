@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -49,14 +49,17 @@ async def running_hub(
     command: str = "run",
     health: str = "/livez",
     pids: list[int] | None = None,
+    avoid: Collection[int] = (),
 ) -> AsyncIterator[str]:
     """Start ``hub run`` (or ``api``, or ``consume`` with a metrics port) with extra ``env``;
     yield its base URL; stop it with SIGINT. ``pids``, when given, receives its process id.
+    ``avoid``: ports ``env`` gives the hub's other listeners (a BNI 46 port), not bound yet,
+    which the OS may hand out again for the HTTP port.
 
     Its log (stderr, JSON lines as in production) goes to ``log_path``; what it prints for
     a person at a terminal (stdout: the example command) to ``log_path`` with ``.out``.
     """
-    port = free_port()
+    port = free_port(avoid=avoid)
     process = await started_hub(env, log_path, command, port)
     url = f"http://127.0.0.1:{port}"
     if pids is not None:
