@@ -130,13 +130,17 @@ async def test_a_payment_claimed_while_its_day_is_being_closed_lands_on_the_next
 async def _until_a_claim_waits_for_a_lock(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         for _ in range(500):
-            waiting = await conn.scalar(
-                sa.text(
-                    # The claim statement's first words (the activity's text is cut at 1 kB).
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                    " AND datname = current_database() AND query LIKE 'WITH v AS (SELECT%'"
+            # Each look in its own transaction: PostgreSQL keeps the first snapshot of
+            # pg_stat_activity until the transaction ends, so polling in one transaction
+            # would never see a claim that starts waiting after the first look.
+            async with conn.begin():
+                waiting = await conn.scalar(
+                    sa.text(
+                        # The claim statement's first words (the activity's text is cut at 1 kB).
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND datname = current_database() AND query LIKE 'WITH v AS (SELECT%'"
+                    )
                 )
-            )
             if waiting:
                 return
             await asyncio.sleep(0.01)
