@@ -105,7 +105,10 @@ PhoneE164 = Annotated[
 """An Indonesian phone number normalised to E.164 (+62...)."""
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_LINE_BREAKS = re.compile(r"[ \t\n\r\v\f]+")
+# A run of whitespace that is not already one space: a lone space between two words is
+# left alone rather than replaced by itself, which made every space of an address a
+# match (1.6 µs a field against 0.8).
+_LINE_BREAKS = re.compile(r"[\t\n\r\v\f][ \t\n\r\v\f]*| [ \t\n\r\v\f]+")
 
 
 def _one_line(value: object) -> object:

@@ -125,3 +125,20 @@ def test_a_text_too_long_or_blank_once_trimmed_is_refused_in_characters(
     with pytest.raises(ValidationError) as refused:
         TypeAdapter(field).validate_python(raw)
     assert [e["msg"] for e in refused.value.errors()] == [message]
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("JL. MERDEKA NO. 10 RT 01", "JL. MERDEKA NO. 10 RT 01"),
+        ("Jl. Merdeka 10\r\nKel. Sukamaju", "Jl. Merdeka 10 Kel. Sukamaju"),
+        ("Jl.  Merdeka \t 10", "Jl. Merdeka 10"),
+        ("\tGang Mawar\n", "Gang Mawar"),
+        ("Gang\t Mawar\n \n  7", "Gang Mawar 7"),
+        ("a\x0bb\x0cc", "a b c"),
+        ("a \n", "a"),
+        ("a\u00a0b", "a\u00a0b"),  # a no-break space is a character of the text, kept
+    ],
+)
+def test_free_text_is_kept_on_one_line_with_single_spaces(raw: str, stored: str) -> None:
+    assert TypeAdapter(Address).validate_python(raw) == stored
