@@ -11,6 +11,7 @@ rows lie in the table, takes them in the opposite order from one locking by even
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -66,6 +67,23 @@ async def store() -> AsyncIterator[tuple[AsyncEngine, asyncpg.Connection]]:
         await admin.close()
         await engine.dispose()
         await drop_database(PG_ADMIN_DSN, name)
+
+
+@asynccontextmanager
+async def _holding_the_first_row(
+    engine: AsyncEngine,
+) -> AsyncIterator[Callable[[], Coroutine[Any, Any, None]]]:
+    """Another transaction holding ``FIRST_BY_EVENT_ID`` locked; yields how to let it go."""
+    holder = await asyncpg.connect(PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{engine.url.database}")
+    try:
+        hold = holder.transaction()
+        await hold.start()
+        await holder.execute(
+            "SELECT 1 FROM partner_requests WHERE id = $1 FOR UPDATE", FIRST_BY_EVENT_ID
+        )
+        yield hold.rollback
+    finally:
+        await holder.close()
 
 
 async def _until_waiting(admin: asyncpg.Connection, statement_start: str) -> None:
@@ -136,22 +154,14 @@ async def test_a_batch_status_update_locks_the_inbox_rows_in_event_id_order(
     then: str,
 ) -> None:
     engine, admin = store
-    holder = await asyncpg.connect(PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{engine.url.database}")
-    try:
-        hold = holder.transaction()
-        await hold.start()
-        await holder.execute(
-            "SELECT 1 FROM partner_requests WHERE id = $1 FOR UPDATE", FIRST_BY_EVENT_ID
-        )
+    async with _holding_the_first_row(engine) as let_go:
         writing = asyncio.create_task(write(engine))
         await _until_waiting(admin, starts_with)
 
         # Waiting for the row of the lowest event id, it has locked no other row yet.
         assert await _locked_by_someone(admin, [1, 2]) == []
-        await hold.rollback()
+        await let_go()
         await asyncio.wait_for(writing, 10)
-    finally:
-        await holder.close()
     assert await _statuses(engine) == {1: then, 2: then, 3: then}
 
 
@@ -159,23 +169,15 @@ async def test_acknowledgements_and_outcomes_of_the_same_requests_at_once_never_
     store: tuple[AsyncEngine, asyncpg.Connection],
 ) -> None:
     engine, admin = store
-    holder = await asyncpg.connect(PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{engine.url.database}")
-    try:
-        # Both statements are made to run at the same moment: each waits for the same held
-        # row, and they go on together once it is let go.
-        hold = holder.transaction()
-        await hold.start()
-        await holder.execute(
-            "SELECT 1 FROM partner_requests WHERE id = $1 FOR UPDATE", FIRST_BY_EVENT_ID
-        )
+    # Both statements are made to run at the same moment: each waits for the same held
+    # row, and they go on together once it is let go.
+    async with _holding_the_first_row(engine) as let_go:
         recording = asyncio.create_task(_recording(engine))
         await _until_waiting(admin, OUTCOMES)
         acknowledging = asyncio.create_task(_acknowledging(engine))
         await _until_waiting(admin, ACKNOWLEDGEMENTS)
-        await hold.rollback()
+        await let_go()
         # A deadlock would cancel one of them (SQLSTATE 40P01), raised here.
         await asyncio.wait_for(asyncio.gather(recording, acknowledging), 10)
-    finally:
-        await holder.close()
     # Whichever went first, a status only moves forward: recorded stays recorded.
     assert await _statuses(engine) == {1: "recorded", 2: "recorded", 3: "recorded"}
