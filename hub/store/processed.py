@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.store.bulk import insert_rows
+from hub.store.packed import joined, split_text, uuid_at, uuid_bytes
 from hub.store.tables import processed_events
 
 # SQLite allows 32,766 bound parameters per statement; stay well below.
@@ -23,17 +24,20 @@ Claim = tuple[UUID, str, int, int]
 """An event to claim: its id, its type, and the partition and offset it was read at."""
 
 _CLAIM_ON_POSTGRESQL = sa.text(
-    "WITH claimed AS (INSERT INTO processed_events (event_id, event_type, kafka_partition, "
-    "kafka_offset, outcome, processed_at) SELECT v.*, 'recorded', CAST(:now AS timestamptz) "
-    "FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS varchar(32)[]), "
-    "CAST(:partitions AS integer[]), CAST(:offsets AS bigint[])) AS v "
+    "WITH claimed AS (INSERT INTO processed_events (event_id, event_type, kafka_partition, "  # noqa: S608
+    f"kafka_offset, outcome, processed_at) SELECT {uuid_at('ids', 'v.n')}, v.event_type, "
+    "v.kafka_partition, v.kafka_offset, 'recorded', CAST(:now AS timestamptz) "
+    f"FROM unnest({split_text('types')}, CAST({split_text('partitions')} AS integer[]), "
+    f"CAST({split_text('offsets')} AS bigint[])) "
+    "WITH ORDINALITY AS v(event_type, kafka_partition, kafka_offset, n) "
     "ON CONFLICT (event_id) DO NOTHING RETURNING event_id) "
     "SELECT count(*) AS claimed, "
     "CASE WHEN count(*) < :given THEN array_agg(event_id) END AS ids FROM claimed"
 )
 """Claims a batch and answers in one row: how many were claimed, and which, only when
 not all were (a replay, or an event twice in the batch). Decoding 2,000 returned ids
-cost the consumer more than the rest of the claim."""
+cost the consumer more than the rest of the claim. The batch comes packed, a parameter
+a column (``hub.store.packed``), and is inserted in its order."""
 
 
 async def claim_events(conn: AsyncConnection, claims: Sequence[Claim], now: datetime) -> set[UUID]:
@@ -55,10 +59,10 @@ async def claim_events(conn: AsyncConnection, claims: Sequence[Claim], now: date
             await conn.execute(
                 _CLAIM_ON_POSTGRESQL,
                 {
-                    "ids": ids,
-                    "types": types,
-                    "partitions": partitions,
-                    "offsets": offsets,
+                    "ids": uuid_bytes(ids),
+                    "types": joined(types),
+                    "partitions": joined(partitions),
+                    "offsets": joined(offsets),
                     "now": now,
                     "given": len(ids),
                 },
