@@ -922,7 +922,8 @@ _EVENT_ID_ORDER = sa.text(
     " SELECT was.seqscan, was.bitmapscan, set_config('enable_seqscan', 'off', true),"
     " set_config('enable_bitmapscan', 'off', true) FROM was"
 )
-"""For the rest of the transaction, only index scans; returns the two settings as they were."""
+"""Sequential and bitmap scans off, until ``_PLANNER_AS_IT_WAS`` puts them back; returns the
+two settings as they were (set locally, they would otherwise stay off to the transaction's end)."""
 
 _PLANNER_AS_IT_WAS = sa.text(
     "SELECT set_config('enable_seqscan', :seqscan, true),"
