@@ -42,6 +42,17 @@ from hub.store.outage import (
     sqlstate,
     store_call,
 )
+from hub.store.packed import (
+    UNIT_SEPARATOR,
+    either,
+    epoch_micros,
+    joined,
+    packed_or,
+    split_text,
+    timestamps,
+    uuid_array,
+    uuid_bytes,
+)
 from hub.store.rows import columns_of, record_of, span_of
 from hub.store.tables import (
     members,
@@ -136,16 +147,17 @@ agents). Such a column is sent as an empty array: ``unnest`` of several arrays p
 shorter one with NULLs. asyncpg encodes an array element by element, with a Python-level
 type check for each (0.24 µs a NULL); a batch file's 1,024 registrations sent eight
 columns of NULLs, 2 ms of the API's CPU a batch."""
-_ACK_ROWS = """
+_ACK_IDS = uuid_array("ack_ids")
+_ACK_ROWS = f"""
   UPDATE partner_requests r SET status = 'accepted', updated_at = GREATEST(r.updated_at,
-    CAST((SELECT jsonb_object_agg(a.event_id, a.at) FROM unnest(CAST(:ack_ids AS uuid[]),
-      CAST(:ack_at AS timestamptz[])) AS a(event_id, at)) ->> CAST(r.event_id AS text)
-      AS timestamptz))
+    CAST((SELECT jsonb_object_agg(a.event_id, a.at) FROM unnest({_ACK_IDS},
+      {either("ack_at", "timestamptz", timestamps("ack_at_packed"))}) AS a(event_id, at))
+      ->> CAST(r.event_id AS text) AS timestamptz))
   WHERE r.id IN (
     SELECT id FROM partner_requests
-    WHERE event_id = ANY(CAST(:ack_ids AS uuid[])) AND status IN ('pending', 'accepted')
+    WHERE event_id = ANY({_ACK_IDS}) AND status IN ('pending', 'accepted')
     ORDER BY event_id FOR UPDATE)
-"""
+"""  # noqa: S608 (only ``hub.store.packed``'s SQL goes in, never a value)
 """Only forward: pending -> accepted, or an accepted row republished. Rows are locked in
 event id order, the order the consumer's status update locks them in too
 (``record_outcomes``): the two never deadlock.
@@ -155,7 +167,16 @@ once per statement from the batch's arrays (an uncorrelated sub-select), rather 
 by joining the rows to an ``unnest`` of the batch: the inbox's statistics say almost no
 row is pending (nearly all are recorded), so PostgreSQL planned that join as a nested
 loop that read the whole ``unnest`` again for every row, a cost that grows with the
-square of the batch (300 ms for 1,024 acknowledgements)."""
+square of the batch (300 ms for 1,024 acknowledgements).
+
+Its ids and times are sent packed (``_ack_params``)."""
+
+
+def _ack_params(acks: dict[UUID, datetime]) -> dict[str, Any]:
+    """``_ACK_ROWS``' parameters: the ids as bytes, the times as microseconds."""
+    ids = sorted(acks)
+    ack_at, ack_at_packed = packed_or([acks[i] for i in ids], epoch_micros)
+    return {"ack_ids": uuid_bytes(ids), "ack_at": ack_at, "ack_at_packed": ack_at_packed}
 
 
 _INSERTED_ECHO = frozenset({"partner_id", "kind", "reference", "kpj"})
@@ -163,8 +184,32 @@ _INSERTED_ECHO = frozenset({"partner_id", "kind", "reference", "kpj"})
 request, and the KPJ of a member already recorded, which the statement looked up."""
 
 
+_PACKED_TEXTS = (
+    "partner_id",
+    "kind",
+    "reference",
+    "request_hash",
+    "hub_reference",
+    "member_key",
+)
+"""The claim's short texts, sent joined by the unit separator (``hub.store.packed``): the
+channels accept none that holds it. The event JSON is sent as an array: joined, it cost
+the hub as much to send (its length, not its count, is what costs) and PostgreSQL more."""
+
+
+def _claim_array(name: str, kind: str) -> str:
+    """SQL for one of the claim's columns, as ``_claim_params`` sends it."""
+    if name == "event_id":
+        return uuid_array(name)
+    if name in _PACKED_TEXTS:
+        return either(name, kind, split_text(f"{name}_packed", UNIT_SEPARATOR))
+    if name == "received_at":
+        return either(name, kind, timestamps(f"{name}_packed"))
+    return f"CAST(:{name} AS {kind}[])"
+
+
 def _claim_batch_sql() -> str:
-    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _BATCH_ARRAYS.items())
+    arrays = ", ".join(_claim_array(name, kind) for name, kind in _BATCH_ARRAYS.items())
     claim_columns = [c.name for c in _CLAIM_COLUMNS]
     parts = [
         f"WITH v AS (SELECT * FROM unnest({arrays}) WITH ORDINALITY",  # noqa: S608
@@ -260,6 +305,32 @@ def _as_inserted(request: NewRequest, kpj: str | None) -> ClaimedRequest:
 
 
 _ENTRY_FIELDS = tuple(f.name for f in fields(InboxEntry))
+
+
+def _claim_params(ordered: list[NewRequest], acks: dict[UUID, datetime]) -> dict[str, Any]:
+    """``_CLAIM_BATCH``'s parameters for ``ordered`` and the acknowledgements it writes."""
+    params: dict[str, Any] = _ack_params(acks)
+    for name in _REQUEST_ARRAYS:
+        values = [getattr(r, name) for r in ordered]
+        if name == "event_id":
+            params[name] = uuid_bytes(values)
+        elif name in _PACKED_TEXTS:
+            params[name], params[f"{name}_packed"] = packed_or(values, _unit_joined)
+        elif name == "received_at":
+            params[name], params[f"{name}_packed"] = packed_or(values, epoch_micros)
+        else:
+            params[name] = values
+    facts = [r.settlement for r in ordered]
+    for name, fact in _SETTLEMENT_FACTS.items():
+        params[name] = [None if f is None else getattr(f, fact) for f in facts]
+    for name in _OFTEN_EMPTY:
+        if not any(v is not None for v in params[name]):
+            params[name] = []  # unnest pads it with NULLs to the batch's length
+    return params
+
+
+def _unit_joined(values: Sequence[str]) -> str:
+    return joined(values, UNIT_SEPARATOR)
 
 
 def _as_first_answered(claimed: ClaimedRequest, created_member: bool) -> ClaimedRequest:
@@ -458,18 +529,7 @@ class SqlRequestLedger:
         # Inserted in key order: two processes claiming overlapping references wait for
         # each other in one order, never in a cycle.
         ordered = sorted(requests, key=lambda r: (r.partner_id, r.kind, r.reference))
-        params: dict[str, Any] = {
-            name: [getattr(r, name) for r in ordered] for name in _REQUEST_ARRAYS
-        }
-        facts = [r.settlement for r in ordered]
-        for name, fact in _SETTLEMENT_FACTS.items():
-            params[name] = [None if f is None else getattr(f, fact) for f in facts]
-        for name in _OFTEN_EMPTY:
-            if not any(v is not None for v in params[name]):
-                params[name] = []  # unnest pads it with NULLs to the batch's length
-        ack_ids = sorted(acks)
-        params["ack_ids"] = ack_ids
-        params["ack_at"] = [acks[i] for i in ack_ids]
+        params = _claim_params(ordered, acks)
         held: dict[tuple[str, str, str], ClaimedRequest] = {}
         rows = await fetch_on_driver(conn, _CLAIM_BATCH, params)
         # By position: each row's columns by name cost 2-3 µs a row of a batch file.
@@ -661,10 +721,7 @@ class SqlRequestLedger:
 
     async def _ack_rows(self, conn: AsyncConnection, acks: dict[UUID, datetime]) -> None:
         if self._postgres:
-            ids = sorted(acks)
-            await conn.execute(
-                sa.text(_ACK_ROWS), {"ack_ids": ids, "ack_at": [acks[i] for i in ids]}
-            )
+            await conn.execute(sa.text(_ACK_ROWS), _ack_params(acks))
             return
         for event_id, at in sorted(acks.items()):
             await conn.execute(

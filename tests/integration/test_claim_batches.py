@@ -108,6 +108,83 @@ async def test_a_reference_twice_in_one_batch_is_held_by_the_first_request(
     assert stored.event_id == first.event_id
 
 
+async def test_each_column_of_a_batch_reaches_the_row_of_its_own_request(
+    engine: AsyncEngine,
+) -> None:
+    # The claim sends most columns packed (``hub.store.packed``): one value read from its
+    # neighbour's place shows in the rows.
+    day = date(2026, 3, 10)
+    requests = [
+        replace(
+            payment_request(PARTNER, _reference(), day, member_key=f"517104450890{i:04d}"),
+            request_hash=f"{i}" * 64,
+            received_at=RECEIVED + timedelta(microseconds=i),
+        )
+        for i in range(1, 4)
+    ]
+
+    await SqlRequestLedger(engine).claim_many(requests)
+
+    for i, request in enumerate(requests, start=1):
+        stored = await _stored(engine, request)
+        assert (stored.event_id, stored.hub_reference) == (request.event_id, request.hub_reference)
+        assert (stored.member_key, stored.request_hash) == (f"517104450890{i:04d}", f"{i}" * 64)
+        assert stored.created_at == datetime(2026, 3, 10, 3, 4, 5, 678_901 + i, tzinfo=UTC)
+
+
+async def test_values_that_cannot_be_sent_packed_are_stored_all_the_same(
+    engine: AsyncEngine,
+) -> None:
+    # No channel lets a reference hold the unit separator, and a time past 2255 is none
+    # the hub makes; sent by another caller, they go as arrays instead of failing.
+    odd_reference = replace(
+        payment_request(PARTNER, _reference() + "\x1fX", date(2026, 3, 10)),
+        received_at=datetime(2300, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+    )
+    plain = payment_request(PARTNER, _reference(), date(2026, 3, 10))
+    ledger = SqlRequestLedger(engine)
+
+    claims = await ledger.claim_many([odd_reference, plain])
+
+    assert claims == [await _stored(engine, odd_reference), await _stored(engine, plain)]
+    assert claims[0].reference.endswith("\x1fX")
+    assert claims[0].created_at == datetime(2300, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    far = datetime(2300, 1, 2, 3, 4, 5, 7, tzinfo=UTC)
+    await ledger.mark_accepted(odd_reference.event_id, far)  # its time, too, as an array
+    await ledger.flush()
+    assert await _status_and_time(engine, odd_reference) == ("accepted", far)
+
+
+async def test_acknowledgements_written_together_each_keep_their_own_time(
+    engine: AsyncEngine,
+) -> None:
+    ledger = SqlRequestLedger(engine)
+    requests = [payment_request(PARTNER, _reference(), date(2026, 3, 10)) for _ in range(3)]
+    await ledger.claim_many(requests)
+    times = [RECEIVED + timedelta(seconds=9, microseconds=i) for i in (3, 1, 2)]
+
+    for request, at in zip(requests, times, strict=True):
+        await ledger.mark_accepted(request.event_id, at)
+    await ledger.flush()
+
+    assert [await _status_and_time(engine, r) for r in requests] == [
+        ("accepted", datetime(2026, 3, 10, 3, 4, 14, 678_904, tzinfo=UTC)),
+        ("accepted", datetime(2026, 3, 10, 3, 4, 14, 678_902, tzinfo=UTC)),
+        ("accepted", datetime(2026, 3, 10, 3, 4, 14, 678_903, tzinfo=UTC)),
+    ]
+
+
+async def _status_and_time(engine: AsyncEngine, request: NewRequest) -> tuple[str, datetime]:
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT status, updated_at FROM partner_requests WHERE event_id = :id"),
+                {"id": request.event_id},
+            )
+        ).one()
+    return row.status, row.updated_at
+
+
 async def test_acknowledgements_a_failed_statement_did_not_write_are_written_later(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
