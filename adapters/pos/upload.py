@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import IO
 
+import msgspec
 import orjson
 
 from adapters.pos.csv_rows import read_rows
@@ -51,9 +52,12 @@ under way together claim their rows in the order they were made
 (``FileSubmission.submit``)."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
-    """One data row of the file: its first line, its reference, and what became of it so far."""
+class _Row(msgspec.Struct, frozen=True):
+    """One data row of the file: its first line, its reference, and what became of it so far.
+
+    A msgspec struct, built twice for every row: the same immutability as a frozen
+    dataclass, for a seventh of the cost (0.09 µs against 0.63; see
+    ``hub.intake.ports.InboxEntry``)."""
 
     line: int
     reference: str

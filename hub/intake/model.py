@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, time
 from typing import Any, Literal
 
+import msgspec
 from pydantic import BaseModel
 
 from hub.intake.ports import ClaimedRequest, RequestKind, RequestStatus
@@ -28,12 +29,12 @@ _HUB_REFERENCE_PREFIX: dict[RequestKind, str] = {
 MemberStatus = Literal["active", "inactive", "pending"]
 
 
-@dataclass(frozen=True, slots=True)
-class Acceptance:
+class Acceptance(msgspec.Struct, frozen=True):
     """The answer to an accepted request: the same for every retry of it.
 
     ``kpj`` is set when the member was already recorded when the request came in
-    (a second registration of the same NIK answers with the first KPJ).
+    (a second registration of the same NIK answers with the first KPJ). A msgspec struct
+    for what ``InboxEntry`` says: a batch file answers one for every row.
     """
 
     reference: str

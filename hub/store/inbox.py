@@ -10,11 +10,11 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import fields, replace
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
@@ -304,7 +304,7 @@ def _as_inserted(request: NewRequest, kpj: str | None) -> ClaimedRequest:
     return ClaimedRequest(*values)
 
 
-_ENTRY_FIELDS = tuple(f.name for f in fields(InboxEntry))
+_ENTRY_FIELDS = InboxEntry.__struct_fields__
 
 
 def _claim_params(ordered: list[NewRequest], acks: dict[UUID, datetime]) -> dict[str, Any]:
@@ -340,7 +340,7 @@ def _as_first_answered(claimed: ClaimedRequest, created_member: bool) -> Claimed
     in; once this very registration created the member, its row carries the new KPJ (for
     status calls), which its first answer did not have.
     """
-    return replace(claimed, kpj=None) if created_member else claimed
+    return msgspec.structs.replace(claimed, kpj=None) if created_member else claimed
 
 
 _TERMS = sa.select(*columns_of(MemberTerms, members))
@@ -478,7 +478,11 @@ class SqlRequestLedger:
     def _as_acknowledged(self, claimed: ClaimedRequest) -> ClaimedRequest:
         """A pending row whose acknowledgement is not written yet, as it will be."""
         at = self._acks.get(claimed.event_id) if claimed.status == "pending" else None
-        return claimed if at is None else replace(claimed, status="accepted", updated_at=at)
+        return (
+            claimed
+            if at is None
+            else msgspec.structs.replace(claimed, status="accepted", updated_at=at)
+        )
 
     async def _claim_batch(self, requests: list[NewRequest]) -> list[ClaimedRequest]:
         acks = self._take_acks() if self._postgres else {}
@@ -587,7 +591,9 @@ class SqlRequestLedger:
             day = claim.business_date
             if day is not None and day in closed[claim.partner_id]:
                 open_day = first_open_day(day, closed[claim.partner_id])
-                moved[claim.event_id] = replace(claim, business_date=open_day, after_close=True)
+                moved[claim.event_id] = msgspec.structs.replace(
+                    claim, business_date=open_day, after_close=True
+                )
         for claim in moved.values():
             await conn.execute(
                 partner_requests.update()

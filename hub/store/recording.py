@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -40,9 +41,9 @@ a millisecond per batch of up to ``kafka_consumer_max_batch`` events. ``SET LOCA
 ends with the transaction, so the API's statements on the same pool keep their plans."""
 
 
-@dataclass(frozen=True, slots=True)
-class IncomingEvent:
-    """An event as read from Kafka, with where it came from."""
+class IncomingEvent(msgspec.Struct, frozen=True):
+    """An event as read from Kafka, with where it came from: one for every event, so a
+    msgspec struct (``hub.intake.ports.InboxEntry`` says why)."""
 
     envelope: EventEnvelope
     partition: int

@@ -10,6 +10,7 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
+import msgspec
 import pytest
 
 from hub.intake.model import Partner
@@ -129,7 +130,7 @@ async def test_registration_status_shows_the_kpj_and_payment_code_once_recorded(
         ask = chain.ask_status("registration", reference)
         before = await chain.send(w, "status", ask)
         key = (chain.slug, "registration", reference)
-        w.ledger.requests[key] = dataclasses.replace(
+        w.ledger.requests[key] = msgspec.structs.replace(
             w.ledger.requests[key], status="recorded", kpj=kpj_for(3)
         )
         after = await chain.send(w, "status", ask)

@@ -1,9 +1,8 @@
 """Each event is applied once on PostgreSQL, however often a batch holds it or a replay
 brings it back: its id is claimed in ``processed_events`` with the batch."""
 
-from dataclasses import replace
-
 import pytest
+from msgspec.structs import replace
 
 from hub.store.recording import BatchResult
 from tests.integration.conftest import OwnStore

@@ -8,10 +8,10 @@ holds the reference, and the other must answer from it, never fail.
 
 import asyncio
 import uuid
-from dataclasses import replace
 from datetime import date
 
 import pytest
+from msgspec.structs import replace
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 

@@ -10,13 +10,13 @@ and so is that a long list is still read by key (the trigger's deletes, the stuc
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
 import sqlalchemy as sa
+from msgspec.structs import replace
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.ops.actions import OperatorActions

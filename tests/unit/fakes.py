@@ -11,11 +11,12 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from sqlalchemy.exc import DBAPIError
 
 from hub.agents.registry import AgentRecord
@@ -93,9 +94,13 @@ class InMemoryRequestLedger:
                 day = first_open_day(facts.business_date, closed)
             after_close = facts is not None and day != facts.business_date
             # What the request says, under the same names; the rest is what a new claim is.
-            said = {f.name: getattr(request, f.name) for f in fields(request)}
+            said = {name: getattr(request, name) for name in request.__struct_fields__}
             held = ports.ClaimedRequest(
-                **{f.name: said[f.name] for f in fields(ports.ClaimedRequest) if f.name in said},
+                **{
+                    name: said[name]
+                    for name in ports.ClaimedRequest.__struct_fields__
+                    if name in said
+                },
                 status="pending",
                 kpj=None,
                 reason=None,
@@ -110,7 +115,7 @@ class InMemoryRequestLedger:
     async def mark_accepted(self, event_id: UUID, at: datetime) -> None:
         for key, held in self.requests.items():
             if held.event_id == event_id and held.status in ("pending", "accepted"):
-                self.requests[key] = replace(held, status="accepted", updated_at=at)
+                self.requests[key] = msgspec.structs.replace(held, status="accepted", updated_at=at)
 
     async def lease_unrecorded(
         self, accepted_before: datetime, now: datetime, limit: int
@@ -124,7 +129,7 @@ class InMemoryRequestLedger:
         ][:limit]
         leased = []
         for key, held in due:
-            self.requests[key] = replace(held, updated_at=now)
+            self.requests[key] = msgspec.structs.replace(held, updated_at=now)
             self.redrives[held.event_id] = self.redrives.get(held.event_id, 0) + 1
             leased.append(
                 ports.UnrecordedRequest(
@@ -143,7 +148,7 @@ class InMemoryRequestLedger:
         """What the core consumer does once it applied the event."""
         for key, held in self.requests.items():
             if held.event_id == event_id:
-                self.requests[key] = replace(held, status="recorded")
+                self.requests[key] = msgspec.structs.replace(held, status="recorded")
 
     async def find(
         self, partner_id: str, kind: ports.RequestKind, reference: str

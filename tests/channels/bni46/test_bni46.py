@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
+import msgspec
 import pytest
 
 from adapters.bni46 import Bni46Adapter, iso
@@ -362,7 +363,7 @@ async def test_reversal_after_the_payments_business_day_closed_or_of_a_refused_p
     await ask(w, payment(BUDI.nik, 66_800, stan="000202", rrn="606902000202"))
     w.ledger.close_day_of("bni", "606902000201")
     key = ("bni", "payment", "606902000202")
-    w.ledger.requests[key] = replace(
+    w.ledger.requests[key] = msgspec.structs.replace(
         w.ledger.requests[key], status="rejected", reason="member unknown"
     )
     assert (await ask(w, reversal("606902000201")))["39"] == "12"

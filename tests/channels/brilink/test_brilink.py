@@ -10,6 +10,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 
 from adapters.brilink.wire import DESCRIPTION, HTTP_STATUS, ResponseCode
@@ -178,7 +179,7 @@ async def test_a_registration_status_shows_the_kpj_and_briva_no_once_recorded() 
         status = {"journalSeq": REGISTRATION["journalSeq"]}
         before = await post(w.client, "registration_status", status, WORLD_NOW)
         key = ("bri", "registration", REGISTRATION["journalSeq"])
-        w.ledger.requests[key] = dataclasses.replace(
+        w.ledger.requests[key] = msgspec.structs.replace(
             w.ledger.requests[key], status="recorded", kpj="00000000034"
         )
         after = await post(w.client, "registration_status", status, WORLD_NOW)
@@ -450,7 +451,7 @@ async def test_a_reversal_of_a_payment_the_store_rejected_is_not_reversible() ->
     async with world() as w:
         await post(w.client, "payment", PAYMENT, WORLD_NOW)
         key = ("bri", "payment", PAYMENT["journalSeq"])
-        w.ledger.requests[key] = dataclasses.replace(
+        w.ledger.requests[key] = msgspec.structs.replace(
             w.ledger.requests[key], status="rejected", reason="member unknown"
         )
         answer = await post(w.client, "reversal", REVERSAL, WORLD_NOW)
