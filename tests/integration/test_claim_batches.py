@@ -304,11 +304,4 @@ async def test_a_request_acknowledged_twice_keeps_the_later_time(engine: AsyncEn
     await ledger.mark_accepted(request.event_id, first)  # an older answer, late
     await ledger.flush()
 
-    async with engine.connect() as conn:
-        row = (
-            await conn.execute(
-                text("SELECT status, updated_at FROM partner_requests WHERE event_id = :id"),
-                {"id": request.event_id},
-            )
-        ).one()
-    assert (row.status, row.updated_at) == ("accepted", later)
+    assert await _status_and_time(engine, request) == ("accepted", later)
