@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -184,26 +184,31 @@ _INSERTED_ECHO = frozenset({"partner_id", "kind", "reference", "kpj"})
 request, and the KPJ of a member already recorded, which the statement looked up."""
 
 
-_PACKED_TEXTS = (
-    "partner_id",
-    "kind",
-    "reference",
-    "request_hash",
-    "hub_reference",
-    "member_key",
-)
-"""The claim's short texts, sent joined by the unit separator (``hub.store.packed``): the
-channels accept none that holds it. The event JSON is sent as an array: joined, it cost
+_SENT_PACKED: dict[str, Literal["bytes", "joined", "micros"]] = {
+    "partner_id": "joined",
+    "kind": "joined",
+    "reference": "joined",
+    "request_hash": "joined",
+    "event_id": "bytes",
+    "hub_reference": "joined",
+    "member_key": "joined",
+    "received_at": "micros",
+}
+"""How the claim sends its columns that go packed (``hub.store.packed``), for its SQL
+(``_claim_array``) and its parameters (``_claim_params``) alike: the short texts joined
+by the unit separator (the channels accept none that holds it), the event ids as bytes,
+the times as microseconds. The rest go as arrays: the event JSON too, which joined cost
 the hub as much to send (its length, not its count, is what costs) and PostgreSQL more."""
 
 
 def _claim_array(name: str, kind: str) -> str:
     """SQL for one of the claim's columns, as ``_claim_params`` sends it."""
-    if name == "event_id":
+    packing = _SENT_PACKED.get(name)
+    if packing == "bytes":
         return uuid_array(name)
-    if name in _PACKED_TEXTS:
+    if packing == "joined":
         return either(name, kind, split_text(f"{name}_packed", UNIT_SEPARATOR))
-    if name == "received_at":
+    if packing == "micros":
         return either(name, kind, timestamps(f"{name}_packed"))
     return f"CAST(:{name} AS {kind}[])"
 
@@ -312,12 +317,12 @@ def _claim_params(ordered: list[NewRequest], acks: dict[UUID, datetime]) -> dict
     params: dict[str, Any] = _ack_params(acks)
     for name in _REQUEST_ARRAYS:
         values = [getattr(r, name) for r in ordered]
-        if name == "event_id":
+        packing = _SENT_PACKED.get(name)
+        if packing == "bytes":
             params[name] = uuid_bytes(values)
-        elif name in _PACKED_TEXTS:
-            params[name], params[f"{name}_packed"] = packed_or(values, _unit_joined)
-        elif name == "received_at":
-            params[name], params[f"{name}_packed"] = packed_or(values, epoch_micros)
+        elif packing is not None:
+            pack = _unit_joined if packing == "joined" else epoch_micros
+            params[name], params[f"{name}_packed"] = packed_or(values, pack)
         else:
             params[name] = values
     facts = [r.settlement for r in ordered]

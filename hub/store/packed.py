@@ -17,9 +17,9 @@ The API's claim statement sends a batch of partner requests the same way (``pack
 its short texts joined by ASCII's unit separator, which no field the channels accept can
 hold (each is a slug, a reference of ``[A-Za-z0-9._:/-]``, a digest, a NIK), its event
 ids as bytes and its times as microseconds since the epoch. A column that cannot be sent
-so (a value holding the separator, a time without a zone) is sent as an array instead,
-in the same statement: each such column is ``COALESCE(array, packed)`` of two parameters,
-one of them NULL.
+so (a value holding the separator, a time without a zone or past 2255) is sent as an
+array instead, in the same statement: each such column is ``COALESCE(array, packed)`` of
+two parameters, one of them NULL.
 """
 
 from collections.abc import Callable, Iterable, Sequence

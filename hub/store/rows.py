@@ -30,7 +30,7 @@ def record_of(record: type[R], row: Any, **given: Any) -> R:
     Fields neither in the row nor ``given`` keep their defaults. The tables name their
     columns as the records name their fields, so only what differs is spelled out.
     """
-    kind: type = record
+    kind: type = record  # the cached helpers take any class, dataclass or struct
     if not given:
         span = span_of(kind, row._fields)
         if span is not None:
