@@ -29,7 +29,13 @@ class SignedClient:
     def __init__(self, base_url: str, partner_id: str = "demo", secret: str = "demo-secret"):
         self.partner_id = partner_id
         self._secret = secret
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+        # The hub (uvicorn) closes a connection idle for 5 s, and httpx keeps one for 5 s:
+        # a request sent on it at that moment meets the close ("Server disconnected
+        # without sending a response", a browser test's status poll in CI, 2026-12-06).
+        # A client that lets go of an idle connection sooner never sends into the close.
+        self.http = httpx.AsyncClient(
+            base_url=base_url, timeout=30, limits=httpx.Limits(keepalive_expiry=2.0)
+        )
 
     def headers(self, body: bytes) -> dict[str, str]:
         ts = str(int(time.time()))
