@@ -523,13 +523,22 @@ async def serve(
                 partners_http = guarded_protocol(
                     settings.header_timeout_s, settings.max_connections_per_client
                 )
-                server = await _start_server(hub.app, host, port, tasks, "api", partners_http)
+                server = await _start_server(
+                    hub.app, host, port, tasks, "api", settings.keep_alive_s, partners_http
+                )
                 servers.append(server)
             elif metrics_port is not None:
                 probes = FastAPI(title="BPU Channel Hub: core consumer probes")
                 probes.include_router(health_router(hub.monitor))
                 servers.append(
-                    await _start_server(probes, settings.api_host, metrics_port, tasks, "metrics")
+                    await _start_server(
+                        probes,
+                        settings.api_host,
+                        metrics_port,
+                        tasks,
+                        "metrics",
+                        settings.keep_alive_s,
+                    )
                 )
             # Everything start-up made lives until exit: out of the collector's walk.
             settle_heap(settings.collector_thresholds(serves_api=api))
@@ -576,6 +585,7 @@ async def _start_server(
     port: int,
     tasks: list[asyncio.Task[None]],
     name: str,
+    keep_alive_s: int,
     http: type[asyncio.Protocol] | str = "auto",
 ) -> uvicorn.Server:
     config = uvicorn.Config(
@@ -594,6 +604,7 @@ async def _start_server(
         proxy_headers=False,
         # Answers do not name the server software and its version to whoever asks.
         server_header=False,
+        timeout_keep_alive=keep_alive_s,
     )
     server = _QuietServer(config)
     tasks.append(asyncio.create_task(server.serve(), name=name))

@@ -189,6 +189,11 @@ class Settings(BaseSettings):
     """Largest body of a JSON route; a longer one is cut off with 413 while it is read."""
     header_timeout_s: float = Field(10.0, gt=0)
     """A client must send its request line and headers within this (from its first byte)."""
+    keep_alive_s: int = Field(5, ge=1)
+    """How long an HTTP connection may stay idle between requests before the hub closes it
+    (uvicorn's ``timeout_keep_alive``). Behind a load balancer or proxy that keeps its
+    connections to the hub open longer, set it above that idle timeout: otherwise the hub
+    may close a connection just as the balancer sends a request on it (a 502 for the partner)."""
     body_timeout_s: float = Field(30.0, gt=0)
     """A client must send a JSON body within this, once its headers are in."""
     upload_timeout_s: float = Field(900.0, gt=0)

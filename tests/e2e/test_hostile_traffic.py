@@ -29,6 +29,10 @@ pytestmark = pytest.mark.e2e
 HEADER_TIMEOUT_S = 1.0
 BODY_TIMEOUT_S = 1.5
 FRAME_TIMEOUT_S = 1.0
+KEEP_ALIVE_S = 7
+"""Not uvicorn's own 5 s, so that the test tells the setting from the default; and longer
+than an httpx client keeps an idle connection (5 s), so that no other test here reuses one
+the hub is closing."""
 FLOODER_SECRET = "flooder-secret"
 MiB = 1024 * 1024
 
@@ -71,6 +75,7 @@ async def hub(
         "HUB_HEADER_TIMEOUT_S": str(HEADER_TIMEOUT_S),
         "HUB_BODY_TIMEOUT_S": str(BODY_TIMEOUT_S),
         "HUB_MAX_CONNECTIONS_PER_CLIENT": "150",
+        "HUB_KEEP_ALIVE_S": str(KEEP_ALIVE_S),
     }
     pids: list[int] = []
     log = tmp_path_factory.mktemp("abuse") / "hub.log"
@@ -363,6 +368,47 @@ async def test_pipelined_requests_on_one_connection_are_all_answered_in_order(hu
         assert len(rest) >= length, "an answer's body was cut short"
         received = rest[length:]
     assert statuses == [200, 404, 200]
+
+
+async def _answered_status(reader: asyncio.StreamReader) -> int:
+    """One whole answer read off the connection (head and body); its status."""
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    length = re.search(rb"(?im)^content-length: *(\d+)", head)
+    await reader.readexactly(int(length[1]) if length else 0)
+    return int(head.split(b" ", 2)[1])
+
+
+async def test_an_idle_connection_is_closed_after_keep_alive_s_and_a_busy_one_is_kept(
+    hub: Hub,
+) -> None:
+    """The hub hangs up on a connection idle for ``keep_alive_s`` (7 s here), and only on
+    an idle one: a connection asked something every 4 s is still answered at 8 s."""
+    ask = b"GET /livez HTTP/1.1\r\nHost: hub.test\r\n\r\n"
+
+    async def idle_until_closed() -> float:
+        reader, writer = await asyncio.open_connection(hub.host, hub.port)
+        writer.write(ask)
+        assert await _answered_status(reader) == 200
+        answered = time.monotonic()
+        left = await asyncio.wait_for(reader.read(), 20)  # b"" once the hub hangs up
+        writer.close()
+        assert left == b""
+        return time.monotonic() - answered
+
+    async def asked_every(seconds: float, times: int) -> list[int]:
+        reader, writer = await asyncio.open_connection(hub.host, hub.port)
+        statuses = []
+        for n in range(times):
+            if n:
+                await asyncio.sleep(seconds)
+            writer.write(ask)
+            statuses.append(await _answered_status(reader))
+        writer.close()
+        return statuses
+
+    idle_s, kept = await asyncio.gather(idle_until_closed(), asked_every(4.0, 3))
+    assert KEEP_ALIVE_S - 0.5 <= idle_s <= KEEP_ALIVE_S + 2.5, idle_s
+    assert kept == [200, 200, 200]
 
 
 async def test_a_client_waiting_for_100_continue_hears_it_before_sending_its_body(
