@@ -9,6 +9,11 @@ back and prints, for each broker, each target with the figure measured, and met 
 met. A benchmark that failed or did not report a figure shows "not measured": nothing
 is filled in. The machine's load (``/proc/loadavg``) before and after is printed with
 the table, because this 2-core machine is shared and every rate depends on it.
+
+The first step, ``benchmarks.floor``, measures the machine rather than the hub: the
+least pipeline that keeps the hub's guarantees (the claim durable and Apache Kafka's
+acknowledgement in hand before the 202). Its figures, under "machine floor" in both
+brokers' tables, are what an absolute target is read against on this machine.
 """
 
 from __future__ import annotations
@@ -42,6 +47,9 @@ class Step:
 
 
 STEPS = {
+    # What this machine gives the least pipeline that keeps the hub's guarantees: the
+    # yardstick the absolute targets are read against (on Apache Kafka, run once).
+    "floor": Step("benchmarks.floor", per_broker=False),
     "ingest": Step("benchmarks.ingest"),
     # The same load in production's layout: a broker, `hub api` and `hub consume`.
     "ingest_split": Step("benchmarks.ingest", ("--layout", "split")),
@@ -57,6 +65,7 @@ STEPS = {
 }
 _QUICK_INGEST = ("--duration", "5", "--warmup", "2", "--requests", "40000")
 QUICK = {
+    "floor": ("--duration", "3", "--warmup", "1", "--requests", "20000"),
     "ingest": _QUICK_INGEST,
     "ingest_split": _QUICK_INGEST,
     "drain": ("--events", "20000"),
@@ -203,6 +212,15 @@ BASELINES = (
         "postgres_cpu_us_per_event",
         lambda v: f"{v:,.0f} µs",
     ),
+    ("machine floor: uvicorn + FastAPI bare endpoint req/s", "floor", "fastapi_ok_per_s", _rate),
+    ("machine floor: claim + Kafka ack + 202 req/s", "floor", "pipeline_ok_per_s", _rate),
+    ("machine floor: claim + Kafka ack + 202 p99", "floor", "pipeline_p99_ms", _ms),
+    (
+        "machine floor: claim + Kafka ack + 202, whole-stack CPU a request",
+        "floor",
+        "pipeline_cpu_ms_stack",
+        lambda v: f"{v:.2f} ms",
+    ),
 )
 
 
@@ -216,6 +234,18 @@ def load_results(path: Path) -> dict[str, Figures]:
             entry = json.loads(line)
             results.setdefault(entry["broker"], {})[entry["benchmark"]] = entry["figures"]
     return results
+
+
+def broker_figures(measured: dict[str, Figures], broker: str) -> Figures:
+    """The figures one broker's table shows: its own, and those of the benchmarks that ran
+    once for every broker (recorded under a name that is not a broker's: the pos upload's
+    "auto", the floor's "machine")."""
+    figures: Figures = {}
+    for name, shared in measured.items():
+        if name not in BROKERS:
+            figures.update(shared)
+    figures.update(measured.get(broker, {}))
+    return figures
 
 
 def table_rows(figures: Figures) -> list[Row]:
@@ -292,22 +322,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not run_step(name, step, broker, results, extra, log_dir):
                 failed.append(f"{name} ({broker})")
     measured = load_results(results)
-    shared = {
-        b: f
-        for b, f in measured.items()
-        if b not in BROKERS  # figures of benchmarks that ran once, whatever the broker
-    }
     print(
         f"\nissue 15 targets, `make bench` ({time.perf_counter() - started:,.0f} s; "
         f"load average {load_before} before, {load_average()} after, on "
         f"{os.cpu_count()} cores shared with other work)"
     )
     for broker in brokers:
-        figures: Figures = {}
-        for extra_figures in shared.values():
-            figures.update(extra_figures)
-        figures.update(measured.get(broker, {}))
-        print_table(f"broker: {broker}", table_rows(figures))
+        print_table(f"broker: {broker}", table_rows(broker_figures(measured, broker)))
     if failed:
         print(f"\nfailed: {', '.join(failed)} (logs in {log_dir})")
         return 1

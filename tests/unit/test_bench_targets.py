@@ -1,7 +1,7 @@
 """`make bench`'s table: each layout's figures are judged on their own rows, by fixed bounds."""
 
 from benchmarks._report import Row
-from benchmarks.run import STEPS, table_rows
+from benchmarks.run import STEPS, broker_figures, table_rows
 
 
 def _rows(figures: dict[str, dict[str, float]]) -> dict[str, Row]:
@@ -63,3 +63,29 @@ def test_the_production_layout_runs_the_same_benchmarks_split() -> None:
             ("--layout", "split"),
             True,
         )
+
+
+def test_figures_of_once_run_steps_show_under_both_brokers_but_a_brokers_own_do_not() -> None:
+    measured = {
+        "machine": {"floor": {"pipeline_ok_per_s": 3_705.0, "pipeline_cpu_ms_stack": 0.380}},
+        "auto": {"pos_upload": {"seconds": 16.34}},
+        "kafka": {"drain": {"events_per_s": 14_755.0}},
+        "tansu": {"drain": {"events_per_s": 16_132.0}},
+    }
+    kafka = _rows(broker_figures(measured, "kafka"))
+    tansu = _rows(broker_figures(measured, "tansu"))
+    for rows in (kafka, tansu):
+        assert rows["machine floor: claim + Kafka ack + 202 req/s"].value == "3,705/s"
+        assert (
+            rows["machine floor: claim + Kafka ack + 202, whole-stack CPU a request"].value
+            == "0.38 ms"
+        )
+        assert rows["pos upload, 100,000 rows"].value == "16.3 s"
+    assert kafka["drain: events/s"].value == "14,755/s"
+    assert tansu["drain: events/s"].value == "16,132/s"
+    assert kafka["machine floor: claim + Kafka ack + 202 p99"].value == "not measured"
+
+
+def test_make_bench_measures_the_machine_floor_once_before_the_hub() -> None:
+    assert next(iter(STEPS)) == "floor"
+    assert (STEPS["floor"].module, STEPS["floor"].per_broker) == ("benchmarks.floor", False)
