@@ -39,14 +39,43 @@ not all were (a replay, or an event twice in the batch). Decoding 2,000 returned
 cost the consumer more than the rest of the claim. The batch comes packed, a parameter
 a column (``hub.store.packed``), and is inserted in its order."""
 
+_FIRST_SIGHT_ON_POSTGRESQL = sa.text(
+    "INSERT INTO processed_events (event_id, event_type, kafka_partition, "  # noqa: S608
+    f"kafka_offset, outcome, processed_at) SELECT {uuid_at('ids', 'v.n')}, v.event_type, "
+    "v.kafka_partition, v.kafka_offset, 'recorded', CAST(:now AS timestamptz) "
+    f"FROM unnest({split_text('types')}, CAST({split_text('partitions')} AS integer[]), "
+    f"CAST({split_text('offsets')} AS bigint[])) "
+    "WITH ORDINALITY AS v(event_type, kafka_partition, kafka_offset, n)"
+)
+"""Claims a batch none of whose events was seen before, as almost every batch is: a plain
+insert, which PostgreSQL checks against the key once a row. ``ON CONFLICT DO NOTHING``
+looks for the key before it inserts and again as it does (a speculative insertion):
+batches of 4,000 into 100,000 rows took 21.0-27.1 ms with it and 13.4-17.2 ms without,
+ten of each, alternated (2026-12-06). A batch that fails it costs that insert, up to
+where it failed, and a rollback; PostgreSQL's log shows the duplicate key as an error."""
 
-async def claim_events(conn: AsyncConnection, claims: Sequence[Claim], now: datetime) -> set[UUID]:
+_UNIQUE_VIOLATION = "23505"
+
+
+class SeenBefore(Exception):
+    """A batch claimed as a first sighting held an event claimed before, or one twice.
+
+    The insert failed, and the transaction with it: the caller applies the batch again in
+    a new transaction, claiming with ``first_sight=False``.
+    """
+
+
+async def claim_events(
+    conn: AsyncConnection, claims: Sequence[Claim], now: datetime, first_sight: bool = False
+) -> set[UUID]:
     """Insert ``claims`` as recorded; return the ids claimed now (not seen before).
 
     On PostgreSQL one INSERT ... ON CONFLICT DO NOTHING both finds the events seen before
     and claims the others (a concurrent consumer claiming the same id waits for this
     transaction, then sees it taken); rows go in event-id order, so two such inserts lock
-    in one order. SQLite, a single writer, looks first and inserts the rest. Rejected
+    in one order. With ``first_sight`` the insert is a plain one, and an event claimed
+    before (or twice in ``claims``) raises ``SeenBefore``, the transaction failed. SQLite,
+    a single writer, looks first and inserts the rest, whatever ``first_sight``. Rejected
     events are marked afterwards with ``mark_rejected``.
     """
     if not claims:
@@ -55,19 +84,22 @@ async def claim_events(conn: AsyncConnection, claims: Sequence[Claim], now: date
     ordered = sorted(claims, key=lambda claim: claim[0].int)
     if conn.dialect.name == "postgresql":
         ids, types, partitions, offsets = (list(column) for column in zip(*ordered, strict=True))
-        row = (
-            await conn.execute(
-                _CLAIM_ON_POSTGRESQL,
-                {
-                    "ids": uuid_bytes(ids),
-                    "types": joined(types),
-                    "partitions": joined(partitions),
-                    "offsets": joined(offsets),
-                    "now": now,
-                    "given": len(ids),
-                },
-            )
-        ).one()
+        packed = {
+            "ids": uuid_bytes(ids),
+            "types": joined(types),
+            "partitions": joined(partitions),
+            "offsets": joined(offsets),
+            "now": now,
+        }
+        if first_sight:
+            try:
+                await conn.execute(_FIRST_SIGHT_ON_POSTGRESQL, packed)
+            except sa.exc.IntegrityError as exc:
+                if getattr(exc.orig, "sqlstate", None) == _UNIQUE_VIOLATION:
+                    raise SeenBefore from exc
+                raise
+            return set(ids)
+        row = (await conn.execute(_CLAIM_ON_POSTGRESQL, {**packed, "given": len(ids)})).one()
         return set(ids) if row.claimed == len(ids) else set(row.ids or ())
     seen: set[UUID] = set()
     ids = [claim[0] for claim in ordered]

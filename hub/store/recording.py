@@ -25,7 +25,7 @@ from hub.store import members as member_store
 from hub.store.bulk import insert_rows
 from hub.store.database import connect_ahead
 from hub.store.inbox import record_outcomes, reject_unrecorded
-from hub.store.processed import claim_events, mark_rejected
+from hub.store.processed import SeenBefore, claim_events, mark_rejected
 from hub.store.tables import callback_deliveries
 from schemas.events import EventEnvelope
 
@@ -86,17 +86,35 @@ class RecordingService:
         return self._engine.dialect.name == "postgresql"
 
     async def apply(self, events: Sequence[IncomingEvent]) -> BatchResult:
+        """Apply ``events`` in one transaction; events applied before change nothing.
+
+        A batch is first claimed as events never seen, the cheaper claim. One that holds
+        an event seen before (a partition replayed after a restart or a rebalance, an
+        event published again) fails that claim, and is applied again from the start in
+        a new transaction, which claims what it can and skips the rest.
+        """
+        try:
+            return await self._apply_in_transaction(events, first_sight=True)
+        except SeenBefore:
+            return await self._apply_in_transaction(events, first_sight=False)
+
+    async def _apply_in_transaction(
+        self, events: Sequence[IncomingEvent], first_sight: bool
+    ) -> BatchResult:
         async with self._engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 await conn.execute(_PLANNED_FOR_THIS_BATCH)
-            return await self._apply(conn, events)
+            return await self._apply(conn, events, first_sight)
 
-    async def _apply(self, conn: AsyncConnection, events: Sequence[IncomingEvent]) -> BatchResult:
+    async def _apply(
+        self, conn: AsyncConnection, events: Sequence[IncomingEvent], first_sight: bool
+    ) -> BatchResult:
         now = datetime.now(UTC)
         claimed = await claim_events(
             conn,
             [(e.envelope.event_id, e.envelope.event_type, e.partition, e.offset) for e in events],
             now,
+            first_sight,
         )
         fresh: list[EventEnvelope] = []
         for event in events:
