@@ -95,6 +95,10 @@ def _ms(v: float) -> str:
     return f"{v:,.1f} ms"
 
 
+def _us(v: float) -> str:
+    return f"{v:,.0f} µs"
+
+
 def _mib(v: float) -> str:
     return f"{v:,.0f} MiB"
 
@@ -200,18 +204,8 @@ BASELINES = (
     ("memory: hub consume RSS after them", "memory", "rss_after_mib", _mib),
     ("memory: hub consume peak RSS", "memory", "rss_peak_mib", _mib),
     ("drain: benchmark process RSS after", "drain", "rss_after_mib", _mib),
-    (
-        "drain: consumer CPU per event",
-        "drain",
-        "consumer_cpu_us_per_event",
-        lambda v: f"{v:,.0f} µs",
-    ),
-    (
-        "drain: PostgreSQL CPU per event",
-        "drain",
-        "postgres_cpu_us_per_event",
-        lambda v: f"{v:,.0f} µs",
-    ),
+    ("drain: consumer CPU per event", "drain", "consumer_cpu_us_per_event", _us),
+    ("drain: PostgreSQL CPU per event", "drain", "postgres_cpu_us_per_event", _us),
     ("machine floor: uvicorn + FastAPI bare endpoint req/s", "floor", "fastapi_ok_per_s", _rate),
     ("machine floor: claim + Kafka ack + 202 req/s", "floor", "pipeline_ok_per_s", _rate),
     ("machine floor: claim + Kafka ack + 202 p99", "floor", "pipeline_p99_ms", _ms),
