@@ -23,23 +23,7 @@ _IN_CHUNK = 900
 Claim = tuple[UUID, str, int, int]
 """An event to claim: its id, its type, and the partition and offset it was read at."""
 
-_CLAIM_ON_POSTGRESQL = sa.text(
-    "WITH claimed AS (INSERT INTO processed_events (event_id, event_type, kafka_partition, "  # noqa: S608
-    f"kafka_offset, outcome, processed_at) SELECT {uuid_at('ids', 'v.n')}, v.event_type, "
-    "v.kafka_partition, v.kafka_offset, 'recorded', CAST(:now AS timestamptz) "
-    f"FROM unnest({split_text('types')}, CAST({split_text('partitions')} AS integer[]), "
-    f"CAST({split_text('offsets')} AS bigint[])) "
-    "WITH ORDINALITY AS v(event_type, kafka_partition, kafka_offset, n) "
-    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id) "
-    "SELECT count(*) AS claimed, "
-    "CASE WHEN count(*) < :given THEN array_agg(event_id) END AS ids FROM claimed"
-)
-"""Claims a batch and answers in one row: how many were claimed, and which, only when
-not all were (a replay, or an event twice in the batch). Decoding 2,000 returned ids
-cost the consumer more than the rest of the claim. The batch comes packed, a parameter
-a column (``hub.store.packed``), and is inserted in its order."""
-
-_FIRST_SIGHT_ON_POSTGRESQL = sa.text(
+_INSERT_CLAIMS = (
     "INSERT INTO processed_events (event_id, event_type, kafka_partition, "  # noqa: S608
     f"kafka_offset, outcome, processed_at) SELECT {uuid_at('ids', 'v.n')}, v.event_type, "
     "v.kafka_partition, v.kafka_offset, 'recorded', CAST(:now AS timestamptz) "
@@ -47,6 +31,20 @@ _FIRST_SIGHT_ON_POSTGRESQL = sa.text(
     f"CAST({split_text('offsets')} AS bigint[])) "
     "WITH ORDINALITY AS v(event_type, kafka_partition, kafka_offset, n)"
 )
+"""The batch's rows, inserted in its order. The batch comes packed, a parameter a column
+(``hub.store.packed``)."""
+
+_CLAIM_ON_POSTGRESQL = sa.text(
+    f"WITH claimed AS ({_INSERT_CLAIMS} "  # noqa: S608
+    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id) "
+    "SELECT count(*) AS claimed, "
+    "CASE WHEN count(*) < :given THEN array_agg(event_id) END AS ids FROM claimed"
+)
+"""Claims a batch and answers in one row: how many were claimed, and which, only when
+not all were (a replay, or an event twice in the batch). Decoding 2,000 returned ids
+cost the consumer more than the rest of the claim."""
+
+_FIRST_SIGHT_ON_POSTGRESQL = sa.text(_INSERT_CLAIMS)
 """Claims a batch none of whose events was seen before, as almost every batch is: a plain
 insert, which PostgreSQL checks against the key once a row. ``ON CONFLICT DO NOTHING``
 looks for the key before it inserts and again as it does (a speculative insertion):
