@@ -229,11 +229,15 @@ class CpuSnapshot:
     machine_total_s: float
     parents: dict[int, int] = field(default_factory=dict)
     """Each process's parent pid."""
+    started: dict[int, int] = field(default_factory=dict)
+    """Each process's start time, in clock ticks since boot: with its pid, what tells one
+    process from another (its name cannot, see ``_used_before``)."""
 
 
 def cpu_snapshot() -> CpuSnapshot:
     processes: dict[int, tuple[str, float]] = {}
     parents: dict[int, int] = {}
+    started: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -244,9 +248,11 @@ def cpu_snapshot() -> CpuSnapshot:
             continue
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
-        # fields[11], fields[12]: utime, stime (the 14th and 15th fields of stat)
+        # fields[11], fields[12], fields[19]: utime, stime and starttime (the 14th, 15th
+        # and 22nd fields of stat)
         processes[int(entry)] = (comm, (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS)
         parents[int(entry)] = int(fields[1])
+        started[int(entry)] = int(fields[19])
     with open("/proc/stat") as f:
         cpu = [int(x) for x in f.readline().split()[1:]]
     idle = cpu[3] + cpu[4]
@@ -257,6 +263,7 @@ def cpu_snapshot() -> CpuSnapshot:
         (total - idle) / _CLOCK_TICKS,
         total / _CLOCK_TICKS,
         parents,
+        started,
     )
 
 
@@ -281,9 +288,23 @@ def cpu_seconds(before: CpuSnapshot, after: CpuSnapshot, pids: set[int]) -> floa
         now = after.processes.get(pid)
         if now is None:
             continue  # exited in between: its last ticks are lost (rare; backends persist)
-        then = before.processes.get(pid)
-        used += now[1] - (then[1] if then is not None and then[0] == now[0] else 0.0)
+        used += now[1] - _used_before(before, after, pid)
     return used
+
+
+def _used_before(before: CpuSnapshot, after: CpuSnapshot, pid: int) -> float:
+    """CPU seconds ``pid`` had used at ``before``; 0 if it is a process born since.
+
+    A pid names the same process in both snapshots when its start time is the same. Its
+    name cannot tell: a kernel worker renames itself for each job it takes
+    (``kworker/0:2-events``, then ``kworker/0:2-mm_percpu_wq``), and told apart by name,
+    a worker up for hours had its whole life counted in a few seconds: 0.78 of a core on
+    a machine 0.02 of 2 cores busy (2026-12-06).
+    """
+    then = before.processes.get(pid)
+    if then is None or before.started.get(pid) != after.started.get(pid):
+        return 0.0
+    return then[1]
 
 
 def load_average() -> str:
@@ -302,8 +323,7 @@ def cpu_usage(
     elapsed = after.at - before.at
     used: dict[str, float] = {}
     for pid, (comm, seconds) in after.processes.items():
-        earlier = before.processes.get(pid)
-        delta = seconds - (earlier[1] if earlier and earlier[0] == comm else 0.0)
+        delta = seconds - _used_before(before, after, pid)
         if delta > 0:
             name = named.get(pid, comm)
             used[name] = used.get(name, 0.0) + delta / elapsed
